@@ -1,0 +1,182 @@
+"""The entry-point ladder: lint_source -> lint_file -> lint_paths, plus audit_onnx and check_model.
+
+Reading files and dispatching to frontends happens here; the CLI only composes
+these functions. Heavy frameworks (onnx, torch) are imported only by the
+functions that need them.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import os
+import tokenize
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, replace
+from fnmatch import fnmatch
+from pathlib import Path
+from typing import Any
+
+import libcst as cst
+
+from . import engine
+from .frontends import torch_source
+from .frontends.names import mentions_framework
+from .frontends.source import SourceFile
+from .records import FileResult, LayerRecord
+from .settings import Settings
+
+SKIP_DIRS = frozenset(
+    {".git", ".hg", ".svn", ".tox", ".nox", ".venv", "venv", "env", ".env", "build", "dist",
+     "site-packages", "__pycache__", "node_modules", ".mypy_cache", ".pytest_cache", ".ruff_cache",
+     ".initlint_cache", ".eggs"}
+)
+SUFFIXES = (".py", ".onnx")
+
+
+@dataclass(frozen=True)
+class Summary:
+    files: int
+    layers: int
+    resolved: int
+    unresolved: int
+    errors: int
+    warnings: int
+    advice: int
+
+
+@dataclass(frozen=True)
+class Report:
+    """The result of a run: one FileResult per input file, in path order."""
+
+    results: tuple[FileResult, ...]
+
+    @property
+    def findings(self) -> list[Any]:
+        return [f for r in self.results for f in r.findings]
+
+    @property
+    def errors(self) -> list[str]:
+        return [r.error for r in self.results if r.error]
+
+    def summary(self) -> Summary:
+        layers = [rec for r in self.results for rec in r.records if is_layer(rec)]
+        sev = [f.severity for f in self.findings]
+        return Summary(
+            files=len(self.results),
+            layers=sum(rec.count for rec in layers),
+            resolved=sum(rec.count for rec in layers if not rec.unresolved),
+            unresolved=sum(rec.count for rec in layers if rec.unresolved),
+            errors=sev.count("error"),
+            warnings=sev.count("warning"),
+            advice=sev.count("advice"),
+        )
+
+
+def is_layer(record: LayerRecord) -> bool:
+    """Weight layers count in the summary; dropout sites and network-level records do not."""
+    return record.kind not in ("dropout", "alpha_dropout", "network")
+
+
+def decode(data: bytes) -> str:
+    """Source bytes as text, honouring a PEP 263 coding cookie and a UTF-8 BOM."""
+    encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+    return data.decode(encoding)
+
+
+def parse_error(path: str, err: cst.ParserSyntaxError) -> str:
+    message = re.sub(r"^parser error: error at \d+:\d+: ", "", err.message)
+    return f"{path}:{err.raw_line}:{err.raw_column + 1}: syntax error: {message}"
+
+
+def records_for_source(source: SourceFile) -> list[LayerRecord]:
+    """Every source frontend whose framework the file mentions, on the one parse."""
+    records = []
+    if "torch" in source.text:
+        records += torch_source.records(source)
+    if "keras" in source.text or "tensorflow" in source.text:
+        try:
+            from .frontends import keras_source
+        except ImportError:  # pragma: no cover - the Keras frontend is optional in a partial checkout
+            pass
+        else:
+            records += keras_source.records(source)
+    return records
+
+
+def lint_source(text: str, path: str = "<string>", settings: Settings | None = None) -> FileResult:
+    """Lint Python source text. Never imports or executes it."""
+    settings = settings or Settings()
+    if not mentions_framework(text):
+        return FileResult(path, skipped=True)
+    try:
+        module = cst.parse_module(text)
+    except cst.ParserSyntaxError as err:
+        return FileResult(path, error=parse_error(path, err))
+    records = records_for_source(SourceFile(path, text, module, settings))
+    return FileResult(path, records=tuple(records), findings=tuple(engine.findings(records, settings)))
+
+
+def lint_file(path: str | os.PathLike[str], settings: Settings | None = None) -> FileResult:
+    """Lint one ``.py`` or audit one ``.onnx`` file; unreadable input gives ``error``, never an exception."""
+    name = str(path)
+    settings = settings or Settings()
+    if name.endswith(".onnx"):
+        return audit_onnx(name, settings)
+    try:
+        data = Path(name).read_bytes()
+    except OSError as err:
+        return FileResult(name, error=f"{name}: cannot read: {err.strerror or err}")
+    try:
+        text = decode(data)
+    except (UnicodeDecodeError, SyntaxError, LookupError) as err:
+        reason = err.reason if isinstance(err, UnicodeDecodeError) else str(err)
+        return FileResult(name, error=f"{name}: not valid UTF-8 (or declared encoding): {reason}")
+    return lint_source(text, name, settings)
+
+
+def iter_files(paths: Sequence[str], settings: Settings) -> Iterator[str]:
+    """``.py`` and ``.onnx`` files under ``paths`` (files named explicitly are always included)."""
+    patterns = settings.exclude + settings.extend_exclude
+    seen: set[str] = set()
+    for root in paths:
+        if os.path.isfile(root) or not os.path.exists(root):
+            if root not in seen:
+                seen.add(root)
+                yield root
+            continue
+        for dirpath, dirnames, filenames in os.walk(root):
+            dirnames[:] = sorted(
+                d for d in dirnames
+                if d not in SKIP_DIRS and not d.endswith(".egg-info") and not _excluded(os.path.join(dirpath, d), patterns)
+            )
+            for filename in sorted(filenames):
+                full = os.path.join(dirpath, filename)
+                if filename.endswith(SUFFIXES) and not _excluded(full, patterns) and full not in seen:
+                    seen.add(full)
+                    yield full
+
+
+def _excluded(path: str, patterns: Iterable[str]) -> bool:
+    norm = os.path.normpath(path)
+    return any(fnmatch(norm, p) or fnmatch(os.path.basename(norm), p) for p in patterns)
+
+
+def lint_paths(paths: Sequence[str] = (".",), settings: Settings | None = None) -> Report:
+    """Lint every file under ``paths``; one bad file never stops the others."""
+    settings = settings or Settings()
+    results = [lint_file(path, settings) for path in iter_files(paths, settings)]
+    return Report(tuple(sorted(results, key=lambda r: r.path)))
+
+
+def audit_onnx(path: str, settings: Settings | None = None) -> FileResult:
+    """Audit an ONNX graph: measure its weights and judge them against their consumers."""
+    settings = settings or Settings()
+    try:
+        from .frontends import onnx_graph  # lazy: onnx is an optional extra
+    except ImportError as err:
+        return FileResult(path, error=f"{path}: cannot audit ONNX: {err} (install with: pip install 'initlint[onnx]')")
+    result = onnx_graph.audit(path, settings)
+    if result.error:
+        return result
+    return replace(result, findings=tuple(engine.findings(result.records, settings)))

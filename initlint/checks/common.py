@@ -1,0 +1,140 @@
+"""Shared pieces of the checks: comparing a record's variance with its activation's needs."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from .. import formulas
+from ..records import Activation, Family, InitSpec, LayerRecord
+from ..rulebook import family_info
+
+EXEMPT_KINDS = frozenset({"embedding", "dropout", "alpha_dropout", "network"})
+NOT_JUDGED = frozenset({"trained", "inconclusive", "uninitialized", "identity"})
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """A variance set against the nearest ``ok`` requirement of the consuming family."""
+
+    actual: float  # second moment of the weights
+    required: float
+    required_name: str
+    ratio: float  # actual / required
+
+    @property
+    def factor(self) -> float:
+        return formulas.fold(self.ratio)
+
+    def text(self) -> str:
+        """``variance 0.00195 (std 0.0442) is 2.0x below He's 0.00391 (std 0.0625)``."""
+        way = "above" if self.ratio > 1 else "below"
+        return (
+            f"variance {self.actual:.3g} (std {formulas.std_text(self.actual)}) is "
+            f"{self.factor:.2g}x {way} {self.required_name}'s {self.required:.3g} "
+            f"(std {formulas.std_text(self.required)})"
+        )
+
+    def effect(self) -> str:
+        way = "grows" if self.ratio > 1 else "shrinks"
+        return f"the signal {way} ~{math.sqrt(self.factor):.2g}x in std ({self.factor:.2g}x in variance) per layer"
+
+
+def pairable(record: LayerRecord) -> bool:
+    """Whether the pairing and scale rules (INIT001, 002, 004, 005, 006) may judge this record."""
+    return (
+        record.init is not None
+        and record.activation is not None
+        and record.is_weight
+        and record.kind not in EXEMPT_KINDS
+        and record.init.scheme not in NOT_JUDGED
+    )
+
+
+def compare(record: LayerRecord, spec: InitSpec | None = None) -> Comparison | None:
+    """The record's second moment against the nearest ``ok`` formula of its family.
+
+    Needs the fans the formulas use (SPEC 8.2: where He allows fan_in or fan_out,
+    the one closest to the declared variance is taken).
+    """
+    spec = spec or record.init
+    act = record.activation
+    if spec is None or act is None:
+        return None
+    actual = formulas.second_moment(spec, record.fan_in, record.fan_out)
+    required = formulas.requirements(act.family, record.fan_in, record.fan_out, act.slope)
+    if actual is None or actual <= 0 or not required:
+        return None
+    if act.family in ("tanh", "sigmoid", "linear") and len(required) < 2:
+        return None  # Glorot needs both fans; judging by LeCun alone would be unfair
+    name, var, ratio = formulas.nearest(actual, required) or ("", 0.0, 0.0)
+    return Comparison(actual=actual, required=var, required_name=name, ratio=ratio)
+
+
+def scale_ratio(spec: InitSpec, act: Activation) -> tuple[str, float] | None:
+    """Compare a fan-scaled spec with the family's ok formulas of the same mode when fans are unknown.
+
+    2/fan_in against He's 2/fan_in is exactly 1 whatever fan_in is.
+    """
+    if spec.scale is None or spec.mode is None:
+        return None
+    same = [
+        (name, spec.scale / scale)
+        for name, scale, mode in formulas.ok_formulas(act.family, act.slope)
+        if mode == spec.mode
+    ]
+    if not same:
+        return None
+    return min(same, key=lambda r: abs(math.log(r[1])))
+
+
+def weight_expr(record: LayerRecord) -> str:
+    return str(record.extra.get("weight_expr", f"{record.name}.weight"))
+
+
+def recommended(record: LayerRecord) -> str:
+    """The line to write instead, in the record's framework."""
+    act = record.activation
+    if act is None:
+        return ""
+    info = family_info(act.family)
+    if record.framework == "keras":
+        return f"kernel_initializer={info['keras_fix']}"
+    if act.family == "relu" and act.slope:
+        return info["torch_fix_leaky"].format(weight=weight_expr(record), slope=f"{act.slope:g}")
+    return info["torch_fix"].format(weight=weight_expr(record))
+
+
+def describe(spec: InitSpec) -> str:
+    """An initializer for messages: ``nn.init.xavier_uniform_ (2/(fan_in+fan_out))``."""
+    name = spec.call or spec.scheme
+    if spec.source == "measured":
+        name = f"measured {spec.scheme}"
+        if spec.measured_std is not None:
+            name += f" (std {spec.measured_std:.3g})"
+        return name
+    if spec.scale is not None and spec.mode is not None:
+        return f"{name} (variance {formulas.formula_text(spec.scale, spec.mode)})"
+    if spec.scheme == "fixed-std" and spec.std is not None:
+        return f"{name} (std {spec.std:.3g})"
+    return name
+
+
+def consumer(record: LayerRecord) -> str:
+    act = record.activation
+    return act.name if act else "?"
+
+
+def at_line(spec: InitSpec) -> str:
+    return f" (init at line {spec.line})" if spec.line else ""
+
+
+def fix_sentence(record: LayerRecord) -> str:
+    rec = recommended(record)
+    return f" Use instead: {rec}." if rec else ""
+
+
+def needs(family: Family) -> str:
+    """``He (Kaiming), fan_in or fan_out, variance 2/fan``."""
+    info = family_info(family)
+    return f"{info['recommended']}, variance {info['variance']}"

@@ -1,0 +1,80 @@
+"""INIT001 init-activation-mismatch: the initializer does not pair with the consuming activation.
+
+Grading (SPEC 1): He before relu/smooth ok, before tanh/sigmoid/linear advice;
+Glorot/LeCun/orthogonal(1) before relu warning, before smooth advice; a gain
+computed for this very activation is ok; any other gain is judged by variance
+(within 1.5x nothing, 1.5x-2x advice, beyond warning). With both fans known,
+a variance within 1.5x of an ok formula is never flagged (SPEC 8.3); below
+the requirement before a linear head never (SPEC 8.28).
+"""
+
+from __future__ import annotations
+
+import math
+
+from ..records import LayerRecord, Severity, Verdict
+from ..rulebook import rule
+from .common import at_line, compare, consumer, describe, fix_sentence, needs, pairable, scale_ratio
+
+CODE = "INIT001"
+
+# (scheme, family) -> verdict by declaration; missing families are "ok".
+_TABLE: dict[str, dict[str, Severity]] = {
+    "he": {"tanh": "advice", "sigmoid": "advice", "linear": "advice"},
+    "glorot": {"relu": "warning", "smooth": "advice"},
+    "lecun": {"relu": "warning", "smooth": "advice"},
+    "orthogonal-1": {"relu": "warning", "smooth": "advice"},
+    "orthogonal-2": {"tanh": "advice", "sigmoid": "advice", "linear": "advice"},
+}
+
+
+def _named(scheme: str, scale: float | None) -> str | None:
+    if scheme == "orthogonal" and scale is not None:
+        for key, s in (("orthogonal-1", 1.0), ("orthogonal-2", 2.0)):
+            if math.isclose(scale, s, rel_tol=1e-3):
+                return key
+        return None
+    return scheme if scheme in _TABLE else None
+
+
+def check(record: LayerRecord) -> Verdict | None:
+    if not pairable(record):
+        return None
+    spec, act = record.init, record.activation
+    assert spec is not None and act is not None
+    if spec.source == "default" or spec.scheme in ("torch-default", "fixed-std", "constant", "zero"):
+        return None  # INIT005 / INIT002 / INIT006 / INIT003 judge these (SPEC 8.8, 8.20)
+    if act.family == "selu":
+        return None  # INIT004
+    thresholds = rule(CODE).thresholds
+    cmp = compare(record)
+    if cmp is not None and cmp.factor < thresholds["agree"]:
+        return None
+    if act.family == "linear" and cmp is not None and cmp.ratio < 1:
+        return None  # small heads are deliberate (SPEC 8.28)
+    if spec.gain_for == act.family:
+        return None
+    named = _named(spec.scheme, spec.scale)
+    if named is not None:
+        severity: Severity | None = _TABLE[named].get(act.family)
+    else:
+        ratio = cmp.ratio if cmp else None
+        if ratio is None:
+            same = scale_ratio(spec, act)
+            if same is None:
+                return None
+            ratio = same[1]
+        if act.family == "linear" and ratio < 1:
+            return None
+        factor = ratio if ratio >= 1 else 1 / ratio
+        if factor < thresholds["agree"]:
+            return None
+        severity = "advice" if factor <= thresholds["warn"] else "warning"
+    if severity is None:
+        return None
+    numbers = f": {cmp.text()}, so {cmp.effect()}" if cmp else ""
+    message = (
+        f"{describe(spec)}{at_line(spec)} does not pair with {consumer(record)} "
+        f"(needs {needs(act.family)}){numbers}.{fix_sentence(record)}"
+    )
+    return Verdict(CODE, severity, message, factor=cmp.ratio if cmp else None)

@@ -1,0 +1,64 @@
+"""INIT004 selu-needs-lecun-normal: before SELU, weights need variance 1/fan_in from a normal draw.
+
+Variance first (within 1.5x of LeCun's 1/fan_in, else error), then the
+distribution: uniform or orthogonal draws of the right variance are advice,
+normal and truncated normal are ok (SPEC 8.7, 8.29). kaiming_*(nonlinearity="selu")
+has gain 3/4, variance 0.5625/fan_in: error.
+"""
+
+from __future__ import annotations
+
+from ..records import LayerRecord, Verdict
+from ..rulebook import rule
+from .common import at_line, compare, describe, fix_sentence, pairable, scale_ratio
+
+CODE = "INIT004"
+_NORMAL = frozenset({"normal", "truncated_normal"})
+
+
+def check(record: LayerRecord) -> Verdict | None:
+    if not pairable(record):
+        return None
+    spec, act = record.init, record.activation
+    assert spec is not None and act is not None
+    if act.family != "selu" or spec.scheme in ("constant", "zero"):
+        return None
+    fix = fix_sentence(record)
+    where = f"{describe(spec)}{at_line(spec)} before SELU"
+    if spec.gain_nonlinearity == "selu":
+        return Verdict(
+            CODE,
+            "error",
+            f"{where}: PyTorch's selu gain is 3/4, giving variance 0.5625/fan_in, not the 1/fan_in "
+            f"self-normalizing networks need (PyTorch's docs say to use nonlinearity=\"linear\").{fix}",
+            factor=0.5625,
+        )
+    cmp = compare(record)
+    if cmp is not None:
+        ratio: float | None = cmp.ratio
+        numbers = f": {cmp.text()}"
+    else:
+        same = scale_ratio(spec, act)
+        ratio = same[1] if same else None
+        numbers = f": variance {ratio:.3g}x LeCun's 1/fan_in" if ratio is not None else ""
+    if ratio is None:
+        if spec.scheme == "he":
+            ratio, numbers = 2.0, ": He's variance is 2x LeCun's"
+        elif spec.scheme == "torch-default":
+            ratio, numbers = 1 / 3, ": PyTorch's default variance 1/(3*fan_in) is 3x below LeCun's 1/fan_in"
+    if ratio is not None:
+        factor = ratio if ratio >= 1 else 1 / ratio
+        if factor >= rule(CODE).threshold("agree"):
+            return Verdict(
+                CODE, "error", f"{where} breaks self-normalization{numbers}.{fix}", factor=ratio
+            )
+    elif spec.distribution in _NORMAL or spec.distribution is None:
+        return None  # variance unknown and nothing visibly wrong: stay silent
+    if spec.distribution in _NORMAL:
+        return None
+    return Verdict(
+        CODE,
+        "advice",
+        f"{where} has the right variance but a {spec.distribution} distribution; "
+        f"self-normalizing networks assume normal weights (LeCun normal).{fix}",
+    )

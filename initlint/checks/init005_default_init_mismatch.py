@@ -1,0 +1,52 @@
+"""INIT005 default-init-mismatch: a hidden layer keeps a framework default that does not suit it.
+
+PyTorch's Linear/Conv default is U(+-1/sqrt(fan_in)), variance 1/(3 fan_in)
+(also when written out as kaiming_uniform_(w, a=math.sqrt(5)), SPEC 8.8);
+Keras' default is glorot_uniform. Fires before relu/smooth consumers always and
+before tanh/sigmoid only when the output visibly reaches another weight layer
+(SPEC 8.5); never under normalization, never before SELU (INIT004).
+"""
+
+from __future__ import annotations
+
+from ..records import LayerRecord, Verdict
+from ..rulebook import rule
+from .common import at_line, compare, consumer, describe, fix_sentence, needs, pairable, scale_ratio
+
+CODE = "INIT005"
+_HIDDEN = frozenset({"relu", "smooth", "tanh", "sigmoid"})
+
+
+def check(record: LayerRecord) -> Verdict | None:
+    if not pairable(record):
+        return None
+    spec, act = record.init, record.activation
+    assert spec is not None and act is not None
+    if spec.source != "default" and spec.scheme != "torch-default":
+        return None
+    if act.family not in _HIDDEN or (act.family in ("tanh", "sigmoid") and not act.reaches_weight):
+        return None
+    agree = rule(CODE).threshold("agree")
+    cmp = compare(record)
+    if cmp is not None:
+        if cmp.factor < agree:
+            return None
+        numbers = f": {cmp.text()}, so {cmp.effect()}"
+        factor = cmp.ratio
+    else:
+        same = scale_ratio(spec, act)
+        if spec.scheme == "glorot":
+            if act.family not in ("relu", "smooth"):
+                return None
+            numbers = ": Glorot's 2/(fan_in+fan_out) is about 2x below He's 2/fan for square layers"
+            factor = 0.5
+        elif same is not None and (same[1] if same[1] >= 1 else 1 / same[1]) >= agree:
+            numbers = f": its variance is {1 / same[1]:.2g}x below {same[0]}'s" if same[1] < 1 else ""
+            factor = same[1]
+        else:
+            return None
+    message = (
+        f"{describe(spec)}{at_line(spec)} does not suit {consumer(record)}, which needs "
+        f"{needs(act.family)}{numbers}.{fix_sentence(record)}"
+    )
+    return Verdict(CODE, "advice", message, factor=factor)

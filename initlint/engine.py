@@ -1,0 +1,139 @@
+"""The rule engine: records in, findings out.
+
+Per record: run every selected check, apply the normalization rule (SPEC 8.1),
+keep one layer finding by precedence (SPEC 8.4); then merge findings that
+share a construction site (SPEC 8.16, 8.27) and state the compounded factor
+over chains of layers with the same problem in one scope.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import replace
+
+from .checks import CHECKS
+from .checks.common import consumer, describe
+from .records import Finding, LayerRecord, Verdict
+from .rulebook import rule
+from .settings import SEVERITY_RANK, Settings
+
+PRECEDENCE = ("INIT003", "INIT010", "INIT002", "INIT004", "INIT001", "INIT006", "INIT005")
+_SILENT_WHEN_NORMALIZED = frozenset({"INIT005", "INIT006"})
+_ADVICE_WHEN_NORMALIZED = frozenset({"INIT001", "INIT002", "INIT004"})
+_CHAINED = frozenset({"INIT001", "INIT004", "INIT005", "INIT006"})
+NORMALIZED_NOTE = (
+    " A normalization layer sits between the layer and its activation, so the weight scale no "
+    "longer sets the forward signal: advice only."
+)
+
+
+def judge(record: LayerRecord, settings: Settings) -> list[Verdict]:
+    """The verdicts on one record after normalization and precedence."""
+    verdicts = []
+    for code, check in CHECKS.items():
+        if not settings.selected(code):
+            continue
+        verdict = check(record)
+        if verdict is None:
+            continue
+        if record.normalized and code in _SILENT_WHEN_NORMALIZED:
+            continue
+        if record.normalized and code in _ADVICE_WHEN_NORMALIZED:
+            verdict = replace(verdict, severity="advice", message=verdict.message + NORMALIZED_NOTE)
+        verdicts.append(verdict)
+    layer = [v for v in verdicts if v.code in PRECEDENCE]
+    others = [v for v in verdicts if v.code not in PRECEDENCE]
+    if layer:
+        others.insert(0, min(layer, key=lambda v: PRECEDENCE.index(v.code)))
+    return others
+
+
+def to_finding(record: LayerRecord, verdict: Verdict) -> Finding:
+    spec = record.init
+    return Finding(
+        code=verdict.code,
+        name=rule(verdict.code).name,
+        severity=verdict.severity,
+        path=record.origin.path,
+        line=record.origin.line,
+        column=record.origin.column,
+        layer=record.name,
+        framework=record.framework,
+        init=describe(spec) if spec else "",
+        activation=consumer(record) if record.activation else "",
+        message=verdict.message,
+        fix=verdict.fix,
+        related_line=spec.line if spec else None,
+        record=record,
+    )
+
+
+def findings(records: Iterable[LayerRecord], settings: Settings) -> list[Finding]:
+    """Judge records and return sorted, site-merged findings with chain factors."""
+    judged: list[tuple[Finding, Verdict]] = []
+    for record in records:
+        for verdict in judge(record, settings):
+            judged.append((to_finding(record, verdict), verdict))
+    merged = _merge_sites(judged)
+    merged = _chain(merged)
+    return sorted((f for f, _ in merged), key=Finding.sort_key)
+
+
+def _site(f: Finding) -> tuple[str, int | None, int | None, str]:
+    # Graph / live findings have no line: every layer is its own site.
+    return (f.path, f.line, f.column, "" if f.line is not None else f.layer)
+
+
+def _merge_sites(judged: list[tuple[Finding, Verdict]]) -> list[tuple[Finding, Verdict]]:
+    """One finding per construction site: the most severe, with a count per verdict (SPEC 8.27)."""
+    layer_codes = set(PRECEDENCE)
+    groups: dict[tuple[str, int | None, int | None, str], list[tuple[Finding, Verdict]]] = defaultdict(list)
+    out = []
+    for item in judged:
+        if item[0].code in layer_codes:
+            groups[_site(item[0])].append(item)
+        else:
+            out.append(item)
+    for items in groups.values():
+        best = min(items, key=lambda it: (-SEVERITY_RANK[it[0].severity], PRECEDENCE.index(it[0].code)))
+        count = sum(it[0].record.count if it[0].record else 1 for it in items)
+        finding, verdict = best
+        layers_here = {it[0].layer for it in items}
+        if len(items) > 1 or count > 1:
+            tally = defaultdict(int)
+            for it in items:
+                tally[f"{it[0].code} {it[0].severity}"] += it[0].record.count if it[0].record else 1
+            summary = ", ".join(f"{n} {k}" for k, n in sorted(tally.items()))
+            note = f" This site builds {count} layers ({summary})."
+            finding = replace(finding, message=finding.message + note)
+            if len(layers_here) > 1:
+                finding = replace(finding, layer=", ".join(sorted(layers_here)))
+        out.append((finding, verdict))
+    return out
+
+
+def _chain(items: list[tuple[Finding, Verdict]]) -> list[tuple[Finding, Verdict]]:
+    """Append the compounded factor to findings that form a chain of same-direction errors in one scope."""
+    chains: dict[tuple[str, str, bool], list[int]] = defaultdict(list)
+    for i, (finding, verdict) in enumerate(items):
+        record = finding.record
+        if verdict.code in _CHAINED and verdict.factor and verdict.factor != 1 and record and record.scope:
+            if record.activation and record.activation.family != "linear" and not record.normalized:
+                chains[(finding.path, record.scope, verdict.factor > 1)].append(i)
+    out = list(items)
+    for (_, scope, grows), members in chains.items():
+        layers = sum(items[i][0].record.count if items[i][0].record else 1 for i in members)
+        if layers < 2:
+            continue
+        total = math.prod(
+            (items[i][1].factor or 1.0) ** (items[i][0].record.count if items[i][0].record else 1) for i in members
+        )
+        way = "grows" if grows else "shrinks"
+        std = math.sqrt(total if grows else 1 / total)
+        note = f" Over the {layers} such layers in {scope} the signal {way} ~{std:.2g}x in std."
+        for i in members:
+            finding, verdict = out[i]
+            out[i] = (replace(finding, message=finding.message + note), verdict)
+    return out

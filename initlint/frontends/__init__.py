@@ -1,0 +1,1 @@
+"""Frontends: the only framework-aware code. Each turns its input into LayerRecords."""

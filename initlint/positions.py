@@ -1,0 +1,152 @@
+"""Line and column numbers for the few libcst nodes that are reported.
+
+libcst's ``PositionProvider`` computes a position for every node of the tree
+(about 3x the cost of the parse). initlint needs positions only for layer
+constructions and init calls, so it aligns libcst statements with the
+statements of Python's own ``ast`` (about a fifth of a libcst parse), lazily,
+and only in files that have something to report. Calls inside a statement
+are matched in source order; if the two parsers disagree on a statement, its
+own line is used.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator, Sequence
+
+import libcst as cst
+
+Position = tuple[int, int]  # 1-based line, 1-based column
+
+
+class Locator:
+    """Positions of libcst statements and calls of one module."""
+
+    def __init__(self, source: str, module: cst.Module) -> None:
+        self._source = source
+        self._module = module
+        self._stmts: dict[int, ast.AST] | None = None
+        self._calls: dict[int, dict[int, Position]] = {}
+        self._lines: list[str] | None = None
+
+    def statement(self, stmt: cst.CSTNode) -> Position | None:
+        """Where a (small or compound) libcst statement starts."""
+        node = self._aligned().get(id(stmt))
+        return None if node is None else self._position(node)
+
+    def call(self, stmt: cst.CSTNode, call: cst.Call) -> Position | None:
+        """Where ``call`` (a node inside the small statement ``stmt``) starts; else the statement's position."""
+        node = self._aligned().get(id(stmt))
+        if node is None:
+            return None
+        key = id(stmt)
+        if key not in self._calls:
+            self._calls[key] = self._match_calls(stmt, node)
+        return self._calls[key].get(id(call)) or self._position(node)
+
+    # -- alignment ---------------------------------------------------------
+
+    def _aligned(self) -> dict[int, ast.AST]:
+        if self._stmts is None:
+            self._stmts = {}
+            try:
+                tree = ast.parse(self._source)
+            except (SyntaxError, ValueError):
+                return self._stmts
+            _align_block(self._module.body, tree.body, self._stmts)
+        return self._stmts
+
+    def _match_calls(self, stmt: cst.CSTNode, node: ast.AST) -> dict[int, Position]:
+        theirs = sorted(
+            (n for n in ast.walk(node) if isinstance(n, ast.Call)),
+            key=lambda n: (n.lineno, n.col_offset, -(n.end_lineno or 0), -(n.end_col_offset or 0)),
+        )
+        ours = list(_cst_calls(stmt))
+        if len(ours) != len(theirs):
+            return {}
+        return {id(c): self._position(a) for c, a in zip(ours, theirs) if _same_callee(c, a)}
+
+    def _position(self, node: ast.AST) -> Position:
+        line = getattr(node, "lineno", 1)
+        col = getattr(node, "col_offset", 0)
+        if self._lines is None:
+            self._lines = self._source.splitlines()
+        text = self._lines[line - 1] if 0 < line <= len(self._lines) else ""
+        # ast columns are UTF-8 byte offsets; report characters.
+        return line, len(text.encode("utf-8")[:col].decode("utf-8", "replace")) + 1
+
+
+def _small_statements(stmt: cst.CSTNode) -> Sequence[cst.CSTNode]:
+    if isinstance(stmt, cst.SimpleStatementLine):
+        return stmt.body
+    return [stmt]
+
+
+def _align_block(ours: Sequence[cst.CSTNode], theirs: Sequence[ast.AST], out: dict[int, ast.AST]) -> None:
+    flat = [small for stmt in ours for small in _small_statements(stmt)]
+    if len(flat) != len(theirs):
+        return
+    for stmt in ours:
+        if isinstance(stmt, cst.SimpleStatementLine):
+            out[id(stmt)] = theirs[flat.index(stmt.body[0])] if stmt.body else theirs[0]
+    for small, node in zip(flat, theirs):
+        out[id(small)] = node
+        for cst_block, ast_block in _child_blocks(small, node):
+            _align_block(cst_block, ast_block, out)
+
+
+def _suite(body: cst.BaseSuite) -> Sequence[cst.CSTNode]:
+    if isinstance(body, cst.IndentedBlock):
+        return body.body
+    if isinstance(body, cst.SimpleStatementSuite):
+        return list(body.body)
+    return []
+
+
+def _child_blocks(
+    stmt: cst.CSTNode, node: ast.AST
+) -> Iterator[tuple[Sequence[cst.CSTNode], Sequence[ast.AST]]]:
+    """Pairs of (libcst block, ast block) nested in one compound statement."""
+    if isinstance(stmt, (cst.ClassDef, cst.FunctionDef)) and isinstance(
+        node, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)
+    ):
+        yield _suite(stmt.body), node.body
+    elif isinstance(stmt, cst.If) and isinstance(node, ast.If):
+        yield _suite(stmt.body), node.body
+        if isinstance(stmt.orelse, cst.If):
+            yield [stmt.orelse], node.orelse
+        elif isinstance(stmt.orelse, cst.Else):
+            yield _suite(stmt.orelse.body), node.orelse
+    elif isinstance(stmt, (cst.For, cst.While)) and isinstance(node, (ast.For, ast.AsyncFor, ast.While)):
+        yield _suite(stmt.body), node.body
+        if stmt.orelse is not None:
+            yield _suite(stmt.orelse.body), node.orelse
+    elif isinstance(stmt, cst.With) and isinstance(node, (ast.With, ast.AsyncWith)):
+        yield _suite(stmt.body), node.body
+    elif isinstance(stmt, (cst.Try, cst.TryStar)) and isinstance(node, (ast.Try, getattr(ast, "TryStar", ast.Try))):
+        yield _suite(stmt.body), node.body
+        for handler, ast_handler in zip(stmt.handlers, node.handlers):
+            yield _suite(handler.body), ast_handler.body
+        if stmt.orelse is not None:
+            yield _suite(stmt.orelse.body), node.orelse
+        if stmt.finalbody is not None:
+            yield _suite(stmt.finalbody.body), node.finalbody
+
+
+def _cst_calls(node: cst.CSTNode) -> Iterator[cst.Call]:
+    """Calls under ``node`` in source order (pre-order, parents before their arguments)."""
+    stack: list[cst.CSTNode] = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, cst.Call):
+            yield current
+        stack.extend(reversed(current.children))
+
+
+def _same_callee(ours: cst.Call, theirs: ast.Call) -> bool:
+    """A sanity check on the pairing: the last name of the callee agrees."""
+    func = ours.func
+    name = func.attr.value if isinstance(func, cst.Attribute) else func.value if isinstance(func, cst.Name) else None
+    other = theirs.func
+    their_name = other.attr if isinstance(other, ast.Attribute) else other.id if isinstance(other, ast.Name) else None
+    return name == their_name

@@ -1,0 +1,168 @@
+"""Framework-neutral records: what frontends produce and the engine judges.
+
+Every frontend (torch source, Keras source, ONNX graph, live torch model)
+turns its input into :class:`LayerRecord` objects; the rule engine turns
+records into :class:`Finding` objects; reporters and fixers consume findings.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+Family = Literal["relu", "smooth", "tanh", "sigmoid", "linear", "selu"]
+Severity = Literal["error", "warning", "advice"]
+Framework = Literal["torch", "keras", "onnx"]
+Source = Literal["declared", "default", "measured"]
+Mode = Literal["fan_in", "fan_out", "fan_avg", "fan_max"]
+Distribution = Literal["normal", "truncated_normal", "uniform", "orthogonal", "constant"]
+
+# What an initializer is, as far as the rules care.
+#   he / glorot / lecun      fan-scaled with the paper's gain (scale 2 / 1 / 1)
+#   variance-scaling         fan-scaled with any other gain (``scale`` / fan)
+#   orthogonal               (semi-)orthogonal matrix times gain (scale = gain**2, mode fan_max)
+#   torch-default            PyTorch's U(+-1/sqrt(fan_in)), variance 1/(3 fan_in)
+#   fixed-std                a std that does not depend on the fans (``std``; ``mean``)
+#   constant / zero          every entry equal (``value``)
+#   uninitialized            torch.empty / torch.Tensor(n, m): whatever bytes were in memory
+#   identity                 eye_ / dirac_ / Keras Identity
+#   trained                  measured tensor that fits no initializer
+#   inconclusive             measured tensor too small (or too ambiguous) to tell schemes apart
+Scheme = Literal[
+    "he",
+    "glorot",
+    "lecun",
+    "variance-scaling",
+    "orthogonal",
+    "torch-default",
+    "fixed-std",
+    "constant",
+    "zero",
+    "uninitialized",
+    "identity",
+    "trained",
+    "inconclusive",
+]
+
+FAN_SCALED: frozenset[str] = frozenset(
+    {"he", "glorot", "lecun", "variance-scaling", "orthogonal", "torch-default"}
+)
+
+
+@dataclass(frozen=True)
+class InitSpec:
+    """How a weight tensor is initialized (declared in source, a framework default, or measured).
+
+    For fan-scaled schemes the variance is ``scale / fan(mode)`` where
+    ``fan_avg = (fan_in + fan_out) / 2`` and ``fan_max = max(fan_in, fan_out)``.
+    For ``fixed-std`` the variance is ``std**2`` (second moment ``std**2 + mean**2``).
+    """
+
+    scheme: Scheme
+    source: Source = "declared"
+    scale: float | None = None
+    mode: Mode | None = None
+    distribution: Distribution | None = None
+    std: float | None = None
+    mean: float = 0.0
+    value: float | None = None
+    gain_for: Family | None = None  # the gain was computed for an activation of this family
+    gain_nonlinearity: str | None = None  # the exact string, e.g. "selu" for nonlinearity="selu"
+    call: str = ""  # as written, e.g. "nn.init.xavier_uniform_" or "default"
+    line: int | None = None  # line of the init call (related location)
+    column: int | None = None
+    note: str = ""  # why the analysis concluded this (e.g. "_init_weights is never applied")
+    confidence: float | None = None  # measured specs: how sure the statistics are (0..1)
+    measured_std: float | None = None  # measured specs: sample std of the entries
+
+
+@dataclass(frozen=True)
+class Activation:
+    """The activation that consumes a layer's output."""
+
+    name: str  # as recognised, e.g. "ReLU", "LeakyReLU", "softmax", "identity"
+    family: Family
+    slope: float = 0.0  # negative slope (LeakyReLU/PReLU/RReLU)
+    reaches_weight: bool = True  # its output visibly reaches another weight layer (SPEC 8.5)
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where a layer comes from: a source position, or a node/module name."""
+
+    path: str
+    line: int | None = None
+    column: int | None = None
+
+
+@dataclass(frozen=True)
+class LayerRecord:
+    """One weight-bearing layer (or, with kind ``dropout``, one dropout site).
+
+    ``activation`` / ``init`` are None when unresolved; ``unresolved`` then says why.
+    """
+
+    name: str  # e.g. "Net.fc1", "features[3]", ONNX node name, "encoder.fc1"
+    kind: str  # linear, conv, conv_transpose, bilinear, embedding, parameter, dropout, alpha_dropout
+    framework: Framework
+    origin: Origin
+    fan_in: int | None = None
+    fan_out: int | None = None
+    init: InitSpec | None = None
+    activation: Activation | None = None
+    normalized: bool = False  # a normalization layer sits between layer and activation
+    residual_end: bool = False  # output is added to a skip path (last layer of a residual branch)
+    feeds_zero_layer: bool = False  # output feeds another zero-initialized weight layer
+    is_weight: bool = True  # raw parameters: visibly used as a matmul weight (SPEC 8.9)
+    count: int = 1  # layers built at this construction site (SPEC 8.16)
+    scope: str = ""  # module / Sequential / model the layer belongs to (for chains)
+    selu_network: bool = False  # dropout records: the enclosing network uses SELU
+    unresolved: str = ""  # reason, empty when resolved
+    shape: tuple[int, ...] | None = None  # measured tensors
+    extra: dict[str, object] = field(default_factory=dict, compare=False, hash=False)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What one check says about one record."""
+
+    code: str
+    severity: Severity
+    message: str
+    fix: str | None = None  # short description of the automatic edit, None when there is none
+    factor: float | None = None  # per-layer variance factor (actual / required), for chains
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A reported problem, located and ready for reporters and fixers."""
+
+    code: str
+    name: str
+    severity: Severity
+    path: str
+    line: int | None
+    column: int | None
+    layer: str
+    framework: str
+    init: str
+    activation: str
+    message: str
+    fix: str | None = None
+    related_line: int | None = None  # the init call's line
+    record: LayerRecord | None = field(default=None, compare=False, repr=False)
+
+    def sort_key(self) -> tuple[str, int, int, str, str]:
+        return (self.path, self.line or 0, self.column or 0, self.code, self.layer)
+
+
+@dataclass(frozen=True)
+class FileResult:
+    """Everything the lint of one input produced."""
+
+    path: str
+    records: tuple[LayerRecord, ...] = ()
+    findings: tuple[Finding, ...] = ()
+    error: str | None = None  # one clear line when the input could not be read or parsed
+    suppressed: tuple[Finding, ...] = ()
+    skipped: bool = False  # no framework mentioned: not parsed

@@ -1,0 +1,37 @@
+"""``--format json``: the SPEC 6 schema, sorted and deterministic."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from typing import Any
+
+from ..api import Report, is_layer
+from ..records import Finding
+
+FIELDS = ("code", "name", "severity", "path", "line", "column", "layer", "framework", "init", "activation", "message", "fix")
+
+
+def finding_dict(finding: Finding) -> dict[str, Any]:
+    return {key: getattr(finding, key) for key in FIELDS}
+
+
+def document(report: Report, show_unresolved: bool = False) -> dict[str, Any]:
+    doc: dict[str, Any] = {
+        "version": 1,
+        "findings": [finding_dict(f) for f in report.findings],
+        "summary": asdict(report.summary()),
+        "errors": report.errors,
+    }
+    if show_unresolved:
+        doc["unresolved"] = [
+            {"path": rec.origin.path, "line": rec.origin.line, "layer": rec.name, "reason": rec.unresolved}
+            for r in report.results
+            for rec in r.records
+            if is_layer(rec) and rec.unresolved
+        ]
+    return doc
+
+
+def render(report: Report, show_unresolved: bool = False, colour: bool = False) -> str:
+    return json.dumps(document(report, show_unresolved), indent=2, sort_keys=False) + "\n"

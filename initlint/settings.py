@@ -1,0 +1,30 @@
+"""What a run is configured with (CLI flags over ``[tool.initlint]`` over defaults)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .records import Severity
+
+SEVERITY_RANK: dict[str, int] = {"advice": 0, "warning": 1, "error": 2}
+
+
+@dataclass(frozen=True)
+class Settings:
+    select: tuple[str, ...] = ("INIT",)  # code prefixes
+    ignore: tuple[str, ...] = ()
+    fail_on: Severity = "warning"
+    activations: dict[str, str] = field(default_factory=dict)  # user name -> family
+    signal_threshold: float = 10.0
+    exclude: tuple[str, ...] = ()
+    extend_exclude: tuple[str, ...] = ()
+    per_file_ignores: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def selected(self, code: str) -> bool:
+        """ruff-style prefix selection: the longest matching prefix decides."""
+        sel = max((len(p) for p in self.select if code.startswith(p)), default=-1)
+        ign = max((len(p) for p in self.ignore if code.startswith(p)), default=-1)
+        return sel > ign
+
+    def fails(self, severity: str) -> bool:
+        return SEVERITY_RANK[severity] >= SEVERITY_RANK[self.fail_on]
