@@ -54,7 +54,8 @@ class InitSpec:
     """How a weight tensor is initialized (declared in source, a framework default, or measured).
 
     For fan-scaled schemes the variance is ``scale / fan(mode)`` where
-    ``fan_avg = (fan_in + fan_out) / 2`` and ``fan_max = max(fan_in, fan_out)``.
+    ``fan_avg = (fan_in + fan_out) / 2`` and ``fan_max = max(fan_in, fan_out)`` (an orthogonal
+    matrix's mean square gain**2/max(rows, cols); exact for 2-D weights).
     For ``fixed-std`` the variance is ``std**2`` (second moment ``std**2 + mean**2``).
     """
 

@@ -41,11 +41,10 @@ def check(record: LayerRecord) -> Verdict | None:
         same = scale_ratio(spec, act)
         ratio = same[1] if same else None
         numbers = f": variance {ratio:.3g}x LeCun's 1/fan_in" if ratio is not None else ""
-    if ratio is None:
-        if spec.scheme == "he":
-            ratio, numbers = 2.0, ": He's variance is 2x LeCun's"
-        elif spec.scheme == "torch-default":
-            ratio, numbers = 1 / 3, ": PyTorch's default variance 1/(3*fan_in) is 3x below LeCun's 1/fan_in"
+    if ratio is None and spec.scale is not None:
+        # Fans unknown: judge as for a near-square layer, where every fan equals fan_in (SPEC 8.29).
+        ratio = spec.scale
+        numbers = f": variance {spec.scale:.3g}/fan against LeCun's 1/fan_in (for a square layer)"
     if ratio is not None:
         factor = ratio if ratio >= 1 else 1 / ratio
         if factor >= rule(CODE).threshold("agree"):
