@@ -13,6 +13,13 @@ EXEMPT_KINDS = frozenset({"embedding", "dropout", "alpha_dropout", "network"})
 NOT_JUDGED = frozenset({"trained", "inconclusive", "uninitialized", "identity"})
 
 
+def times(factor: float) -> str:
+    """A factor for messages: ``2x``, ``6.5x``, ``130x``, ``1.7e+06x``."""
+    if factor >= 1e5:
+        return f"{factor:.2g}x"
+    return f"{factor:.0f}x" if factor >= 100 else f"{factor:.2g}x"
+
+
 @dataclass(frozen=True)
 class Comparison:
     """A variance set against the nearest ``ok`` requirement of the consuming family."""
@@ -31,13 +38,13 @@ class Comparison:
         way = "above" if self.ratio > 1 else "below"
         return (
             f"variance {self.actual:.3g} (std {formulas.std_text(self.actual)}) is "
-            f"{self.factor:.2g}x {way} {self.required_name}'s {self.required:.3g} "
+            f"{times(self.factor)} {way} {self.required_name}'s {self.required:.3g} "
             f"(std {formulas.std_text(self.required)})"
         )
 
     def effect(self) -> str:
         way = "grows" if self.ratio > 1 else "shrinks"
-        return f"the signal {way} ~{math.sqrt(self.factor):.2g}x in std ({self.factor:.2g}x in variance) per layer"
+        return f"the signal {way} ~{times(math.sqrt(self.factor))} in std ({times(self.factor)} in variance) per layer"
 
 
 def pairable(record: LayerRecord) -> bool:
