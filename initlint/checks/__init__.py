@@ -12,6 +12,8 @@ from . import (
     init004_selu_needs_lecun_normal,
     init005_default_init_mismatch,
     init006_fixed_std_scale,
+    init007_declared_init_not_applied,
+    init008_unstable_signal,
     init009_selu_with_dropout,
     init010_uninitialized_weight,
 )
@@ -27,6 +29,8 @@ CHECKS: dict[str, Check] = {
         init004_selu_needs_lecun_normal,
         init005_default_init_mismatch,
         init006_fixed_std_scale,
+        init007_declared_init_not_applied,
+        init008_unstable_signal,
         init009_selu_with_dropout,
         init010_uninitialized_weight,
     )

@@ -1,0 +1,113 @@
+"""INIT008 unstable-signal: on one random batch the signal or its gradient vanishes, explodes or dies.
+
+Input: one record of kind ``"network"`` (any framework) whose ``extra`` holds
+
+* ``extra["curve"]``: the weight layers in execution order, each a dict
+  ``{"layer": str, "forward_std": float | None, "grad_std": float | None,
+  "dead_fraction": float | None, "head": bool}``. ``forward_std`` is the std over
+  all elements of the layer's output, ``grad_std`` the std of the gradient of
+  the loss ``sum(output * R)`` w.r.t. that output, ``dead_fraction`` the share of
+  exactly-zero outputs of the relu-family activation that consumes it (None when
+  its consumer is not in the relu family), ``head`` marks output heads (their
+  output reaches the model output without another weight layer); ``None`` or a
+  missing key means "not measured", ``inf``/``nan`` means the value overflowed.
+* ``extra["threshold"]``: the factor (default 10) the std may change by from the
+  first non-head layer to the last non-head layer (SPEC 8.18).
+
+Fires once per network: when forward or gradient std changes by more than the
+threshold between those two layers (ratio = last / first, folded to >= 1), when a
+value is not finite, or when a layer is dead (> 90 % zeros).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from ..records import LayerRecord, Verdict
+from ..rulebook import rule
+
+CODE = "INIT008"
+
+# (curve key, what it is, the words for last/first < 1 and > 1): the forward signal flows
+# first -> last, the gradient last -> first, so a gradient growing toward the head vanishes toward the input.
+_SIGNALS = (
+    ("forward_std", "forward std", ("vanishes", "explodes")),
+    ("grad_std", "gradient std", ("explodes toward the input", "vanishes toward the input")),
+)
+
+
+def body(curve: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """The layers the ratio is taken over: every weight layer but the output heads."""
+    return [point for point in curve if not point.get("head", False)]
+
+
+def _value(point: Mapping[str, Any], key: str) -> float | None:
+    value = point.get(key)
+    return None if value is None else float(value)
+
+
+def ratio_problem(points: Sequence[Mapping[str, Any]], key: str, label: str, words: tuple[str, str],
+                  threshold: float) -> str | None:
+    """``forward std vanishes 1.2e+09x from fc0 (0.58) to fc48 (4.8e-10)`` when last/first is beyond the threshold."""
+    measured = [(p, _value(p, key)) for p in points if _value(p, key) is not None]
+    broken = [(p, v) for p, v in measured if v is not None and not math.isfinite(v)]
+    if broken:
+        return f"{label} is not finite (overflow) from {broken[0][0]['layer']} on"
+    if len(measured) < 2:
+        return None
+    (first, a), (last, b) = measured[0], measured[-1]
+    assert a is not None and b is not None
+    if a <= 0 or b <= 0:
+        zero = first if a <= 0 else last
+        return f"{label} is exactly 0 at {zero['layer']}"
+    ratio = b / a
+    factor = ratio if ratio >= 1 else 1 / ratio
+    if factor <= threshold:
+        return None
+    word = words[1] if ratio > 1 else words[0]
+    steps = len(measured) - 1
+    per_layer = factor ** (1 / steps)
+    return (
+        f"{label} {word}: {factor:.2g}x from {first['layer']} ({a:.3g}) to {last['layer']} ({b:.3g}) "
+        f"over {steps + 1} weight layers, ~{per_layer:.3g}x per layer"
+    )
+
+
+def dead_layers(curve: Sequence[Mapping[str, Any]], dead: float) -> list[str]:
+    """``layers.3 (97 % zeros)`` for every layer whose relu-family output is more than ``dead`` zeros."""
+    out = []
+    for point in curve:
+        fraction = _value(point, "dead_fraction")
+        if fraction is not None and fraction > dead:
+            out.append(f"{point['layer']} ({fraction:.0%} zeros)")
+    return out
+
+
+def check(record: LayerRecord) -> Verdict | None:
+    if record.kind != "network":
+        return None
+    curve = record.extra.get("curve")
+    if not isinstance(curve, list) or not curve:
+        return None
+    data = rule(CODE).thresholds
+    threshold = float(record.extra.get("threshold", data["factor"]))  # type: ignore[arg-type]
+    points = body(curve)
+    problems = [
+        problem
+        for key, label, words in _SIGNALS
+        if (problem := ratio_problem(points, key, label, words, threshold)) is not None
+    ]
+    dead = dead_layers(curve, data["dead"])
+    if dead:
+        shown = ", ".join(dead[:3]) + (f" and {len(dead) - 3} more" if len(dead) > 3 else "")
+        problems.append(f"dead after the activation: {shown}")
+    if not problems:
+        return None
+    message = (
+        f"unstable signal on one N(0,1) batch (threshold {threshold:g}x): " + "; ".join(problems) + ". "
+        "Initialize each layer for the activation that consumes it "
+        "(initlint.apply_recommended_init(model) does this)."
+    )
+    return Verdict(CODE, "warning", message)
