@@ -1,0 +1,492 @@
+"""Infer the initializer behind a measured weight tensor (INIT_REFERENCE section 7.1).
+
+Used by the ONNX audit and the live-model check. The decision procedure:
+
+1. structure first, on the exact values: constant / zero, identity (``eye_``,
+   ``dirac_``, Keras ``Identity``), orthogonal(g) (``W Wᵀ = g² I`` on the short side of
+   the tensor flattened as PyTorch does, ``rows = shape[0]``), many exact zeros
+   (``sparse_`` or pruning: inconclusive);
+2. fewer than 16 entries: inconclusive;
+3. the shape class from ``r = max|w| / s`` (uniform ``r -> sqrt(3)``, Keras' ±2σ truncated
+   normal ``r <= 2.274``, a normal is unbounded) and the excess kurtosis;
+4. every candidate initializer is tested: a uniform by its bound
+   ``a_c (1 - eps_n) <= max|w| <= a_c``, ``eps_n = 1 - 0.001**(1/n)``; a normal or
+   truncated normal by its variance ``|ln(s² / v_c)| <= 3.29 sqrt((2 + kappa) / n)``
+   (99.9 %, kappa = 0 normal, -0.6345 truncated at ±2σ);
+5. candidates closer than 5 % in variance form one group; when more than one group is
+   accepted, or the members of the accepted group do not all draw the same verdicts from
+   the rules, the result is ``inconclusive``;
+   when none is accepted ``trained`` (the pairing rules skip it). A fan-independent
+   round std (N(0, 1), N(0, 0.02²), U(-0.05, 0.05), U(0, 1)) comes out as ``fixed-std``
+   so the scale rules still judge it.
+
+Statistics use at most ``sample`` entries, read as contiguous blocks at seeded random
+offsets (iid initializers make block sampling as good as entry sampling, and a memory
+mapped tensor is touched in a few pages only). With the default 65,536 entries the
+variance is known to ±1.8 % (normal) and a uniform bound to ±0.01 % at 99.9 %.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+
+from .formulas import TRUNCNORM_STD_2, leaky_gain2
+from .records import Activation, Distribution, Family, InitSpec, LayerRecord, Origin
+
+Z999 = 3.2905  # two-sided 99.9 % normal quantile
+KURTOSIS = {"normal": 0.0, "truncated_normal": -0.6345, "uniform": -1.2}
+TRUNC_VAR_2 = TRUNCNORM_STD_2**2  # variance factor of a standard normal cut at ±2σ
+MIN_ENTRIES = 16
+TRAINED_MIN = 256  # fewer entries never make a "trained" or unscaled claim, only "inconclusive"
+MERGE = 0.05  # candidates closer than 5 % in variance are one hypothesis
+BLOCKS = 128  # contiguous blocks per sample
+FULL_SCAN = 1 << 22  # structure checks read the whole tensor up to this many entries
+ROUND_STDS = tuple(m * 10.0**e for e in range(-3, 1) for m in (1.0, 2.0, 5.0))
+ANY_SHAPE = frozenset({"normal", "truncated_normal", "uniform"})
+NORMALS = frozenset({"normal", "truncated_normal"})
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One initializer hypothesis: its variance and the spec to report when it matches."""
+
+    label: str
+    var: float
+    spec: InitSpec
+    shapes: frozenset[str] = ANY_SHAPE
+
+    def bound(self) -> float:
+        """Uniform bound a with a²/3 = var."""
+        return math.sqrt(3 * self.var)
+
+
+@dataclass(frozen=True)
+class Stats:
+    """Sample statistics of a tensor (float64 over at most ``sample`` entries)."""
+
+    n: int
+    mean: float
+    var: float  # second moment about zero: the schemes are zero-mean
+    std: float  # about the mean
+    max_abs: float
+    robust_r: float  # max|w - mean|/s ignoring the top 0.01 % (Keras keeps a few out-of-range draws)
+    kurtosis: float  # excess
+    rel_tol: float  # storage rounding of the dtype
+
+
+def _spec(scheme: str, dist: str | None, **kw: Any) -> InitSpec:
+    return InitSpec(scheme=scheme, source="measured", distribution=dist, **kw)  # type: ignore[arg-type]
+
+
+def candidates(
+    fan_in: int | None, fan_out: int | None, framework: str = "torch", slope: float = 0.0
+) -> list[Candidate]:
+    """The initializers a tensor is tested against (INIT_REFERENCE 7.1 step 2).
+
+    He 2/fan_in, 2/fan_out, leaky He 2/((1+a²) fan_in), LeCun 1/fan_in, Glorot 2/(fan_in+fan_out),
+    PyTorch's default 1/(3 fan_in) (uniform only), tanh gain (25/9)/fan_in and (25/9)*2/(fan_in+fan_out),
+    selu gain (9/16)/fan_in; fixed stds {1, 2, 5}x10^-3..10^0 (normal), U(±a) for the same a,
+    Keras TruncatedNormal(0.05) (uncorrected ±2σ).
+    """
+    torch_like = framework != "keras"
+    out: list[Candidate] = []
+    if fan_in and fan_in > 0:
+        fi = float(fan_in)
+        out.append(Candidate("He (fan_in)", 2 / fi, _spec("he", None, scale=2.0, mode="fan_in")))
+    if fan_out and fan_out > 0:
+        out.append(Candidate("He (fan_out)", 2 / fan_out, _spec("he", None, scale=2.0, mode="fan_out")))
+    if fan_in and fan_out and fan_in > 0 and fan_out > 0:
+        avg = 2 / (fan_in + fan_out)
+        out.append(Candidate("Glorot", avg, _spec("glorot", None, scale=1.0, mode="fan_avg")))
+        if torch_like:
+            out.append(Candidate("xavier tanh gain", (25 / 9) * avg, _spec(
+                "variance-scaling", None, scale=25 / 9, mode="fan_avg", gain_for="tanh", gain_nonlinearity="tanh")))
+    if fan_in and fan_in > 0:
+        fi = float(fan_in)
+        out.append(Candidate("LeCun", 1 / fi, _spec("lecun", None, scale=1.0, mode="fan_in")))
+        if slope:
+            g2 = leaky_gain2(slope)
+            out.append(Candidate(f"He(a={slope:g})", g2 / fi, _spec(
+                "variance-scaling", None, scale=g2, mode="fan_in", gain_for="relu", gain_nonlinearity="leaky_relu")))
+        if torch_like:
+            out += [
+                Candidate("PyTorch default", 1 / (3 * fi),
+                          _spec("torch-default", "uniform", scale=1 / 3, mode="fan_in"), frozenset({"uniform"})),
+                Candidate("kaiming tanh gain", (25 / 9) / fi, _spec(
+                    "variance-scaling", None, scale=25 / 9, mode="fan_in", gain_for="tanh", gain_nonlinearity="tanh")),
+                Candidate("kaiming selu gain", (9 / 16) / fi, _spec(
+                    "variance-scaling", None, scale=9 / 16, mode="fan_in", gain_for="selu", gain_nonlinearity="selu")),
+            ]
+    for std in ROUND_STDS:
+        out.append(Candidate(f"N(0, {std:g}²)", std**2, _spec("fixed-std", "normal", std=std), frozenset({"normal"})))
+        out.append(Candidate(f"U(±{std:g})", std**2 / 3, _spec(
+            "fixed-std", "uniform", std=std / math.sqrt(3)), frozenset({"uniform"})))
+    out.append(Candidate("TruncatedNormal(0.05)", 0.05**2 * TRUNC_VAR_2, _spec(
+        "fixed-std", "truncated_normal", std=0.05 * TRUNCNORM_STD_2), frozenset({"truncated_normal"})))
+    return out
+
+
+# --------------------------------------------------------------------------- sampling
+
+
+def sample_entries(flat: np.ndarray, sample: int, seed: int) -> np.ndarray:
+    """At most ``sample`` entries as float64: all of them, or BLOCKS contiguous blocks.
+
+    One block at a seeded random offset inside each of BLOCKS equal strata, so blocks never overlap.
+    """
+    n = flat.size
+    if n <= sample:
+        return np.asarray(flat, dtype=np.float64)
+    blocks = min(BLOCKS, sample)
+    width = sample // blocks
+    stratum = n // blocks
+    rng = np.random.default_rng(seed)
+    starts = np.arange(blocks) * stratum + rng.integers(0, stratum - width + 1, size=blocks)
+    return np.concatenate([np.asarray(flat[s:s + width], dtype=np.float64) for s in starts])
+
+
+def _rounding(dtype: np.dtype[Any]) -> float:
+    """Relative rounding error of a storage dtype (float32 2^-24, float16 2^-11, bfloat16 2^-8)."""
+    if dtype == np.float16:
+        return 2.0**-10
+    if dtype.itemsize == 2:  # bfloat16 through ml_dtypes
+        return 2.0**-7
+    if dtype == np.float64:
+        return 1e-12
+    return 2.0**-22
+
+
+def stats(x: np.ndarray, rel_tol: float) -> Stats:
+    n = x.size
+    mean = float(x.mean())
+    centred = x - mean
+    var_c = float(np.mean(centred**2))
+    std = math.sqrt(var_c) if var_c > 0 else 0.0
+    max_abs = float(np.abs(x).max())
+    dev = np.abs(centred)
+    k = int(n * 1e-4)
+    robust_max = float(np.partition(dev, n - 1 - k)[n - 1 - k]) if k else float(dev.max())
+    kurt = float(np.mean(centred**4) / var_c**2 - 3) if var_c > 0 else 0.0
+    return Stats(
+        n=n, mean=mean, var=float(np.mean(x * x)), std=std, max_abs=max_abs,
+        robust_r=robust_max / std if std else 0.0, kurtosis=kurt, rel_tol=rel_tol,
+    )
+
+
+def shape_class(st: Stats) -> frozenset[str]:
+    """Which distributions the sample can be (INIT_REFERENCE 7, shape fingerprint r = max|w|/s).
+
+    n < 64: any. Uniform: r <= 2.0 (n < 256), <= 1.95 (n >= 256). Truncated at ±2σ: r <= 2.40,
+    told apart from a normal only at n >= 1024.
+    """
+    if st.n < 64:
+        return ANY_SHAPE
+    if st.robust_r <= (2.0 if st.n < 256 else 1.95):
+        return frozenset({"uniform"})
+    if st.n < 1024:
+        return NORMALS
+    return frozenset({"truncated_normal"}) if st.robust_r <= 2.40 else frozenset({"normal"})
+
+
+def kurtosis_ok(st: Stats, shapes: frozenset[str]) -> bool:
+    """Excess kurtosis within 99.9 % of the shape's (SE sqrt(24/n)); heavy tails mean trained weights."""
+    if st.n < 256:
+        return True
+    slack = Z999 * math.sqrt(24 / st.n) + 0.05
+    return any(abs(st.kurtosis - KURTOSIS[s]) <= slack for s in shapes)
+
+
+def log_z(st: Stats, var: float, shape: str) -> float:
+    """Standardized log-variance error: ln(s²/v) / sqrt((2 + kappa)/n)."""
+    return math.log(st.var / var) / math.sqrt((2 + KURTOSIS[shape]) / st.n)
+
+
+def uniform_eps(n: int) -> float:
+    """Relative slack of a uniform bound recovered from n draws at 99.9 %: 1 - 0.001**(1/n)."""
+    return 1 - 0.001 ** (1 / n)
+
+
+def accepts(c: Candidate, st: Stats, shapes: frozenset[str]) -> tuple[bool, float, str]:
+    """(accepted, log-likelihood, distribution) of a candidate given the sample.
+
+    Too few entries to see the shape (n < 64): the normal variance test, which is the widest.
+    A uniform: the bound test, likelihood n ln(1/a). A normal: the variance test, likelihood -z²/2
+    (kappa of a normal while normal and truncated normal cannot be told apart).
+    """
+    if shapes == ANY_SHAPE:
+        z = log_z(st, c.var, "normal")
+        return abs(z) <= Z999, -z * z / 2, ""
+    usable = shapes & c.shapes
+    if not usable:
+        return False, -math.inf, ""
+    if "uniform" in usable:
+        a = c.bound()
+        fits = st.max_abs <= a * (1 + 1e-6 + 2 * st.rel_tol)
+        ok = fits and st.max_abs >= a * (1 - uniform_eps(st.n))
+        return ok, (-st.n * math.log(a) if fits else -math.inf), "uniform"
+    shape = "truncated_normal" if shapes == {"truncated_normal"} else "normal"
+    z = log_z(st, c.var, shape)
+    return abs(z) <= Z999, -z * z / 2, shape if len(usable) == 1 else "normal"
+
+
+# --------------------------------------------------------------------------- structure
+
+
+def _flat_rows(arr: np.ndarray) -> np.ndarray:
+    """The tensor as PyTorch flattens it: rows = shape[0]."""
+    return arr.reshape(arr.shape[0], -1) if arr.ndim >= 2 else arr.reshape(1, -1)
+
+
+def _constant(arr: np.ndarray, x: np.ndarray) -> InitSpec | None:
+    """Every entry equal (checked on the whole tensor, in chunks, once the sample is constant)."""
+    if x.size < 2 or x.min() != x.max():
+        return None
+    return _constant_spec(float(x[0])) if _all_equal(arr, float(x[0])) else None
+
+
+def _all_equal(arr: np.ndarray, value: float) -> bool:
+    flat = arr.reshape(-1)
+    step = 1 << 20
+    return all(bool(np.all(flat[i:i + step] == value)) for i in range(0, flat.size, step))
+
+
+def _constant_spec(value: float) -> InitSpec:
+    if value == 0:
+        return _spec("zero", "constant", value=0.0, note="every entry is 0")
+    return _spec("constant", "constant", value=value, note=f"every entry is {value:g}")
+
+
+def _identity(arr: np.ndarray) -> InitSpec | None:
+    """eye_ / dirac_ / Keras Identity: values in {0, c}, at most one c per row and per input channel."""
+    if arr.ndim < 2 or arr.size > FULL_SCAN:
+        return None
+    nz = np.nonzero(arr)
+    if len(nz[0]) == 0:
+        return None
+    values = arr[nz]
+    if not np.all(values == values[0]):
+        return None
+    rows, ins = nz[0], nz[1]
+    if len(np.unique(rows)) != len(rows) or (arr.ndim == 2 and len(np.unique(ins)) != len(ins)):
+        return None
+    if arr.ndim > 2:  # dirac_: the one entry sits at the kernel centre
+        centre = tuple(s // 2 for s in arr.shape[2:])
+        if any(tuple(int(c[i]) for c in nz[2:]) != centre for i in range(len(rows))):
+            return None
+    gain = float(values[0])
+    return _spec("identity", "constant", value=gain, note=f"identity ({len(rows)} entries = {gain:g})")
+
+
+def _orthogonal(arr: np.ndarray, fan_in: int | None, fan_out: int | None, rel_tol: float) -> InitSpec | None:
+    """(Semi-)orthogonal: the Gram matrix of the short side is g² I (relative tolerance 1e-3).
+
+    Checked on up to 64 rows (or columns) when the short side has at least 8 (a random matrix
+    passes by chance only when its long side exceeds ~10^7 entries, so that is bounded too).
+    """
+    m = _flat_rows(arr)
+    rows, cols = m.shape
+    short, long = min(rows, cols), max(rows, cols)
+    if short < 8 or long > (1 << 21) or (rows > cols and m.size > FULL_SCAN):
+        return None
+    tol = max(1e-3, 8 * rel_tol)
+    k = min(short, 64)
+    head = np.asarray(m[:8] if rows <= cols else m[:, :8], dtype=np.float64)
+    norms = np.sum(head * head, axis=1 if rows <= cols else 0)
+    if norms.min() <= 0 or norms.max() / norms.min() - 1 > tol:  # cheap gate: equal norms first
+        return None
+    part = np.asarray(m[:k] if rows <= cols else m[:, :k], dtype=np.float64)
+    gram = part @ part.T if rows <= cols else part.T @ part
+    g2 = float(np.mean(np.diag(gram)))
+    if g2 <= 0:
+        return None
+    if float(np.max(np.abs(gram / g2 - np.eye(k)))) > tol:
+        return None
+    gain = math.sqrt(g2)
+    note = f"orthogonal, gain {gain:.3g} (flattened {rows}x{cols})"
+    # Mean square g²/long: name it with the fan that equals the long side so variance() is exact.
+    mode = {fan_out: "fan_out", fan_in: "fan_in"}.get(long)
+    if mode is not None:
+        return _spec("orthogonal", "orthogonal", scale=g2, mode=mode, note=note)
+    if fan_in:
+        return _spec("variance-scaling", "orthogonal", scale=g2 * fan_in / long, mode="fan_in", note=note)
+    return None
+
+
+# --------------------------------------------------------------------------- verdict agreement
+
+_PROBES: dict[str, tuple[str, ...]] = {
+    "relu": ("ReLU",), "smooth": ("GELU",), "tanh": ("Tanh",), "sigmoid": ("Sigmoid",),
+    "linear": ("identity",), "selu": ("SELU",),
+}
+
+
+@lru_cache(maxsize=4096)
+def _verdicts(spec: InitSpec, fan_in: int | None, fan_out: int | None, family: str, slope: float) -> frozenset[tuple[bool, str]]:
+    """The (reaches_weight, "CODE severity") verdicts the rules give this spec before one family."""
+    from .engine import judge  # late: the engine imports every check
+    from .settings import Settings
+
+    out: set[tuple[bool, str]] = set()
+    for reaches in (True, False):
+        act = Activation(_PROBES[family][0], family, slope if family == "relu" else 0.0, reaches_weight=reaches)  # type: ignore[arg-type]
+        record = LayerRecord("probe", "linear", "onnx", Origin("probe"), fan_in, fan_out, init=spec, activation=act)
+        out |= {(reaches, f"{v.code} {v.severity}") for v in judge(record, Settings())}
+    return frozenset(out)
+
+
+def same_verdicts(
+    specs: Iterable[InitSpec], fan_in: int | None, fan_out: int | None, family: str | None, slope: float
+) -> bool:
+    """Whether every spec draws exactly the same verdicts from the rules (for one family, or all)."""
+    families = [family] if family else list(_PROBES)
+    first, *rest = [replace(s, note="", confidence=None, measured_std=None) for s in specs]
+    return all(
+        _verdicts(other, fan_in, fan_out, f, slope) == _verdicts(first, fan_in, fan_out, f, slope)
+        for f in families for other in rest
+    )
+
+
+# --------------------------------------------------------------------------- the inference
+
+
+def _inconclusive(note: str, st: Stats | None = None) -> InitSpec:
+    return _spec("inconclusive", None, note=note, measured_std=st.std if st else None, confidence=0.0)
+
+
+def _groups(cands: list[Candidate]) -> list[list[int]]:
+    """Indices of candidates chained by variance ratio below 1 + MERGE."""
+    order = sorted(range(len(cands)), key=lambda i: cands[i].var)
+    groups: list[list[int]] = []
+    for i in order:
+        if groups and cands[i].var / cands[groups[-1][-1]].var < 1 + MERGE:
+            groups[-1].append(i)
+        else:
+            groups.append([i])
+    return groups
+
+
+def _offset(st: Stats, shapes: frozenset[str], x: np.ndarray) -> InitSpec:
+    """A non-zero mean (no fan-scaled scheme has one): U(a, b) with round ends (U(0, 1)), else trained."""
+    lo, hi = float(x.min()), float(x.max())
+    if shapes == {"uniform"} and all(_round(v, hi - lo) for v in (lo, hi)):
+        return _spec("fixed-std", "uniform", std=st.std, mean=st.mean, measured_std=st.std,
+                     confidence=0.999, note=f"U({lo:.2g}, {hi:.2g})")
+    return _spec("trained", None, measured_std=st.std, confidence=0.999,
+                 note=f"mean {st.mean:.3g} is not zero and fits no initializer")
+
+
+def _round(v: float, width: float) -> bool:
+    """v is a multiple of 0.05 to within 1 % of the range."""
+    return abs(v - round(v * 20) / 20) <= 0.01 * width
+
+
+def infer(
+    values: Any,
+    fan_in: int | None,
+    fan_out: int | None,
+    *,
+    framework: str = "torch",
+    slope: float = 0.0,
+    sample: int = 65536,
+    seed: int = 0,
+    family: Family | None = None,
+) -> InitSpec:
+    """The measured :class:`InitSpec` of a weight tensor with PyTorch-convention fans.
+
+    ``framework`` selects the candidate set ("torch", "keras", or "onnx" for both); ``slope``
+    adds the leaky He candidate; ``family``, when the consumer is known, lets an ambiguous
+    match stand if every candidate draws the same verdicts for that family (else all families
+    must agree). At most ``sample`` entries are read (see the module docstring for the error).
+    """
+    arr = np.asarray(values)
+    if arr.size == 0:
+        return _inconclusive("empty tensor")
+    if not np.issubdtype(arr.dtype, np.floating) and arr.dtype.itemsize != 2:
+        return _inconclusive(f"{arr.dtype} tensor (quantized?)")
+    rel_tol = _rounding(arr.dtype)
+    x = sample_entries(arr.reshape(-1), sample, seed)
+    if not np.all(np.isfinite(x)):
+        return _inconclusive("non-finite entries")
+    found = _constant(arr, x)
+    if found is None and x.size >= 2 and np.mean(x == 0) >= 0.5:
+        found = _identity(arr)
+    if found is None and x.size >= 2:
+        found = _orthogonal(arr, fan_in, fan_out, rel_tol)
+    if found is not None:
+        return replace(found, confidence=1.0, measured_std=float(x.std()))
+    if x.size < MIN_ENTRIES:
+        return _inconclusive(f"only {x.size} entries", None)
+    st = stats(x, rel_tol)
+    zeros = float(np.mean(x == 0))
+    if zeros > 0.01:
+        return _inconclusive(f"{zeros:.0%} of the entries are exactly 0 (sparse_ or pruned)", st)
+    shapes = shape_class(st)
+    if st.n < TRAINED_MIN and abs(st.mean) > Z999 * st.std / math.sqrt(st.n):
+        return _inconclusive(f"mean {st.mean:.3g} is not zero, too few entries ({st.n}) to say more", st)
+    if abs(st.mean) > Z999 * st.std / math.sqrt(st.n) and abs(st.mean) > 0.05 * st.std:
+        return _offset(st, shapes, x)
+    if not kurtosis_ok(st, shapes):
+        return _spec("trained", None, measured_std=st.std, confidence=0.999,
+                     note=f"excess kurtosis {st.kurtosis:.2g} fits no initializer's distribution")
+    return _match(st, shapes, candidates(fan_in, fan_out, framework, slope), fan_in, fan_out, family, slope)
+
+
+def _match(
+    st: Stats, shapes: frozenset[str], cands: list[Candidate], fan_in: int | None, fan_out: int | None,
+    family: Family | None, slope: float,
+) -> InitSpec:
+    tests = [accepts(c, st, shapes) for c in cands]
+    accepted = [g for g in _groups(cands) if any(tests[i][0] for i in g)]
+    dist = _distribution(shapes, st)
+    if not accepted:
+        return _unmatched(st, shapes, dist, fan_in, fan_out)
+    members = [i for g in accepted for i in g if tests[i][1] > -math.inf]
+    logliks = np.array([t[1] for t in tests])
+    finite = logliks[np.isfinite(logliks)]
+    weights = np.exp(logliks - finite.max()) if finite.size else np.zeros(len(cands))
+    posterior = weights / weights.sum()
+    specs = [cands[i].spec for i in members]
+    ranked = sorted(members, key=lambda i: (-round(tests[i][1], 6), i))  # ties: candidate order
+    labels = list(dict.fromkeys(cands[i].label for i in ranked))
+    if len(accepted) > 1 or len(members) > 1 and not same_verdicts(specs, fan_in, fan_out, family, slope):
+        return _inconclusive(f"cannot tell {' or '.join(labels)} apart with {st.n} entries", st)
+    best = ranked[0]
+    spec = cands[best].spec
+    note = f"matches {cands[best].label}"
+    if len(labels) > 1:
+        note += f" (also consistent with {', '.join(l for l in labels if l != cands[best].label)})"
+    return replace(
+        spec,
+        distribution=spec.distribution or (tests[best][2] or dist),  # type: ignore[arg-type]
+        confidence=round(float(sum(posterior[i] for i in members)), 4),
+        measured_std=st.std,
+        note=note,
+    )
+
+
+def _distribution(shapes: frozenset[str], st: Stats) -> Distribution | None:
+    if len(shapes) == 1:
+        return next(iter(shapes))  # type: ignore[return-value]
+    return "normal" if st.n >= 64 else None
+
+
+def _unmatched(
+    st: Stats, shapes: frozenset[str], dist: Distribution | None, fan_in: int | None, fan_out: int | None
+) -> InitSpec:
+    """No candidate fits: trained, unless the clean draw is far too large for any activation (unscaled)."""
+    if st.n < TRAINED_MIN:
+        return _inconclusive(f"fits no initializer, too few entries ({st.n}) to say more", st)
+    fans = [f for f in (fan_in, fan_out) if f]
+    loosest = 2.0 / min(fans) if fans else None
+    clean = kurtosis_ok(st, shapes)
+    if clean and loosest is not None and st.var >= 10 * loosest:
+        return _spec("fixed-std", dist, std=st.std, measured_std=st.std, confidence=0.999,
+                     note=f"std {st.std:.3g} is unscaled: variance {st.var / loosest:.3g}x He's on the smaller fan")
+    scale = f" (variance = {st.var * fan_in:.3g}/fan_in)" if fan_in else ""
+    return _spec("trained", dist, measured_std=st.std, confidence=0.999, note=f"fits no initializer{scale}")

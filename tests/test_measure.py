@@ -1,0 +1,176 @@
+"""Measured-scheme inference on real ``torch.nn.init`` tensors and Keras-style truncated normals."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import numpy as np
+import pytest
+import torch
+from torch.nn import init
+
+from initlint import formulas
+from initlint.checks import CHECKS
+from initlint.measure import infer
+from initlint.records import Activation, InitSpec, LayerRecord, Origin
+
+Init = Callable[[torch.Tensor], object]
+
+# name -> (torch init, expected scheme, variance as (scale, mode) meaning scale/fan(mode) or a fixed one, distribution)
+TORCH_INITS: dict[str, tuple[Init, str, tuple[float, str] | float, str]] = {
+    "kaiming_normal": (lambda w: init.kaiming_normal_(w, nonlinearity="relu"), "he", (2, "fan_in"), "normal"),
+    "kaiming_uniform": (lambda w: init.kaiming_uniform_(w, nonlinearity="relu"), "he", (2, "fan_in"), "uniform"),
+    "kaiming_fan_out": (lambda w: init.kaiming_normal_(w, mode="fan_out"), "he", (2, "fan_out"), "normal"),
+    "xavier_uniform": (init.xavier_uniform_, "glorot", (1, "fan_avg"), "uniform"),
+    "xavier_normal": (init.xavier_normal_, "glorot", (1, "fan_avg"), "normal"),
+    "lecun_normal": (lambda w: init.kaiming_normal_(w, nonlinearity="linear"), "lecun", (1, "fan_in"), "normal"),
+    "torch_default": (lambda w: init.kaiming_uniform_(w, a=math.sqrt(5)), "torch-default", (1 / 3, "fan_in"), "uniform"),
+    "kaiming_selu": (lambda w: init.kaiming_normal_(w, nonlinearity="selu"), "variance-scaling", (9 / 16, "fan_in"), "normal"),
+    "kaiming_tanh": (lambda w: init.kaiming_normal_(w, nonlinearity="tanh"), "variance-scaling", (25 / 9, "fan_in"), "normal"),
+    "normal_1": (init.normal_, "fixed-std", 1.0, "normal"),
+    "normal_002": (lambda w: init.normal_(w, std=0.02), "fixed-std", 4e-4, "normal"),
+    "trunc_normal_002": (lambda w: init.trunc_normal_(w, std=0.02), "fixed-std", 4e-4, "normal"),
+}
+# Shapes of >= 4096 weights. Fans where a scheme's std lands on a round fixed std (fan_in 400:
+# LeCun = N(0, 0.05²)) are honestly ambiguous and avoided here; a 512->10 head keeps He and Glorot twins.
+BIG_SHAPES = [(96, 64), (160, 300), (40, 28, 3, 3), (64, 12, 5, 5), (10, 512), (384, 640)]
+
+
+def _tensor(shape: tuple[int, ...], fn: Init, seed: int) -> np.ndarray:
+    torch.manual_seed(seed)
+    w = torch.empty(*shape)
+    fn(w)
+    return w.numpy()
+
+
+def _right(spec: InitSpec, scheme: str, var: float, dist: str, fans: tuple[int, int]) -> bool:
+    """The scheme (or a twin within 5 % that the rules judge the same way), its variance and distribution."""
+    got = formulas.variance(spec, *fans)
+    twin = "also consistent with" in spec.note
+    return got is not None and abs(math.log(got / var)) < 0.05 and spec.distribution == dist and (
+        spec.scheme == scheme or twin)
+
+
+def _wrong(spec: InitSpec, var: float, fans: tuple[int, int]) -> bool:
+    if spec.scheme == "inconclusive":
+        return False
+    got = formulas.variance(spec, *fans)
+    return got is None or abs(math.log(got / var)) > 0.15
+
+
+def _expected_var(entry: tuple[Init, str, tuple[float, str] | float, str], fans: tuple[int, int]) -> float:
+    target = entry[2]
+    if isinstance(target, float):
+        return target
+    return formulas.variance(InitSpec("variance-scaling", scale=target[0], mode=target[1]), *fans) or 0.0
+
+
+def test_big_tensors_are_identified_at_least_95_percent() -> None:
+    right = total = 0
+    wrong: list[str] = []
+    for shape in BIG_SHAPES:
+        fans = formulas.torch_fans(shape)
+        for name, entry in TORCH_INITS.items():
+            for seed in range(2):
+                w = _tensor(shape, entry[0], seed)
+                var = _expected_var(entry, fans)
+                spec = infer(w, *fans)
+                total += 1
+                right += _right(spec, entry[1], var, entry[3], fans)
+                if _wrong(spec, var, fans):
+                    wrong.append(f"{name} {shape}: {spec.scheme} {spec.note}")
+    assert not wrong, wrong
+    assert right / total >= 0.95, f"{right}/{total}"
+
+
+@pytest.mark.parametrize("shape", [(4, 4), (8, 3), (5, 6), (16, 2), (3, 3, 2, 2)])
+def test_tiny_tensors_are_inconclusive_never_wrong(shape: tuple[int, ...]) -> None:
+    fans = formulas.torch_fans(shape)
+    for name, entry in TORCH_INITS.items():
+        for seed in range(8):
+            w = _tensor(shape, entry[0], seed)
+            spec = infer(w, *fans)
+            assert not _wrong(spec, _expected_var(entry, fans), fans), (name, seed, spec)
+
+
+def test_fewer_than_16_entries_is_inconclusive() -> None:
+    w = _tensor((3, 4), TORCH_INITS["kaiming_normal"][0], 0)
+    spec = infer(w, 4, 3)
+    assert spec.scheme == "inconclusive" and "12 entries" in spec.note
+
+
+def keras_truncated(shape: tuple[int, ...], variance: float, seed: int) -> np.ndarray:
+    """Keras' corrected truncated normal: std sqrt(v)/0.8796 cut at ±2 of that std, final variance v."""
+    rng = np.random.default_rng(seed)
+    pre = math.sqrt(variance) / formulas.TRUNCNORM_STD_2
+    x = rng.normal(0, pre, size=shape)
+    while (bad := np.abs(x) > 2 * pre).any():
+        x[bad] = rng.normal(0, pre, size=int(bad.sum()))
+    return x.astype(np.float32)
+
+
+@pytest.mark.parametrize(("scheme", "scale", "mode"), [("he", 2, "fan_in"), ("lecun", 1, "fan_in"), ("glorot", 1, "fan_avg")])
+def test_keras_truncated_normals(scheme: str, scale: float, mode: str) -> None:
+    fi, fo = 300, 120  # Keras Dense kernel (in, out); fans as ONNX shows it in torch layout (out, in)
+    var = scale / formulas.fan(mode, fi, fo)  # type: ignore[arg-type]
+    for seed in range(5):
+        w = keras_truncated((fi, fo), var, seed).T
+        spec = infer(w, fi, fo, framework="keras")
+        assert spec.scheme == scheme and spec.distribution == "truncated_normal", spec
+
+
+def test_structure_constant_identity_orthogonal() -> None:
+    assert infer(np.zeros((32, 16), np.float32), 16, 32).scheme == "zero"
+    ones = infer(np.full((32, 16), 0.5, np.float32), 16, 32)
+    assert (ones.scheme, ones.value) == ("constant", 0.5)
+    assert infer(_tensor((32, 16), init.eye_, 0), 16, 32).scheme == "identity"
+    assert infer(_tensor((16, 8, 3, 3), init.dirac_, 0), 72, 144).scheme == "identity"
+    for gain in (1.0, math.sqrt(2)):
+        spec = infer(_tensor((128, 64), lambda w: init.orthogonal_(w, gain=gain), 0), 64, 128)
+        assert spec.scheme == "orthogonal" and spec.scale == pytest.approx(gain**2, rel=1e-3), spec
+        assert formulas.variance(spec, 64, 128) == pytest.approx(gain**2 / 128, rel=1e-3)
+
+
+def test_unscaled_and_offset_draws_are_fixed_std() -> None:
+    spec = infer(_tensor((256, 128), init.normal_, 0), 128, 256)
+    assert (spec.scheme, round(spec.std or 0, 3)) == ("fixed-std", 1.0)
+    u01 = infer(_tensor((256, 128), init.uniform_, 0), 128, 256)
+    assert u01.scheme == "fixed-std" and u01.mean == pytest.approx(0.5, abs=0.01)
+    odd = infer(_tensor((256, 128), lambda w: init.normal_(w, std=0.7), 0), 128, 256)
+    assert odd.scheme == "fixed-std"  # no round std, but 10x beyond any activation's need: unscaled
+
+
+def test_trained_looking_weights_are_trained() -> None:
+    rng = np.random.default_rng(0)
+    heavy = (rng.standard_t(3, size=(256, 128)) * 0.05).astype(np.float32)
+    assert infer(heavy, 128, 256).scheme == "trained"
+    odd_scale = (rng.normal(size=(256, 128)) * math.sqrt(7 / 128)).astype(np.float32)  # no initializer gives 7/fan_in
+    assert infer(odd_scale, 128, 256).scheme == "trained"
+
+
+def test_sparse_is_inconclusive() -> None:
+    spec = infer(_tensor((200, 100), lambda w: init.sparse_(w, 0.3), 0), 100, 200)
+    assert spec.scheme == "inconclusive"
+
+
+def test_kaiming_selu_gain_is_caught_by_init004() -> None:
+    w = _tensor((256, 256), lambda t: init.kaiming_normal_(t, nonlinearity="selu"), 0)
+    spec = infer(w, 256, 256, family="selu")
+    assert spec.gain_nonlinearity == "selu"
+    record = LayerRecord("fc", "linear", "onnx", Origin("m.onnx"), 256, 256, init=spec,
+                         activation=Activation("SELU", "selu"))
+    verdict = CHECKS["INIT004"](record)
+    assert verdict is not None and verdict.severity == "error"
+
+
+def test_sampling_bounds_the_work_and_is_seeded() -> None:
+    w = _tensor((1024, 1024), TORCH_INITS["kaiming_uniform"][0], 0)
+    a, b = infer(w, 1024, 1024, sample=4096), infer(w, 1024, 1024, sample=4096)
+    assert a == b and a.scheme == "he"
+    assert infer(w, 1024, 1024, sample=4096, seed=1).measured_std != a.measured_std
+
+
+def test_float16_storage() -> None:
+    w = _tensor((256, 128), TORCH_INITS["kaiming_uniform"][0], 0).astype(np.float16)
+    assert infer(w, 128, 256).scheme == "he"
