@@ -1,0 +1,191 @@
+"""``--fix`` / ``--diff``: rewrite source so fixable findings go away, keeping formatting and comments.
+
+Fixes change training numerics by design: they swap one initializer for
+another. Each fix is planned from the finding's record (the layer's
+construction line, the init call's line) on a fresh libcst parse of the file,
+all fixes of a file are applied in one pass, and the result is linted again:
+a fix whose finding (or any other finding on the same layer) survives is
+dropped, so what is applied always re-lints clean for the fixed layers and a
+second run changes nothing. Unresolved layers, sites that build several
+layers and init calls shared by layers that need different initializers get
+no fix; the reason is reported.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
+
+import libcst as cst
+
+from ..records import FileResult, Finding
+from ..settings import Settings
+from . import keras, torch
+from .edits import Edit, Tree, apply
+from .torch import Context, Planned
+
+if TYPE_CHECKING:  # the api imports this package lazily; no cycle at run time
+    from ..api import Report
+
+PLANNERS: dict[str, Callable[[Finding, Context], Planned | str]] = {
+    "torch": torch.plan,
+    "keras": keras.plan,
+}
+_ROUNDS = 3
+
+
+@dataclass(frozen=True)
+class Fix:
+    """The edit that repairs one finding."""
+
+    finding: Finding
+    description: str
+    edits: tuple[Edit, ...]
+
+
+@dataclass(frozen=True)
+class FileFixes:
+    """The fixes of one file: what was applied, what has no fix (and why), and the new text."""
+
+    path: str
+    text: str
+    new_text: str
+    fixes: tuple[Fix, ...]
+    unfixed: tuple[tuple[Finding, str], ...]
+    tree: Tree | None = None
+
+    @property
+    def changed(self) -> bool:
+        return self.new_text != self.text
+
+    def diff(self) -> str:
+        return "".join(
+            difflib.unified_diff(
+                self.text.splitlines(keepends=True),
+                self.new_text.splitlines(keepends=True),
+                fromfile=f"a/{self.path}",
+                tofile=f"b/{self.path}",
+            )
+        )
+
+
+def key(finding: Finding) -> tuple[str, str, int | None, int | None]:
+    return (finding.code, finding.layer, finding.line, finding.column)
+
+
+def plan_source(text: str, result: FileResult, settings: Settings | None = None) -> FileFixes:
+    """Plan, apply and verify the fixes of one file's findings."""
+    settings = settings or Settings()
+    if not result.findings or result.error:
+        return FileFixes(result.path, text, text, (), tuple((f, "no fix") for f in result.findings))
+    try:
+        tree = Tree.parse(text)
+    except cst.ParserSyntaxError:
+        return FileFixes(result.path, text, text, (), tuple((f, "the file does not parse") for f in result.findings))
+    ctx = Context(tree, result.records, result.findings)
+    fixes: list[Fix] = []
+    unfixed: list[tuple[Finding, str]] = []
+    for finding in result.findings:
+        planner = PLANNERS.get(finding.framework)
+        outcome = planner(finding, ctx) if planner else "no automatic fix for this input"
+        if isinstance(outcome, str):
+            unfixed.append((finding, outcome))
+        else:
+            fixes.append(Fix(finding, outcome.description, outcome.edits))
+    new_text = text
+    for _ in range(_ROUNDS):
+        new_text = apply(tree.module, [e for fix in fixes for e in fix.edits])
+        survivors = _survivors(new_text, result.path, fixes, settings)
+        if not survivors:
+            break
+        unfixed += [(fix.finding, "the fix did not clear the finding (the init is overridden later?)")
+                    for fix in fixes if fix in survivors]
+        fixes = [fix for fix in fixes if fix not in survivors]
+    else:  # pragma: no cover - every round drops at least one fix
+        new_text, fixes = text, []
+    order = {key(f): i for i, f in enumerate(result.findings)}
+    unfixed.sort(key=lambda item: order[key(item[0])])
+    return FileFixes(result.path, text, new_text, tuple(fixes), tuple(unfixed), tree)
+
+
+def _survivors(new_text: str, path: str, fixes: Sequence[Fix], settings: Settings) -> list[Fix]:
+    """Fixes whose layer still has a layer finding after the edit."""
+    if not fixes:
+        return []
+    from ..api import lint_source
+    from ..engine import PRECEDENCE
+
+    after = lint_source(new_text, path, settings)
+    if after.error and not after.records:
+        return list(fixes)
+    flagged = {f.layer for f in after.findings if f.code in PRECEDENCE}
+    return [fix for fix in fixes if fix.finding.layer in flagged]
+
+
+def _read(path: str) -> str | None:
+    from ..api import decode
+
+    try:
+        with open(path, "rb") as fh:
+            return decode(fh.read())
+    except (OSError, UnicodeDecodeError, SyntaxError, LookupError):
+        return None
+
+
+def plan_result(result: FileResult, settings: Settings | None = None) -> FileFixes | None:
+    """:func:`plan_source` for a linted ``.py`` file read from disk (None for graphs or unreadable files)."""
+    if not result.path.endswith(".py") or not result.findings:
+        return None
+    text = _read(result.path)
+    if text is None:
+        return None
+    return plan_source(text, result, settings)
+
+
+def annotate_result(result: FileResult, settings: Settings | None = None) -> FileResult:
+    """Set each finding's ``fix`` to the description of its edit (None when there is none)."""
+    planned = plan_result(result, settings)
+    if planned is None:
+        return result
+    described = {key(fix.finding): fix.description for fix in planned.fixes}
+    return replace(result, findings=tuple(replace(f, fix=described.get(key(f))) for f in result.findings))
+
+
+def annotate(report: Report, settings: Settings | None = None) -> Report:
+    """The report with every fixable finding's ``fix`` description set (SPEC 8.21)."""
+    from ..api import Report
+
+    return Report(tuple(annotate_result(r, settings) for r in report.results))
+
+
+def replacements(planned: FileFixes, fix: Fix) -> list[tuple[int, int, str]]:
+    """One fix as (start, end, inserted text) character ranges of the original file."""
+    assert planned.tree is not None
+    alone = apply(planned.tree.module, fix.edits)
+    return text_replacements(planned.text, alone)
+
+
+def text_replacements(old: str, new: str) -> list[tuple[int, int, str]]:
+    """The line-level differences between two texts as character ranges of ``old``."""
+    old_lines = old.splitlines(keepends=True)
+    new_lines = new.splitlines(keepends=True)
+    starts = [0]
+    for line in old_lines:
+        starts.append(starts[-1] + len(line))
+    out = []
+    matcher = difflib.SequenceMatcher(a=old_lines, b=new_lines, autojunk=False)
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag != "equal":
+            out.append((starts[i1], starts[i2], "".join(new_lines[j1:j2])))
+    return out
+
+
+def write(planned: FileFixes) -> None:
+    """Write the fixed text back, keeping the file's newline style."""
+    with open(planned.path, "w", encoding="utf-8", newline="") as fh:
+        fh.write(planned.new_text)
+
+
+__all__ = ["Fix", "FileFixes", "plan_source", "plan_result", "annotate", "annotate_result", "replacements", "write"]
