@@ -1,0 +1,158 @@
+"""What the Keras source frontend knows about Keras names: layers, activations, initializers.
+
+Pure data (plus two tiny lookups). Names are Keras 3 / tf.keras 2 class and
+function names; a qualified callee counts when its root is ``keras``,
+``tensorflow`` or ``tf_keras`` (``keras.src.layers.Dense``, ``tensorflow.keras.layers.core.Dense``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+KERAS_ROOTS = frozenset({"keras", "tensorflow", "tf_keras"})
+
+Role = Literal["weight", "act", "norm", "pass", "dropout", "merge", "input", "sequential", "model"]
+
+
+@dataclass(frozen=True)
+class WeightLayer:
+    """A weight-bearing Keras layer: its record kind, geometry and constructor argument order.
+
+    ``params`` is the positional order of the constructor arguments the frontend reads.
+    ``geometry`` picks the fan formula (Keras ``compute_fans`` on the kernel layout, INIT_REFERENCE 3.2).
+    """
+
+    kind: str  # record kind
+    geometry: Literal["dense", "conv", "transpose", "depthwise", "separable", "embedding", "einsum"]
+    rank: int  # spatial dims of the kernel (0 for dense)
+    params: tuple[str, ...]
+    kernel_arg: str  # the keyword holding the judged kernel's initializer
+
+
+_CONV = ("filters", "kernel_size", "strides", "padding", "data_format", "dilation_rate", "groups", "activation")
+_TRANSPOSE = (
+    "filters", "kernel_size", "strides", "padding", "output_padding", "data_format", "dilation_rate", "activation",
+)
+_DEPTHWISE = ("kernel_size", "strides", "padding", "depth_multiplier", "data_format", "dilation_rate", "activation")
+_SEPARABLE = (
+    "filters", "kernel_size", "strides", "padding", "data_format", "dilation_rate", "depth_multiplier", "activation",
+)
+
+
+def _conv(rank: int) -> WeightLayer:
+    return WeightLayer("conv", "conv", rank, _CONV, "kernel_initializer")
+
+
+def _transpose(rank: int) -> WeightLayer:
+    return WeightLayer("conv_transpose", "transpose", rank, _TRANSPOSE, "kernel_initializer")
+
+
+# SeparableConv: only the pointwise kernel is judged. Its depthwise kernel feeds the
+# pointwise 1x1 conv directly (a linear map, no activation between), so its scale only
+# rescales what the pointwise kernel sees; the layer's activation consumes the pointwise output.
+WEIGHT_LAYERS: dict[str, WeightLayer] = {
+    "Dense": WeightLayer("linear", "dense", 0, ("units", "activation"), "kernel_initializer"),
+    "EinsumDense": WeightLayer("linear", "einsum", 0, ("equation", "output_shape", "activation"), "kernel_initializer"),
+    "Conv1D": _conv(1), "Conv2D": _conv(2), "Conv3D": _conv(3),
+    "Convolution1D": _conv(1), "Convolution2D": _conv(2), "Convolution3D": _conv(3),
+    "Conv1DTranspose": _transpose(1), "Conv2DTranspose": _transpose(2), "Conv3DTranspose": _transpose(3),
+    "Convolution1DTranspose": _transpose(1), "Convolution2DTranspose": _transpose(2),
+    "Convolution3DTranspose": _transpose(3),
+    "DepthwiseConv1D": WeightLayer("conv", "depthwise", 1, _DEPTHWISE, "depthwise_initializer"),
+    "DepthwiseConv2D": WeightLayer("conv", "depthwise", 2, _DEPTHWISE, "depthwise_initializer"),
+    "SeparableConv1D": WeightLayer("conv", "separable", 1, _SEPARABLE, "pointwise_initializer"),
+    "SeparableConv2D": WeightLayer("conv", "separable", 2, _SEPARABLE, "pointwise_initializer"),
+    "SeparableConvolution1D": WeightLayer("conv", "separable", 1, _SEPARABLE, "pointwise_initializer"),
+    "SeparableConvolution2D": WeightLayer("conv", "separable", 2, _SEPARABLE, "pointwise_initializer"),
+    "Embedding": WeightLayer("embedding", "embedding", 0, ("input_dim", "output_dim"), "embeddings_initializer"),
+}
+
+# Layers that pass the signal on unchanged as far as the consuming activation is concerned
+# (SPEC 8.12: pooling, dropout, flatten/reshape, padding are transparent).
+PASS_LAYERS = frozenset({
+    "GaussianDropout", "GaussianNoise", "ActivityRegularization", "Identity", "Masking",
+    "MaxPooling1D", "MaxPooling2D", "MaxPooling3D", "MaxPool1D", "MaxPool2D", "MaxPool3D",
+    "AveragePooling1D", "AveragePooling2D", "AveragePooling3D", "AvgPool1D", "AvgPool2D", "AvgPool3D",
+    "GlobalAveragePooling1D", "GlobalAveragePooling2D", "GlobalAveragePooling3D",
+    "GlobalMaxPooling1D", "GlobalMaxPooling2D", "GlobalMaxPooling3D",
+    "GlobalAvgPool1D", "GlobalAvgPool2D", "GlobalAvgPool3D", "GlobalMaxPool1D", "GlobalMaxPool2D", "GlobalMaxPool3D",
+    "Flatten", "Reshape", "Permute", "Cropping1D", "Cropping2D", "Cropping3D",
+    "ZeroPadding1D", "ZeroPadding2D", "ZeroPadding3D", "UpSampling1D", "UpSampling2D", "UpSampling3D",
+    "Concatenate", "Average", "Maximum",
+})
+GLOBAL_POOLING_PREFIX = "Global"
+
+NORM_LAYERS = frozenset({
+    "BatchNormalization", "LayerNormalization", "GroupNormalization", "UnitNormalization",
+    "RMSNormalization", "SyncBatchNormalization",
+})
+
+# Dropout layers: records for INIT009 (kind dropout / alpha_dropout), transparent otherwise.
+DROPOUT_LAYERS: dict[str, str] = {
+    "Dropout": "dropout", "SpatialDropout1D": "dropout", "SpatialDropout2D": "dropout",
+    "SpatialDropout3D": "dropout", "AlphaDropout": "alpha_dropout",
+}
+
+ADD_LAYERS = frozenset({"Add"})
+INPUT_CALLS = frozenset({"Input", "InputLayer"})
+SEQUENTIAL = frozenset({"Sequential"})
+MODEL_CALLS = frozenset({"Model", "Functional"})
+
+# Lower-case merge functions of keras.layers (layers.add([a, b]), layers.concatenate([...])).
+MERGE_FUNCTIONS: dict[str, str] = {"add": "add", "concatenate": "pass", "average": "pass", "maximum": "pass"}
+
+# Tensor functions that do not change which activation consumes the signal.
+PASS_FUNCTIONS = frozenset({"reshape", "squeeze", "expand_dims", "concat", "concatenate", "identity", "dropout"})
+
+# Activation layer classes -> (activation name, keyword holding the slope, slope's positional index, default slope).
+ACTIVATION_LAYERS: dict[str, tuple[str, str | None, int | None, float]] = {
+    "ReLU": ("ReLU", "negative_slope", 1, 0.0),
+    "LeakyReLU": ("LeakyReLU", "negative_slope", 0, 0.3),
+    "ELU": ("ELU", None, None, 0.0),
+    "PReLU": ("PReLU", None, None, 0.0),  # Keras PReLU starts at slope 0 (SPEC 8.26)
+    "Softmax": ("Softmax", None, None, 0.0),
+    "ThresholdedReLU": ("ThresholdedReLU", None, None, 0.0),
+}
+
+# keras.activations names (case-sensitive, INIT_REFERENCE 4.2) -> canonical name for the family table.
+ACTIVATION_NAMES: dict[str, str] = {
+    "relu": "relu", "relu6": "relu6", "elu": "elu", "selu": "selu", "celu": "celu",
+    "leaky_relu": "leaky_relu", "gelu": "gelu", "silu": "silu", "swish": "silu", "mish": "mish",
+    "hard_silu": "hard_silu", "hard_swish": "hard_silu", "tanh": "tanh", "hard_tanh": "hard_tanh",
+    "softsign": "softsign", "sigmoid": "sigmoid", "hard_sigmoid": "hard_sigmoid", "log_sigmoid": "log_sigmoid",
+    "softmax": "softmax", "log_softmax": "log_softmax", "linear": "linear",
+    # recognised but with no family: the layer stays unresolved
+    "softplus": "softplus", "exponential": "exponential", "glu": "glu", "sparsemax": "sparsemax",
+    "squareplus": "squareplus", "sparse_plus": "sparse_plus", "sparse_sigmoid": "sparse_sigmoid",
+    "tanh_shrink": "tanh_shrink", "soft_shrink": "soft_shrink", "hard_shrink": "hard_shrink",
+    "threshold": "threshold",
+}
+
+# Default negative slope of leaky functions: keras.activations/ops.leaky_relu and tf.nn.leaky_relu use 0.2.
+FUNCTION_SLOPE_DEFAULTS: dict[str, float] = {"leaky_relu": 0.2}
+
+# Namespaces whose functions are activations: keras.activations.relu, keras.ops.relu, tf.nn.relu,
+# tf.math.tanh, tf.keras.backend.relu, tf.tanh / tf.sigmoid.
+ACTIVATION_NAMESPACES = frozenset({"activations", "ops", "nn", "math", "backend"})
+TOP_LEVEL_ACTIVATIONS = frozenset({"tanh", "sigmoid", "nn"})
+
+
+def qualified_class(qualified: str | None, star: bool, bare: str | None) -> str | None:
+    """The Keras class or function name a callee refers to, or None if it is not Keras.
+
+    ``qualified`` is the import-resolved dotted name; ``bare`` the callee's own name,
+    used only when the file does ``from keras.layers import *``.
+    """
+    if qualified is not None:
+        parts = qualified.split(".")
+        return parts[-1] if parts[0] in KERAS_ROOTS and len(parts) > 1 else None
+    return bare if star else None
+
+
+def namespace(qualified: str | None) -> str:
+    """The component before the last: ``activations`` for ``keras.activations.relu``."""
+    if not qualified:
+        return ""
+    parts = qualified.split(".")
+    return parts[-2] if len(parts) >= 2 else ""
