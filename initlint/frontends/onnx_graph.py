@@ -1,0 +1,470 @@
+"""The ONNX frontend: weight layers of a graph, their measured initializers and consumers.
+
+Weight layers are ``Gemm`` (``transB`` respected), ``MatMul`` with a 2-D constant operand
+(also through ``Transpose``/``Cast``/``Identity``), ``Conv`` and ``ConvTranspose``. Fans use
+the PyTorch-compatible convention on the stored tensor (INIT_REFERENCE 6.1):
+
+* Gemm weight B: ``transB=1`` (N, K) gives fan_in = K, fan_out = N; ``transB=0`` (K, N) the reverse;
+* MatMul ``x @ W`` with W (K, N): fan_in = K, fan_out = N (``W @ x`` with W (M, K): fan_in = K);
+* Conv W (M, C/group, k...): fan_in = C/group * prod(k), fan_out = M * prod(k);
+* ConvTranspose W (C, M/group, k...): fan_in = M/group * prod(k), fan_out = C * prod(k),
+  as PyTorch computes it from the same storage.
+
+Each layer's output is followed through bias ``Add``, reshapes, transposes, dropout,
+identity, casts, pooling and normalization (marked ``normalized``) to the first
+activation op or exporter pattern (SiLU = x*Sigmoid(x), erf and tanh GELU, Mish,
+softsign); the next weight layer or a graph output means ``linear``. Branches that
+disagree leave the layer unresolved. The weights are measured (``initlint.measure``)
+on a bounded sample, so the time grows with the number of layers, not parameters.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections import defaultdict
+from dataclasses import dataclass, field, replace
+
+import onnx
+
+from ..checks.common import compare
+from ..formulas import torch_fans
+from ..measure import infer
+from ..records import Activation, FileResult, LayerRecord, Origin
+from ..rulebook import activation_family
+from ..settings import Settings
+from .onnx_tensors import BadModel, Tensors, load
+
+WEIGHT_OPS = {"Gemm": "linear", "MatMul": "linear", "Conv": "conv", "ConvTranspose": "conv_transpose"}
+# Ops a weight passes through on its way into a layer (the value is unchanged up to layout/dtype).
+WEIGHT_PATH = frozenset({"Identity", "Cast", "Transpose"})
+QUANTIZED = frozenset({"DequantizeLinear", "DynamicQuantizeLinear", "QuantizeLinear"})
+# Ops between a layer and its activation that do not change which activation consumes it.
+TRANSPARENT = frozenset({
+    "Reshape", "Flatten", "Transpose", "Squeeze", "Unsqueeze", "Dropout", "Identity", "Cast",
+    "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool", "LpPool", "Pad", "Concat",
+    "Upsample", "Resize", "DepthToSpace", "SpaceToDepth",
+})
+NORMALIZATION = frozenset({
+    "BatchNormalization", "LayerNormalization", "InstanceNormalization", "GroupNormalization",
+    "RMSNormalization", "SimplifiedLayerNormalization", "LpNormalization", "MeanVarianceNormalization",
+})
+# ONNX activation op -> activation name as the rulebook knows it.
+ACTIVATIONS = {
+    "Relu": "ReLU", "LeakyRelu": "LeakyReLU", "PRelu": "PReLU", "Elu": "ELU", "Celu": "CELU",
+    "Selu": "SELU", "Gelu": "GELU", "Sigmoid": "Sigmoid", "HardSigmoid": "Hardsigmoid", "Tanh": "Tanh",
+    "Softmax": "Softmax", "LogSoftmax": "LogSoftmax", "Softsign": "Softsign", "HardSwish": "Hardswish",
+    "Mish": "Mish", "ThresholdedRelu": "ThresholdedReLU", "Swish": "SiLU",
+}
+# Clip(min, max) bounds that are a known activation.
+CLIPS = {(0.0, 6.0): "ReLU6", (-1.0, 1.0): "Hardtanh", (0.0, None): "ReLU"}
+MAX_STEPS = 64
+
+
+@dataclass(frozen=True)
+class Consumer:
+    """Where a layer's output goes: an activation, or why it is unknown."""
+
+    activation: Activation | None
+    normalized: bool = False
+    residual: bool = False
+    reason: str = ""
+    via: tuple[str, ...] = ()  # ops passed on the way, for the table
+
+
+@dataclass
+class Graph:
+    """Indexes of one ONNX graph."""
+
+    model: onnx.ModelProto
+    tensors: Tensors
+    producer: dict[str, onnx.NodeProto] = field(default_factory=dict)
+    consumers: dict[str, list[onnx.NodeProto]] = field(default_factory=lambda: defaultdict(list))
+    outputs: frozenset[str] = frozenset()
+
+    @classmethod
+    def build(cls, model: onnx.ModelProto, tensors: Tensors) -> Graph:
+        g = cls(model, tensors, outputs=frozenset(o.name for o in model.graph.output))
+        for node in model.graph.node:
+            for name in node.output:
+                g.producer[name] = node
+            for name in node.input:
+                if name:
+                    g.consumers[name].append(node)
+        return g
+
+    def is_const(self, name: str) -> bool:
+        return name in self.tensors
+
+    def attr(self, node: onnx.NodeProto, name: str, default: object = None) -> object:
+        for a in node.attribute:
+            if a.name == name:
+                return onnx.helper.get_attribute_value(a)
+        return default
+
+    def constant(self, name: str) -> float | None:
+        """A constant input's value, looking through Cast/Identity."""
+        node = self.producer.get(name)
+        while node is not None and node.op_type in ("Cast", "Identity") and name not in self.tensors:
+            name = node.input[0]
+            node = self.producer.get(name)
+        return self.tensors.scalar(name)
+
+
+# --------------------------------------------------------------------------- weight layers
+
+
+@dataclass(frozen=True)
+class WeightLayer:
+    node: onnx.NodeProto
+    weight: str  # the constant tensor holding the weights
+    operand: str  # the node input the weight arrives through
+    fan_in: int
+    fan_out: int
+    shape: tuple[int, ...]
+    unresolved: str = ""
+
+
+def weight_source(g: Graph, name: str) -> tuple[str | None, bool, str]:
+    """Follow a weight operand back to its constant: (tensor name, transposed on the way, problem)."""
+    transposed = False
+    for _ in range(8):
+        if g.is_const(name):
+            return name, transposed, ""
+        node = g.producer.get(name)
+        if node is None:
+            return None, transposed, ""
+        if node.op_type in QUANTIZED:
+            return None, transposed, f"quantized weight ({node.op_type})"
+        if node.op_type not in WEIGHT_PATH:
+            return None, transposed, ""
+        if node.op_type == "Transpose":
+            perm = g.attr(node, "perm")
+            if perm not in (None, [1, 0]):
+                return None, transposed, ""
+            transposed = not transposed
+        name = node.input[0]
+    return None, transposed, ""
+
+
+def _dense_fans(shape: tuple[int, ...], weight_is_right: bool) -> tuple[int, int]:
+    """(fan_in, fan_out) of a 2-D matrix used as x @ W (right) or W @ x (left)."""
+    return (shape[0], shape[1]) if weight_is_right else (shape[1], shape[0])
+
+
+def weight_layer(g: Graph, node: onnx.NodeProto) -> WeightLayer | None:
+    """The weight layer a node is, or None (a data-only MatMul, a computed conv kernel)."""
+    op = node.op_type
+    if op in ("Conv", "ConvTranspose"):
+        if len(node.input) < 2:
+            return None
+        name, _, problem = weight_source(g, node.input[1])
+        if name is None:
+            return _unresolved(node, node.input[1], problem) if problem else None
+        shape = g.tensors.shape(name)
+        if len(shape) < 3:
+            return None
+        fi, fo = torch_fans(shape)
+        return WeightLayer(node, name, node.input[1], fi, fo, shape)
+    if op not in ("Gemm", "MatMul") or len(node.input) < 2:
+        return None
+    for index in (1, 0):  # the weight is usually the right operand
+        name, transposed, problem = weight_source(g, node.input[index])
+        if problem:
+            return _unresolved(node, node.input[index], problem)
+        if name is None or len(g.tensors.shape(name)) != 2:
+            continue
+        shape = g.tensors.shape(name)
+        flag = g.attr(node, "transB" if index == 1 else "transA", 0) if op == "Gemm" else 0
+        flipped = bool(flag) != transposed
+        right = index == 1
+        fi, fo = _dense_fans(shape, right != flipped)
+        return WeightLayer(node, name, node.input[index], fi, fo, shape)
+    return None
+
+
+def _unresolved(node: onnx.NodeProto, name: str, reason: str) -> WeightLayer:
+    return WeightLayer(node, name, name, 0, 0, (), unresolved=reason)
+
+
+# --------------------------------------------------------------------------- consumers
+
+
+def _other(node: onnx.NodeProto, name: str) -> str | None:
+    rest = [i for i in node.input if i and i != name]
+    return rest[0] if len(rest) == 1 else None
+
+
+def _is_weight_input(g: Graph, node: onnx.NodeProto, name: str) -> bool:
+    """The tensor enters a weight layer as its data (not as its weight or bias)."""
+    if node.op_type not in WEIGHT_OPS:
+        return False
+    layer = weight_layer(g, node)
+    data = [i for i in node.input[:2] if i != (layer.operand if layer else None)]
+    return layer is not None and name in data
+
+
+def _clip(g: Graph, node: onnx.NodeProto) -> str | None:
+    lo = g.constant(node.input[1]) if len(node.input) > 1 and node.input[1] else g.attr(node, "min")
+    hi = g.constant(node.input[2]) if len(node.input) > 2 and node.input[2] else g.attr(node, "max")
+    key = (None if lo is None else float(lo), None if hi is None else float(hi))  # type: ignore[arg-type]
+    return CLIPS.get(key)
+
+
+def _activation(g: Graph, node: onnx.NodeProto, name: str, settings: Settings) -> Activation | None:
+    """An activation op as a rulebook Activation (slope from its attribute or PRelu's initializer)."""
+    op = node.op_type
+    label = _clip(g, node) if op == "Clip" else ACTIVATIONS.get(op)
+    if label is None:
+        return None
+    if op == "Gelu" and g.attr(node, "approximate", b"none") in (b"tanh", "tanh"):
+        label = "GELU(tanh)"
+    family = activation_family(label.split("(")[0], settings.activations)
+    if family is None:
+        return None
+    slope = 0.0
+    if op == "LeakyRelu":
+        slope = float(g.attr(node, "alpha", 0.01))  # type: ignore[arg-type]
+    elif op == "PRelu" and len(node.input) > 1:
+        slope = g.constant(node.input[1]) or 0.0
+    reaches = reaches_weight(g, node.output[0]) if node.output else False
+    return Activation(label if not slope else f"{label}({slope:.3g})", family, slope, reaches)
+
+
+def _pattern(g: Graph, name: str, users: list[onnx.NodeProto]) -> str | None:
+    """Exporter subgraphs that compute an activation of ``name`` (INIT_REFERENCE 4.4)."""
+    ops = {u.op_type for u in users}
+    muls = [u for u in users if u.op_type == "Mul"]
+    for u in users:
+        follow = [n.op_type for n in g.consumers.get(u.output[0], [])] if u.output else []
+        if u.op_type == "Sigmoid" and any(u.output[0] in m.input for m in muls):
+            return "SiLU"
+        if u.op_type == "Softplus" and "Tanh" in follow:
+            return "Mish"
+        if u.op_type == "Abs" and "Div" in ops:
+            return "Softsign"
+        if u.op_type in ("Div", "Mul") and "Erf" in follow:
+            return "GELU"
+    if muls and ops <= {"Mul", "Pow", "Add", "Div"} and any(n.op_type == "Tanh" for n in _downstream(g, name, 5)):
+        return "GELU(tanh)"
+    return None
+
+
+def _downstream(g: Graph, name: str, depth: int) -> list[onnx.NodeProto]:
+    out: list[onnx.NodeProto] = []
+    frontier = [name]
+    for _ in range(depth):
+        nxt = []
+        for t in frontier:
+            for n in g.consumers.get(t, []):
+                out.append(n)
+                nxt.extend(n.output)
+        frontier = nxt
+    return out
+
+
+def reaches_weight(g: Graph, name: str, limit: int = 200) -> bool:
+    """Whether a tensor flows into another weight layer (breadth-first, bounded)."""
+    seen: set[str] = set()
+    frontier = [name]
+    while frontier and len(seen) < limit:
+        t = frontier.pop()
+        if t in seen:
+            continue
+        seen.add(t)
+        for n in g.consumers.get(t, []):
+            if n.op_type in WEIGHT_OPS and weight_layer(g, n) is not None:
+                return True
+            frontier.extend(n.output)
+    return False
+
+
+def resolve(g: Graph, name: str, settings: Settings, steps: int = 0, normalized: bool = False,
+            residual: bool = False, via: tuple[str, ...] = ()) -> Consumer:
+    """The activation that consumes tensor ``name`` (SPEC 5)."""
+    if steps > MAX_STEPS:
+        return Consumer(None, reason="graph too deep to follow")
+    users = g.consumers.get(name, [])
+    here = dict(normalized=normalized, residual=residual, via=via)
+    pattern = _pattern(g, name, users)
+    if pattern is not None:
+        family = activation_family(pattern.split("(")[0], settings.activations)
+        act = Activation(pattern, family or "smooth", 0.0, reaches_weight(g, name))  # type: ignore[arg-type]
+        return Consumer(act, **here)  # type: ignore[arg-type]
+    branches: list[Consumer] = []
+    if name in g.outputs:
+        branches.append(Consumer(Activation("identity", "linear", reaches_weight=False), **here))
+    for node in users:
+        branches.append(_step(g, node, name, settings, steps, normalized, residual, via))
+    if not branches:
+        return Consumer(None, reason="output is never used")
+    return _merge(branches)
+
+
+def _step(g: Graph, node: onnx.NodeProto, name: str, settings: Settings, steps: int,
+          normalized: bool, residual: bool, via: tuple[str, ...]) -> Consumer:
+    op = node.op_type
+    here = dict(normalized=normalized, residual=residual, via=via)
+    act = _activation(g, node, name, settings)
+    if act is not None:
+        return Consumer(act, **here)
+    if _is_weight_input(g, node, name):
+        return Consumer(Activation("identity", "linear", reaches_weight=True), **here)
+    nxt = node.output[0] if node.output else ""
+    if op in TRANSPARENT or (op in ("Mul", "Div") and _other_const(g, node, name)):
+        return resolve(g, nxt, settings, steps + 1, normalized, residual, via + (op,))
+    if op in NORMALIZATION:
+        return resolve(g, nxt, settings, steps + 1, True, residual, via + (op,))
+    if op in ("Add", "Sub"):
+        other = _other(node, name)
+        if other is not None and (g.is_const(other) or g.constant(other) is not None):
+            return resolve(g, nxt, settings, steps + 1, normalized, residual, via + ("bias",))
+        return resolve(g, nxt, settings, steps + 1, normalized, True, via + ("residual Add",))
+    return Consumer(None, reason=f"output goes to {op} ({node.name or op}), which is not an activation", **here)
+
+
+def _other_const(g: Graph, node: onnx.NodeProto, name: str) -> bool:
+    other = _other(node, name)
+    return other is not None and g.constant(other) is not None
+
+
+def _merge(branches: list[Consumer]) -> Consumer:
+    """One consumer for several branches: they must agree, else unresolved."""
+    resolved = [b for b in branches if b.activation is not None]
+    if len(resolved) < len(branches):
+        failed = next(b for b in branches if b.activation is None)
+        return failed if len(branches) == 1 else replace(failed, reason=f"one branch: {failed.reason}")
+    kinds = {(b.activation.name, b.activation.family, b.activation.slope) for b in resolved if b.activation}
+    if len(kinds) > 1:
+        names = " vs ".join(sorted({k[0] for k in kinds}))
+        return Consumer(None, reason=f"branches disagree: {names}")
+    first = resolved[0]
+    return replace(
+        first,
+        normalized=all(b.normalized for b in resolved),
+        residual=any(b.residual for b in resolved),
+        activation=replace(first.activation, reaches_weight=any(  # type: ignore[arg-type]
+            b.activation.reaches_weight for b in resolved if b.activation)),
+    )
+
+
+# --------------------------------------------------------------------------- records
+
+
+def _layer_name(layer: WeightLayer) -> str:
+    return layer.node.name or layer.weight
+
+
+def records(g: Graph, path: str, settings: Settings, sample: int = 65536) -> list[LayerRecord]:
+    """One record per weight layer, in graph order."""
+    scope = g.model.graph.name or "graph"
+    layers = [wl for node in g.model.graph.node if (wl := weight_layer(g, node)) is not None]
+    out = []
+    for layer in layers:
+        out.append(_record(g, layer, path, scope, settings, sample))
+    return _zero_chains(g, layers, out)
+
+
+def _record(g: Graph, layer: WeightLayer, path: str, scope: str, settings: Settings, sample: int) -> LayerRecord:
+    node = layer.node
+    base = LayerRecord(
+        name=_layer_name(layer), kind=WEIGHT_OPS[node.op_type], framework="onnx", origin=Origin(path),
+        scope=scope, extra={"op": node.op_type, "weight": layer.weight, "weight_expr": layer.weight},
+    )
+    if layer.unresolved:
+        return replace(base, unresolved=layer.unresolved)
+    consumer = resolve(g, node.output[0], settings) if node.output else Consumer(None, reason="no output")
+    act = consumer.activation
+    values = g.tensors.array(layer.weight)
+    spec = infer(values, layer.fan_in, layer.fan_out, framework="onnx", slope=act.slope if act else 0.0,
+                 sample=sample, family=act.family if act else None)
+    record = replace(
+        base, fan_in=layer.fan_in, fan_out=layer.fan_out, init=spec, activation=act, shape=layer.shape,
+        normalized=consumer.normalized, residual_end=consumer.residual,
+        unresolved=consumer.reason if act is None else "",
+    )
+    record.extra.update(_table_extra(record, node, g))
+    return record
+
+
+def _table_extra(record: LayerRecord, node: onnx.NodeProto, g: Graph) -> dict[str, object]:
+    """The per-layer table's columns that the frontend knows (the verdict comes from the findings)."""
+    spec = record.init
+    extra: dict[str, object] = {
+        "group": int(g.attr(node, "group", 1)) if node.op_type.startswith("Conv") else 1,  # type: ignore[arg-type]
+        "measured_std": spec.measured_std if spec else None,
+        "scheme": spec.scheme if spec else None,
+        "confidence": spec.confidence if spec else None,
+        "scheme_note": spec.note if spec else "",
+        "consumer": record.activation.name if record.activation else "?",
+        "normalized": record.normalized,
+        "required_std": None,
+        "ratio": None,
+    }
+    cmp = compare(record) if record.activation and spec and spec.scheme not in ("trained", "inconclusive") else None
+    if cmp is not None:
+        extra["required_std"] = math.sqrt(cmp.required)
+        extra["ratio"] = math.sqrt(cmp.ratio)  # in std, as the table shows stds
+    elif record.activation is not None and spec is not None and spec.measured_std:
+        from ..formulas import nearest, requirements
+
+        req = requirements(record.activation.family, record.fan_in, record.fan_out, record.activation.slope)
+        near = nearest(spec.measured_std**2, req)
+        if near is not None:
+            extra["required_std"] = math.sqrt(near[1])
+            extra["ratio"] = math.sqrt(near[2])
+    if record.init and node.op_type == "Conv" and str(record.extra.get("weight", "")).startswith("onnx::Conv"):
+        extra["note"] = "weight renamed by constant folding: a BatchNorm may be folded into it"
+    return extra
+
+
+def _zero_chains(g: Graph, layers: list[WeightLayer], recs: list[LayerRecord]) -> list[LayerRecord]:
+    """Mark zero-initialized layers whose output reaches another zero-initialized layer (SPEC 8.6)."""
+    zero = {id(layer.node) for layer, rec in zip(layers, recs) if rec.init and rec.init.scheme == "zero"}
+    out = []
+    for layer, rec in zip(layers, recs):
+        if id(layer.node) in zero and layer.node.output and _next_layers(g, layer.node.output[0]) & zero:
+            rec = replace(rec, feeds_zero_layer=True)
+        out.append(rec)
+    return out
+
+
+def _next_layers(g: Graph, name: str, limit: int = 200) -> set[int]:
+    """ids of the first weight-layer nodes downstream of a tensor."""
+    found: set[int] = set()
+    seen: set[str] = set()
+    frontier = [name]
+    while frontier and len(seen) < limit:
+        t = frontier.pop()
+        if t in seen:
+            continue
+        seen.add(t)
+        for n in g.consumers.get(t, []):
+            if n.op_type in WEIGHT_OPS and weight_layer(g, n) is not None:
+                found.add(id(n))
+            else:
+                frontier.extend(n.output)
+    return found
+
+
+# --------------------------------------------------------------------------- entry point
+
+
+def open_graph(path: str) -> Graph:
+    """Load and index a model; BadModel with a one-line reason when it cannot be read."""
+    model = load(path)
+    tensors = Tensors(model, os.path.dirname(os.path.abspath(path)))
+    return Graph.build(model, tensors)
+
+
+def audit(path: str, settings: Settings | None = None, sample: int = 65536) -> FileResult:
+    """Records for every weight layer of an ONNX file; ``error`` (never an exception) for bad input."""
+    settings = settings or Settings()
+    try:
+        g = open_graph(path)
+        recs = records(g, path, settings, sample)
+    except BadModel as err:
+        return FileResult(path, error=f"{path}: {err}")
+    except (OSError, ValueError) as err:
+        return FileResult(path, error=f"{path}: cannot read weights: {err}")
+    return FileResult(path, records=tuple(recs))
