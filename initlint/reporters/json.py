@@ -8,6 +8,7 @@ from typing import Any
 
 from ..api import Report, is_layer
 from ..records import Finding
+from . import layer_table
 
 FIELDS = ("code", "name", "severity", "path", "line", "column", "layer", "framework", "init", "activation", "message", "fix")
 
@@ -30,6 +31,9 @@ def document(report: Report, show_unresolved: bool = False) -> dict[str, Any]:
             for rec in r.records
             if is_layer(rec) and rec.unresolved
         ]
+    layers = [{"path": r.path, **item} for r in report.results for item in layer_table.rows(r)]
+    if layers:
+        doc["layers"] = layers  # graph audits: the per-layer table
     return doc
 
 

@@ -6,6 +6,7 @@ import click
 
 from ..api import Report, Summary, is_layer
 from ..records import Finding
+from . import layer_table
 
 _COLOURS = {"error": "red", "warning": "yellow", "advice": "cyan"}
 
@@ -51,5 +52,6 @@ def render(report: Report, show_unresolved: bool = False, colour: bool = False) 
     lines = [line(f, colour) for f in report.findings]
     if show_unresolved:
         lines += unresolved_lines(report)
+    lines += [table for r in report.results if (table := layer_table.onnx_table(r))]
     lines.append(summary_line(report.summary()))
     return "\n".join(lines) + "\n"
