@@ -23,6 +23,7 @@ from .rulebook import rules
 _INITLINT = re.compile(r"initlint\s*:\s*ignore\b(?P<bracket>\s*\[(?P<codes>[^\]]*)\])?", re.IGNORECASE)
 _NOQA = re.compile(r"\bnoqa\b(?:\s*:\s*(?P<codes>[A-Z]+[0-9]+(?:[\s,]+[A-Z]+[0-9]+)*))?", re.IGNORECASE)
 _CODE = re.compile(r"^INIT\d{3}$")
+_NOQA_WORD = re.compile("noqa", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -83,7 +84,7 @@ def suppressed_by(finding: Finding, directives: Directives) -> bool:
 def _worth_scanning(result: FileResult, text: str) -> bool:
     # Cheap substring tests: most files have neither findings nor a suppression comment.
     # A file mentioning initlint is always read, so a bare ignore is reported even without findings.
-    return "initlint" in text or (bool(result.findings) and "noqa" in text)
+    return "initlint" in text or (bool(result.findings) and _NOQA_WORD.search(text) is not None)
 
 
 def apply(result: FileResult, text: str) -> FileResult:
