@@ -19,6 +19,7 @@ class Settings:
     exclude: tuple[str, ...] = ()
     extend_exclude: tuple[str, ...] = ()
     per_file_ignores: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    config_root: str | None = None  # folder of the config file: per-file-ignores and excludes are relative to it
 
     def selected(self, code: str) -> bool:
         """ruff-style prefix selection: the longest matching prefix decides."""

@@ -17,7 +17,7 @@ def finding_dict(finding: Finding) -> dict[str, Any]:
     return {key: getattr(finding, key) for key in FIELDS}
 
 
-def document(report: Report, show_unresolved: bool = False) -> dict[str, Any]:
+def document(report: Report, show_unresolved: bool = False, show_suppressed: bool = False) -> dict[str, Any]:
     doc: dict[str, Any] = {
         "version": 1,
         "findings": [finding_dict(f) for f in report.findings],
@@ -34,8 +34,10 @@ def document(report: Report, show_unresolved: bool = False) -> dict[str, Any]:
     layers = [{"path": r.path, **item} for r in report.results for item in layer_table.rows(r)]
     if layers:
         doc["layers"] = layers  # graph audits: the per-layer table
+    if show_suppressed:
+        doc["suppressed"] = [finding_dict(f) for r in report.results for f in r.suppressed]
     return doc
 
 
-def render(report: Report, show_unresolved: bool = False, colour: bool = False) -> str:
-    return json.dumps(document(report, show_unresolved), indent=2, sort_keys=False) + "\n"
+def render(report: Report, show_unresolved: bool = False, colour: bool = False, show_suppressed: bool = False) -> str:
+    return json.dumps(document(report, show_unresolved, show_suppressed), indent=2, sort_keys=False) + "\n"

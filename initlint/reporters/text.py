@@ -48,10 +48,12 @@ def unresolved_lines(report: Report) -> list[str]:
     return out
 
 
-def render(report: Report, show_unresolved: bool = False, colour: bool = False) -> str:
+def render(report: Report, show_unresolved: bool = False, colour: bool = False, show_suppressed: bool = False) -> str:
     lines = [line(f, colour) for f in report.findings]
     if show_unresolved:
         lines += unresolved_lines(report)
+    if show_suppressed:
+        lines += [f"{location(f)}: suppressed {f.code} [{f.severity}] {f.message}" for r in report.results for f in r.suppressed]
     lines += [table for r in report.results if (table := layer_table.onnx_table(r))]
     lines.append(summary_line(report.summary()))
     return "\n".join(lines) + "\n"
