@@ -1,0 +1,163 @@
+"""The advisor: re-initialize a live torch model for the activations that consume its layers.
+
+For each weight layer whose consumer the tracer resolves (the same fx / recorded
+pass as ``initlint check``):
+
+=====================  ===========================================================  ==========================
+consumer family        initializer                                                  variance
+=====================  ===========================================================  ==========================
+relu (slope a)         He normal, ``kaiming_normal_(w, a, nonlinearity=...)``        2 / ((1 + a²) fan_in)
+smooth                 He normal, ``kaiming_normal_(w, nonlinearity="relu")``        2 / fan_in
+tanh, sigmoid, linear  Glorot uniform, ``xavier_uniform_(w)``                        2 / (fan_in + fan_out)
+selu                   LeCun normal, ``kaiming_normal_(w, nonlinearity="linear")``   1 / fan_in
+=====================  ===========================================================  ==========================
+
+Biases are set to zero. Left alone: embeddings and normalization parameters (not
+weight layers), zero or constant weights (deliberate: Fixup, ReZero, zero heads),
+identity inits, output heads scaled below Glorot on purpose (SPEC 8.28), tensors that
+look trained, and layers whose consumer is unresolved.
+
+Known limit: Glorot (sigma_w^2 = 1) puts a tanh stack at the order/chaos edge, where the
+forward variance decays polynomially (about 1/(2 depth); Schoenholz et al. 2017): a
+50-layer tanh MLP ends 8-12x below its first layer. PyTorch's tanh gain 5/3 keeps the
+forward signal but makes gradients grow ~1.09x per layer (chaotic phase), so it is not used.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from . import formulas
+from .records import Activation, InitSpec, LayerRecord
+from .settings import Settings
+
+KEEP = {
+    "zero": "zero weights are deliberate (Fixup / ReZero / zero heads)",
+    "constant": "constant weights are deliberate here or reported as INIT003",
+    "identity": "identity init is deliberate",
+    "trained": "the tensor fits no initializer (trained?)",
+}
+
+
+@dataclass(frozen=True)
+class Change:
+    """One weight the advisor re-initialized (or, with ``changed`` False, left alone and why)."""
+
+    layer: str
+    consumer: str
+    before: str  # measured scheme and std
+    init: str  # the torch call it is equivalent to
+    std_before: float | None
+    std_after: float | None
+    changed: bool = True
+    reason: str = ""
+
+    def __str__(self) -> str:
+        if not self.changed:
+            return f"{self.layer}: kept ({self.reason})"
+        return f"{self.layer}: {self.before} -> {self.init} for {self.consumer} (std {_n(self.std_before)} -> {_n(self.std_after)})"
+
+
+def _n(x: float | None) -> str:
+    return "-" if x is None else f"{x:.3g}"
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A distribution to draw: ``normal`` with ``std`` or ``uniform`` on ±``bound``."""
+
+    call: str
+    distribution: str
+    spread: float  # std for normal, bound for uniform
+
+
+def plan(act: Activation, fan_in: int, fan_out: int, weight: str) -> Plan:
+    """The recommended draw for a consumer family (the table in the module docstring)."""
+    family = act.family
+    if family in ("relu", "smooth"):
+        slope = act.slope if family == "relu" else 0.0
+        std = math.sqrt(formulas.leaky_gain2(slope) / fan_in)
+        call = (f'nn.init.kaiming_normal_({weight}, a={slope:g}, nonlinearity="leaky_relu")' if slope
+                else f'nn.init.kaiming_normal_({weight}, nonlinearity="relu")')
+        return Plan(call, "normal", std)
+    if family == "selu":
+        return Plan(f'nn.init.kaiming_normal_({weight}, nonlinearity="linear")', "normal", math.sqrt(1 / fan_in))
+    return Plan(f"nn.init.xavier_uniform_({weight})", "uniform", math.sqrt(6 / (fan_in + fan_out)))
+
+
+def decide(record: LayerRecord) -> str:
+    """Why a layer is kept as it is, or "" when it should be re-initialized."""
+    spec: InitSpec | None = record.init
+    act = record.activation
+    if record.unresolved or act is None:
+        return f"consumer unresolved: {record.unresolved or 'unknown'}"
+    if not record.fan_in or not record.fan_out:
+        return "fans unknown"
+    if spec is not None and spec.scheme in KEEP:
+        return KEEP[spec.scheme]
+    deliberate = spec is not None and spec.scheme not in ("torch-default", "inconclusive")
+    if act.family == "linear" and deliberate and spec is not None and spec.measured_std is not None:
+        glorot = math.sqrt(2 / (record.fan_in + record.fan_out))
+        if spec.measured_std < glorot / math.sqrt(1.5):
+            return f"a head scaled below Glorot on purpose (std {spec.measured_std:.3g} < {glorot:.3g})"
+    return ""
+
+
+def _parameters(model: nn.Module) -> dict[str, nn.Parameter]:
+    return dict(model.named_parameters())
+
+
+def apply_recommended_init(
+    model: nn.Module,
+    input_shape: Sequence[int] | None = None,
+    *,
+    seed: int = 0,
+    settings: Settings | None = None,
+    include_kept: bool = False,
+) -> list[Change]:
+    """Re-initialize ``model``'s weights in place for their traced consumers; return what changed.
+
+    Draws use the global torch RNG (seed it for reproducible weights); ``seed`` only
+    fixes the tracing batch. With ``include_kept`` the layers left alone are listed too.
+    """
+    from .frontends.live_torch import check_model
+
+    result = check_model(model, input_shape, seed=seed, settings=settings)
+    params = _parameters(model)
+    modules = dict(model.named_modules())
+    changes = []
+    for record in result.records:
+        if record.kind == "network":
+            continue
+        spec = record.init
+        before = f"{spec.scheme}" if spec else "?"
+        weight = params.get(record.name) if record.kind == "parameter" else getattr(modules.get(record.name), "weight", None)
+        if weight is None:
+            continue
+        reason = decide(record)
+        act = record.activation
+        consumer = act.name if act else "?"
+        std_before = float(weight.detach().double().std()) if weight.numel() > 1 else None
+        if reason:
+            if include_kept:
+                changes.append(Change(record.name, consumer, before, "", std_before, std_before, False, reason))
+            continue
+        assert act is not None and record.fan_in and record.fan_out
+        expr = f"model.{record.name}" if record.kind == "parameter" else f"model.{record.name}.weight"
+        draw = plan(act, record.fan_in, record.fan_out, expr)
+        with torch.no_grad():
+            if draw.distribution == "normal":
+                nn.init.normal_(weight, 0.0, draw.spread)
+            else:
+                nn.init.uniform_(weight, -draw.spread, draw.spread)
+            bias = getattr(modules.get(record.name), "bias", None) if record.kind != "parameter" else None
+            if isinstance(bias, torch.Tensor):
+                nn.init.zeros_(bias)
+        std_after = float(weight.detach().double().std())
+        changes.append(Change(record.name, consumer, before, draw.call, std_before, std_after))
+    return changes

@@ -1,0 +1,485 @@
+"""Which activation consumes each weight layer of a live torch model, and how the signal propagates.
+
+Two tracers share one vocabulary of operations (:func:`classify`):
+
+* :func:`fx_consumers` reads a ``torch.fx`` symbolic trace (no data needed) and
+  walks each weight module's users to the first activation;
+* :class:`Recorder` runs one real forward pass under a ``TorchFunctionMode``
+  plus forward hooks: every weight layer's output is tagged, the tag follows
+  view/reshape/flatten/dropout/pooling and bias adds, picks up "normalized" at a
+  normalization op and "residual" at an add of two signals, and stops at the first
+  activation, weight op or model output. The same pass measures the forward std
+  of each weight layer's output, the gradient std from ``sum(output * R)``
+  (SPEC 8.18) and the share of exact zeros after relu-family activations.
+
+fx is preferred for consumers; the recorded pass is the fallback when fx cannot
+trace (data-dependent control flow) and is always the source of the measurements.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import torch
+from torch import nn
+from torch.overrides import TorchFunctionMode
+
+from ..records import Activation, Family
+from ..rulebook import activation_family, default_slope
+
+WEIGHT_MODULES: tuple[type[nn.Module], ...] = (
+    nn.Linear, nn.Bilinear, nn.Conv1d, nn.Conv2d, nn.Conv3d,
+    nn.ConvTranspose1d, nn.ConvTranspose2d, nn.ConvTranspose3d,
+)
+
+# Operation vocabulary, by function / method / operator name (leading and trailing "_" stripped).
+WEIGHT_OPS = frozenset({
+    "linear", "bilinear", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
+    "conv_transpose3d", "matmul", "rmatmul", "mm", "bmm", "einsum", "addmm",
+})
+TRANSPARENT_OPS = frozenset({
+    "view", "reshape", "flatten", "unflatten", "contiguous", "squeeze", "unsqueeze", "permute", "transpose",
+    "clone", "to", "float", "double", "half", "type_as", "getitem", "mean", "sum",
+    "max_pool1d", "max_pool2d", "max_pool3d", "avg_pool1d", "avg_pool2d", "avg_pool3d",
+    "adaptive_max_pool1d", "adaptive_max_pool2d", "adaptive_max_pool3d",
+    "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_avg_pool3d", "lp_pool1d", "lp_pool2d",
+    "max_pool1d_with_indices", "max_pool2d_with_indices", "max_pool3d_with_indices",
+})
+DROPOUT_OPS = frozenset({
+    "dropout", "dropout1d", "dropout2d", "dropout3d", "alpha_dropout", "feature_alpha_dropout",
+})
+NORM_OPS = frozenset({"batch_norm", "layer_norm", "group_norm", "instance_norm", "rms_norm", "local_response_norm"})
+ADD_OPS = frozenset({"add", "radd", "iadd", "sub", "rsub", "isub"})
+SCALE_OPS = frozenset({"mul", "rmul", "imul", "div", "truediv", "itruediv"})  # by a number: transparent
+
+DROPOUT_MODULES = ("Dropout", "Dropout1d", "Dropout2d", "Dropout3d", "AlphaDropout", "FeatureAlphaDropout")
+NORM_MODULES = (
+    "BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "SyncBatchNorm", "LayerNorm", "GroupNorm", "InstanceNorm1d",
+    "InstanceNorm2d", "InstanceNorm3d", "RMSNorm", "LocalResponseNorm",
+    "LazyBatchNorm1d", "LazyBatchNorm2d", "LazyBatchNorm3d",
+)
+TRANSPARENT_MODULES = (
+    "Identity", "Flatten", "Unflatten", "MaxPool1d", "MaxPool2d", "MaxPool3d", "AvgPool1d", "AvgPool2d",
+    "AvgPool3d", "AdaptiveMaxPool1d", "AdaptiveMaxPool2d", "AdaptiveMaxPool3d", "AdaptiveAvgPool1d",
+    "AdaptiveAvgPool2d", "AdaptiveAvgPool3d", "LPPool1d", "LPPool2d", *DROPOUT_MODULES,
+)
+
+
+def op_name(target: Any) -> str:
+    """``F.relu_`` -> ``relu``, ``Tensor.__add__`` -> ``add``, ``"view"`` -> ``view``."""
+    name = target if isinstance(target, str) else getattr(target, "__name__", "")
+    return name.strip("_")
+
+
+@dataclass(frozen=True)
+class Use:
+    """One terminal use of a weight layer's output: what consumed it, and what lay between."""
+
+    kind: str  # "activation", "weight", "output", "unknown"
+    activation: Activation | None = None
+    normalized: bool = False
+    residual: bool = False
+    what: str = ""  # op name for "unknown"
+
+
+def _activation(name: str, slope: float | None, extra: dict[str, str]) -> Activation | None:
+    family: Family | None = activation_family(name, extra)
+    if family is None or family == "linear" and name in ("linear", "identity"):
+        return None
+    if slope is None:
+        slope = default_slope("torch", name) if family == "relu" else 0.0
+    return Activation(name=name, family=family, slope=float(slope))
+
+
+def _arg(args: Sequence[Any], kwargs: dict[str, Any], index: int, key: str, default: Any) -> Any:
+    if len(args) > index:
+        return args[index]
+    return kwargs.get(key, default)
+
+
+def _mean(value: Any) -> float:
+    if isinstance(value, torch.Tensor):
+        return float(value.detach().float().mean())
+    return float(value) if isinstance(value, (int, float)) else default_slope("torch", "prelu")
+
+
+def functional_activation(name: str, args: Sequence[Any], kwargs: dict[str, Any],
+                          extra: dict[str, str]) -> Activation | None:
+    """The activation a functional call applies (slopes from its arguments), or None."""
+    if name == "hardtanh" and _arg(args, kwargs, 1, "min_val", -1.0) == 0:
+        return _activation("relu6", 0.0, extra)  # nn.ReLU6 is Hardtanh(0, 6)
+    slopes: dict[str, Callable[[], float]] = {
+        "leaky_relu": lambda: float(_arg(args, kwargs, 1, "negative_slope", 0.01)),
+        "prelu": lambda: _mean(_arg(args, kwargs, 1, "weight", 0.25)),
+        "rrelu": lambda: (float(_arg(args, kwargs, 1, "lower", 1 / 8)) + float(_arg(args, kwargs, 2, "upper", 1 / 3))) / 2,
+    }
+    slope = slopes[name]() if name in slopes else None
+    return _activation(name, slope, extra)
+
+
+def module_activation(module: nn.Module, extra: dict[str, str]) -> Activation | None:
+    """The activation an activation module applies (its initial slope for leaky rectifiers)."""
+    cls = type(module).__name__
+    slopes: dict[str, Callable[[], float]] = {
+        "LeakyReLU": lambda: float(module.negative_slope),  # type: ignore[arg-type]
+        "PReLU": lambda: _mean(module.weight),
+        "RReLU": lambda: (float(module.lower) + float(module.upper)) / 2,  # type: ignore[arg-type]
+    }
+    if cls == "Hardtanh" and float(module.min_val) == 0:  # type: ignore[arg-type]
+        return _activation("relu6", 0.0, extra)
+    return _activation(cls, slopes[cls]() if cls in slopes else None, extra)
+
+
+def classify(name: str) -> str:
+    """The role of an op in the walk: weight, transparent, dropout, norm, add, scale, or other."""
+    for role, names in (("weight", WEIGHT_OPS), ("transparent", TRANSPARENT_OPS), ("dropout", DROPOUT_OPS),
+                        ("norm", NORM_OPS), ("add", ADD_OPS), ("scale", SCALE_OPS)):
+        if name in names:
+            return role
+    return "other"
+
+
+@dataclass(frozen=True)
+class Consumer:
+    """What a weight layer's output meets, merged over all its uses."""
+
+    activation: Activation | None
+    normalized: bool = False
+    residual_end: bool = False
+    unresolved: str = ""
+
+
+def merge(uses: Sequence[Use], reaches_weight: bool) -> Consumer:
+    """One consumer from every use of a layer: they must agree on the activation family."""
+    if not uses:
+        return Consumer(None, unresolved="its output is never used")
+    unknown = sorted({u.what for u in uses if u.kind == "unknown"})
+    if unknown:
+        return Consumer(None, unresolved=f"its output goes through {', '.join(unknown)}")
+    acts = []
+    for use in uses:
+        if use.kind == "activation" and use.activation is not None:
+            acts.append(replace(use.activation, reaches_weight=reaches_weight))
+        else:  # the next weight layer or the model output consumes it directly
+            acts.append(Activation("identity", "linear", reaches_weight=use.kind == "weight"))
+    families = {(a.family, round(a.slope, 6)) for a in acts}
+    if len(families) > 1:
+        names = ", ".join(sorted({a.name for a in acts}))
+        return Consumer(None, unresolved=f"its output reaches different activations ({names})")
+    return Consumer(
+        acts[0],
+        normalized=any(u.normalized for u in uses),
+        residual_end=any(u.residual for u in uses),
+    )
+
+
+# ----------------------------------------------------------------------------------------------
+# fx: consumers from the symbolic graph
+
+
+def fx_consumers(model: nn.Module, layers: Sequence[str], extra: dict[str, str]) -> dict[str, Consumer] | None:
+    """Consumers of the named weight modules from a ``torch.fx`` trace; None when fx cannot trace."""
+    import torch.fx
+
+    try:
+        graph = torch.fx.symbolic_trace(model).graph
+    except Exception:  # noqa: BLE001 - any tracing failure means: fall back to the recorded pass
+        return None
+    modules = dict(model.named_modules())
+    wanted = set(layers)
+    uses: dict[str, list[Use]] = defaultdict(list)
+    reaches: dict[str, bool] = defaultdict(bool)
+    starts = [n for n in graph.nodes if n.op == "call_module" and n.target in wanted]
+    if {n.target for n in starts} != wanted:
+        return None  # a layer fx does not see as a module call (e.g. traced through): use the recorded pass
+    for node in starts:
+        for user in node.users:
+            _fx_walk(user, node, node.target, False, False, modules, wanted, extra, uses, reaches)
+    return {name: merge(uses[name], reaches[name]) for name in layers}
+
+
+def _fx_role(node: Any, modules: dict[str, nn.Module], wanted: set[str], extra: dict[str, str]) -> tuple[str, Activation | None]:
+    if node.op == "output":
+        return "output", None
+    if node.op == "call_module":
+        module = modules[node.target]
+        cls = type(module).__name__
+        if node.target in wanted or isinstance(module, WEIGHT_MODULES):
+            return "weight", None
+        if cls in NORM_MODULES:
+            return "norm", None
+        if cls in TRANSPARENT_MODULES:
+            return "transparent", None
+        act = module_activation(module, extra)
+        return ("activation", act) if act else ("other", None)
+    name = op_name(node.target)
+    role = classify(name)
+    if role == "other" and node.op in ("call_function", "call_method"):
+        act = functional_activation(name, node.args[1:], dict(node.kwargs), extra)
+        if act is not None:
+            return "activation", act
+    return role, None
+
+
+def _fx_walk(node: Any, source: Any, layer: str, normalized: bool, residual: bool,
+             modules: dict[str, nn.Module], wanted: set[str], extra: dict[str, str],
+             uses: dict[str, list[Use]], reaches: dict[str, bool], after: bool = False) -> None:
+    """Follow one edge of the graph to the layer's first activation (or, ``after`` it, to a weight)."""
+    role, act = _fx_role(node, modules, wanted, extra)
+    if role == "add":
+        others = [a for a in node.args if a is not source]
+        signal = any(hasattr(a, "op") and a.op != "get_attr" for a in others)
+        residual = residual or signal
+        role = "transparent"
+    if role == "scale":
+        others = [a for a in node.args if a is not source]
+        role = "transparent" if all(isinstance(a, (int, float)) for a in others) else "other"
+    if after:
+        if role == "weight":
+            reaches[layer] = True
+        elif role in ("transparent", "dropout", "norm"):
+            for user in node.users:
+                _fx_walk(user, node, layer, normalized, residual, modules, wanted, extra, uses, reaches, True)
+        return
+    if role in ("transparent", "dropout", "norm"):
+        for user in node.users:
+            _fx_walk(user, node, layer, normalized or role == "norm", residual, modules, wanted, extra, uses, reaches)
+    elif role == "activation":
+        uses[layer].append(Use("activation", act, normalized, residual))
+        for user in node.users:
+            _fx_walk(user, node, layer, normalized, residual, modules, wanted, extra, uses, reaches, True)
+    elif role in ("weight", "output"):
+        uses[layer].append(Use(role, None, normalized, residual))
+    else:
+        uses[layer].append(Use("unknown", None, normalized, residual, what=op_name(node.target) or str(node.target)))
+
+
+# ----------------------------------------------------------------------------------------------
+# The recorded pass: one real forward/backward
+
+
+@dataclass(frozen=True)
+class Flow:
+    """A tag on a tensor: it carries (a view of) this layer's output."""
+
+    layer: str
+    normalized: bool = False
+    residual: bool = False
+    after: bool = False  # past the activation: only whether it reaches a weight layer matters
+
+
+@dataclass
+class Point:
+    """Measurements of one weight layer on the batch."""
+
+    layer: str
+    forward_std: float | None = None
+    grad_std: float | None = None
+    dead_fraction: float | None = None
+
+
+@dataclass
+class Recording:
+    """What the recorded pass found: execution order, consumers, raw weights, and the curve."""
+
+    order: list[str] = field(default_factory=list)
+    uses: dict[str, list[Use]] = field(default_factory=lambda: defaultdict(list))
+    reaches: dict[str, bool] = field(default_factory=lambda: defaultdict(bool))
+    dead: dict[str, float] = field(default_factory=dict)
+    raw: dict[str, tuple[torch.Tensor, int, int]] = field(default_factory=dict)  # name -> (param, fan_in, fan_out)
+    points: dict[str, Point] = field(default_factory=dict)
+
+    def consumers(self) -> dict[str, Consumer]:
+        return {name: merge(self.uses[name], self.reaches[name]) for name in self.order}
+
+
+def _tensors(value: Any) -> Iterator[Any]:
+    if isinstance(value, torch.Tensor):
+        yield value
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            yield from _tensors(item)
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _tensors(item)
+
+
+class Recorder(TorchFunctionMode):
+    """Follows tagged layer outputs through torch functions during one forward pass."""
+
+    def __init__(self, model: nn.Module, extra: dict[str, str]) -> None:
+        super().__init__()
+        self.extra = extra
+        self.rec = Recording()
+        self.tags: dict[int, tuple[torch.Tensor, tuple[Flow, ...]]] = {}
+        self.outputs: dict[str, torch.Tensor] = {}
+        self.module_weights = {
+            id(p) for m in model.modules() if isinstance(m, WEIGHT_MODULES) for p in m.parameters(recurse=False)
+        }
+        self.param_names = {id(p): n for n, p in model.named_parameters()}
+
+    # tags -------------------------------------------------------------------------------------
+    def flows(self, value: Any) -> tuple[Flow, ...]:
+        out: list[Flow] = []
+        for t in _tensors(value):
+            entry = self.tags.get(id(t))
+            if entry is not None and entry[0] is t:
+                out.extend(entry[1])
+        return tuple(out)
+
+    def tag(self, value: Any, flows: Sequence[Flow]) -> None:
+        for t in _tensors(value):
+            if flows:
+                self.tags[id(t)] = (t, tuple(flows))
+            else:
+                self.tags.pop(id(t), None)
+
+    def start(self, name: str, output: torch.Tensor) -> torch.Tensor:
+        """A weight layer produced ``output``: keep it for the measurements, tag a copy downstream."""
+        if name not in self.outputs:
+            self.rec.order.append(name)
+            self.outputs[name] = output
+        copy = output.clone()  # in-place activations downstream must not touch the measured tensor
+        self.tag(copy, [Flow(name)])
+        return copy
+
+    def hook(self, name: str) -> Callable[[nn.Module, Any, Any], Any]:
+        def forward_hook(module: nn.Module, inputs: Any, output: Any) -> Any:
+            return self.start(name, output) if isinstance(output, torch.Tensor) else None
+
+        return forward_hook
+
+    # the mode ------------------------------------------------------------------------------------
+    def __torch_function__(self, func: Any, types: Any, args: Sequence[Any] = (), kwargs: dict[str, Any] | None = None) -> Any:
+        kwargs = kwargs or {}
+        name = op_name(func)
+        role = classify(name)
+        if role == "dropout":
+            return args[0]  # SPEC 8.18: dropout disabled, the rest in train mode
+        flows = self.flows(args) + self.flows(kwargs)
+        out = func(*args, **kwargs)
+        raw = self._raw_weight(name, args) if role == "weight" else None
+        if not flows:
+            return self.start(raw, out) if raw else out
+        if not any(True for _ in _tensors(out)):
+            return out  # .shape, .dim(), .item(): no signal flows on
+        act = functional_activation(name, args[1:], kwargs, self.extra) if role == "other" else None
+        if act is not None:
+            role = "activation"
+        if role == "add":
+            role, flows = "transparent", self._added(args, out, flows)
+        if role == "scale":
+            numbers = all(isinstance(a, (int, float)) for a in args[1:])
+            role = "transparent" if numbers else "other"
+        self._follow(role, name, act, flows, out)
+        return self.start(raw, out) if raw else out
+
+    def _follow(self, role: str, name: str, act: Activation | None, flows: tuple[Flow, ...], out: Any) -> None:
+        before = [f for f in flows if not f.after]
+        after = [f for f in flows if f.after]
+        for flow in after:
+            if role == "weight":
+                self.rec.reaches[flow.layer] = True
+        carried = [f for f in after if role in ("transparent", "norm")]
+        if role in ("transparent", "norm"):
+            carried += [replace(f, normalized=f.normalized or role == "norm") for f in before]
+        elif role == "activation":
+            assert act is not None
+            dead = self._dead(act, out)
+            for flow in before:
+                self.rec.uses[flow.layer].append(Use("activation", act, flow.normalized, flow.residual))
+                if dead is not None:
+                    self.rec.dead.setdefault(flow.layer, dead)
+            carried += [replace(f, after=True) for f in before]
+        else:
+            kind = "weight" if role == "weight" else "unknown"
+            for flow in before:
+                self.rec.uses[flow.layer].append(Use(kind, None, flow.normalized, flow.residual, what=name))
+        self.tag(out, carried)
+
+    def _added(self, args: Sequence[Any], out: Any, flows: tuple[Flow, ...]) -> tuple[Flow, ...]:
+        """A bias add is transparent; an add of two signals of the output's shape is a residual add."""
+        others = [a for a in args if isinstance(a, torch.Tensor) and not self.flows(a)]
+        tagged = [a for a in args if isinstance(a, torch.Tensor) and self.flows(a)]
+        signal = len(tagged) > 1 or any(
+            not isinstance(a, nn.Parameter) and isinstance(out, torch.Tensor) and a.shape == out.shape for a in others
+        )
+        return tuple(replace(f, residual=f.residual or signal) for f in flows)
+
+    def _dead(self, act: Activation, out: Any) -> float | None:
+        if act.family != "relu" or not isinstance(out, torch.Tensor) or out.numel() == 0:
+            return None
+        return float((out == 0).float().mean())
+
+    def _raw_weight(self, name: str, args: Sequence[Any]) -> str | None:
+        """A parameter of >= 2 dims multiplied outside a weight module: a raw weight (SPEC 8.9)."""
+        for position, arg in enumerate(args[:2]):
+            if isinstance(arg, nn.Parameter) and arg.dim() >= 2 and id(arg) not in self.module_weights:
+                pname = self.param_names.get(id(arg))
+                if pname is None:
+                    return None
+                if pname not in self.rec.raw:
+                    # x @ W stores (in, out); F.linear(x, W) stores (out, in) as torch's fans assume
+                    transposed = name == "linear" or position == 0
+                    rows, cols = arg.shape[-2], arg.shape[-1]
+                    fan_in, fan_out = (cols, rows) if transposed else (rows, cols)
+                    self.rec.raw[pname] = (arg, int(fan_in), int(fan_out))
+                return pname
+        return None
+
+    # end of the pass -----------------------------------------------------------------------------
+    def finish(self, output: Any) -> None:
+        """Whatever still carries a tag at the model output is consumed by it (an output head)."""
+        for flow in self.flows(output):
+            if not flow.after:
+                self.rec.uses[flow.layer].append(Use("output", None, flow.normalized, flow.residual))
+
+
+def _std(t: torch.Tensor | None) -> float | None:
+    if t is None or t.numel() < 2:
+        return None
+    return float(t.detach().double().std())
+
+
+def record_pass(model: nn.Module, inputs: Sequence[torch.Tensor], extra: dict[str, str],
+                generator: torch.Generator) -> Recording:
+    """One forward pass under the recorder and one backward from ``sum(output * R)`` (SPEC 8.18).
+
+    The caller puts the model in train mode and restores its state; dropout is disabled here.
+    """
+    recorder = Recorder(model, extra)
+    handles = [
+        m.register_forward_hook(recorder.hook(name))
+        for name, m in model.named_modules()
+        if isinstance(m, WEIGHT_MODULES)
+    ]
+    try:
+        with recorder:
+            output = model(*inputs)
+            recorder.finish(output)
+    finally:
+        for handle in handles:
+            handle.remove()
+    rec = recorder.rec
+    names = list(rec.order)
+    measured = [recorder.outputs[n] for n in names]
+    outs = [t for t in _tensors(output) if t.is_floating_point() and t.requires_grad]
+    grads: Sequence[torch.Tensor | None] = [None] * len(names)
+    if outs:
+        loss = sum((o * torch.randn(o.shape, generator=generator, dtype=o.dtype)).sum() for o in outs)
+        wanted = [t for t in measured if t.requires_grad]
+        got = torch.autograd.grad(loss, wanted, allow_unused=True) if wanted else ()
+        lookup = {id(t): g for t, g in zip(wanted, got)}
+        grads = [lookup.get(id(t)) for t in measured]
+    for name, out, grad in zip(names, measured, grads):
+        rec.points[name] = Point(name, _std(out), _std(grad), rec.dead.get(name))
+    return rec
+
+
+def finite(value: float | None) -> float | None:
+    """A JSON-safe number: None for missing or non-finite values."""
+    return value if value is not None and math.isfinite(value) else None
