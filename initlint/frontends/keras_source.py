@@ -138,11 +138,6 @@ class Graph:
                     self._users.setdefault(j, []).append(i)
         return self._users.get(nid, [])
 
-    def uses_selu(self) -> bool:
-        acts = [n.act for n in self.nodes if n.op == "act"]
-        acts += [n.layer.activation for n in self.nodes if n.op == "weight" and n.layer is not None]
-        return any(isinstance(a, Activation) and a.family == "selu" for a in acts)
-
 
 @dataclass(frozen=True)
 class Consumer:
@@ -302,10 +297,12 @@ class KerasFile:
             if layer.role == "weight" and id(layer) not in applied:
                 built.append(self._unapplied(layer))
         out = _dedupe(built)
-        for graph, layer in self.dropouts:
+        # The network a Dropout belongs to is its scope: the model variable, function or class.
+        selu = {r.scope for r in out if r.activation is not None and r.activation.family == "selu"}
+        for _, layer in self.dropouts:
             out.append(LayerRecord(
                 name=f"{layer.scope}.{layer.name}", kind=DROPOUT_LAYERS[layer.cls], framework="keras",
-                origin=self._origin(layer), scope=graph.unit, selu_network=graph.uses_selu(),
+                origin=self._origin(layer), scope=layer.scope, selu_network=layer.scope in selu,
             ))
         return _dedupe(out)
 
@@ -493,6 +490,9 @@ class Flow:
         out: dict[str, Value] = {}
         for key in dict.fromkeys(k for env in ends for k in env):
             values = [env.get(key) for env in ends]
+            if any(isinstance(v, int) for v in values):
+                # a parameter left untouched on one branch is the same tensor as its node on another
+                values = [self.param_node(v.name) if isinstance(v, Param) else v for v in values]
             first = values[0]
             if all(v is first for v in values):
                 out[key] = first
@@ -562,6 +562,8 @@ class Flow:
         flow: Flow | None = self
         while flow is not None:
             if key in flow.env:
+                if flow.graph.kind == "module" and key in self.file.consts and flow.env[key] is None:
+                    return MISSING  # type: ignore[return-value]  # a module constant: read its expression
                 return flow.env[key]
             flow = flow.parent
         if key in self.file.units:
@@ -800,6 +802,8 @@ class Flow:
             layer.unit = bound.name
             return layer
         cls = self.keras_name(func)
+        if cls is not None and "initializers" in (self.qualify(func) or "").split("."):
+            return None  # keras.initializers.Identity is not keras.layers.Identity
         if cls is None:
             user = key.rpartition(".")[2] if key else ""
             family = activation_family(user, self.file.source.settings.activations) if user else None
