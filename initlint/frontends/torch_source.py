@@ -1,10 +1,413 @@
-"""PyTorch source frontend (placeholder until the real frontend lands)."""
+"""PyTorch source frontend: ``.py`` text -> LayerRecords (SPEC 4 "PyTorch", 8.9, 8.12, 8.13, 8.16, 8.19).
+
+Three passes over one libcst parse, walked by hand:
+
+1. collect the file's classes, functions and constants, and which module
+   classes build which (a same-file class named in another's body);
+2. interpret every constructor (``torch_build``): layers, containers, and the
+   init code that reaches them, children before parents so that a parent's
+   ``self.modules()`` loop sees its children's layers;
+3. follow ``forward`` of the outermost models into their children
+   (``torch_flow``) to find each layer's consuming activation.
+
+Never imports torch; anything it cannot resolve becomes ``unresolved``.
+"""
 
 from __future__ import annotations
 
-from ..records import LayerRecord
+import re
+from dataclasses import replace
+
+import libcst as cst
+
+from .. import formulas
+from ..records import Activation, InitSpec, LayerRecord
+from . import torch_init as ti
+from .names import Names, dotted
 from .source import SourceFile
+from .torch_build import NONE, Builder, FileContext, LocalClass, Sym, _suite, torch_nn_class
+from .torch_flow import Flow
+from .torch_model import ActMod, InitState, Layer, LayerMod, Mod, Scope, SeqMod, mods_under
+
+MODULE_SCOPE = "<module>"
+NOT_FOLLOWED = "consumer not visible: not used in a forward the analysis follows"
 
 
 def records(source: SourceFile) -> list[LayerRecord]:
-    return []
+    """Every weight layer, raw parameter and dropout site of the file's PyTorch models."""
+    module = source.module
+    if "nn" not in source.text and "Parameter" not in source.text:
+        return []
+    names = Names().scan(module.body)
+    ctx = FileContext(source, names)
+    _collect(ctx, module)
+    if not any(s.is_module for s in ctx.scopes.values()) and not _mentions_layers(source.text):
+        return []
+    _relate(ctx, module)
+    for scope in _build_order(ctx):
+        _build_class(ctx, scope)
+    roots = _build_module(ctx, module)
+    flow = Flow(ctx)
+    classes = [s for s in ctx.scopes.values() if s.is_module]
+    built = {c for children in ctx.children.values() for c in children}
+    for scope in classes:
+        if scope.name not in built:
+            flow.run_root(scope, root=True)
+    for scope in classes:
+        if scope.name not in flow.entered:
+            flow.run_root(scope, root=False)
+    for mod, scope in roots:
+        flow.run_module(mod, scope)
+    _notes(ctx)
+    return _assemble(ctx, flow)
+
+
+def _mentions_layers(text: str) -> bool:
+    return "Sequential" in text or "Linear" in text or "Conv" in text or "Parameter" in text
+
+
+# -- pass 1: what the file defines ------------------------------------------------
+
+
+def _collect(ctx: FileContext, module: cst.Module) -> None:
+    for stmt in module.body:
+        if isinstance(stmt, cst.ClassDef):
+            ctx.scopes[stmt.name.value] = _scope(ctx, stmt)
+        elif isinstance(stmt, cst.FunctionDef):
+            ctx.functions[stmt.name.value] = stmt
+        elif isinstance(stmt, cst.SimpleStatementLine):
+            for small in stmt.body:
+                if isinstance(small, cst.Assign) and len(small.targets) == 1 and isinstance(small.targets[0].target, cst.Name):
+                    value = _literal(small.value)
+                    if value is not None:
+                        ctx.constants[small.targets[0].target.value] = value
+    changed = True
+    while changed:  # a class deriving from a same-file module class is a module too
+        changed = False
+        for scope in ctx.scopes.values():
+            if not scope.is_module and any(ctx.scopes[b].is_module for b in scope.local_bases if b in ctx.scopes):
+                scope.is_module = changed = True
+            if not scope.sequential_base and any(ctx.scopes[b].sequential_base for b in scope.local_bases if b in ctx.scopes):
+                scope.sequential_base = changed = True
+
+
+def _literal(e: cst.BaseExpression) -> object:
+    if isinstance(e, (cst.Integer, cst.Float)):
+        return e.evaluated_value
+    if isinstance(e, cst.UnaryOperation) and isinstance(e.operator, cst.Minus) and isinstance(e.expression, (cst.Integer, cst.Float)):
+        return -e.expression.evaluated_value
+    if isinstance(e, cst.SimpleString):
+        v = e.evaluated_value
+        return v if isinstance(v, str) else None
+    if isinstance(e, cst.Name) and e.value in ("True", "False"):
+        return e.value == "True"
+    return None
+
+
+def _scope(ctx: FileContext, node: cst.ClassDef) -> Scope:
+    scope = Scope(node.name.value, node)
+    for arg in node.bases:
+        text = dotted(arg.value)
+        if text is None:
+            continue
+        q = ctx.names.qualify(arg.value)
+        if q is None:
+            scope.local_bases.append(text)
+            continue
+        cls = torch_nn_class(q)
+        if cls is not None:
+            scope.is_module = True
+            scope.sequential_base = cls == "Sequential"
+        elif q not in ("object", "abc.ABC"):
+            scope.foreign_bases.append(q)
+            scope.is_module = True
+    for stmt in _suite(node.body):
+        if isinstance(stmt, cst.FunctionDef):
+            scope.methods[stmt.name.value] = stmt
+    return scope
+
+
+def _relate(ctx: FileContext, module: cst.Module) -> None:
+    """Which same-file module classes each class builds (its body names them; or ``Y(X, ...)`` elsewhere)."""
+    classes = [s for s in ctx.scopes.values() if s.is_module]
+    if len(classes) < 2:
+        return
+    lines = ctx.source.text.splitlines()
+    spans: dict[str, tuple[int, int]] = {}
+    starts = []
+    for stmt in module.body:
+        pos = ctx.source.locator.statement(stmt.body[0] if isinstance(stmt, cst.SimpleStatementLine) else stmt)
+        starts.append((pos[0] if pos else None, stmt))
+    for i, (start, stmt) in enumerate(starts):
+        if isinstance(stmt, cst.ClassDef) and start is not None:
+            end = next((s for s, _ in starts[i + 1:] if s is not None), len(lines) + 1)
+            spans[stmt.name.value] = (start, end)
+    patterns = {s.name: re.compile(rf"\b{re.escape(s.name)}\b") for s in classes}
+    calls = {s.name: re.compile(rf"\b{re.escape(s.name)}\s*\(") for s in classes}
+    inside = [False] * (len(lines) + 2)
+    for parent, (start, end) in spans.items():
+        for n in range(start, min(end, len(lines) + 1)):
+            inside[n] = True
+        body = "\n".join(lines[start:end - 1])  # the header line names bases, not children
+        for child, pattern in patterns.items():
+            if child != parent and parent in patterns and pattern.search(body):
+                ctx.children.setdefault(parent, set()).add(child)
+    for n, line in enumerate(lines, start=1):
+        if inside[n] or "(" not in line:
+            continue
+        for parent, call in calls.items():
+            m = call.search(line)
+            if m is None:
+                continue
+            rest = line[m.end():]
+            for child, pattern in patterns.items():
+                if child != parent and pattern.search(rest):
+                    ctx.children.setdefault(parent, set()).add(child)
+
+
+def _build_order(ctx: FileContext) -> list[Scope]:
+    """Children before parents (so a parent's init loop sees the children's layers)."""
+    order: list[Scope] = []
+    state: dict[str, int] = {}
+
+    def visit(name: str) -> None:
+        if state.get(name):
+            return
+        state[name] = 1
+        for child in sorted(ctx.children.get(name, ())):
+            visit(child)
+        for base in ctx.scopes[name].local_bases:
+            if base in ctx.scopes:
+                visit(base)
+        state[name] = 2
+        order.append(ctx.scopes[name])
+
+    for name, scope in ctx.scopes.items():
+        if scope.is_module:
+            visit(name)
+    return order
+
+
+# -- pass 2: constructors ---------------------------------------------------------
+
+
+def _build_class(ctx: FileContext, scope: Scope) -> None:
+    fn = ctx.method(scope, "__init__")
+    if fn is None:
+        return
+    builder = Builder(ctx, scope)
+    builder.current_fn = "__init__"
+    env = builder.bind_params(fn, [], {}, scope)
+    builder.stack.append(id(fn))
+    try:
+        builder.run(_suite(fn.body), env)
+    except RecursionError:
+        for layer in scope.layers:
+            layer.state = InitState(None, "constructor too deeply nested to follow")
+
+
+def _build_module(ctx: FileContext, module: cst.Module) -> list[tuple[Mod, Scope]]:
+    """Module-level code and unreferenced functions: Sequentials built there are models of their own."""
+    roots: list[tuple[Mod, Scope]] = []
+    scope = Scope(MODULE_SCOPE, None)
+    ctx.scopes.setdefault(MODULE_SCOPE, scope)
+    builder = Builder(ctx, scope)
+    env: dict[str, object] = {}
+    builder.run(list(module.body), env)
+    roots += _root_mods(env, [], scope, builder)
+    text = ctx.source.text
+    for name, fn in ctx.functions.items():
+        if len(re.findall(rf"\b{re.escape(name)}\b", text)) > 1:
+            continue  # called somewhere: analysed where it is called
+        fscope = Scope(name, None)
+        fbuilder = Builder(ctx, fscope)
+        fenv = fbuilder.bind_params(fn, [], {}, None)
+        fbuilder.current_fn = name
+        fbuilder.stack.append(id(fn))
+        fbuilder.run(_suite(fn.body), fenv)
+        roots += _root_mods(fenv, fbuilder.returns, fscope, fbuilder, name)
+    return roots
+
+
+def _root_mods(env: dict[str, object], returns: list[object], scope: Scope, builder: Builder, fn: str = "") -> list[tuple[Mod, Scope]]:
+    out: list[tuple[Mod, Scope]] = []
+    used: set[int] = set()
+    candidates = [(k, v) for k, v in env.items()] + [(fn, r) for r in returns]
+    for key, value in candidates:
+        if isinstance(value, (SeqMod, LayerMod)) and id(value) not in used:
+            used.add(id(value))
+            builder.name_mod(value, key)
+            for m in mods_under(value):
+                if isinstance(m, ActMod) and m.family == "selu":
+                    scope.uses_selu = True
+            out.append((value, Scope(key, None)))
+    return out
+
+
+# -- assembly ---------------------------------------------------------------------
+
+
+def _notes(ctx: FileContext) -> None:
+    """SPEC 8.19: say why a layer is on the default when init code exists but never runs."""
+    text = ctx.source.text
+    unused: list[tuple[str, list[Layer]]] = []
+    for scope in ctx.scopes.values():
+        for name in scope.methods:
+            if "init" in name and name != "__init__" and len(re.findall(rf"\b{re.escape(name)}\b", text)) == 1:
+                unused.append((name, scope.layers))
+    for name in ctx.functions:
+        if "init" in name and len(re.findall(rf"\b{re.escape(name)}\b", text)) == 1:
+            unused.append((name, ctx.layers))
+    for name, layers in unused:
+        for layer in layers:
+            spec = layer.state.spec
+            if spec is not None and spec.source == "default" and not layer.note:
+                layer.note = f"{name} is defined but never applied"
+
+
+def _final_state(layer: Layer) -> InitState:
+    if not layer.overrides:
+        return layer.state
+    states = list(layer.overrides.values())
+    first = states[0]
+    if all(s.spec == first.spec and s.reason == first.reason for s in states[1:]):
+        return first
+    return InitState(None, "parent modules apply different inits to this layer")
+
+
+def _consumer(layer: Layer, flow: Flow, settings_extra: dict[str, str]) -> tuple[Activation | None, bool, bool, str]:
+    events = flow.events.get(layer)
+    if not events:
+        return None, False, False, NOT_FOLLOWED
+    unresolved = sorted(e[1] for e in events if e[0] == "unresolved")
+    if unresolved:
+        return None, False, False, unresolved[0]
+    normalized = any(e[-2] for e in events)
+    residual = any(e[-1] for e in events)
+    acts = {(e[1], e[2], e[3]) for e in events if e[0] == "act"}
+    plain = {e[0] for e in events if e[0] in ("weight", "head")}
+    if acts and plain:
+        return None, normalized, residual, "consumers disagree: an activation on one path, none on another"
+    if len(acts) > 1:
+        names = ", ".join(sorted(a[0] for a in acts))
+        return None, normalized, residual, f"consumers disagree: {names}"
+    if acts:
+        name, family, slope = acts.pop()
+        if slope < 0:
+            return None, normalized, residual, f"{name} slope is not a literal"
+        return Activation(name, family, slope, reaches_weight=layer in flow.reach), normalized, residual, ""
+    return Activation("identity", "linear", 0.0, reaches_weight="weight" in plain), normalized, residual, ""
+
+
+def _param_fans(layer: Layer) -> tuple[int | None, int | None, list[int], list[int]]:
+    """Fans of a raw parameter from its shape and how forward uses it (positions of fan_in / fan_out dims)."""
+    shape = layer.shape or ()
+    uses = sorted(layer.uses)
+    if len(uses) != 1 or len(shape) < 2:
+        return None, None, [], []
+    use = uses[0]
+    n = len(shape)
+    if use == "x@w":
+        fin, fout = [n - 2], [n - 1]
+    elif use in ("w@x", "linear"):
+        fin, fout = [n - 1], [n - 2]
+    elif use == "conv":
+        fin, fout = [1] + list(range(2, n)), [0] + list(range(2, n))
+    elif use.startswith("einsum:"):
+        fin = [int(c) for c in use.split(":", 1)[1]]
+        fout = [i for i in range(n) if i not in fin]
+    else:
+        return None, None, [], []
+
+    def prod(idx: list[int]) -> int | None:
+        out = 1
+        for i in idx:
+            v = shape[i] if i < n else None
+            if not isinstance(v, int) or isinstance(v, bool):
+                return None
+            out *= v
+        return out if idx else None
+
+    return prod(fin), prod(fout), fin, fout
+
+
+def _param_spec(layer: Layer, spec: InitSpec | None, fin: list[int], fout: list[int]) -> tuple[InitSpec | None, str]:
+    if spec is None or layer.param_scale is None or spec.std is not None:
+        return spec, ""
+    coef, dim = layer.param_scale
+    shape = layer.shape or ()
+    where = [i for i, d in enumerate(shape) if d == dim]
+    if dim is None or not where:
+        return None, "scaled by a size that is not one of its dimensions"
+    if len(fin) == 1 and where[0] in fin:
+        mode = "fan_in"
+    elif len(fout) == 1 and where[0] in fout:
+        mode = "fan_out"
+    else:
+        return None, "scaled by a size that is not a fan"
+    scheme = formulas.scheme_name(coef, mode)  # type: ignore[arg-type]
+    return replace(spec, scheme=scheme, scale=coef, mode=mode, std=None, note=""), ""  # type: ignore[arg-type]
+
+
+def _assemble(ctx: FileContext, flow: Flow) -> list[LayerRecord]:
+    source = ctx.source
+    extra = source.settings.activations
+    selu_scopes = {s.name for s in ctx.scopes.values() if s.uses_selu} | flow.selu_scopes
+    out: list[LayerRecord] = []
+    for layer in ctx.layers:
+        origin = source.origin(layer.stmt, layer.call)
+        path = (layer.path or "").lstrip("~") or f"<{layer.cls} at line {origin.line}>"
+        if layer.in_class:
+            name, scope_name = f"{layer.owner}.{path}", layer.owner
+            weight_expr = f"self.{path}" if layer.is_param else f"self.{path}.weight"
+        else:
+            name = path
+            scope_name = re.split(r"[\[.]", path, maxsplit=1)[0]
+            weight_expr = path if layer.is_param else f"{path}.weight"
+        if layer.is_dropout:
+            out.append(LayerRecord(
+                name=name, kind=layer.kind, framework="torch", origin=origin, count=layer.count,
+                scope=scope_name, selu_network=layer.owner in selu_scopes, extra={"weight_expr": weight_expr},
+            ))
+            continue
+        state = _final_state(layer)
+        spec = state.spec
+        reason = state.reason
+        fan_in, fan_out = layer.fan_in, layer.fan_out
+        is_weight = True
+        activation, normalized, residual, act_reason = _consumer(layer, flow, extra)
+        if layer.is_param:
+            is_weight = bool(layer.uses)
+            if not is_weight:
+                if spec is None or spec.scheme != "uninitialized":
+                    continue  # a position table, class token or scale: not a weight (SPEC 8.9)
+                activation, act_reason = None, ""
+            else:
+                fan_in, fan_out, fin, fout = _param_fans(layer)
+                spec, why = _param_spec(layer, spec, fin, fout)
+                reason = reason or why
+        if spec is not None:
+            if spec.source == "default" and layer.note and not spec.note:
+                spec = replace(spec, note=layer.note)
+            if state.stmt is not None:
+                pos = source.origin(state.stmt, state.call)
+                spec = replace(spec, line=pos.line, column=pos.column)
+        record_extra: dict[str, object] = {"weight_expr": weight_expr}
+        if state.stmt is not None and spec is not None and spec.line is not None:
+            record_extra["init_stmt_line"] = spec.line
+        unresolved = reason or act_reason
+        if spec is not None and spec.scheme == "uninitialized":
+            unresolved = ""  # INIT010 judges it whatever consumes it
+        out.append(LayerRecord(
+            name=name, kind=layer.kind if not layer.is_param else "parameter", framework="torch", origin=origin,
+            fan_in=fan_in, fan_out=fan_out, init=spec, activation=activation, normalized=normalized,
+            residual_end=residual, is_weight=is_weight, count=layer.count, scope=scope_name,
+            unresolved=unresolved, extra=record_extra,
+        ))
+    for scope, stmt, call, kind in flow.dropouts:
+        origin = source.origin(stmt, call)
+        out.append(LayerRecord(
+            name=f"{scope.name}.{dotted(call.func) or 'dropout'}", kind=kind, framework="torch", origin=origin,
+            scope=scope.name, selu_network=scope.name in selu_scopes,
+        ))
+    return out

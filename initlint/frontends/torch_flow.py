@@ -1,0 +1,636 @@
+"""Data flow through ``forward``: which activation consumes each layer's output.
+
+A value is the set of layers whose output it still is (not yet activated), with
+whether a normalization or a residual add sits in between, plus the layers whose
+activation produced it (to see whether that activation reaches another weight,
+SPEC 8.5). Each consumption is an event on the layer; ``torch_source`` turns
+agreeing events into an Activation and disagreeing ones into "unresolved".
+Child modules of the same file are entered with the caller's value (SPEC 8.13).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import libcst as cst
+
+from ..rulebook import activation_family, default_slope
+from .names import dotted
+from .torch_build import FileContext, _suite, torch_nn_class
+from .torch_model import (
+    ActMod, Alt, AltMod, ChildMod, DictMod, Layer, LayerMod, ListMod, Mod, NormMod, OpaqueMod, ParamMod,
+    PassMod, Repeat, Scope, SeqMod, flat,
+)
+from .torch_tables import FUNCTIONAL_ACTIVATIONS, FUNCTIONALS, MATMULS
+
+MAX_DEPTH = 12
+_QUERIES = frozenset({"size", "dim", "numel", "item", "tolist", "ndimension", "nelement", "shape", "ndim", "get_device", "is_contiguous"})
+_CONVS = frozenset({"conv1d", "conv2d", "conv3d"})
+
+
+@dataclass(frozen=True)
+class Pending:
+    layer: Layer
+    normalized: bool = False
+    residual: bool = False
+
+
+@dataclass(frozen=True)
+class Val:
+    """A tensor: the layers whose output it still is, and the layers whose activation made it."""
+
+    opens: frozenset[Pending] = frozenset()
+    acts: frozenset[Layer] = frozenset()
+
+    def union(self, other: Val) -> Val:
+        return Val(self.opens | other.opens, self.acts | other.acts)
+
+    def marked(self, normalized: bool = False, residual: bool = False) -> Val:
+        return Val(
+            frozenset(Pending(p.layer, p.normalized or normalized, p.residual or residual) for p in self.opens),
+            self.acts,
+        )
+
+
+EMPTY = Val()
+Event = tuple[Any, ...]
+
+
+@dataclass(frozen=True)
+class SelfVal:
+    scope: Scope
+
+
+class Flow:
+    """Runs forward methods and records, per layer, what consumed its output."""
+
+    def __init__(self, ctx: FileContext) -> None:
+        self.ctx = ctx
+        self.events: dict[Layer, set[Event]] = {}
+        self.reach: set[Layer] = set()
+        self.entered: set[str] = set()
+        self.depth = 0
+        self.extra = ctx.extra_activations
+        self.dropouts: list[tuple[Scope, cst.CSTNode, cst.Call, str]] = []
+        self.stmt: cst.CSTNode | None = None
+        self.scope: Scope | None = None
+        self.selu_scopes: set[str] = set()
+
+    # -- events ------------------------------------------------------------
+
+    def consume(self, v: object, event: Event) -> None:
+        if not isinstance(v, Val):
+            if isinstance(v, tuple):
+                for item in v:
+                    self.consume(item, event)
+            return
+        for p in v.opens:
+            if event[0] == "unresolved":
+                self.events.setdefault(p.layer, set()).add(event)
+            else:
+                self.events.setdefault(p.layer, set()).add(event + (p.normalized, p.residual))
+        if event[0] == "weight":
+            self.reach |= v.acts
+
+    def activate(self, v: object, name: str, slope: float | None = None) -> Val:
+        fam = activation_family(name, self.extra)
+        if fam is None:
+            self.consume(v, ("unresolved", f"consumer {name} has no activation family"))
+            return EMPTY
+        if slope is None:
+            slope = default_slope("torch", name)
+        if fam == "selu" and self.scope is not None:
+            self.selu_scopes.add(self.scope.name)
+        self.consume(v, ("act", name, fam, slope))
+        val = as_val(v)
+        return Val(acts=frozenset(p.layer for p in val.opens))
+
+    # -- entry points --------------------------------------------------------
+
+    def run_root(self, scope: Scope, root: bool) -> None:
+        out = self.forward(scope, [], {})
+        if out is None:
+            return
+        if root:
+            self.consume(out, ("head",))
+        else:
+            self.consume(out, ("unresolved", "consumer not visible: output returned to caller"))
+
+    def run_module(self, mod: Mod, scope: Scope) -> None:
+        """A Sequential (or layer) built outside classes: the model itself (SPEC 8.13)."""
+        out = self.apply_mod(mod, Val(), scope)
+        self.consume(out, ("head",))
+
+    def forward(self, scope: Scope, args: list[object], kwargs: dict[str, object]) -> object:
+        fn = self.ctx.method(scope, "forward")
+        if fn is None:
+            if scope.seq is not None:
+                self.entered.add(scope.name)
+                return self.apply_mod(scope.seq, args[0] if args else Val(), scope)
+            return None
+        if self.depth >= MAX_DEPTH:
+            return None
+        self.entered.add(scope.name)
+        return self.call(fn, scope, args, kwargs)
+
+    def call(self, fn: cst.FunctionDef, scope: Scope, args: list[object], kwargs: dict[str, object]) -> object:
+        params = list(fn.params.posonly_params) + list(fn.params.params)
+        env: dict[str, object] = {}
+        if params and params[0].name.value == "self":
+            env["self"] = SelfVal(scope)
+            params = params[1:]
+        for i, p in enumerate(params + list(fn.params.kwonly_params)):
+            name = p.name.value
+            if i < len(params) and i < len(args):
+                env[name] = args[i]
+            elif name in kwargs:
+                env[name] = kwargs[name]
+            else:
+                env[name] = Val() if p.default is None else None
+        if fn.params.star_arg is not None and isinstance(fn.params.star_arg, cst.Param):
+            env[fn.params.star_arg.name.value] = tuple(args[len(params):])
+        self.depth += 1
+        returns: list[object] = []
+        saved, saved_scope = self.stmt, self.scope
+        self.scope = scope
+        try:
+            self.run(_suite(fn.body), env, scope, returns)
+        finally:
+            self.depth -= 1
+            self.stmt, self.scope = saved, saved_scope
+        out: object = None
+        for r in returns:
+            out = r if out is None else join(out, r)
+        return out
+
+    # -- statements --------------------------------------------------------
+
+    def run(self, body: list[Any], env: dict[str, object], scope: Scope, returns: list[object]) -> bool:
+        for stmt in body:
+            if isinstance(stmt, cst.SimpleStatementLine):
+                for small in stmt.body:
+                    self.stmt = small
+                    if self.small(small, env, scope, returns):
+                        return True
+            elif isinstance(stmt, cst.BaseSmallStatement):
+                self.stmt = stmt
+                if self.small(stmt, env, scope, returns):
+                    return True
+            elif isinstance(stmt, cst.If):
+                self.stmt = stmt
+                if self.if_(stmt, env, scope, returns):
+                    return True
+            elif isinstance(stmt, cst.For):
+                self.stmt = stmt
+                self.for_(stmt, env, scope, returns)
+            elif isinstance(stmt, cst.While):
+                for _ in range(2):
+                    self.run(_suite(stmt.body), env, scope, returns)
+            elif isinstance(stmt, (cst.With, cst.Try)):
+                if self.run(_suite(stmt.body), env, scope, returns):
+                    return True
+        return False
+
+    def small(self, stmt: cst.BaseSmallStatement, env: dict[str, object], scope: Scope, returns: list[object]) -> bool:
+        if isinstance(stmt, cst.Assign):
+            value = self.ev(stmt.value, env, scope)
+            for t in stmt.targets:
+                bind(t.target, value, env)
+        elif isinstance(stmt, cst.AnnAssign) and stmt.value is not None:
+            bind(stmt.target, self.ev(stmt.value, env, scope), env)
+        elif isinstance(stmt, cst.AugAssign):
+            op = _AUG.get(type(stmt.operator))
+            left = self.ev(stmt.target, env, scope)
+            right = self.ev(stmt.value, env, scope)
+            bind(stmt.target, self.binary(op, left, right) if op else self.opaque(left, right), env)
+        elif isinstance(stmt, cst.Expr):
+            self.ev(stmt.value, env, scope)
+        elif isinstance(stmt, cst.Return):
+            returns.append(self.ev(stmt.value, env, scope) if stmt.value is not None else None)
+            return True
+        return False
+
+    def if_(self, stmt: cst.If, env: dict[str, object], scope: Scope, returns: list[object]) -> bool:
+        test = truth(self.ev(stmt.test, env, scope))
+        orelse: list[Any] = []
+        if isinstance(stmt.orelse, cst.If):
+            orelse = [stmt.orelse]
+        elif isinstance(stmt.orelse, cst.Else):
+            orelse = _suite(stmt.orelse.body)
+        if test is True:
+            return self.run(_suite(stmt.body), env, scope, returns)
+        if test is False:
+            return self.run(orelse, env, scope, returns)
+        other = dict(env)
+        ret_a = self.run(_suite(stmt.body), env, scope, returns)
+        ret_b = self.run(orelse, other, scope, returns)
+        if ret_a and not ret_b:
+            env.clear()
+            env.update(other)
+        elif not ret_b:
+            for key in set(env) | set(other):
+                env[key] = join(env.get(key), other.get(key))
+        return ret_a and ret_b
+
+    def for_(self, stmt: cst.For, env: dict[str, object], scope: Scope, returns: list[object]) -> None:
+        it = stmt.iter
+        target = stmt.target
+        body = _suite(stmt.body)
+        wrapper = dotted(it.func) if isinstance(it, cst.Call) else None
+        if wrapper == "enumerate" and isinstance(it, cst.Call) and it.args and isinstance(target, cst.Tuple) and len(target.elements) == 2:
+            items = iteration(self.ev(it.args[0].value, env, scope))
+            if items is not None:
+                for item in items:
+                    env_target_unknown(target.elements[0].value, env)
+                    bind(target.elements[1].value, item, env)
+                    if self.run(body, env, scope, returns):
+                        return
+                return
+        if wrapper == "zip" and isinstance(it, cst.Call) and isinstance(target, cst.Tuple):
+            lists = [iteration(self.ev(a.value, env, scope)) for a in it.args]
+            if all(l is not None for l in lists) and len({len(l) for l in lists if l is not None}) == 1 and len(lists) == len(target.elements):
+                for items in zip(*[l for l in lists if l is not None]):
+                    for el, item in zip(target.elements, items):
+                        bind(el.value, item, env)
+                    if self.run(body, env, scope, returns):
+                        return
+                return
+        items = iteration(self.ev(it, env, scope))
+        if items is not None:
+            for item in items:
+                bind(target, item, env)
+                if self.run(body, env, scope, returns):
+                    return
+            return
+        env_target_unknown(target, env)
+        for _ in range(2):
+            self.run(body, env, scope, returns)
+
+    # -- expressions -------------------------------------------------------
+
+    def ev(self, e: cst.BaseExpression, env: dict[str, object], scope: Scope) -> object:
+        t = type(e)
+        if t is cst.Name:
+            name = e.value  # type: ignore[attr-defined]
+            if name in env:
+                return env[name]
+            return {"True": True, "False": False, "None": None}.get(name)
+        if t is cst.Attribute:
+            base = self.ev(e.value, env, scope)  # type: ignore[attr-defined]
+            attr = e.attr.value  # type: ignore[attr-defined]
+            if isinstance(base, SelfVal):
+                return base.scope.attrs.get(attr)
+            if isinstance(base, DictMod):
+                return base.items.get(attr)
+            if isinstance(base, SeqMod) and base.keys and attr in base.keys:
+                return base.entries[base.keys.index(attr)]
+            if isinstance(base, ChildMod) and base.cls in self.ctx.scopes:
+                return self.ctx.scopes[base.cls].attrs.get(attr)
+            return None
+        if t is cst.Call:
+            return self.call_expr(e, env, scope)  # type: ignore[arg-type]
+        if t is cst.BinaryOperation:
+            return self.binary(e.operator, self.ev(e.left, env, scope), self.ev(e.right, env, scope))  # type: ignore[attr-defined]
+        if t is cst.UnaryOperation:
+            v = self.ev(e.expression, env, scope)  # type: ignore[attr-defined]
+            if isinstance(e.operator, cst.Not):  # type: ignore[attr-defined]
+                tv = truth(v)
+                return None if tv is None else not tv
+            return v
+        if t is cst.Subscript:
+            base = self.ev(e.value, env, scope)  # type: ignore[attr-defined]
+            if isinstance(base, Val):
+                return base
+            return self.index(base, e, env, scope)  # type: ignore[arg-type]
+        if t is cst.Tuple or t is cst.List:
+            return tuple(self.ev(el.value, env, scope) for el in e.elements)  # type: ignore[attr-defined]
+        if t is cst.IfExp:
+            test = truth(self.ev(e.test, env, scope))  # type: ignore[attr-defined]
+            if test is True:
+                return self.ev(e.body, env, scope)  # type: ignore[attr-defined]
+            if test is False:
+                return self.ev(e.orelse, env, scope)  # type: ignore[attr-defined]
+            return join(self.ev(e.body, env, scope), self.ev(e.orelse, env, scope))  # type: ignore[attr-defined]
+        if t is cst.Comparison:
+            left = self.ev(e.left, env, scope)  # type: ignore[attr-defined]
+            for c in e.comparisons:  # type: ignore[attr-defined]
+                right = self.ev(c.comparator, env, scope)
+                if isinstance(c.operator, (cst.Is, cst.IsNot)) and c.comparator is not None and dotted(c.comparator) == "None":
+                    if isinstance(left, Mod) and not isinstance(left, AltMod):
+                        return isinstance(c.operator, cst.IsNot)
+                    if isinstance(left, AltMod):
+                        return None
+                    return None
+                left = right
+            return None
+        if t is cst.BooleanOperation:
+            a, b = truth(self.ev(e.left, env, scope)), truth(self.ev(e.right, env, scope))  # type: ignore[attr-defined]
+            if isinstance(e.operator, cst.And):  # type: ignore[attr-defined]
+                return False if a is False or b is False else (True if a and b else None)
+            return True if a is True or b is True else (False if a is False and b is False else None)
+        if t is cst.Integer or t is cst.Float:
+            try:
+                return e.evaluated_value  # type: ignore[attr-defined]
+            except ValueError:
+                return None
+        if t is cst.SimpleString:
+            return e.evaluated_value  # type: ignore[attr-defined]
+        if t is cst.ListComp or t is cst.GeneratorExp:
+            return None
+        return None
+
+    def index(self, base: object, e: cst.Subscript, env: dict[str, object], scope: Scope) -> object:
+        if len(e.slice) != 1 or not isinstance(e.slice[0].slice, cst.Index):
+            return None
+        key = self.ev(e.slice[0].slice.value, env, scope)
+        if isinstance(base, DictMod) and isinstance(key, str):
+            return base.items.get(key)
+        if isinstance(base, (SeqMod, ListMod)) and isinstance(key, int) and not isinstance(key, bool):
+            if any(isinstance(x, (Repeat, Alt)) for x in base.entries):
+                if len(base.entries) == 1 and isinstance(base.entries[0], Repeat) and len(base.entries[0].entries) == 1:
+                    return base.entries[0].entries[0]
+                return None
+            try:
+                return base.entries[key]
+            except IndexError:
+                return None
+        if isinstance(base, tuple) and isinstance(key, int):
+            try:
+                return base[key]
+            except IndexError:
+                return None
+        return None
+
+    def binary(self, op: cst.BaseBinaryOp | None, a: object, b: object) -> object:
+        va, vb = isinstance(a, Val), isinstance(b, Val)
+        if isinstance(op, cst.MatrixMultiply):
+            if isinstance(b, ParamMod):
+                return self.weight_use(b.layer, "x@w", a)
+            if isinstance(a, ParamMod):
+                return self.weight_use(a.layer, "w@x", b)
+            return self.opaque(a, b)
+        if not va and not vb:
+            if isinstance(a, (int, float)) and isinstance(b, (int, float)) and not isinstance(a, bool):
+                return None
+            return None
+        if isinstance(op, (cst.Add, cst.Subtract)):
+            if va and vb:
+                return a.marked(residual=True).union(b.marked(residual=True))  # type: ignore[union-attr]
+            return a if va else b
+        if isinstance(op, (cst.Multiply, cst.Divide)):
+            if va and vb and (a.opens or a.acts) and (b.opens or b.acts):  # type: ignore[union-attr]
+                return self.opaque(a, b, "consumer not visible: multiplied with another branch (gating)")
+            if va and vb:
+                return a.union(b)  # type: ignore[union-attr]
+            return a if va else b
+        return self.opaque(a, b)
+
+    def opaque(self, *values: object, reason: str = "consumer not visible: an operation the analysis does not follow") -> Val:
+        for v in values:
+            self.consume(v, ("unresolved", reason))
+        return Val()
+
+    def weight_use(self, layer: Layer, use: str, x: object) -> Val:
+        layer.uses.add(use)
+        self.consume(x, ("weight",))
+        return Val(frozenset({Pending(layer)}))
+
+    # -- calls -------------------------------------------------------------
+
+    def call_expr(self, e: cst.Call, env: dict[str, object], scope: Scope) -> object:
+        func = e.func
+        args = [self.ev(a.value, env, scope) for a in e.args if a.keyword is None and not a.star]
+        kwargs = {a.keyword.value: self.ev(a.value, env, scope) for a in e.args if a.keyword is not None}
+        first = args[0] if args else next(iter(kwargs.values()), None)
+        if isinstance(func, cst.Attribute):
+            recv = self.ev(func.value, env, scope)
+            name = func.attr.value
+            if isinstance(recv, SelfVal):
+                fn = self.ctx.method(recv.scope, name)
+                if fn is not None and name not in recv.scope.attrs:
+                    return self.call(fn, recv.scope, args, kwargs) if self.depth < MAX_DEPTH else self.opaque(*args)
+                mod = recv.scope.attrs.get(name)
+                if mod is None:
+                    return self.opaque(*args, *kwargs.values(), reason=f"consumer not visible: passed to self.{name}")
+                return self.apply_mod(mod, first, scope, f"self.{name}")
+            if isinstance(recv, Val):
+                return self.tensor_method(recv, name, args, kwargs)
+            if isinstance(recv, Mod) and name == "forward":
+                return self.apply_mod(recv, first, scope)
+        callee = self.ev(func, env, scope) if not isinstance(func, cst.Attribute) else None
+        if isinstance(callee, Mod):
+            return self.apply_mod(callee, first, scope, dotted(func) or "a module")
+        q = self.ctx.names.qualify(func)
+        if q is not None:
+            return self.functional(q, args, kwargs, e)
+        if isinstance(func, cst.Name) and func.value in ("super", "len", "isinstance", "range", "getattr", "hasattr", "print", "int", "float"):
+            return None
+        if isinstance(func, cst.Name) and func.value in self.extra:
+            return self.activate(first, func.value)
+        return self.opaque(*args, *kwargs.values(), reason=f"consumer not visible: passed to {dotted(func) or 'a call'}")
+
+    def tensor_method(self, v: Val, name: str, args: list[object], kwargs: dict[str, object]) -> object:
+        base = name.rstrip("_")
+        if name in _QUERIES:
+            return None
+        if base in FUNCTIONAL_ACTIVATIONS:
+            return self.activate(v, FUNCTIONAL_ACTIVATIONS[base], _slope(base, args, kwargs, 0))
+        role = FUNCTIONALS.get(base) or FUNCTIONALS.get(name)
+        if role is not None:
+            return self.role(role, [v] + args)
+        if name in ("matmul", "mm", "bmm") and args and isinstance(args[0], ParamMod):
+            return self.weight_use(args[0].layer, "x@w", v)
+        return self.opaque(v, *args, reason=f"consumer not visible: .{name}()")
+
+    def functional(self, q: str, args: list[object], kwargs: dict[str, object], call: cst.Call) -> object:
+        last = q.rsplit(".", 1)[-1]
+        base = last.rstrip("_")
+        first = args[0] if args else next(iter(kwargs.values()), None)
+        torchy = q.startswith("torch.")
+        if torchy and base in FUNCTIONAL_ACTIVATIONS and (q.startswith("torch.nn.functional.") or q.count(".") == 1 or q.startswith("torch.special.")):
+            return self.activate(first, FUNCTIONAL_ACTIVATIONS[base], _slope(base, args, kwargs, 1))
+        if torchy and (base in MATMULS or base in _CONVS):
+            return self.matmul(base, args, kwargs)
+        if torchy and (base in FUNCTIONALS or last in FUNCTIONALS):
+            role = FUNCTIONALS.get(base) or FUNCTIONALS[last]
+            return self.role(role, args, call)
+        cls = torch_nn_class(q)
+        if cls is not None and activation_family(cls, self.extra) is not None:
+            return None  # nn.ReLU(...) built in forward: the module, not an application
+        if last in self.extra or q in self.extra:
+            return self.activate(first, last)
+        return self.opaque(*args, *kwargs.values(), reason=f"consumer not visible: passed to {q}")
+
+    def role(self, role: str, args: list[object], call: cst.Call | None = None) -> object:
+        first = args[0] if args else None
+        if role == "union":
+            items = first if isinstance(first, tuple) else tuple(args)
+            out = Val()
+            for item in items:
+                if isinstance(item, Val):
+                    out = out.union(item)
+            return out
+        if role == "norm":
+            return as_val(first).marked(normalized=True)
+        if role in ("dropout", "alpha_dropout") and self.stmt is not None and self.scope is not None and call is not None:
+            self.dropouts.append((self.scope, self.stmt, call, role))
+        return first if isinstance(first, Val) else (Val() if first is None else first)
+
+    def matmul(self, name: str, args: list[object], kwargs: dict[str, object]) -> object:
+        if name == "einsum" and args and isinstance(args[0], str):
+            ops = list(args[1:])
+            if len(ops) == 1 and isinstance(ops[0], tuple):
+                ops = list(ops[0])
+            spec = args[0].replace(" ", "")
+            ins, _, out = spec.partition("->")
+            subs = ins.split(",")
+            params = [i for i, o in enumerate(ops) if isinstance(o, ParamMod)]
+            if len(params) == 1 and len(subs) == len(ops) and out:
+                i = params[0]
+                contracted = "".join(str(k) for k, ch in enumerate(subs[i]) if ch not in out)
+                x = Val()
+                for j, o in enumerate(ops):
+                    if j != i and isinstance(o, Val):
+                        x = x.union(o)
+                return self.weight_use(ops[i].layer, f"einsum:{contracted}", x)  # type: ignore[union-attr]
+            return self.opaque(*ops)
+        x = args[0] if args else kwargs.get("input")
+        w = args[1] if len(args) > 1 else kwargs.get("weight", kwargs.get("other", kwargs.get("mat2")))
+        if isinstance(w, ParamMod):
+            use = {"linear": "linear", "conv1d": "conv", "conv2d": "conv", "conv3d": "conv"}.get(name, "x@w")
+            return self.weight_use(w.layer, use, x)
+        if isinstance(x, ParamMod) and name in ("matmul", "mm"):
+            return self.weight_use(x.layer, "w@x", w)
+        return self.opaque(*args, *kwargs.values())
+
+    def apply_mod(self, mod: object, v: object, scope: Scope, text: str = "a module") -> object:
+        if isinstance(mod, LayerMod):
+            if mod.layer.kind == "embedding":
+                return Val()
+            self.consume(v, ("weight",))
+            return Val(frozenset({Pending(mod.layer)}))
+        if isinstance(mod, ActMod):
+            return self.activate(v, mod.name, mod.slope)
+        if isinstance(mod, NormMod):
+            return as_val(v).marked(normalized=True)
+        if isinstance(mod, PassMod):
+            return v if isinstance(v, Val) else Val()
+        if isinstance(mod, SeqMod):
+            return self.sequence(mod.entries, v, scope)
+        if isinstance(mod, ChildMod):
+            child = self.ctx.scopes.get(mod.cls)
+            if child is None or self.depth >= MAX_DEPTH:
+                return self.opaque(v, reason=f"consumer not visible: passed to {mod.cls}")
+            out = self.forward(child, [v], {})
+            if out is None:
+                return self.opaque(v, reason=f"consumer not visible: {mod.cls} has no forward in this file")
+            return out
+        if isinstance(mod, AltMod):
+            out: object = None
+            for option in mod.options:
+                r = self.apply_mod(option, v, scope, text)
+                out = r if out is None else join(out, r)
+            return out
+        if isinstance(mod, OpaqueMod):
+            return self.opaque(v, reason=_opaque_reason(mod.reason))
+        return self.opaque(v, reason=f"consumer not visible: passed to {text}")
+
+    def sequence(self, entries: tuple[object, ...], v: object, scope: Scope) -> object:
+        for entry in entries:
+            if isinstance(entry, Repeat):
+                for _ in range(2):
+                    v = self.sequence(entry.entries, v, scope)
+            elif isinstance(entry, Alt):
+                a = self.sequence(entry.first, v, scope)
+                b = self.sequence(entry.second, v, scope)
+                v = join(a, b)
+            else:
+                v = self.apply_mod(entry, v, scope)
+        return v
+
+
+_AUG = {
+    cst.AddAssign: cst.Add(), cst.SubtractAssign: cst.Subtract(), cst.MultiplyAssign: cst.Multiply(),
+    cst.DivideAssign: cst.Divide(), cst.MatrixMultiplyAssign: cst.MatrixMultiply(),
+}
+
+
+def _opaque_reason(reason: str) -> str:
+    if reason.startswith(("activation from config", "module from config", "consumer")):
+        return reason
+    return f"consumer not visible: {reason}"
+
+
+def _slope(name: str, args: list[object], kwargs: dict[str, object], offset: int) -> float | None:
+    if name != "leaky_relu":
+        return None
+    v = kwargs.get("negative_slope", args[offset] if len(args) > offset else None)
+    return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else (None if v is None else -1.0)
+
+
+def as_val(v: object) -> Val:
+    return v if isinstance(v, Val) else Val()
+
+
+def truth(v: object) -> bool | None:
+    if isinstance(v, bool):
+        return v
+    return None
+
+
+def join(a: object, b: object) -> object:
+    if a is None:
+        return b
+    if b is None:
+        return a
+    if isinstance(a, Val) and isinstance(b, Val):
+        return a.union(b)
+    if isinstance(a, tuple) and isinstance(b, tuple) and len(a) == len(b):
+        return tuple(join(x, y) for x, y in zip(a, b))
+    if a is b:
+        return a
+    if isinstance(a, Mod) and isinstance(b, Mod):
+        return AltMod((a, b))
+    if isinstance(a, Val):
+        return a
+    if isinstance(b, Val):
+        return b
+    return None
+
+
+def bind(target: cst.BaseExpression, value: object, env: dict[str, object]) -> None:
+    if isinstance(target, cst.Name):
+        env[target.value] = value
+    elif isinstance(target, (cst.Tuple, cst.List)):
+        n = len(target.elements)
+        for i, el in enumerate(target.elements):
+            if isinstance(value, tuple) and len(value) == n:
+                bind(el.value, value[i], env)
+            elif isinstance(value, Val):
+                bind(el.value, value, env)
+            else:
+                bind(el.value, None, env)
+
+
+def env_target_unknown(target: cst.BaseExpression, env: dict[str, object]) -> None:
+    bind(target, None, env)
+
+
+def iteration(value: object) -> list[object] | None:
+    """The modules a forward loop visits, in order; loop-built entries twice (SPEC 8.16)."""
+    if isinstance(value, (ListMod, SeqMod)):
+        out: list[object] = []
+        for entry in value.entries:
+            if isinstance(entry, Repeat):
+                out += flat(entry.entries) * 2
+            elif isinstance(entry, Alt):
+                return None
+            else:
+                out.append(entry)
+        return out
+    if isinstance(value, DictMod):
+        return list(value.items.values())
+    if isinstance(value, tuple) and value and all(isinstance(v, Mod) for v in value):
+        return list(value)
+    return None

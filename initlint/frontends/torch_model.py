@@ -1,0 +1,174 @@
+"""The PyTorch source frontend's picture of a file: layer sites, module values, scopes.
+
+The constructor interpreter (``torch_build``) fills these; the data-flow pass
+(``torch_flow``) reads them; ``torch_source`` turns them into LayerRecords.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import libcst as cst
+
+from ..records import Family, InitSpec
+
+
+@dataclass
+class InitState:
+    """What the init code visible so far did to one weight: a spec, or why it is unknown."""
+
+    spec: InitSpec | None
+    reason: str = ""  # unresolved: why
+    stmt: cst.CSTNode | None = None  # the init call's small statement and call (for its line)
+    call: cst.Call | None = None
+
+
+@dataclass(eq=False)
+class Layer:
+    """One construction site of a weight layer, raw parameter or dropout."""
+
+    cls: str  # torch class name (Linear, Conv2d, Parameter, Dropout ...)
+    kind: str
+    owner: str  # the scope (class, Sequential variable, function) that builds it
+    stmt: cst.CSTNode
+    call: cst.Call
+    fan_in: int | None = None
+    fan_out: int | None = None
+    count: int = 1
+    path: str | None = None  # attribute path inside the owner: "fc1", "features[3]"
+    in_class: bool = True
+    state: InitState = field(default_factory=lambda: InitState(None))
+    overrides: dict[str, InitState] = field(default_factory=dict)  # parent scope -> its init
+    note: str = ""
+    # raw parameters: shape as evaluated (ints or names), and how the forward uses it
+    shape: tuple[object, ...] | None = None
+    param_scale: tuple[float, object] | None = None  # variance = coef / dim (dim None: fixed)
+    uses: set[str] = field(default_factory=set)  # "x@w", "w@x", "linear", "einsum:<in dims>"
+    rank: int | None = None
+
+    @property
+    def is_param(self) -> bool:
+        return self.kind == "parameter"
+
+    @property
+    def is_dropout(self) -> bool:
+        return self.kind in ("dropout", "alpha_dropout")
+
+
+class Mod:
+    """A module value as the interpreter sees it."""
+
+
+@dataclass(eq=False)
+class LayerMod(Mod):
+    layer: Layer
+
+
+@dataclass(eq=False)
+class ParamMod(Mod):
+    layer: Layer
+
+
+@dataclass(frozen=True)
+class ActMod(Mod):
+    name: str
+    family: Family
+    slope: float = 0.0
+
+
+@dataclass(frozen=True)
+class NormMod(Mod):
+    cls: str
+
+
+@dataclass(eq=False)
+class PassMod(Mod):
+    cls: str
+    dropout: Layer | None = None
+
+
+@dataclass(frozen=True)
+class Repeat:
+    """Entries built in a loop: the sequence repeats them."""
+
+    entries: tuple[object, ...]
+
+
+@dataclass(frozen=True)
+class Alt:
+    """Entries appended under a condition the analysis cannot evaluate: one of two sub-sequences."""
+
+    first: tuple[object, ...]
+    second: tuple[object, ...]
+
+
+@dataclass(eq=False)
+class SeqMod(Mod):
+    entries: tuple[object, ...]  # Mod | Repeat | Alt
+    keys: tuple[str, ...] | None = None  # OrderedDict names
+
+
+@dataclass(eq=False)
+class ListMod(Mod):
+    entries: tuple[object, ...]
+
+
+@dataclass(eq=False)
+class DictMod(Mod):
+    items: dict[str, Mod]
+
+
+@dataclass(eq=False)
+class ChildMod(Mod):
+    cls: str
+
+
+@dataclass(frozen=True)
+class OpaqueMod(Mod):
+    reason: str
+
+
+@dataclass(eq=False)
+class AltMod(Mod):
+    options: tuple[Mod, ...]
+
+
+@dataclass
+class Scope:
+    """A module class of the file (or a Sequential built at module level / in a function)."""
+
+    name: str
+    node: cst.ClassDef | None
+    methods: dict[str, cst.FunctionDef] = field(default_factory=dict)
+    local_bases: list[str] = field(default_factory=list)
+    foreign_bases: list[str] = field(default_factory=list)  # qualified, not torch.nn
+    attrs: dict[str, object] = field(default_factory=dict)
+    layers: list[Layer] = field(default_factory=list)
+    seq: SeqMod | None = None  # nn.Sequential subclasses: super().__init__(*modules)
+    uses_selu: bool = False
+    sequential_base: bool = False  # subclasses nn.Sequential
+    is_module: bool = False
+
+
+def flat(entries: tuple[object, ...]) -> list[Mod]:
+    """Every module value in a sequence, once (for naming and dispatch)."""
+    out: list[Mod] = []
+    for entry in entries:
+        if isinstance(entry, Repeat):
+            out += flat(entry.entries)
+        elif isinstance(entry, Alt):
+            out += flat(entry.first) + flat(entry.second)
+        elif isinstance(entry, Mod):
+            out.append(entry)
+    return out
+
+
+def mods_under(mod: object) -> list[Mod]:
+    """The module and its submodules (containers opened; child classes not)."""
+    if isinstance(mod, (SeqMod, ListMod)):
+        return [mod] + [m for e in flat(mod.entries) for m in mods_under(e)]
+    if isinstance(mod, DictMod):
+        return [mod] + [m for e in mod.items.values() for m in mods_under(e)]
+    if isinstance(mod, AltMod):
+        return [m for e in mod.options for m in mods_under(e)]
+    return [mod] if isinstance(mod, Mod) else []
