@@ -125,7 +125,7 @@ def apply_recommended_init(
     Draws use the global torch RNG (seed it for reproducible weights); ``seed`` only
     fixes the tracing batch. With ``include_kept`` the layers left alone are listed too.
     """
-    from .frontends.live_torch import check_model
+    from .frontends.live_torch import check_model, python_path
 
     result = check_model(model, input_shape, seed=seed, settings=settings)
     params = _parameters(model)
@@ -148,7 +148,7 @@ def apply_recommended_init(
                 changes.append(Change(record.name, consumer, before, "", std_before, std_before, False, reason))
             continue
         assert act is not None and record.fan_in and record.fan_out
-        expr = f"model.{record.name}" if record.kind == "parameter" else f"model.{record.name}.weight"
+        expr = python_path(record.name) + ("" if record.kind == "parameter" else ".weight")
         draw = plan(act, record.fan_in, record.fan_out, expr)
         with torch.no_grad():
             if draw.distribution == "normal":

@@ -45,6 +45,7 @@ def main() -> None:
     initlint [PATHS]...        lint .py and .onnx files (default: .)
     initlint rules             list the rules
     initlint explain CODE      document one rule
+    initlint check TARGET      check a live model (imports and runs TARGET)
     """
 
 
@@ -99,3 +100,88 @@ def explain(code: str) -> None:
     for key, heading in DOC_SECTIONS:
         if r.docs.get(key):
             click.echo(f"## {heading}\n{r.docs[key]}\n")
+
+
+@main.command("check")
+@click.argument("target")
+@click.option("--kwargs", "kwargs_json", default="{}", show_default=True,
+              help='JSON object of keyword arguments for the class or factory, e.g. \'{"depth": 50}\'.')
+@click.option("--input-shape", help="Input shape with the batch, e.g. 128,3,32,32 [default: from the first layer].")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed for building the model and the batch.")
+@click.option("--signal-threshold", type=click.FloatRange(min=1.0, min_open=True), default=10.0, show_default=True,
+              help="INIT008: largest allowed change of forward / gradient std across the network.")
+@click.option("--format", "fmt", type=click.Choice(("text", "json")), default="text", show_default=True)
+@click.option("--plot", "plot_file", type=click.Path(dir_okay=False), help="Write the signal curve to this PNG.")
+@click.option("--apply-demo", is_flag=True, help="Also show the model after apply_recommended_init (before/after).")
+@click.option("--select", help="Comma-separated code prefixes to report.")
+@click.option("--ignore", help="Comma-separated code prefixes not to report.")
+@click.option("--fail-on", type=click.Choice(SEVERITIES), default="warning", show_default=True)
+def check(target: str, kwargs_json: str, input_shape: str | None, seed: int, signal_threshold: float, fmt: str,
+          plot_file: str | None, apply_demo: bool, select: str | None, ignore: str | None, fail_on: str) -> None:
+    """Check a live model: TARGET is path/to/file.py:Name or package.module:Name (a class or a factory).
+
+    This IMPORTS AND RUNS the target's code (module top level, constructor, one forward and
+    backward pass on CPU): only check code you trust. Measures every weight, traces the
+    activation consuming each layer, and propagates one seeded N(0,1) batch (INIT008).
+    """
+    import json
+
+    from .frontends.live_torch import LiveError, check_target, parse_shape
+
+    settings = replace(Settings(), fail_on=fail_on, signal_threshold=signal_threshold,
+                       **({"select": _codes(select)} if select else {}),
+                       **({"ignore": _codes(ignore)} if ignore else {}))
+    progress = (lambda msg: click.echo(f"initlint: {msg}", err=True)) if sys.stderr.isatty() else None
+    try:
+        kwargs = json.loads(kwargs_json)
+        if not isinstance(kwargs, dict):
+            raise LiveError("--kwargs must be a JSON object")
+        shape = parse_shape(input_shape) if input_shape else None
+        result, model = check_target(target, kwargs=kwargs, input_shape=shape, seed=seed,
+                                     threshold=signal_threshold, settings=settings, progress=progress)
+        demo = _apply_demo(model, result, seed, settings) if apply_demo else None
+    except (LiveError, json.JSONDecodeError) as err:
+        click.echo(f"error: {target}: {err}", err=True)
+        sys.exit(2)
+    _report_live(result, demo, fmt, plot_file)
+    sys.exit(1 if any(settings.fails(f.severity) for f in result.findings) else 0)
+
+
+def _apply_demo(model: Any, before: Any, seed: int, settings: Settings) -> tuple[list[Any], Any]:
+    """Re-initialize a copy of the model with the advisor and check it again."""
+    import copy
+
+    from .advisor import apply_recommended_init
+    from .frontends.live_torch import check_model
+
+    twin = copy.deepcopy(model)
+    changes = apply_recommended_init(twin, before.input_shape, seed=seed, settings=settings, include_kept=True)
+    after = check_model(twin, before.input_shape, seed=seed, threshold=float(before.signal["threshold"]),
+                        path=before.path, settings=settings)
+    return changes, after
+
+
+def _report_live(result: Any, demo: tuple[list[Any], Any] | None, fmt: str, plot_file: str | None) -> None:
+    import json
+
+    from .reporters import live
+
+    if plot_file:
+        live.plot(result, plot_file)
+    if fmt == "json":
+        doc = live.document(result)
+        if demo is not None:
+            changes, after = demo
+            doc["apply_demo"] = {"changes": [vars(c) for c in changes], "after": live.document(after)}
+        click.echo(json.dumps(doc, indent=2))
+        return
+    colour = sys.stdout.isatty()
+    click.echo(live.render_text(result, colour), nl=False)
+    if demo is not None:
+        changes, after = demo
+        click.echo("\napply_recommended_init(model):")
+        for change in changes:
+            click.echo(f"  {change}")
+        click.echo("\nafter:")
+        click.echo(live.table(after.layers) + live.curve_text(after), nl=False)
+        click.echo(live.text_reporter.render(live.Report((after,)), False, colour), nl=False)

@@ -301,7 +301,7 @@ def layer_record(
         "forward_std": point.forward_std if point else None,
         "grad_std": point.grad_std if point else None,
         "dead_fraction": point.dead_fraction if point else None,
-        "weight_expr": f"model.{name}.weight" if kind != "parameter" else f"model.{name}",
+        "weight_expr": python_path(name) + (".weight" if kind != "parameter" else ""),
     }
     if declared and name in declared:
         extra["declared"] = declared[name]
@@ -310,6 +310,14 @@ def layer_record(
         init=spec, activation=act, normalized=consumer.normalized, residual_end=consumer.residual_end,
         scope=scope, unresolved=consumer.unresolved, shape=shape, extra=extra,
     )
+
+
+def python_path(name: str, root: str = "model") -> str:
+    """``features.3.conv`` -> ``model.features[3].conv`` (how the module is reached in Python)."""
+    out = root
+    for part in name.split("."):
+        out += f"[{part}]" if part.isdigit() else f".{part}"
+    return out
 
 
 def is_head(record: LayerRecord) -> bool:
