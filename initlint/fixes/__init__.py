@@ -14,6 +14,7 @@ no fix; the reason is reported.
 from __future__ import annotations
 
 import difflib
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
@@ -65,8 +66,8 @@ class FileFixes:
             difflib.unified_diff(
                 self.text.splitlines(keepends=True),
                 self.new_text.splitlines(keepends=True),
-                fromfile=f"a/{self.path}",
-                tofile=f"b/{self.path}",
+                fromfile=self.path if os.path.isabs(self.path) else f"a/{self.path}",
+                tofile=self.path if os.path.isabs(self.path) else f"b/{self.path}",
             )
         )
 
