@@ -325,7 +325,7 @@ class KerasFile:
         layer = app.layer
         record = self._base(layer, app.fan_in, app.fan_out)
         if layer.spec is not None and layer.spec.kind == "embedding":
-            return record
+            return replace(record, unresolved="")  # exempt from pairing: nothing to resolve
         if isinstance(layer.activation, str):
             return replace(record, unresolved=record.unresolved or layer.activation)
         if isinstance(layer.activation, Activation):
@@ -339,7 +339,7 @@ class KerasFile:
     def _unapplied(self, layer: Layer) -> LayerRecord:
         record = self._base(layer, None, None)
         if layer.spec is not None and layer.spec.kind == "embedding":
-            return record
+            return replace(record, unresolved="")
         if isinstance(layer.activation, Activation):
             return replace(record, activation=layer.activation)
         reason = layer.activation if isinstance(layer.activation, str) else "the layer is never applied in this file"
