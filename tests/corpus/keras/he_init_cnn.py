@@ -1,7 +1,12 @@
 # A functional-API CNN done right: He initializers before relu, written as strings, as an
 # initializer instance and as a module-level constant; a LeakyReLU layer after a he_normal Dense.
 # The first conv stays on glorot_uniform, which for 1 -> 32 channels (fans 9 / 288) is within 1.03x of
-# He fan_out (SPEC 8.3): silent. Expected: no findings.
+# He fan_out (SPEC 8.3): silent. Expected: no findings. The backend is set to torch before importing
+# keras, so the file mentions torch without containing any torch model.
+import os
+
+os.environ["KERAS_BACKEND"] = "torch"
+
 import keras
 from keras import initializers, layers
 
