@@ -44,7 +44,7 @@ def load(path: str) -> onnx.ModelProto:
     try:
         model = onnx.load(path, load_external_data=False)
     except Exception as err:  # protobuf raises DecodeError, RuntimeWarning-like errors, ValueError
-        raise BadModel(f"not an ONNX model (cannot parse: {_first_line(err)})") from None
+        raise BadModel(f"not an ONNX model, or truncated (cannot parse: {_first_line(err)})") from None
     if not model.HasField("graph") or not (model.graph.node or model.graph.initializer):
         raise BadModel("not an ONNX model (no graph)")
     if not model.opset_import:
@@ -70,6 +70,9 @@ def _check_complete(graph: onnx.GraphProto) -> None:
                     "(truncated file?)"
                 )
         known.update(node.output)
+    for out in graph.output:
+        if out.name not in known:
+            raise BadModel(f"graph is incomplete: output {out.name!r} is never produced (truncated file?)")
 
 
 def external_info(tensor: TensorProto) -> dict[str, str]:
