@@ -374,8 +374,10 @@ def _dedupe(items: list[LayerRecord]) -> list[LayerRecord]:
         if len(group) == 1:
             out.append(first)
             continue
-        if len({(r.fan_in, r.fan_out) for r in group}) > 1:
-            first = replace(first, fan_in=None, fan_out=None)
+        if len({r.fan_in for r in group}) > 1:
+            first = replace(first, fan_in=None)  # e.g. a loop: the first iteration's input differs
+        if len({r.fan_out for r in group}) > 1:
+            first = replace(first, fan_out=None)
         acts = {(r.activation.family, r.activation.slope) if r.activation else None for r in group}
         reasons = [r.unresolved for r in group if r.unresolved]
         if reasons:
