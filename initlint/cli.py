@@ -32,6 +32,23 @@ class DefaultGroup(click.Group):
         return super().parse_args(ctx, args)
 
 
+def _onnx_option(ctx: click.Context, param: click.Parameter, value: Any) -> None:
+    """Keep ``--propagate`` / ``--input-shape`` as Settings overrides (they only affect ONNX audits)."""
+    if not value:
+        return
+    store = ctx.meta.setdefault("onnx_overrides", {})
+    if param.name == "propagate":
+        store["propagate"] = True
+        return
+    try:
+        shape = tuple(int(part) for part in str(value).replace("x", ",").split(",") if part.strip())
+    except ValueError:
+        shape = ()
+    if not shape or any(d <= 0 for d in shape):
+        raise click.BadParameter(f"{value!r}: expected comma-separated positive integers, e.g. 128,3,32,32")
+    store["input_shape"] = shape
+
+
 def _codes(value: str | None) -> tuple[str, ...]:
     return tuple(c.strip().upper() for c in (value or "").split(",") if c.strip())
 
@@ -56,6 +73,10 @@ def main() -> None:
 @click.option("--ignore", help="Comma-separated code prefixes not to report.")
 @click.option("--fail-on", type=click.Choice(SEVERITIES), help="Lowest severity that makes the exit code 1 [default: warning].")
 @click.option("--show-unresolved", is_flag=True, help="List the layers that could not be resolved, with the reason.")
+@click.option("--propagate", is_flag=True, expose_value=False, callback=_onnx_option,
+              help="ONNX: run one seeded N(0,1) batch through onnxruntime and check the signal (INIT008).")
+@click.option("--input-shape", expose_value=False, callback=_onnx_option,
+              help="ONNX --propagate: the batch shape, batch dimension included (e.g. 128,3,32,32).")
 def lint(paths: Sequence[str], fmt: str, select: str | None, ignore: str | None, fail_on: str | None,
          show_unresolved: bool) -> None:
     """Lint PATHS (files or directories; default: the current directory)."""
@@ -70,6 +91,7 @@ def lint(paths: Sequence[str], fmt: str, select: str | None, ignore: str | None,
         overrides["ignore"] = _codes(ignore)
     if fail_on:
         overrides["fail_on"] = fail_on
+    overrides.update(click.get_current_context().meta.get("onnx_overrides", {}))
     settings = replace(settings, **overrides)
     report = lint_paths(list(paths) or ["."], settings)
     colour = fmt == "text" and sys.stdout.isatty()

@@ -20,6 +20,8 @@ class Settings:
     extend_exclude: tuple[str, ...] = ()
     per_file_ignores: dict[str, tuple[str, ...]] = field(default_factory=dict)
     config_root: str | None = None  # folder of the config file: per-file-ignores and excludes are relative to it
+    propagate: bool = False  # ONNX audits: run one seeded N(0,1) batch through onnxruntime (INIT008)
+    input_shape: tuple[int, ...] | None = None  # that batch's shape when the graph's input has dynamic dims
 
     def selected(self, code: str) -> bool:
         """ruff-style prefix selection: the longest matching prefix decides."""

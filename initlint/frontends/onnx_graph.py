@@ -70,6 +70,7 @@ class Consumer:
     residual: bool = False
     reason: str = ""
     via: tuple[str, ...] = ()  # ops passed on the way, for the table
+    out: str = ""  # the activation op's output tensor (dead-unit counting under --propagate)
 
 
 @dataclass
@@ -307,7 +308,7 @@ def _step(g: Graph, node: onnx.NodeProto, name: str, settings: Settings, steps: 
     here = dict(normalized=normalized, residual=residual, via=via)
     act = _activation(g, node, name, settings)
     if act is not None:
-        return Consumer(act, **here)
+        return Consumer(act, out=node.output[0] if node.output else "", **here)
     if _is_weight_input(g, node, name):
         return Consumer(Activation("identity", "linear", reaches_weight=True), **here)
     nxt = node.output[0] if node.output else ""
@@ -384,6 +385,7 @@ def _record(g: Graph, layer: WeightLayer, path: str, scope: str, settings: Setti
         unresolved=consumer.reason if act is None else "",
     )
     record.extra.update(_table_extra(record, node, g))
+    record.extra.update(output=node.output[0], act_output=consumer.out, head=not reaches_weight(g, node.output[0]))
     return record
 
 
@@ -467,4 +469,16 @@ def audit(path: str, settings: Settings | None = None, sample: int = 65536) -> F
         return FileResult(path, error=f"{path}: {err}")
     except (OSError, ValueError) as err:
         return FileResult(path, error=f"{path}: cannot read weights: {err}")
+    if settings.propagate:
+        recs.append(_network(path, recs, settings))
     return FileResult(path, records=tuple(recs))
+
+
+def _network(path: str, recs: list[LayerRecord], settings: Settings) -> LayerRecord:
+    """INIT008's record from onnxruntime, or one that says why propagation was skipped."""
+    from .onnx_runtime import NoRuntime, propagate
+
+    try:
+        return propagate(path, recs, settings)
+    except NoRuntime as err:
+        return LayerRecord(os.path.basename(path), "network", "onnx", Origin(path), extra={"skipped": str(err)})

@@ -34,6 +34,9 @@ def document(report: Report, show_unresolved: bool = False, show_suppressed: boo
     layers = [{"path": r.path, **item} for r in report.results for item in layer_table.rows(r)]
     if layers:
         doc["layers"] = layers  # graph audits: the per-layer table
+    runs = [{"path": r.path, **info} for r in report.results if (info := layer_table.propagation(r))]
+    if runs:
+        doc["propagation"] = runs  # graph audits with --propagate
     if show_suppressed:
         doc["suppressed"] = [finding_dict(f) for r in report.results for f in r.suppressed]
     return doc

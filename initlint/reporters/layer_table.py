@@ -70,6 +70,27 @@ def _cells(item: dict[str, Any]) -> list[str]:
     ]
 
 
+def propagation(result: FileResult) -> dict[str, Any] | None:
+    """The ``--propagate`` outcome of a graph audit: the forward curve, or why it was skipped."""
+    for record in result.records:
+        if record.kind == "network" and record.framework == "onnx":
+            if "skipped" in record.extra:
+                return {"skipped": record.extra["skipped"]}
+            return {"input_shape": record.extra.get("input_shape"), "curve": record.extra.get("curve")}
+    return None
+
+
+def _propagation_lines(result: FileResult) -> list[str]:
+    info = propagation(result)
+    if info is None:
+        return []
+    if "skipped" in info:
+        return [f"  signal propagation (INIT008) skipped: {info['skipped']}"]
+    shape = "x".join(map(str, info["input_shape"] or []))
+    points = [f"{p['layer']} {_num(p['forward_std'])}" for p in info["curve"] or []]
+    return [f"  forward std per weight layer on one N(0,1) batch {shape}: " + ", ".join(points)]
+
+
 def onnx_table(result: FileResult) -> str:
     """The aligned text table for one audited graph, headed by its path ('' for non-graph results)."""
     items = rows(result)
@@ -80,4 +101,4 @@ def onnx_table(result: FileResult) -> str:
     lines = [f"{result.path}: {len(items)} weight layers"]
     for r in table:
         lines.append("  " + "  ".join(cell.ljust(w) for cell, w in zip(r, widths)).rstrip())
-    return "\n".join(lines)
+    return "\n".join(lines + _propagation_lines(result))
