@@ -364,7 +364,7 @@ class Builder:
     def assign(self, target: cst.BaseExpression, value: object, env: dict[str, object]) -> None:
         if isinstance(target, cst.Name):
             env[target.value] = value
-            if isinstance(value, Mod) and not self.scope.is_module:
+            if isinstance(value, Mod):
                 self.name_mod(value, target.value, provisional=True)
             return
         if isinstance(target, cst.Attribute) and isinstance(target.value, cst.Name):
@@ -640,10 +640,15 @@ class Builder:
             scope = base.scope
             if attr in scope.attrs:
                 return scope.attrs[attr]
+            if attr in scope.constants:
+                return scope.constants[attr]
             fn = self.ctx.method(scope, attr)
             if fn is not None:
                 return Func(fn, scope)
             return None
+        if isinstance(base, LocalClass):
+            scope = self.ctx.scopes.get(base.name)
+            return scope.constants.get(attr) if scope else None
         if isinstance(base, ClassRef):
             q = f"{base.qualified}.{attr}"
             return _CONSTANTS.get(q, ClassRef(q))
@@ -826,12 +831,12 @@ class Builder:
             if last == "calculate_gain":
                 return self.gain(e, env)
             return self.init_call(last, q, e, env)
-        cls = torch_nn_class(q)
-        if cls is not None:
-            return self.construct(cls, e, env)
         if q in ("torch.nn.Parameter", "torch.nn.parameter.Parameter"):
             pos, _ = self.args(e, env)
             return self.parameter(pos[0] if pos else None, e)
+        cls = torch_nn_class(q)
+        if cls is not None:
+            return self.construct(cls, e, env)
         if q in ("collections.OrderedDict",):
             pos, _ = self.args(e, env)
             return ("odict", pos[0]) if pos else None

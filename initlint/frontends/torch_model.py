@@ -143,6 +143,7 @@ class Scope:
     local_bases: list[str] = field(default_factory=list)
     foreign_bases: list[str] = field(default_factory=list)  # qualified, not torch.nn
     attrs: dict[str, object] = field(default_factory=dict)
+    constants: dict[str, object] = field(default_factory=dict)  # class-level literals (expansion = 4)
     layers: list[Layer] = field(default_factory=list)
     seq: SeqMod | None = None  # nn.Sequential subclasses: super().__init__(*modules)
     uses_selu: bool = False

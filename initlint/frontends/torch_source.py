@@ -124,6 +124,12 @@ def _scope(ctx: FileContext, node: cst.ClassDef) -> Scope:
     for stmt in _suite(node.body):
         if isinstance(stmt, cst.FunctionDef):
             scope.methods[stmt.name.value] = stmt
+        elif isinstance(stmt, cst.SimpleStatementLine):
+            for small in stmt.body:
+                if isinstance(small, cst.Assign) and len(small.targets) == 1 and isinstance(small.targets[0].target, cst.Name):
+                    value = _literal(small.value)
+                    if value is not None:
+                        scope.constants[small.targets[0].target.value] = value
     return scope
 
 
@@ -234,7 +240,8 @@ def _root_mods(env: dict[str, object], returns: list[object], scope: Scope, buil
     used: set[int] = set()
     candidates = [(k, v) for k, v in env.items()] + [(fn, r) for r in returns]
     for key, value in candidates:
-        if isinstance(value, (SeqMod, LayerMod)) and id(value) not in used:
+        # a Sequential is a model of its own; a bare layer returned by a helper is not
+        if (isinstance(value, SeqMod) or isinstance(value, LayerMod) and key != fn) and id(value) not in used:
             used.add(id(value))
             builder.name_mod(value, key)
             for m in mods_under(value):
@@ -332,6 +339,8 @@ def _param_fans(layer: Layer) -> tuple[int | None, int | None, list[int], list[i
 
 
 def _param_spec(layer: Layer, spec: InitSpec | None, fin: list[int], fout: list[int]) -> tuple[InitSpec | None, str]:
+    if spec is not None and layer.param_scale is None and spec.mode in ("fan_in", "fan_out"):
+        return _torch_mode(layer, spec, fin)
     if spec is None or layer.param_scale is None or spec.std is not None:
         return spec, ""
     coef, dim = layer.param_scale
@@ -347,6 +356,18 @@ def _param_spec(layer: Layer, spec: InitSpec | None, fin: list[int], fout: list[
         return None, "scaled by a size that is not a fan"
     scheme = formulas.scheme_name(coef, mode)  # type: ignore[arg-type]
     return replace(spec, scheme=scheme, scale=coef, mode=mode, std=None, note=""), ""  # type: ignore[arg-type]
+
+
+def _torch_mode(layer: Layer, spec: InitSpec, fin: list[int]) -> tuple[InitSpec | None, str]:
+    """torch.nn.init reads fan_in from dim 1 (times the trailing dims): a (in, out) weight used as x @ w swaps the fans."""
+    rank = len(layer.shape or ())
+    if spec.source == "default" or not fin:
+        return spec, ""
+    if rank == 2 and fin == [0]:
+        return replace(spec, mode="fan_out" if spec.mode == "fan_in" else "fan_in"), ""
+    if rank == 2 or (fin == [1] + list(range(2, rank))):
+        return spec, ""
+    return None, f"{spec.call} on a {rank}-D parameter: torch's fans differ from how forward uses it"
 
 
 def _assemble(ctx: FileContext, flow: Flow) -> list[LayerRecord]:
@@ -376,6 +397,8 @@ def _assemble(ctx: FileContext, flow: Flow) -> list[LayerRecord]:
         fan_in, fan_out = layer.fan_in, layer.fan_out
         is_weight = True
         activation, normalized, residual, act_reason = _consumer(layer, flow, extra)
+        if layer.kind == "embedding":
+            activation, act_reason = None, ""  # exempt from pairing: its consumer does not matter
         if layer.is_param:
             is_weight = bool(layer.uses)
             if not is_weight:
