@@ -466,3 +466,26 @@ heavy = [m for m in ("keras", "tensorflow", "torch", "numpy", "onnx") if m in sy
 assert not heavy, heavy
 """
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_parameter_defaults_that_callers_replace_are_not_trusted() -> None:
+    found = records("""
+        import keras
+        from keras import layers
+        def block(x, width=64, act="relu", init="glorot_uniform"):
+            x = layers.Dense(width, kernel_initializer=init, name="fc")(x)
+            return layers.Activation(act)(x)
+        def same(x, act="relu"):
+            return layers.Dense(8, activation=act, name="fc")(x)
+        def build():
+            inputs = keras.Input((64,))
+            x = block(inputs, act="tanh")
+            x = block(x, 32)
+            x = same(x, act="relu")
+            x = same(x)
+            return keras.Model(inputs, layers.Dense(1)(x))
+    """)
+    fc = found["block.fc"]
+    assert fc.activation is None and "parameter 'act'" in fc.unresolved
+    assert fc.fan_out is None  # width is 64 by default but 32 at one call
+    assert found["same.fc"].activation is not None and not found["same.fc"].unresolved

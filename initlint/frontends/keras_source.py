@@ -62,6 +62,10 @@ def records(source: SourceFile) -> list[LayerRecord]:
 # -- values a flow binds to names ---------------------------------------------------------
 
 
+Deps = frozenset[tuple[str, str]]  # (unit, parameter) whose literal default a value was read from
+NO_DEPS: Deps = frozenset()
+
+
 @dataclass(eq=False)
 class Layer:
     """A constructed Keras layer object, Sequential, or instance of a block class of this file."""
@@ -79,6 +83,8 @@ class Layer:
     items: list[Layer] = field(default_factory=list)  # Sequential
     input_shape: Shape = None
     unit: str = ""  # block class of this file
+    fan_deps: Deps = NO_DEPS  # parameter defaults the geometry was read from
+    init_deps: Deps = NO_DEPS  # parameter defaults the activation / initializer was read from
     applied: bool = False
     standalone_ok: bool = True  # a Sequential built in a function / module body is a model of its own
 
@@ -89,6 +95,8 @@ class Param:
 
     name: str
     default: cst.BaseExpression | None
+    unit: str = ""
+
 
 
 @dataclass(frozen=True)
@@ -114,6 +122,7 @@ class Node:
     unit: str = ""
     params: tuple[str, ...] = ()  # unit nodes: the callee parameter each input binds to
     what: str = ""
+    deps: Deps | None = None  # parameter defaults the shape was read from (None: those of the inputs)
 
 
 @dataclass
@@ -126,6 +135,8 @@ class Graph:
     _users: dict[int, list[int]] | None = None
 
     def add(self, node: Node) -> int:
+        if node.deps is None:
+            node.deps = frozenset().union(*(self.nodes[i].deps or NO_DEPS for i in node.inputs))
         self.nodes.append(node)
         self._users = None
         return len(self.nodes) - 1
@@ -157,6 +168,7 @@ class Application:
     layer: Layer
     fan_in: int | None
     fan_out: int | None
+    fan_deps: Deps = NO_DEPS
 
 
 # -- the file -------------------------------------------------------------------------------
@@ -174,6 +186,9 @@ class KerasFile:
         self.unit_kinds: dict[str, str] = {}
         self.graphs: dict[str, Graph] = {}
         self.sites: dict[str, list[tuple[Graph, int]]] = {}
+        # What each call of a unit passes: parameter name (or "#i" by position) -> literal value or MISSING.
+        self.site_args: dict[str, list[dict[str, object]]] = {}
+        self.signatures: dict[str, tuple[Param, ...]] = {}
         self.applications: list[Application] = []
         self.dropouts: list[tuple[Graph, Layer]] = []
         self.layers: list[Layer] = []
@@ -225,6 +240,9 @@ class KerasFile:
         if op == "weight":
             return [Consumer(NEXT_LAYER)]
         if op == "act":
+            param = self.overridden(node.layer.init_deps) if node.layer is not None else ""
+            if param:
+                return [Consumer(reason=f"the activation comes from parameter {param!r}, which callers set")]
             if isinstance(node.act, Activation):
                 return [Consumer(replace(node.act, reaches_weight=self.reaches_weight(graph, uid)))]
             return [Consumer(reason=str(node.act))]
@@ -288,6 +306,25 @@ class KerasFile:
                     todo.append(uid)
         return False
 
+    # -- parameter defaults ---------------------------------------------------------------
+
+    def overridden(self, deps: Deps) -> str:
+        """The first parameter whose literal default some caller in this file replaces, else ''."""
+        for unit, name in sorted(deps):
+            params = self.signatures.get(unit, ())
+            index = next((i for i, p in enumerate(params) if p.name == name), None)
+            default = next((p for p in params if p.name == name), None)
+            if default is None:
+                continue
+            for args in self.site_args.get(unit, []):
+                passed = args.get(name, args.get(f"#{index}", MISSING_ARG))
+                if passed is not MISSING_ARG and (passed is MISSING or passed != self.default_value(default)):
+                    return name
+        return ""
+
+    def default_value(self, param: Param) -> object:
+        return _plain_literal(param.default)
+
     # -- records --------------------------------------------------------------------------
 
     def records(self) -> list[LayerRecord]:
@@ -324,6 +361,12 @@ class KerasFile:
     def _record(self, app: Application) -> LayerRecord:
         layer = app.layer
         record = self._base(layer, app.fan_in, app.fan_out)
+        if self.overridden(app.fan_deps | layer.fan_deps):
+            record = replace(record, fan_in=None, fan_out=None)  # a caller passes other sizes
+        param = self.overridden(layer.init_deps)
+        if param:
+            reason = f"its activation or initializer comes from parameter {param!r}, which callers set"
+            record = replace(record, unresolved=record.unresolved or reason)
         if layer.spec is not None and layer.spec.kind == "embedding":
             return replace(record, unresolved="")  # exempt from pairing: nothing to resolve
         if isinstance(layer.activation, str):
@@ -344,6 +387,27 @@ class KerasFile:
             return replace(record, activation=layer.activation)
         reason = layer.activation if isinstance(layer.activation, str) else "the layer is never applied in this file"
         return replace(record, unresolved=record.unresolved or reason)
+
+
+MISSING_ARG = object()
+
+
+def _plain_literal(expr: cst.BaseExpression | None) -> object:
+    """A parameter default as a Python value (plain literals only), else MISSING."""
+    if expr is None:
+        return MISSING
+    if isinstance(expr, cst.Integer):
+        return int(expr.evaluated_value)
+    if isinstance(expr, cst.Float):
+        return float(expr.evaluated_value)
+    if isinstance(expr, cst.SimpleString):
+        return expr.evaluated_value
+    if isinstance(expr, cst.Name) and expr.value in ("None", "True", "False"):
+        return {"None": None, "True": True, "False": False}[expr.value]
+    if isinstance(expr, (cst.Tuple, cst.List)):
+        items = tuple(_plain_literal(e.value) for e in expr.elements)
+        return MISSING if MISSING in items else items
+    return MISSING
 
 
 def combine(found: list[Consumer]) -> tuple[Activation | None, bool, bool, str]:
@@ -435,6 +499,7 @@ class Flow:
         self.env: dict[str, Value] = {}
         self.sequentials: list[Layer] = []
         self.stmt: cst.CSTNode | None = None
+        self.deps: set[tuple[str, str]] = set()  # parameter defaults read since the last reset
         file.graphs.setdefault(graph.unit, graph)
 
     # -- statements -------------------------------------------------------------------------
@@ -580,6 +645,7 @@ class Flow:
         if isinstance(bound, Lit):
             return bound
         if isinstance(bound, Param) and bound.default is not None:
+            self.deps.add((bound.unit, bound.name))
             return self.resolve(bound.default, depth + 1)
         if bound is MISSING and expr.value in self.file.consts:
             return self.resolve(self.file.consts[expr.value], depth + 1)
@@ -716,7 +782,9 @@ class Flow:
         if cls is None:
             return self.unknown_call(call)
         if cls in INPUT_CALLS and cls == "Input":
-            return self.graph.add(Node("input", shape=self.input_shape(call)))
+            self.deps = set()
+            shape = self.input_shape(call)
+            return self.graph.add(Node("input", shape=shape, deps=frozenset(self.deps)))
         if cls in MODEL_CALLS:
             self.model_outputs(call)
             return None
@@ -753,6 +821,7 @@ class Flow:
         """A call of a helper function of this file: tensors bind to its parameters."""
         inputs: list[int] = []
         names: list[str] = []
+        self.file.site_args.setdefault(unit, []).append(self.passed_args(call))
         for i, arg in enumerate(call.args):
             name = arg.keyword.value if arg.keyword is not None else f"#{i}"
             for t in self.tensors(arg.value):
@@ -761,6 +830,16 @@ class Flow:
         nid = self.graph.add(Node("unit", tuple(inputs), unit=unit, params=tuple(names)))
         self.file.sites.setdefault(unit, []).append((self.graph, nid))
         return nid
+
+    def passed_args(self, call: cst.Call) -> dict[str, object]:
+        """What a call passes, by keyword or position ("#i"), as literals (MISSING when not literal)."""
+        out: dict[str, object] = {}
+        for i, arg in enumerate(call.args):
+            if arg.star:
+                out["*"] = MISSING
+                continue
+            out[arg.keyword.value if arg.keyword is not None else f"#{i}"] = self.literal(arg.value)
+        return out
 
     def model_outputs(self, call: cst.Call) -> None:
         """``keras.Model(inputs, outputs)``: the outputs are the model's heads."""
@@ -802,6 +881,7 @@ class Flow:
         if isinstance(bound, UnitRef):
             layer = new("unit", bound.name)
             layer.unit = bound.name
+            self.file.site_args.setdefault(f"{bound.name}.__init__", []).append(self.passed_args(call))
             return layer
         cls = self.keras_name(func)
         if cls is not None and "initializers" in (self.qualify(func) or "").split("."):
@@ -820,7 +900,9 @@ class Flow:
             self.weight_layer(layer, WEIGHT_LAYERS[cls])
         elif cls == "Activation":
             arg = _arg(call, "activation", 0)
+            self.deps = set()
             layer.activation = self.activation(arg) if arg is not None else "Activation() without argument"
+            layer.init_deps = frozenset(self.deps)
             layer.role = "act" if layer.activation is not None else "pass"
         elif cls in ACTIVATION_LAYERS:
             layer.role, layer.activation = "act", self.activation_layer(cls, call)
@@ -866,6 +948,7 @@ class Flow:
         call = layer.call
         assert call is not None
         layer.role, layer.spec = "weight", spec
+        self.deps = set()
         geometry = {p: self.literal(_arg(call, p, i)) for i, p in enumerate(spec.params) if p != "activation"}
         for key in ("groups", "depth_multiplier", "padding", "strides", "data_format", "input_dim"):
             if key not in geometry:
@@ -874,10 +957,13 @@ class Flow:
         layer.input_shape = _input_shape_kw(self, call)
         if layer.input_shape is None and isinstance(geometry.get("input_dim"), int) and spec.geometry == "dense":
             layer.input_shape = (geometry["input_dim"],)  # type: ignore[assignment]
+        layer.fan_deps = frozenset(self.deps)
+        self.deps = set()
         act = _arg(call, "activation", spec.params.index("activation") if "activation" in spec.params else -1)
         layer.activation = self.activation(act) if act is not None else None
         init = _arg(call, spec.kernel_arg, -1)
         layer.init = self.initializer(init) if init is not None else keras_init.default_spec(spec.kernel_arg)
+        layer.init_deps = frozenset(self.deps)
 
     def sequential_items(self, expr: cst.BaseExpression, seq: Layer) -> list[Layer]:
         """The layers one element of a Sequential list (or ``model.add`` argument) contributes."""
@@ -956,11 +1042,12 @@ class Flow:
         if layer.role == "weight":
             layer.applied = True
             fan_in, fan_out, out = _fans(layer, shape)
-            nid = graph.add(Node("weight", inputs, out, layer=layer))
-            self.file.applications.append(Application(graph, nid, layer, fan_in, fan_out))
+            before = frozenset().union(*(graph.nodes[i].deps or NO_DEPS for i in inputs))
+            nid = graph.add(Node("weight", inputs, out, layer=layer, deps=before | layer.fan_deps))
+            self.file.applications.append(Application(graph, nid, layer, fan_in, fan_out, before))
             return nid
         if layer.role == "act":
-            return graph.add(Node("act", inputs, shape, act=layer.activation))
+            return graph.add(Node("act", inputs, shape, act=layer.activation, layer=layer))
         if layer.role == "norm":
             return graph.add(Node("norm", inputs, shape))
         if layer.role == "dropout":
@@ -1111,14 +1198,15 @@ class Flow:
 # -- units -----------------------------------------------------------------------------------
 
 
-def _param_names(func: cst.FunctionDef) -> list[Param]:
+def _param_names(func: cst.FunctionDef, unit: str) -> list[Param]:
     p = func.params
-    return [Param(x.name.value, x.default) for x in (*p.posonly_params, *p.params, *p.kwonly_params)]
+    return [Param(x.name.value, x.default, unit) for x in (*p.posonly_params, *p.params, *p.kwonly_params)]
 
 
 def function_unit(file: KerasFile, func: cst.FunctionDef, name: str, parent: Flow | None) -> Graph:
     graph = Graph(name, "function")
-    params = _param_names(func)
+    params = _param_names(func, name)
+    file.signatures[name] = tuple(params)
     graph.call_params = tuple(p.name for p in params)
     file.unit_kinds[name] = "function"
     flow = Flow(file, graph, (parent.names if parent else file.names).child(), parent, name)
@@ -1145,7 +1233,9 @@ def class_unit(file: KerasFile, cls: cst.ClassDef, parent: Flow | None) -> Graph
         func = methods.get(method)
         if func is None:
             continue
-        params = _param_names(func)[1:]  # drop self
+        unit = f"{name}.__init__" if method == "__init__" else f"{name}.{method}"
+        params = _param_names(func, unit)[1:]  # drop self
+        file.signatures[unit] = tuple(params)
         if method == "call":
             graph.call_params = tuple(p.name for p in params)
         saved = {k: v for k, v in flow.env.items() if k.startswith("self.")}
