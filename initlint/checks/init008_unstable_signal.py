@@ -9,14 +9,17 @@ Input: one record of kind ``"network"`` (any framework) whose ``extra`` holds
   the loss ``sum(output * R)`` w.r.t. that output, ``dead_fraction`` the share of
   exactly-zero outputs of the relu-family activation that consumes it (None when
   its consumer is not in the relu family), ``head`` marks output heads (their
-  output reaches the model output without another weight layer); ``None`` or a
-  missing key means "not measured", ``inf``/``nan`` means the value overflowed.
+  output reaches the model output without another weight layer) and the optional
+  ``residual_end`` the last layer of a residual branch (its output is added to a
+  skip path, and is often zero-initialized on purpose); ``None`` or a missing key
+  means "not measured", ``inf``/``nan`` means the value overflowed.
 * ``extra["threshold"]``: the factor (default 10) the std may change by from the
   first non-head layer to the last non-head layer (SPEC 8.18).
 
 Fires once per network: when forward or gradient std changes by more than the
 threshold between those two layers (ratio = last / first, folded to >= 1), when a
-value is not finite, or when a layer is dead (> 90 % zeros).
+value is not finite, or when a layer is dead (> 90 % zeros). Heads and residual-branch
+ends are left out of the ratio: the signal that propagates is the one on the main path.
 """
 
 from __future__ import annotations
@@ -39,8 +42,8 @@ _SIGNALS = (
 
 
 def body(curve: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
-    """The layers the ratio is taken over: every weight layer but the output heads."""
-    return [point for point in curve if not point.get("head", False)]
+    """The layers the ratio is taken over: every weight layer but output heads and residual-branch ends."""
+    return [point for point in curve if not point.get("head", False) and not point.get("residual_end", False)]
 
 
 def _value(point: Mapping[str, Any], key: str) -> float | None:
@@ -50,18 +53,24 @@ def _value(point: Mapping[str, Any], key: str) -> float | None:
 
 def ratio_problem(points: Sequence[Mapping[str, Any]], key: str, label: str, words: tuple[str, str],
                   threshold: float) -> str | None:
-    """``forward std vanishes 1.2e+09x from fc0 (0.58) to fc48 (4.8e-10)`` when last/first is beyond the threshold."""
-    measured = [(p, _value(p, key)) for p in points if _value(p, key) is not None]
-    broken = [(p, v) for p, v in measured if v is not None and not math.isfinite(v)]
+    """``forward std vanishes 1.2e+09x from fc0 (0.58) to fc48 (4.8e-10)`` when last/first is beyond the threshold.
+
+    A forward std of exactly 0 is a constant output (a problem); a gradient of exactly 0
+    is left out, since a zero-initialized layer downstream blocks it at init by design
+    (INIT003 judges zero weights that really kill a layer).
+    """
+    measured = [(p, v) for p in points if (v := _value(p, key)) is not None]
+    broken = [p for p, v in measured if not math.isfinite(v)]
     if broken:
-        return f"{label} is not finite (overflow) from {broken[0][0]['layer']} on"
+        return f"{label} is not finite (overflow) from {broken[0]['layer']} on"
+    if key == "forward_std":
+        constant = [p for p, v in measured if v == 0]
+        if constant:
+            return f"the output of {constant[0]['layer']} is constant (std 0)"
+    measured = [(p, v) for p, v in measured if v > 0]
     if len(measured) < 2:
         return None
     (first, a), (last, b) = measured[0], measured[-1]
-    assert a is not None and b is not None
-    if a <= 0 or b <= 0:
-        zero = first if a <= 0 else last
-        return f"{label} is exactly 0 at {zero['layer']}"
     ratio = b / a
     factor = ratio if ratio >= 1 else 1 / ratio
     if factor <= threshold:

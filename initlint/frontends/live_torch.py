@@ -340,6 +340,7 @@ def signal_curve(rec: Recording, records: Sequence[LayerRecord]) -> list[dict[st
             "grad_std": point.grad_std,
             "dead_fraction": point.dead_fraction,
             "head": bool(record and is_head(record)),
+            "residual_end": bool(record and record.residual_end),
         })
     return curve
 

@@ -29,7 +29,7 @@ from torch import nn
 from torch.overrides import TorchFunctionMode
 
 from ..records import Activation, Family
-from ..rulebook import activation_family, default_slope
+from ..rulebook import activation_family, default_slope, normalise
 
 WEIGHT_MODULES: tuple[type[nn.Module], ...] = (
     nn.Linear, nn.Bilinear, nn.Conv1d, nn.Conv2d, nn.Conv3d,
@@ -86,13 +86,17 @@ class Use:
     what: str = ""  # op name for "unknown"
 
 
+# Functional spellings shown under their module names ("leaky_relu" -> "LeakyReLU").
+DISPLAY = {normalise(name): name for name in nn.modules.activation.__all__}
+
+
 def _activation(name: str, slope: float | None, extra: dict[str, str]) -> Activation | None:
     family: Family | None = activation_family(name, extra)
     if family is None or family == "linear" and name in ("linear", "identity"):
         return None
     if slope is None:
         slope = default_slope("torch", name) if family == "relu" else 0.0
-    return Activation(name=name, family=family, slope=float(slope))
+    return Activation(name=DISPLAY.get(normalise(name), name), family=family, slope=float(slope))
 
 
 def _arg(args: Sequence[Any], kwargs: dict[str, Any], index: int, key: str, default: Any) -> Any:

@@ -58,7 +58,7 @@ def table(rows: Sequence[dict[str, Any]]) -> str:
 
 def curve_text(result: LiveResult) -> str:
     """``signal: forward std 0.58 -> 0.054 (11x), gradient std 5.4e-21 -> 0.12 (2.2e+19x) over 50 layers``."""
-    body = [p for p in result.signal.get("curve", []) if not p.get("head")]
+    body = [p for p in result.signal.get("curve", []) if not p.get("head") and not p.get("residual_end")]
     if len(body) < 2:
         return "signal: fewer than two weight layers before the head\n"
     first, last = body[0], body[-1]
