@@ -65,7 +65,8 @@ def _train_batchnorm(model: onnx.ModelProto) -> None:
             attrs = [a for a in node.attribute if a.name != "training_mode"]
             del node.attribute[:]
             node.attribute.extend(attrs + [helper.make_attribute("training_mode", 1)])
-            del node.output[1:]  # running statistics are not needed
+            del node.output[1:]  # training mode has exactly three outputs; the running statistics go unused
+            node.output.extend([f"{node.output[0]}__running_mean", f"{node.output[0]}__running_var"])
 
 
 def propagate(path: str, records: list[LayerRecord], settings: Settings) -> LayerRecord:
