@@ -20,6 +20,7 @@ from typing import Any
 import libcst as cst
 
 from . import engine
+from .cache import Cache
 from .frontends import torch_source
 from .frontends.names import mentions_framework
 from .frontends.source import SourceFile
@@ -127,6 +128,11 @@ def lint_file(path: str | os.PathLike[str], settings: Settings | None = None) ->
         data = Path(name).read_bytes()
     except OSError as err:
         return FileResult(name, error=f"{name}: cannot read: {err.strerror or err}")
+    return lint_bytes(name, data, settings)
+
+
+def lint_bytes(name: str, data: bytes, settings: Settings) -> FileResult:
+    """Lint the bytes of one ``.py`` file already read (the cache keys on them)."""
     try:
         text = decode(data)
     except (UnicodeDecodeError, SyntaxError, LookupError) as err:
@@ -162,10 +168,17 @@ def _excluded(path: str, patterns: Iterable[str]) -> bool:
     return any(fnmatch(norm, p) or fnmatch(os.path.basename(norm), p) for p in patterns)
 
 
-def lint_paths(paths: Sequence[str] = (".",), settings: Settings | None = None) -> Report:
-    """Lint every file under ``paths``; one bad file never stops the others."""
+def lint_paths(paths: Sequence[str] = (".",), settings: Settings | None = None, jobs: int | None = 1,
+               cache: Cache | None = None) -> Report:
+    """Lint every file under ``paths``; one bad file never stops the others.
+
+    ``jobs``: worker processes (None: one per core; 1: in this process). ``cache``: where
+    results of unchanged files are kept (see :mod:`initlint.cache`). Neither changes the report.
+    """
+    from .runner import lint_files
+
     settings = settings or Settings()
-    results = [lint_file(path, settings) for path in iter_files(paths, settings)]
+    results = lint_files(list(iter_files(paths, settings)), settings, jobs, cache)
     return Report(tuple(sorted(results, key=lambda r: r.path)))
 
 

@@ -77,10 +77,13 @@ def main() -> None:
               help="ONNX: run one seeded N(0,1) batch through onnxruntime and check the signal (INIT008).")
 @click.option("--input-shape", expose_value=False, callback=_onnx_option,
               help="ONNX --propagate: the batch shape, batch dimension included (e.g. 128,3,32,32).")
+@click.option("--jobs", "-j", type=click.IntRange(min=1), help="Worker processes [default: one per core; 1: none].")
+@click.option("--no-cache", is_flag=True, help="Neither read nor write the result cache (.initlint_cache/).")
 def lint(paths: Sequence[str], fmt: str, select: str | None, ignore: str | None, fail_on: str | None,
-         show_unresolved: bool) -> None:
+         show_unresolved: bool, jobs: int | None, no_cache: bool) -> None:
     """Lint PATHS (files or directories; default: the current directory)."""
     from .api import lint_paths
+    from .cache import Cache
     from .reporters import REPORTERS
 
     settings = Settings()
@@ -93,7 +96,8 @@ def lint(paths: Sequence[str], fmt: str, select: str | None, ignore: str | None,
         overrides["fail_on"] = fail_on
     overrides.update(click.get_current_context().meta.get("onnx_overrides", {}))
     settings = replace(settings, **overrides)
-    report = lint_paths(list(paths) or ["."], settings)
+    cache = None if no_cache else Cache.for_settings(settings)
+    report = lint_paths(list(paths) or ["."], settings, jobs=jobs, cache=cache)
     colour = fmt == "text" and sys.stdout.isatty()
     click.echo(REPORTERS[fmt](report, show_unresolved, colour), nl=False)
     for error in report.errors:

@@ -12,6 +12,7 @@ own line is used.
 from __future__ import annotations
 
 import ast
+import dataclasses
 from collections.abc import Iterator, Sequence
 
 import libcst as cst
@@ -140,7 +141,43 @@ def _cst_calls(node: cst.CSTNode) -> Iterator[cst.Call]:
         current = stack.pop()
         if isinstance(current, cst.Call):
             yield current
-        stack.extend(reversed(current.children))
+        stack.extend(reversed(_child_nodes(current)))
+
+
+# Fields that hold only tokens and whitespace, never a call.
+_TOKEN_FIELDS = frozenset({"lpar", "rpar", "comma", "semicolon", "equal", "colon", "dot", "star",
+                           "leading_lines", "lines_after_decorators", "trailing_whitespace", "asynchronous"})
+# Where the field order of a node is not its source order.
+_SOURCE_ORDER: dict[type, tuple[str, ...]] = {
+    cst.IfExp: ("body", "test", "orelse"),
+    cst.FunctionDef: ("decorators", "params", "returns", "body"),
+    cst.ClassDef: ("decorators", "bases", "keywords", "body"),
+}
+_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _child_nodes(node: cst.CSTNode) -> list[cst.CSTNode]:
+    """The child nodes of ``node`` in source order, read from its fields.
+
+    libcst's ``children`` property runs a visitor over the node (about 20x slower);
+    token and whitespace fields are skipped since no call can hide there.
+    """
+    kind = type(node)
+    names = _FIELDS.get(kind)
+    if names is None:
+        names = _SOURCE_ORDER.get(kind) or tuple(
+            f.name for f in dataclasses.fields(node)
+            if f.name not in _TOKEN_FIELDS and not f.name.startswith("whitespace")
+        )
+        _FIELDS[kind] = names
+    out: list[cst.CSTNode] = []
+    for name in names:
+        value = getattr(node, name)
+        if isinstance(value, cst.CSTNode):
+            out.append(value)
+        elif isinstance(value, (list, tuple)):
+            out.extend(v for v in value if isinstance(v, cst.CSTNode))
+    return out
 
 
 def _same_callee(ours: cst.Call, theirs: ast.Call) -> bool:
