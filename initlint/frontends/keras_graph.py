@@ -1,0 +1,202 @@
+"""The Keras source frontend's data: values a flow binds, graph nodes, and layer geometry.
+
+A unit (function, model class, module body) is read into a :class:`Graph` of
+:class:`Node` s; names are bound to tensor node ids, constructed :class:`Layer`
+objects, parameters and literals. Geometry follows Keras' ``compute_fans`` on
+each kernel layout (INIT_REFERENCE 3.1/3.2).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Union
+
+import libcst as cst
+
+from ..records import Activation, InitSpec
+from .keras_tables import GLOBAL_POOLING_PREFIX, WeightLayer
+
+Shape = Union[tuple[Union[int, None], ...], None]
+MISSING = object()
+
+
+# -- values a flow binds to names ---------------------------------------------------------
+
+
+Deps = frozenset[tuple[str, str]]  # (unit, parameter) whose literal default a value was read from
+NO_DEPS: Deps = frozenset()
+
+
+@dataclass(eq=False)
+class Layer:
+    """A constructed Keras layer object, Sequential, or instance of a block class of this file."""
+
+    role: str  # weight, act, norm, pass, dropout, add, input, sequential, unit, unknown
+    cls: str
+    call: cst.Call | None
+    stmt: cst.CSTNode | None
+    scope: str
+    name: str = ""
+    spec: WeightLayer | None = None
+    activation: Activation | str | None = None  # Activation, an unresolved reason, or None (linear)
+    init: InitSpec | str | None = None
+    geometry: dict[str, object] = field(default_factory=dict)
+    items: list[Layer] = field(default_factory=list)  # Sequential
+    input_shape: Shape = None
+    unit: str = ""  # block class of this file
+    fan_deps: Deps = NO_DEPS  # parameter defaults the geometry was read from
+    init_deps: Deps = NO_DEPS  # parameter defaults the activation / initializer was read from
+    applied: bool = False
+    standalone_ok: bool = True  # a Sequential built in a function / module body is a model of its own
+
+
+@dataclass(frozen=True)
+class Param:
+    """A function parameter: a tensor when used as one, its literal default otherwise."""
+
+    name: str
+    default: cst.BaseExpression | None
+    unit: str = ""
+
+
+
+@dataclass(frozen=True)
+class Lit:
+    value: object
+
+
+@dataclass(frozen=True)
+class UnitRef:
+    name: str
+
+
+Value = Union[int, Layer, Param, Lit, UnitRef, None]
+
+
+@dataclass
+class Node:
+    op: str  # input, param, weight, act, norm, pass, dropout, add, unit, unknown, output, return
+    inputs: tuple[int, ...] = ()
+    shape: Shape = None
+    layer: Layer | None = None
+    act: Activation | str | None = None
+    unit: str = ""
+    params: tuple[str, ...] = ()  # unit nodes: the callee parameter each input binds to
+    what: str = ""
+    deps: Deps | None = None  # parameter defaults the shape was read from (None: those of the inputs)
+
+
+@dataclass
+class Graph:
+    unit: str
+    kind: str  # function, model, layer, module
+    nodes: list[Node] = field(default_factory=list)
+    params: dict[str, int] = field(default_factory=dict)
+    call_params: tuple[str, ...] = ()  # parameter names a caller's positional tensors bind to
+    _users: dict[int, list[int]] | None = None
+
+    def add(self, node: Node) -> int:
+        if node.deps is None:
+            node.deps = frozenset().union(*(self.nodes[i].deps or NO_DEPS for i in node.inputs))
+        self.nodes.append(node)
+        self._users = None
+        return len(self.nodes) - 1
+
+    def users(self, nid: int) -> list[int]:
+        if self._users is None:
+            self._users = {}
+            for i, node in enumerate(self.nodes):
+                for j in dict.fromkeys(node.inputs):
+                    self._users.setdefault(j, []).append(i)
+        return self._users.get(nid, [])
+
+
+@dataclass(frozen=True)
+class Application:
+    graph: Graph
+    node: int
+    layer: Layer
+    fan_in: int | None
+    fan_out: int | None
+    fan_deps: Deps = NO_DEPS
+
+
+def _ints(value: object, rank: int) -> tuple[int, ...] | None:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return (value,) * rank
+    if isinstance(value, tuple) and len(value) == rank and all(isinstance(v, int) for v in value):
+        return value  # type: ignore[return-value]
+    return None
+
+
+def fans_of(layer: Layer, shape: Shape) -> tuple[int | None, int | None, Shape]:
+    """(fan_in, fan_out, output shape) by Keras' compute_fans on the layer's kernel layout."""
+    spec, g = layer.spec, layer.geometry
+    assert spec is not None
+    if (shape is None or not shape) and layer.input_shape:
+        shape = layer.input_shape
+    channels_first = g.get("data_format") == "channels_first"
+    cin = shape[-1] if shape and not channels_first else None
+    lead: tuple[int | None, ...] = tuple(shape[:-1]) if shape else (None,)
+
+    def count(key: str, default: object = MISSING) -> int | None:
+        value = g.get(key, MISSING)
+        value = default if value in (MISSING, None) else value
+        return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
+
+    if spec.geometry == "dense":
+        units = count("units")
+        return cin, units, lead + (units,)
+    if spec.geometry == "embedding":
+        return None, None, (shape or (None,)) + (count("output_dim"),)
+    if spec.geometry == "einsum":
+        return None, None, None
+    kernel = _ints(g.get("kernel_size"), spec.rank)
+    rf = math.prod(kernel) if kernel else None
+    spatial = lead if g.get("padding") == "same" and g.get("strides") in (MISSING, None, 1, (1,) * spec.rank) else (
+        tuple(None for _ in lead))
+    filters = count("filters")
+    if spec.geometry == "conv":
+        groups = count("groups", 1)
+        fi = cin // groups * rf if cin and groups and rf else None
+        fo = filters * rf if filters and rf else None
+        return fi, fo, spatial + (filters,)
+    if spec.geometry == "transpose":
+        fi = filters * rf if filters and rf else None
+        fo = cin * rf if cin and rf else None
+        return fi, fo, tuple(None for _ in lead) + (filters,)
+    dm = count("depth_multiplier", 1)
+    if spec.geometry == "depthwise":
+        fi = cin * rf if cin and rf else None
+        fo = dm * rf if dm and rf else None
+        return fi, fo, spatial + (cin * dm if cin and dm else None,)
+    # separable: the pointwise (1x1) kernel, (in*dm) -> filters
+    fi = cin * dm if cin and dm else None
+    return fi, filters, spatial + (filters,)
+
+
+def pass_shape(layer: Layer, shapes: list[Shape]) -> Shape:
+    shape = shapes[0] if shapes else None
+    cls = layer.cls
+    if cls == "Concatenate":
+        lasts = [s[-1] if s else None for s in shapes]
+        if all(isinstance(v, int) for v in lasts) and shape:
+            return tuple(None for _ in shape[:-1]) + (sum(lasts),)  # type: ignore[arg-type]
+        return None
+    if shape is None:
+        return None
+    if cls == "Flatten":
+        return (math.prod(shape),) if all(isinstance(v, int) for v in shape) else None  # type: ignore[arg-type]
+    if cls == "Reshape":
+        target = layer.geometry.get("target_shape")
+        return target if isinstance(target, tuple) and all(isinstance(v, int) for v in target) else None
+    if cls.startswith(GLOBAL_POOLING_PREFIX):
+        if layer.geometry.get("keepdims") is True:
+            return tuple(None for _ in shape[:-1]) + (shape[-1],)
+        return (shape[-1],)
+    if "Pool" in cls or cls.startswith(("ZeroPadding", "Cropping", "UpSampling")):
+        return tuple(None for _ in shape[:-1]) + (shape[-1],)
+    if cls == "Permute":
+        return None
+    return shape
