@@ -489,3 +489,11 @@ def test_parameter_defaults_that_callers_replace_are_not_trusted() -> None:
     assert fc.activation is None and "parameter 'act'" in fc.unresolved
     assert fc.fan_out is None  # width is 64 by default but 32 at one call
     assert found["same.fc"].activation is not None and not found["same.fc"].unresolved
+
+
+def test_keras_example_findings() -> None:
+    report = lint_source((ROOT / "examples" / "keras_model.py").read_text(), "keras_model.py")
+    got = {(f.line, f.code, f.severity) for f in report.findings}
+    assert got == {(25, "INIT001", "warning"), (29, "INIT005", "advice"), (42, "INIT004", "error"),
+                   (44, "INIT009", "advice")}
+    assert all(not r.unresolved for r in report.records)
