@@ -195,7 +195,13 @@ class _Apply(cst.CSTTransformer):
         body = self._extend(original_node.body, updated_node.body)
         for edit in sorted(self.imports, key=lambda e: e.stdlib):
             at = _import_position(body, first=edit.stdlib)
-            body.insert(at, cst.parse_statement(edit.code))
+            new = cst.parse_statement(edit.code)
+            following = body[at] if at < len(body) else None
+            if edit.stdlib and isinstance(following, cst.SimpleStatementLine) and following.leading_lines:
+                # The blank line that separated the block above now comes before the new first import.
+                new = new.with_changes(leading_lines=following.leading_lines)
+                body[at] = following.with_changes(leading_lines=())
+            body.insert(at, new)
         return updated_node.with_changes(body=body)
 
 

@@ -15,7 +15,7 @@ from ..frontends.names import dotted
 from ..records import Finding
 from ..rulebook import family_info
 from .edits import SetKeyword, quote_style
-from .torch import FIXABLE, Context, Planned
+from .torch import Context, Planned, unfixable
 
 # Positional arguments that cannot reach ``kernel_initializer`` (Dense: its 4th parameter;
 # every convolution takes at least eight parameters before it).
@@ -25,15 +25,11 @@ _HE_LIMIT = 1.5  # he_normal stays within SPEC 8.3's agreement for slopes with 1
 
 
 def plan(finding: Finding, ctx: Context) -> Planned | str:
+    reason = unfixable(finding)
+    if reason:
+        return reason
     record = finding.record
-    if finding.code not in FIXABLE:
-        return "no automatic fix for this rule"
-    if record is None or record.origin.line is None:
-        return "no source location"
-    if record.unresolved or record.activation is None:
-        return "the layer is unresolved"
-    if record.count > 1 or "," in finding.layer:
-        return f"this site builds {record.count} layers; fix them by hand"
+    assert record is not None and record.activation is not None and record.origin.line is not None
     act = record.activation
     if act.family == "relu" and act.slope and 1 + act.slope**2 >= _HE_LIMIT:
         return f"no named initializer fits slope {act.slope:g}; use VarianceScaling(scale=2 / (1 + a**2))"

@@ -88,17 +88,33 @@ def recommended(record: LayerRecord, weight: str, prefix: str, mode: str | None 
     return code
 
 
-def plan(finding: Finding, ctx: Context) -> Planned | str:
-    """The edits that fix one finding, or why there are none."""
+# Under normalization these rules are advice: the scale does not set the signal, so a rewrite is churn.
+_SCALE_ONLY = frozenset({"INIT001", "INIT002", "INIT004", "INIT005", "INIT006"})
+
+
+def unfixable(finding: Finding) -> str:
+    """Why no framework can fix this finding ('' when a planner may try)."""
     record = finding.record
     if finding.code not in FIXABLE:
         return "no automatic fix for this rule"
-    if record is None or finding.line is None:
+    if record is None or finding.line is None or record.origin.line is None:
         return "no source location"
     if record.unresolved or record.activation is None or record.init is None:
         return "the layer is unresolved"
     if record.count > 1 or "," in finding.layer:
         return f"this site builds {record.count} layers; fix them by hand"
+    if record.normalized and finding.code in _SCALE_ONLY:
+        return "a normalization layer follows, so the weight scale does not set the signal; change it by hand if wanted"
+    return ""
+
+
+def plan(finding: Finding, ctx: Context) -> Planned | str:
+    """The edits that fix one finding, or why there are none."""
+    reason = unfixable(finding)
+    if reason:
+        return reason
+    record = finding.record
+    assert record is not None and record.init is not None
     if not record.is_weight:
         return "not used as a weight: the right scale is unknown"
     spec = record.init
@@ -317,7 +333,7 @@ def _replace(finding: Finding, record: LayerRecord, ctx: Context) -> Planned | s
     mode = _mode(record, ctx)
     if isinstance(mode, tuple):
         return mode[0]
-    prefix, imports = ctx.init_prefix()
+    prefix, imports = _same_prefix(call, ctx)
     code = recommended(record, weight, prefix, mode)
     if code is None:
         return "no recommended initializer"
@@ -329,6 +345,14 @@ def _replace(finding: Finding, record: LayerRecord, ctx: Context) -> Planned | s
         return "the init call is already the recommended one"
     assert record.init is not None
     return Planned(f"replace `{old}` with `{code}` (line {record.init.line})", (ReplaceCall(call, code), *imports))
+
+
+def _same_prefix(call: cst.Call, ctx: Context) -> tuple[str, tuple[Edit, ...]]:
+    """Keep the replaced call's own spelling (``nn.init.``, ``init.``, ``torch.nn.init.``) when it has one."""
+    written = dotted(call.func) or ""
+    if ctx.qualify(call.func).startswith("torch.nn.init.") and "." in written:
+        return written.rpartition(".")[0] + ".", ()
+    return ctx.init_prefix()
 
 
 def _shared(record: LayerRecord, code: str, weight: str, prefix: str, ctx: Context) -> str:
