@@ -36,7 +36,7 @@ class SharedTrunk(nn.Module):
     def __init__(self):
         super().__init__()
         self.fc1 = nn.Linear(256, 256)  # expect-unresolved
-        self.fc2 = nn.Linear(256, 256)
+        self.fc2 = nn.Linear(256, 256)  # expect-unresolved
 
     def forward(self, x):
         return self.fc2(F.relu(self.fc1(x)))
