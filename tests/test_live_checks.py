@@ -1,0 +1,112 @@
+"""INIT007 and INIT008 as pure checks over hand-built records (the format other frontends feed them)."""
+
+from __future__ import annotations
+
+import math
+
+from initlint.checks import CHECKS
+from initlint.checks.init007_declared_init_not_applied import check as init007
+from initlint.checks.init008_unstable_signal import check as init008
+from initlint.records import Activation, InitSpec, LayerRecord, Origin
+
+RELU = Activation("ReLU", "relu")
+
+
+def network(curve: list[dict[str, object]], threshold: float = 10.0) -> LayerRecord:
+    return LayerRecord("Net", "network", "torch", Origin("net.py"), extra={"curve": curve, "threshold": threshold})
+
+
+def point(layer: str, fwd: float | None, grad: float | None, dead: float | None = None, **flags: bool) -> dict[str, object]:
+    return {"layer": layer, "forward_std": fwd, "grad_std": grad, "dead_fraction": dead, **flags}
+
+
+def test_registered() -> None:
+    assert CHECKS["INIT007"] is init007
+    assert CHECKS["INIT008"] is init008
+
+
+def test_init008_stable_curve_is_silent() -> None:
+    curve = [point(f"l{i}", 1.0 + 0.1 * (i % 3), 0.5) for i in range(10)] + [point("head", 50.0, 1.0, head=True)]
+    assert init008(network(curve)) is None
+
+
+def test_init008_vanishing_forward_names_both_ends_and_factor() -> None:
+    curve = [point(f"l{i}", 0.5 ** i, 0.5) for i in range(6)]  # 32x over 6 layers
+    verdict = init008(network(curve))
+    assert verdict is not None and verdict.code == "INIT008" and verdict.severity == "warning"
+    assert "forward std vanishes: 32x from l0 (1) to l5 (0.0312)" in verdict.message
+    assert "threshold 10x" in verdict.message
+    assert init008(network(curve, threshold=40.0)) is None
+
+
+def test_init008_gradient_direction_words() -> None:
+    growing_to_head = [point(f"l{i}", 1.0, 2.0 ** i) for i in range(6)]
+    verdict = init008(network(growing_to_head))
+    assert verdict is not None and "gradient std vanishes toward the input" in verdict.message
+    shrinking_to_head = [point(f"l{i}", 1.0, 2.0 ** -i) for i in range(6)]
+    verdict = init008(network(shrinking_to_head))
+    assert verdict is not None and "gradient std explodes toward the input" in verdict.message
+
+
+def test_init008_heads_and_residual_ends_are_left_out_of_the_ratio() -> None:
+    curve = [point("a", 1.0, 1.0), point("b", 1.2, 1.0), point("branch_end", 1e-4, 1.0, residual_end=True),
+             point("head", 1e-6, 1.0, head=True)]
+    assert init008(network(curve)) is None
+
+
+def test_init008_overflow_constant_and_dead() -> None:
+    overflow = init008(network([point("a", 1.0, math.nan), point("b", math.inf, math.nan)]))
+    assert overflow is not None and "not finite (overflow) from b on" in overflow.message
+    constant = init008(network([point("a", 1.0, 1.0), point("b", 0.0, 1.0)]))
+    assert constant is not None and "output of b is constant" in constant.message
+    dead = init008(network([point("a", 1.0, 1.0, 0.95), point("b", 1.0, 1.0, 0.5)]))
+    assert dead is not None and "a (95% zeros)" in dead.message and "b (" not in dead.message
+
+
+def test_init008_zero_gradients_behind_a_zero_layer_are_skipped() -> None:
+    curve = [point("a", 1.0, 1.0), point("b", 1.0, 0.0), point("c", 1.0, 0.9)]
+    assert init008(network(curve)) is None
+
+
+def test_init008_ignores_other_records() -> None:
+    layer = LayerRecord("fc", "linear", "torch", Origin("x.py"), extra={"curve": [point("a", 1.0, 1.0)]})
+    assert init008(layer) is None
+    assert init008(network([])) is None
+
+
+def measured(scheme: str, std: float, **kw: object) -> InitSpec:
+    return InitSpec(scheme, source="measured", measured_std=std, **kw)  # type: ignore[arg-type]
+
+
+def record(declared: InitSpec | None, init: InitSpec, fan_in: int = 256, fan_out: int = 256) -> LayerRecord:
+    extra: dict[str, object] = {"declared": declared} if declared else {}
+    return LayerRecord("fc2", "linear", "torch", Origin("m.py"), fan_in, fan_out, init=init, activation=RELU,
+                       extra=extra)
+
+
+HE = InitSpec("he", scale=2.0, mode="fan_in", distribution="normal", call="nn.init.kaiming_normal_", line=13)
+
+
+def test_init007_declared_he_measured_default() -> None:
+    verdict = init007(record(HE, measured("torch-default", math.sqrt(1 / (3 * 256)), scale=1 / 3, mode="fan_in")))
+    assert verdict is not None and verdict.code == "INIT007" and verdict.severity == "error"
+    assert "nn.init.kaiming_normal_" in verdict.message and "(line 13)" in verdict.message
+    assert "6x below" in verdict.message
+
+
+def test_init007_silent_when_the_measurement_agrees() -> None:
+    assert init007(record(HE, measured("he", math.sqrt(2 / 256) * 1.02, scale=2.0, mode="fan_in"))) is None
+
+
+def test_init007_silent_for_inconclusive_trained_defaults_and_missing_declarations() -> None:
+    default = InitSpec("torch-default", source="default", scale=1 / 3, mode="fan_in")
+    assert init007(record(HE, measured("inconclusive", 0.2))) is None
+    assert init007(record(HE, measured("trained", 0.2))) is None
+    assert init007(record(default, measured("he", math.sqrt(2 / 256)))) is None
+    assert init007(record(None, measured("torch-default", 0.036))) is None
+
+
+def test_init007_declared_zero_measured_random() -> None:
+    zero = InitSpec("zero", distribution="constant", value=0.0, call="nn.init.zeros_")
+    verdict = init007(record(zero, measured("torch-default", 0.036, scale=1 / 3, mode="fan_in")))
+    assert verdict is not None and "declared zero but the tensor is random" in verdict.message
