@@ -18,7 +18,8 @@ from ..records import Activation, InitSpec
 from ..rulebook import activation_family
 from . import keras_init
 from .keras_graph import (
-    MISSING, NO_DEPS, Application, Graph, Layer, Lit, Node, Param, Shape, UnitRef, Value, fans_of, pass_shape,
+    MISSING, NO_DEPS, Application, Graph, Layer, Lit, Node, Param, Shape, UnitRef, Value, fans_of, number, pass_shape,
+    string,
 )
 from .keras_tables import (
     ACTIVATION_LAYERS, ACTIVATION_NAMES, ACTIVATION_NAMESPACES, ADD_LAYERS, DROPOUT_LAYERS,
@@ -207,11 +208,11 @@ class Flow:
             return found.value
         expr = found
         if isinstance(expr, cst.Integer):
-            return int(expr.evaluated_value)
+            return number(expr)
         if isinstance(expr, cst.Float):
-            return float(expr.evaluated_value)
+            return number(expr)
         if isinstance(expr, cst.SimpleString):
-            return expr.evaluated_value
+            return string(expr)
         if isinstance(expr, cst.Name) and expr.value in ("None", "True", "False"):
             return {"None": None, "True": True, "False": False}[expr.value]
         if isinstance(expr, cst.UnaryOperation) and isinstance(expr.operator, cst.Minus):
@@ -619,7 +620,7 @@ class Flow:
         if isinstance(expr, cst.Name) and expr.value == "None":
             return None
         if isinstance(expr, cst.SimpleString):
-            return self.named_activation(expr.evaluated_value, self.code(expr))
+            return self.named_activation(string(expr), self.code(expr))
         if isinstance(expr, (cst.Name, cst.Attribute)):
             qualified = self.qualify(expr)
             cls = qualified_class(qualified, False, None)
@@ -698,7 +699,7 @@ class Flow:
         if isinstance(expr, cst.Name) and expr.value == "None":
             return keras_init.default_spec("kernel_initializer")
         if isinstance(expr, cst.SimpleString):
-            name = expr.evaluated_value
+            name = string(expr)
             if not isinstance(name, str) or keras_init.lookup(name) is None:
                 return f"{written}: not a Keras initializer name"
             return keras_init.from_name(name, {}, written)

@@ -122,6 +122,23 @@ class Application:
     fan_deps: Deps = NO_DEPS
 
 
+def number(expr: cst.Integer | cst.Float) -> int | float:
+    """The value of a numeric literal without libcst's ``evaluated_value`` (which compiles it)."""
+    text = expr.value.replace("_", "")
+    if isinstance(expr, cst.Integer):
+        return int(text, 0) if not (len(text) > 1 and text[0] == "0" and text[1].isdigit()) else int(text)
+    return float(text)
+
+
+def string(expr: cst.SimpleString) -> object:
+    """The value of a string literal; the plain common case without compiling it."""
+    prefix, quote = expr.prefix.lower(), expr.quote
+    inner = expr.value[len(prefix) + len(quote): -len(quote)]
+    if prefix in ("", "r") and ("\\" not in inner or prefix == "r"):
+        return inner
+    return expr.evaluated_value
+
+
 def _ints(value: object, rank: int) -> tuple[int, ...] | None:
     if isinstance(value, int) and not isinstance(value, bool):
         return (value,) * rank

@@ -33,7 +33,7 @@ import libcst as cst
 
 from ..records import Activation, InitSpec, LayerRecord, Origin
 from .keras_flow import Flow
-from .keras_graph import MISSING, Application, Deps, Graph, Layer, Node, Param
+from .keras_graph import MISSING, Application, Deps, Graph, Layer, Node, Param, number, string
 from .keras_tables import DROPOUT_LAYERS, KERAS_ROOTS, qualified_class
 from .names import Names, dotted
 from .source import SourceFile
@@ -58,7 +58,9 @@ class Consumer:
     reason: str = ""
 
     def under(self, normalized: bool, residual: bool) -> Consumer:
-        return replace(self, normalized=self.normalized or normalized, residual=self.residual or residual)
+        if (normalized and not self.normalized) or (residual and not self.residual):
+            return Consumer(self.act, self.normalized or normalized, self.residual or residual, self.reason)
+        return self
 
 
 # -- the file -------------------------------------------------------------------------------
@@ -112,20 +114,41 @@ class KerasFile:
 
     # -- consumers ------------------------------------------------------------------------
 
-    def consumers(self, graph: Graph, nid: int, stack: frozenset[tuple[str, ...]]) -> list[Consumer]:
-        """Every way the output of node ``nid`` is consumed (all must agree to resolve)."""
-        users = graph.users(nid)
-        if not users:
-            return [Consumer(reason="its output is not used in this file")]
-        out: list[Consumer] = []
-        for uid in users:
-            node = graph.nodes[uid]
-            out += self._consumed_by(graph, uid, node, nid, stack)
-        return out
+    def consumers(self, graph: Graph, nid: int) -> list[Consumer]:
+        """Every way the output of node ``nid`` is consumed (all must agree to resolve).
 
-    def _consumed_by(
-        self, graph: Graph, uid: int, node: Node, nid: int, stack: frozenset[tuple[str, ...]]
-    ) -> list[Consumer]:
+        A search over (graph, node, normalized, residual) states: through normalization
+        (marks normalized), transparent ops and residual sums (marks residual), out of a
+        unit's return into every call site in this file, and into a helper's body through
+        the parameter a tensor is passed as. Each state is visited once, so recursion and
+        loops cost nothing extra.
+        """
+        found: dict[Consumer, None] = {}
+        seen: set[tuple[int, int, bool, bool]] = set()
+        todo = [(graph, nid, False, False)]
+        while todo:
+            g, n, normalized, residual = todo.pop()
+            state = (id(g), n, normalized, residual)
+            if state in seen:
+                continue
+            seen.add(state)
+            users = g.users(n)
+            if not users and (g is not graph or n != nid) and g.nodes[n].op == "phi":
+                continue  # a name merged after a branch and never used again says nothing
+            if not users:
+                found[Consumer(reason="its output is not used in this file")] = None
+            for uid in users:
+                node = g.nodes[uid]
+                flags = (normalized or node.op == "norm", residual or node.op == "add")
+                for item in self._step(g, uid, node, n):
+                    if isinstance(item, Consumer):
+                        found[item.under(*flags)] = None
+                    else:
+                        todo.append((item[0], item[1], *flags))
+        return list(found)
+
+    def _step(self, graph: Graph, uid: int, node: Node, nid: int) -> list[Consumer | tuple[Graph, int]]:
+        """What one user of a tensor is: a final consumer, or where the search goes on."""
         op = node.op
         if op == "weight":
             return [Consumer(NEXT_LAYER)]
@@ -136,52 +159,35 @@ class KerasFile:
             if isinstance(node.act, Activation):
                 return [Consumer(replace(node.act, reaches_weight=self.reaches_weight(graph, uid)))]
             return [Consumer(reason=str(node.act))]
-        if op == "phi" and not graph.users(uid):
-            return []  # a name merged after a branch and never used again says nothing
         if op in ("norm", "pass", "dropout", "add", "phi"):
-            below = self.consumers(graph, uid, stack)
-            return [c.under(op == "norm", op == "add") for c in below]
+            return [(graph, uid)]
         if op == "output":
             return [Consumer(HEAD)]
         if op == "return":
-            return self.returned(graph.unit, stack)
+            return self.returned(graph.unit)
         if op == "unit":
-            out: list[Consumer] = []
-            for param, src in zip(node.params, node.inputs):
-                if src == nid:
-                    out += self.passed(node.unit, param, stack)
-            return out
+            return [step for param, src in zip(node.params, node.inputs) if src == nid
+                    for step in self.passed(node.unit, param)]
         return [Consumer(reason=node.what or "consumed by code the analysis does not follow")]
 
-    def returned(self, unit: str, stack: frozenset[tuple[str, ...]]) -> list[Consumer]:
-        """Consumers of what ``unit`` returns: followed into its callers in this file."""
-        key = ("return", unit)
-        if key in stack:
-            return []  # a recursive path adds nothing the other paths do not already say
-        if len(stack) > 12:
-            return [Consumer(reason="call chain too deep to follow")]
+    def returned(self, unit: str) -> list[Consumer | tuple[Graph, int]]:
+        """What ``unit`` returns is consumed at its call sites in this file."""
         sites = self.sites.get(unit, [])
-        if not sites:
-            if self.unit_kinds.get(unit) == "model":
-                return [Consumer(HEAD)]
-            return [Consumer(reason=f"returned by {unit}() and not consumed in this file")]
-        out: list[Consumer] = []
-        for graph, nid in sites:
-            out += self.consumers(graph, nid, stack | {key})
-        return out
+        if sites:
+            return list(sites)
+        if self.unit_kinds.get(unit) == "model":
+            return [Consumer(HEAD)]
+        return [Consumer(reason=f"returned by {unit}() and not consumed in this file")]
 
-    def passed(self, unit: str, param: str, stack: frozenset[tuple[str, ...]]) -> list[Consumer]:
-        """Consumers of a tensor passed to ``unit`` as ``param``: followed into its body."""
-        key = ("param", unit, param)
-        if key in stack:
-            return []
+    def passed(self, unit: str, param: str) -> list[Consumer | tuple[Graph, int]]:
+        """A tensor passed to ``unit`` as ``param`` is consumed in its body."""
         graph = self.graphs.get(unit)
         if graph is not None and param.startswith("#"):
             index = int(param[1:])  # positional: named by the callee's signature, known once it is read
             param = graph.call_params[index] if index < len(graph.call_params) else param
-        if graph is None or param not in graph.params or len(stack) > 12:
+        if graph is None or param not in graph.params:
             return [Consumer(reason=f"passed to {unit}() as {param or 'an argument'}")]
-        return self.consumers(graph, graph.params[param], stack | {key})
+        return [(graph, graph.params[param])]
 
     def reaches_weight(self, graph: Graph, nid: int) -> bool:
         """Whether the output of node ``nid`` visibly reaches another weight layer (SPEC 8.5)."""
@@ -264,7 +270,7 @@ class KerasFile:
         if isinstance(layer.activation, Activation):
             act = replace(layer.activation, reaches_weight=self.reaches_weight(app.graph, app.node))
             return replace(record, activation=act)
-        act, normalized, residual, reason = combine(self.consumers(app.graph, app.node, frozenset()))
+        act, normalized, residual, reason = combine(self.consumers(app.graph, app.node))
         if act is None:
             return replace(record, unresolved=record.unresolved or reason)
         return replace(record, activation=act, normalized=normalized, residual_end=residual)
@@ -287,11 +293,11 @@ def _plain_literal(expr: cst.BaseExpression | None) -> object:
     if expr is None:
         return MISSING
     if isinstance(expr, cst.Integer):
-        return int(expr.evaluated_value)
+        return number(expr)
     if isinstance(expr, cst.Float):
-        return float(expr.evaluated_value)
+        return number(expr)
     if isinstance(expr, cst.SimpleString):
-        return expr.evaluated_value
+        return string(expr)
     if isinstance(expr, cst.Name) and expr.value in ("None", "True", "False"):
         return {"None": None, "True": True, "False": False}[expr.value]
     if isinstance(expr, (cst.Tuple, cst.List)):
