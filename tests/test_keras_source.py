@@ -497,3 +497,26 @@ def test_keras_example_findings() -> None:
     assert got == {(25, "INIT001", "warning"), (29, "INIT005", "advice"), (42, "INIT004", "error"),
                    (44, "INIT009", "advice")}
     assert all(not r.unresolved for r in report.records)
+
+
+def test_layer_factories_conditional_tensors_and_dict_outputs() -> None:
+    found = records("""
+        import keras
+        from keras import layers
+        def conv(filters):
+            return layers.Conv2D(filters, 3, padding="same", kernel_initializer="he_normal", name="c")
+        def block(filters=16):
+            return keras.Sequential([layers.Dense(filters, name="d"), layers.Activation("tanh")])
+        def build(use_proj=False):
+            inputs = keras.Input((8, 8, 4))
+            x = conv(8)(inputs)
+            x = layers.ReLU()(x)
+            y = layers.Dense(4, name="p")(x) if use_proj else x
+            y = layers.ELU()(y)
+            z = block()(layers.Flatten()(y))
+            return keras.Model(inputs, {"out": layers.Dense(2, name="head")(z)})
+    """)
+    assert found["conv.c"].activation.name == "ReLU"  # type: ignore[union-attr]
+    assert found["build.p"].activation.name == "ELU"  # type: ignore[union-attr]
+    assert found["block.d"].activation.name == "tanh"  # type: ignore[union-attr]
+    assert found["build.head"].activation.family == "linear"  # type: ignore[union-attr]

@@ -138,11 +138,15 @@ class Flow:
             if not self.sequential_add(small.value):
                 self.value(small.value)
         elif isinstance(small, cst.Return) and small.value is not None:
-            value = self.value(small.value)
-            tensors = self.tensors(small.value) if not isinstance(value, int) else [value]
+            expr = small.value
+            tensors = self.tensors(expr) if isinstance(expr, (cst.Tuple, cst.List, cst.Dict)) else []
+            value = self.value(expr) if not tensors else None
+            if isinstance(value, int):
+                tensors = [value]
             if tensors:
                 self.graph.add(Node("return", tuple(tensors)))
-            elif isinstance(value, Layer) and value.role == "sequential":
+            elif isinstance(value, Layer):
+                self.graph.returned_layer = value  # a layer factory: def conv(f): return layers.Conv2D(f, 3)
                 value.standalone_ok = True
         elif isinstance(small, (cst.Import, cst.ImportFrom)):
             self.names.add(small)
@@ -274,6 +278,9 @@ class Flow:
                 return self.graph.add(Node("unknown", tensors, what=f"consumed by {self.code(expr)}"))
             lit = self.literal(expr)
             return None if lit is MISSING else Lit(lit)
+        if isinstance(expr, cst.IfExp):
+            either = [v for v in (self.value(expr.body), self.value(expr.orelse)) if isinstance(v, int)]
+            return self.graph.add(Node("phi", tuple(dict.fromkeys(either)))) if either else None
         if isinstance(expr, cst.Subscript):
             base = self.value(expr.value)
             if isinstance(base, int):
@@ -295,7 +302,9 @@ class Flow:
         """Tensor nodes an argument expression holds (lists and tuples are flattened)."""
         if isinstance(expr, (cst.List, cst.Tuple)):
             return [t for el in expr.elements for t in self.tensors(el.value)]
-        if isinstance(expr, (cst.Name, cst.Attribute, cst.Call, cst.BinaryOperation, cst.Subscript)):
+        if isinstance(expr, cst.Dict):
+            return [t for el in expr.elements if isinstance(el, cst.DictElement) for t in self.tensors(el.value)]
+        if isinstance(expr, (cst.Name, cst.Attribute, cst.Call, cst.BinaryOperation, cst.Subscript, cst.IfExp)):
             value = self.value(expr)
             return [value] if isinstance(value, int) else []
         return []
@@ -320,7 +329,10 @@ class Flow:
             return self.apply(bound, call)
         if isinstance(bound, UnitRef):
             unit = self.file.units.get(bound.name) if bound.name in self.file.units else None
-            if isinstance(unit, cst.ClassDef) or self.file.unit_kinds.get(bound.name) in ("model", "layer", "other"):
+            factory = self.file.graphs.get(bound.name)
+            if isinstance(unit, cst.ClassDef) or self.file.unit_kinds.get(bound.name) in ("model", "layer", "other") or (
+                factory is not None and factory.returned_layer is not None
+            ):
                 return self.construct(call)
             return self.unit_call(bound.name, call)
         if _is_super_init(func):
@@ -427,6 +439,9 @@ class Flow:
         bound = self.lookup(key) if key is not None else MISSING
         new = lambda role, cls: Layer(role, cls, call, self.stmt, self.scope)  # noqa: E731
         if isinstance(bound, UnitRef):
+            factory = self.file.graphs.get(bound.name)
+            if factory is not None and factory.returned_layer is not None:
+                return factory.returned_layer
             layer = new("unit", bound.name)
             layer.unit = bound.name
             self.file.site_args.setdefault(f"{bound.name}.__init__", []).append(self.passed_args(call))

@@ -94,6 +94,7 @@ class Graph:
     nodes: list[Node] = field(default_factory=list)
     params: dict[str, int] = field(default_factory=dict)
     call_params: tuple[str, ...] = ()  # parameter names a caller's positional tensors bind to
+    returned_layer: Layer | None = None  # the layer a factory function returns
     _users: dict[int, list[int]] | None = None
 
     def add(self, node: Node) -> int:
