@@ -24,12 +24,14 @@ CORPUS = Path(__file__).resolve().parent / "corpus" / "torch"
 
 @pytest.fixture(scope="module")
 def tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Real model sources, copied until there is more than a pool's worth, plus unreadable inputs."""
+    """Real model sources and unreadable inputs, padded past a pool's worth with files that name no framework."""
     root = tmp_path_factory.mktemp("tree")
-    copies = 0
-    while sum(p.stat().st_size for p in root.rglob("*.py")) <= 2 * runner.MIN_PARALLEL_BYTES:
-        shutil.copytree(CORPUS, root / f"copy{copies}")
-        copies += 1
+    (root / "models").mkdir()
+    for model in sorted(CORPUS.glob("*.py"))[:8]:
+        shutil.copy(model, root / "models" / model.name)
+    padding = "# a module that names no deep-learning framework\n" * 2000
+    for i in range(1 + runner.MIN_PARALLEL_BYTES // len(padding)):
+        (root / f"plain_{i}.py").write_text(padding)
     for i in range(5):
         (root / f"keras_{i}.py").write_text(KERAS_BAD)
     (root / "broken.py").write_text("import torch\ndef f(:\n")
