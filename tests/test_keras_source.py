@@ -520,3 +520,29 @@ def test_layer_factories_conditional_tensors_and_dict_outputs() -> None:
     assert found["build.p"].activation.name == "ELU"  # type: ignore[union-attr]
     assert found["block.d"].activation.name == "tanh"  # type: ignore[union-attr]
     assert found["build.head"].activation.family == "linear"  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(
+    ("stack", "fan_in"),
+    [
+        ('layers.Conv2D(8, 3)', 26 * 26 * 8),
+        ('layers.Conv2D(8, 3, padding="same", strides=2)', 14 * 14 * 8),
+        ('layers.Conv2D(8, 5, strides=(2, 2))', 12 * 12 * 8),
+        ("layers.MaxPooling2D()", 14 * 14 * 1),
+        ("layers.MaxPooling2D(pool_size=(3, 3), strides=2)", 13 * 13 * 1),
+        ('layers.AveragePooling2D(2, padding="same")', 14 * 14 * 1),
+        ("layers.UpSampling2D()", 56 * 56 * 1),
+        ("layers.ZeroPadding2D(2)", 32 * 32 * 1),
+        ('layers.Conv2DTranspose(4, 3, strides=2, padding="same")', 56 * 56 * 4),
+        ("layers.Conv2DTranspose(4, 3, strides=2)", 57 * 57 * 4),
+    ],
+)
+def test_spatial_sizes_reach_flatten(stack: str, fan_in: int) -> None:
+    rec = one(f"""
+        import keras
+        from keras import layers
+        model = keras.Sequential([
+            keras.Input((28, 28, 1)), {stack}, layers.Flatten(), layers.Dense(10, name="head")
+        ])
+    """, "model.head")
+    assert rec.fan_in == fan_in

@@ -477,8 +477,11 @@ class Flow:
             layer.role = "add"
         elif cls in PASS_LAYERS:
             layer.role = "pass"
-            layer.geometry = {"target_shape": self.literal(_arg(call, "target_shape", 0)),
-                              "keepdims": self.literal(_arg(call, "keepdims", -1))}
+            keys = ("target_shape", "keepdims", "pool_size", "strides", "padding", "size", "cropping")
+            layer.geometry = {key: self.literal(_arg(call, key, -1)) for key in keys}
+            layer.geometry["arg0"] = self.literal(_arg(call, "", 0))
+            if cls == "Reshape" and layer.geometry["target_shape"] is MISSING:
+                layer.geometry["target_shape"] = layer.geometry["arg0"]
         elif cls == "InputLayer":
             layer.role = "input"
             layer.input_shape = self.input_shape(call) or _input_shape_kw(self, call)
@@ -513,7 +516,7 @@ class Flow:
         layer.role, layer.spec = "weight", spec
         self.deps = set()
         geometry = {p: self.literal(_arg(call, p, i)) for i, p in enumerate(spec.params) if p != "activation"}
-        for key in ("groups", "depth_multiplier", "padding", "strides", "data_format", "input_dim"):
+        for key in ("groups", "depth_multiplier", "padding", "strides", "data_format", "input_dim", "dilation_rate"):
             if key not in geometry:
                 geometry[key] = self.literal(_arg(call, key, -1))
         layer.geometry = geometry

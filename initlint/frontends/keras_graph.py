@@ -148,6 +148,42 @@ def _ints(value: object, rank: int) -> tuple[int, ...] | None:
     return None
 
 
+def _conv_length(n: int | None, k: int, s: int, d: int, padding: object, transpose: bool) -> int | None:
+    """Keras' conv_output_length / deconv_output_length for one spatial dim."""
+    if n is None:
+        return None
+    if transpose:
+        return n * s if padding == "same" else n * s + max(k - s, 0)
+    if padding in ("same", "causal"):
+        return -(-n // s)
+    span = (k - 1) * d + 1
+    return (n - span) // s + 1 if n >= span else None
+
+
+def _spatial(lead: tuple[int | None, ...], g: dict[str, object], rank: int, transpose: bool) -> tuple[int | None, ...]:
+    """Output spatial dims of a convolution (unknown where any input is not a literal)."""
+    kernel = _ints(g.get("kernel_size"), rank)
+    strides = _ints(_given(g.get("strides"), 1), rank)
+    dilation = _ints(_given(g.get("dilation_rate"), 1), rank)
+    padding = _given(g.get("padding"), "valid")
+    if len(lead) != rank or not (kernel and strides and dilation):
+        return tuple(None for _ in lead)
+    return tuple(_conv_length(n, k, s, d, padding, transpose) for n, k, s, d in zip(lead, kernel, strides, dilation))
+
+
+def _given(value: object, default: object) -> object:
+    return default if value is MISSING or value is None else value
+
+
+def _first(g: dict[str, object], *keys: str, default: object) -> object:
+    """The first of ``keys`` given as a literal (keyword or first positional argument), else ``default``."""
+    for key in keys:
+        value = g.get(key, MISSING)
+        if value is not MISSING and value is not None:
+            return value
+    return default
+
+
 def fans_of(layer: Layer, shape: Shape) -> tuple[int | None, int | None, Shape]:
     """(fan_in, fan_out, output shape) by Keras' compute_fans on the layer's kernel layout."""
     spec, g = layer.spec, layer.geometry
@@ -172,8 +208,7 @@ def fans_of(layer: Layer, shape: Shape) -> tuple[int | None, int | None, Shape]:
         return None, None, None
     kernel = _ints(g.get("kernel_size"), spec.rank)
     rf = math.prod(kernel) if kernel else None
-    spatial = lead if g.get("padding") == "same" and g.get("strides") in (MISSING, None, 1, (1,) * spec.rank) else (
-        tuple(None for _ in lead))
+    spatial = _spatial(lead, g, spec.rank, spec.geometry == "transpose")
     filters = count("filters")
     if spec.geometry == "conv":
         groups = count("groups", 1)
@@ -183,7 +218,7 @@ def fans_of(layer: Layer, shape: Shape) -> tuple[int | None, int | None, Shape]:
     if spec.geometry == "transpose":
         fi = filters * rf if filters and rf else None
         fo = cin * rf if cin and rf else None
-        return fi, fo, tuple(None for _ in lead) + (filters,)
+        return fi, fo, spatial + (filters,)
     dm = count("depth_multiplier", 1)
     if spec.geometry == "depthwise":
         fi = cin * rf if cin and rf else None
@@ -200,7 +235,9 @@ def pass_shape(layer: Layer, shapes: list[Shape]) -> Shape:
     if cls == "Concatenate":
         lasts = [s[-1] if s else None for s in shapes]
         if all(isinstance(v, int) for v in lasts) and shape:
-            return tuple(None for _ in shape[:-1]) + (sum(lasts),)  # type: ignore[arg-type]
+            same = all(s is not None and s[:-1] == shape[:-1] for s in shapes)
+            lead = shape[:-1] if same else tuple(None for _ in shape[:-1])
+            return lead + (sum(lasts),)  # type: ignore[arg-type, operator]
         return None
     if shape is None:
         return None
@@ -213,8 +250,26 @@ def pass_shape(layer: Layer, shapes: list[Shape]) -> Shape:
         if layer.geometry.get("keepdims") is True:
             return tuple(None for _ in shape[:-1]) + (shape[-1],)
         return (shape[-1],)
+    lead, rank = shape[:-1], len(shape) - 1
+    g = layer.geometry
+    if "Pool" in cls:
+        size = _ints(_first(g, "pool_size", "arg0", default=2), rank)
+        strides = _ints(_given(g.get("strides"), size), rank) if size else None
+        padding = _given(g.get("padding"), "valid")
+        if size and strides:
+            return tuple(_conv_length(n, k, s, 1, padding, False) for n, k, s in zip(lead, size, strides)) + (
+                shape[-1],)
+    if cls.startswith("UpSampling"):
+        size = _ints(_first(g, "size", "arg0", default=2), rank)
+        if size:
+            return tuple(n * k if n is not None else None for n, k in zip(lead, size)) + (shape[-1],)
+    if cls.startswith(("ZeroPadding", "Cropping")):
+        pad = _ints(_first(g, "padding", "cropping", "arg0", default=1), rank)
+        sign = 1 if cls.startswith("ZeroPadding") else -1
+        if pad:
+            return tuple(n + sign * 2 * p if n is not None else None for n, p in zip(lead, pad)) + (shape[-1],)
     if "Pool" in cls or cls.startswith(("ZeroPadding", "Cropping", "UpSampling")):
-        return tuple(None for _ in shape[:-1]) + (shape[-1],)
+        return tuple(None for _ in lead) + (shape[-1],)
     if cls == "Permute":
         return None
     return shape
