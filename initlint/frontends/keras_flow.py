@@ -23,8 +23,9 @@ from .keras_graph import (
 )
 from .keras_tables import (
     ACTIVATION_LAYERS, ACTIVATION_NAMES, ACTIVATION_NAMESPACES, ADD_LAYERS, DROPOUT_LAYERS,
-    FUNCTION_SLOPE_DEFAULTS, INPUT_CALLS, MERGE_FUNCTIONS, MODEL_CALLS, NORM_LAYERS, PASS_FUNCTIONS,
-    PASS_LAYERS, SEQUENTIAL, TOP_LEVEL_ACTIVATIONS, WEIGHT_LAYERS, WeightLayer, namespace, qualified_class,
+    FUNCTION_SLOPE_DEFAULTS, INPUT_CALLS, MERGE_FUNCTIONS, MODEL_CALLS, NORM_LAYERS, OPAQUE_WEIGHT_LAYERS,
+    PASS_FUNCTIONS, PASS_LAYERS, SEQUENTIAL, TOP_LEVEL_ACTIVATIONS, WEIGHT_LAYERS, WeightLayer, namespace,
+    qualified_class,
 )
 from .names import Names, dotted
 
@@ -471,6 +472,8 @@ class Flow:
             layer.role, layer.activation = "act", self.activation_layer(cls, call)
         elif cls in NORM_LAYERS:
             layer.role = "norm"
+        elif cls in OPAQUE_WEIGHT_LAYERS:
+            layer.role = "opaque"
         elif cls in DROPOUT_LAYERS:
             layer.role = "dropout"
         elif cls in ADD_LAYERS:
@@ -572,6 +575,9 @@ class Flow:
     # -- applying layers --------------------------------------------------------------------
 
     def apply(self, layer: Layer, call: cst.Call) -> Value:
+        if layer.role == "opaque":  # attention takes query, value, key: every tensor meets a projection
+            inputs = [t for a in call.args for t in self.tensors(a.value)]
+            return self.apply_one(layer, tuple(dict.fromkeys(inputs)))
         arg = _arg(call, "inputs", 0)
         inputs = self.tensors(arg) if arg is not None else []
         if layer.role == "sequential":
@@ -616,6 +622,8 @@ class Flow:
             return graph.add(Node("act", inputs, shape, act=layer.activation, layer=layer))
         if layer.role == "norm":
             return graph.add(Node("norm", inputs, shape))
+        if layer.role == "opaque":
+            return graph.add(Node("weight", inputs))  # consumes linearly; judged by no rule here
         if layer.role == "dropout":
             self.file.dropouts.append((graph, layer))
             return graph.add(Node("dropout", inputs, shape))

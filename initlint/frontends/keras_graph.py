@@ -32,7 +32,7 @@ NO_DEPS: Deps = frozenset()
 class Layer:
     """A constructed Keras layer object, Sequential, or instance of a block class of this file."""
 
-    role: str  # weight, act, norm, pass, dropout, add, input, sequential, unit, unknown
+    role: str  # weight, opaque, act, norm, pass, dropout, add, input, sequential, unit, unknown
     cls: str
     call: cst.Call | None
     stmt: cst.CSTNode | None

@@ -68,6 +68,13 @@ WEIGHT_LAYERS: dict[str, WeightLayer] = {
     "Embedding": WeightLayer("embedding", "embedding", 0, ("input_dim", "output_dim"), "embeddings_initializer"),
 }
 
+# Weight-bearing layers the frontend does not judge: a tensor they consume meets a linear map first
+# (attention projections, recurrent input kernels), so the layer before them is a linear projection.
+OPAQUE_WEIGHT_LAYERS = frozenset({
+    "MultiHeadAttention", "GroupedQueryAttention", "LSTM", "GRU", "SimpleRNN", "Bidirectional",
+    "ConvLSTM1D", "ConvLSTM2D", "ConvLSTM3D", "LocallyConnected1D", "LocallyConnected2D",
+})
+
 # Layers that pass the signal on unchanged as far as the consuming activation is concerned
 # (SPEC 8.12: pooling, dropout, flatten/reshape, padding are transparent).
 PASS_LAYERS = frozenset({
