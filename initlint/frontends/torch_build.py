@@ -512,7 +512,8 @@ class Builder:
     def loop_body(self, body: list[Any], env: dict[str, object], target: cst.BaseExpression | None, count: int | None) -> None:
         """A building loop: its body runs once, what it builds counts ``count`` times and repeats in lists."""
         for name in _assigned_names(body) | (_target_names(target) if target is not None else set()):
-            env[name] = None
+            if not isinstance(env.get(name), ListBuild):
+                env[name] = None
         lists = [v for v in list(env.values()) + list(self.scope.attrs.values()) if isinstance(v, (ListBuild, ListMod))]
         sizes = {id(v): len(v.entries) for v in lists}
         saved = self.repeat
@@ -582,8 +583,10 @@ class Builder:
                 truth = _truth(v)
                 return None if truth is None else not truth
             return v if isinstance(e.operator, cst.Plus) else None  # type: ignore[attr-defined]
-        if t is cst.Tuple or t is cst.List:
+        if t is cst.Tuple:
             return self.sequence(e.elements, env)  # type: ignore[attr-defined]
+        if t is cst.List:
+            return ListBuild(list(self.sequence(e.elements, env)))  # type: ignore[attr-defined]
         if t is cst.ListComp or t is cst.GeneratorExp:
             return self.comprehension(e, env)  # type: ignore[arg-type]
         if t is cst.Subscript:
@@ -860,22 +863,21 @@ class Builder:
             return ActMod(last, fam) if fam else None
         if last in FOREIGN_PASSES:
             return PassMod(last)
-        self.unknown_call(q, e, env)
-        if q.startswith("torch.nn.utils."):
-            # spectral_norm / weight_norm wrap and return the layer they reparametrize
-            pos, _ = self.args(e, env)
-            return pos[0] if pos and isinstance(pos[0], LayerMod) else None
+        values = self.unknown_call(dotted(e.func) or q, e, env)
+        if q.startswith("torch.nn.utils.") and values and isinstance(values[0], LayerMod):
+            return values[0]  # spectral_norm / weight_norm wrap and return the layer they reparametrize
         return None
 
-    def unknown_call(self, name: str, e: cst.Call, env: dict[str, object]) -> None:
+    def unknown_call(self, name: str, e: cst.Call, env: dict[str, object]) -> list[object]:
         """A call the analysis does not model: weights it receives become unresolved."""
         if not e.args:
-            return
+            return []
         values, kw = self.args(e, env)
         origin = self.origin_text(name)
         for v in list(values) + list(kw.values()):
             for layer in self.layers_in(v, weights_only=isinstance(v, WeightRef)):
                 self.set_state(layer, InitState(None, f"initialized by helper {origin}"))
+        return values
 
     def origin_text(self, name: str) -> str:
         root = name.split(".", 1)[0]
@@ -1192,7 +1194,7 @@ class Builder:
         if len(e.args) != 2:
             return None
         obj, kinds = self.ev(e.args[0].value, env), self.ev(e.args[1].value, env)
-        options = kinds if isinstance(kinds, tuple) else (kinds,)
+        options = kinds if isinstance(kinds, tuple) else tuple(kinds.entries) if isinstance(kinds, ListBuild) else (kinds,)
         results = [_isinstance(obj, k, self.ctx) for k in options]
         if any(r is True for r in results):
             return True
@@ -1269,8 +1271,11 @@ class Builder:
 
     def layer(self, cls: str, e: cst.Call, env: dict[str, object]) -> Layer:
         spec = WEIGHT_LAYERS[cls]
+        fresh = (id(e), self.scope.name) not in self.ctx.sites
         layer = self.site(cls, spec.kind, e)
         pos, kw = self.args(e, env)
+        if not fresh:
+            return layer
         a = dict(zip(spec.params, pos))
         a.update({k: v for k, v in kw.items() if k in spec.params})
         fan_in, fan_out, scale = _fans(cls, a)
@@ -1443,6 +1448,8 @@ def _compare(op: cst.BaseCompOp, left: object, right: object) -> bool | None:
             return (True if isinstance(op, cst.In) else False) if left in right else None
         if isinstance(left, str) and isinstance(right, str):
             return (left in right) == isinstance(op, cst.In)
+        if isinstance(right, ListBuild):
+            right = tuple(right.entries)
         if isinstance(right, tuple) and left is not None and all(isinstance(x, (ClassRef, ClassOf, LocalClass, str, int, float)) for x in right):
             found = any(_same(left, x) for x in right)
             return found == isinstance(op, cst.In)
