@@ -90,7 +90,13 @@ def plan(act: Activation, fan_in: int, fan_out: int, weight: str) -> Plan:
     return Plan(f"nn.init.xavier_uniform_({weight})", "uniform", math.sqrt(6 / (fan_in + fan_out)))
 
 
-def decide(record: LayerRecord) -> str:
+def looks_default(std: float, max_abs: float, fan_in: int) -> bool:
+    """Consistent with PyTorch's U(+-1/sqrt(fan_in)): inside the bound, std near 1/sqrt(3 fan_in)."""
+    bound = 1 / math.sqrt(fan_in)
+    return max_abs <= bound * (1 + 1e-6) and 0.5 < std * math.sqrt(3 * fan_in) < 2
+
+
+def decide(record: LayerRecord, max_abs: float | None = None) -> str:
     """Why a layer is kept as it is, or "" when it should be re-initialized."""
     spec: InitSpec | None = record.init
     act = record.activation
@@ -100,8 +106,12 @@ def decide(record: LayerRecord) -> str:
         return "fans unknown"
     if spec is not None and spec.scheme in KEEP:
         return KEEP[spec.scheme]
-    deliberate = spec is not None and spec.scheme not in ("torch-default", "inconclusive")
-    if act.family == "linear" and deliberate and spec is not None and spec.measured_std is not None:
+    if act.family == "linear" and spec is not None and spec.measured_std is not None:
+        default = spec.scheme == "torch-default" or (
+            spec.scheme == "inconclusive" and max_abs is not None
+            and looks_default(spec.measured_std, max_abs, record.fan_in))
+        if default:
+            return ""
         glorot = math.sqrt(2 / (record.fan_in + record.fan_out))
         if spec.measured_std < glorot / math.sqrt(1.5):
             return f"a head scaled below Glorot on purpose (std {spec.measured_std:.3g} < {glorot:.3g})"
@@ -139,7 +149,7 @@ def apply_recommended_init(
         weight = params.get(record.name) if record.kind == "parameter" else getattr(modules.get(record.name), "weight", None)
         if weight is None:
             continue
-        reason = decide(record)
+        reason = decide(record, float(weight.detach().abs().max()) if weight.numel() else None)
         act = record.activation
         consumer = act.name if act else "?"
         std_before = float(weight.detach().double().std()) if weight.numel() > 1 else None

@@ -1,0 +1,106 @@
+"""``initlint.apply_recommended_init``: re-initialize real torch models for their traced consumers."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+
+torch = pytest.importorskip("torch")
+nn = torch.nn
+
+from initlint import apply_recommended_init, check_model  # noqa: E402
+from initlint.frontends.live_torch import LiveResult, import_target  # noqa: E402
+
+TARGETS = Path(__file__).resolve().parent / "live_targets"
+PAIRING = {"INIT001", "INIT002", "INIT003", "INIT004", "INIT005", "INIT006"}
+
+
+def build(name: str, **kwargs: object) -> nn.Module:
+    obj, _ = import_target(f"{TARGETS / name}")
+    torch.manual_seed(0)
+    return obj(**kwargs)
+
+
+def body_ratio(result: LiveResult, key: str) -> float:
+    points = [p for p in result.signal["curve"] if not p["head"] and not p["residual_end"]]
+    return points[-1][key] / points[0][key]
+
+
+def fixed(activation: str) -> tuple[LiveResult, LiveResult, list[object], nn.Module]:
+    model = build("mlp.py:build", depth=50, width=128, activation=activation)
+    before = check_model(model)
+    torch.manual_seed(1)
+    changes = apply_recommended_init(model)
+    return before, check_model(model), changes, model
+
+
+@pytest.mark.parametrize("activation, scheme", [("relu", "he"), ("selu", "glorot")])
+def test_deep_relu_and_selu_pass_after_the_advisor(activation: str, scheme: str) -> None:
+    before, after, changes, model = fixed(activation)
+    assert any(f.code == "INIT008" for f in before.findings)
+    assert not after.findings, [f.message for f in after.findings]
+    assert len(changes) == 51
+    # SELU: LeCun normal 1/fan_in equals Glorot on square layers, so the measurement names the group "glorot"
+    assert {row["scheme"] for row in after.layers[:-1]} == {scheme}
+    assert after.layers[-1]["scheme"] == "glorot"  # the head: xavier_uniform_
+    assert all(torch.count_nonzero(layer.bias) == 0 for layer in model.hidden)
+    assert 1 / 10 < body_ratio(after, "forward_std") < 10 and 1 / 10 < body_ratio(after, "grad_std") < 10
+
+
+def test_deep_tanh_after_the_advisor() -> None:
+    before, after, changes, _ = fixed("tanh")
+    assert "nn.init.xavier_uniform_(model.hidden[0].weight)" in str(changes[0])
+    assert not {f.code for f in after.findings} & PAIRING
+    assert abs(math.log(body_ratio(after, "grad_std"))) < math.log(10)
+    # PyTorch's default (variance 1/3 of Glorot) kills the gradient exponentially ...
+    assert body_ratio(before, "grad_std") > 1e6 and any(f.code == "INIT008" for f in before.findings)
+    # ... Glorot puts tanh at the order/chaos edge, where the forward variance decays only
+    # polynomially, like 1/(2 depth): 8-12x over 50 layers (borderline for INIT008's 10x)
+    assert 1 / 15 < body_ratio(after, "forward_std") < 1
+
+
+def test_slope_and_smooth_families() -> None:
+    model = nn.Sequential(nn.Linear(64, 64), nn.LeakyReLU(0.2), nn.Linear(64, 64), nn.GELU(), nn.Linear(64, 2))
+    changes = apply_recommended_init(model)
+    assert 'a=0.2, nonlinearity="leaky_relu"' in str(changes[0])
+    assert model[0].weight.std().item() == pytest.approx(math.sqrt(2 / (1.04 * 64)), rel=0.05)
+    assert 'nonlinearity="relu")' in str(changes[1]) and "GELU" in str(changes[1])
+    assert not {f.code for f in check_model(model).findings} & PAIRING
+
+
+def test_leaves_deliberate_inits_and_norm_params_alone() -> None:
+    model = build("residual.py:ResMLP")
+    head = nn.Linear(64, 3)
+    nn.init.orthogonal_(head.weight, gain=0.01)  # a PPO-style deliberately tiny head
+    model.head = head
+    zero = [b.fc2.weight.clone() for b in model.blocks]
+    tiny = head.weight.detach().clone()
+    changes = apply_recommended_init(model, (128, 16), include_kept=True)
+    kept = {c.layer: c.reason for c in changes if not c.changed}  # type: ignore[attr-defined]
+    assert set(kept) == {"blocks.0.fc2", "blocks.1.fc2", "blocks.2.fc2", "blocks.3.fc2", "head"}
+    assert "deliberate" in kept["blocks.0.fc2"] and "on purpose" in kept["head"]
+    assert all(torch.equal(b.fc2.weight, z) for b, z in zip(model.blocks, zero))
+    assert torch.equal(model.head.weight, tiny)
+    assert all(torch.equal(b.norm.weight, torch.ones(64)) for b in model.blocks)
+    changed = {c.layer for c in changes if c.changed}  # type: ignore[attr-defined]
+    assert changed == {"proj", "blocks.0.fc1", "blocks.1.fc1", "blocks.2.fc1", "blocks.3.fc1"}
+
+
+def test_unresolved_consumers_are_not_touched() -> None:
+    class Gate(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.a = nn.Linear(32, 32)
+            self.b = nn.Linear(32, 32)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.a(x) * torch.sigmoid(self.b(x))  # a's output goes through a product: unresolved
+
+    model = Gate()
+    weight = model.a.weight.detach().clone()
+    changes = apply_recommended_init(model, include_kept=True)
+    [a] = [c for c in changes if c.layer == "a"]  # type: ignore[attr-defined]
+    assert not a.changed and "unresolved" in a.reason  # type: ignore[attr-defined]
+    assert torch.equal(model.a.weight, weight)
