@@ -320,7 +320,8 @@ def _step(g: Graph, node: onnx.NodeProto, name: str, settings: Settings, steps: 
         other = _other(node, name)
         if other is not None and (g.is_const(other) or g.constant(other) is not None):
             return resolve(g, nxt, settings, steps + 1, normalized, residual, via + ("bias",))
-        return resolve(g, nxt, settings, steps + 1, normalized, True, via + ("residual Add",))
+        if op == "Add" and other is not None:  # a skip connection: the sum's activation consumes both paths
+            return resolve(g, nxt, settings, steps + 1, normalized, True, via + ("residual Add",))
     return Consumer(None, reason=f"output goes to {op} ({node.name or op}), which is not an activation", **here)
 
 
