@@ -19,7 +19,7 @@ from typing import Any
 
 import libcst as cst
 
-from . import engine
+from . import config, engine, suppressions
 from .cache import Cache
 from .frontends import torch_source
 from .frontends.names import mentions_framework
@@ -115,7 +115,12 @@ def lint_source(text: str, path: str = "<string>", settings: Settings | None = N
     except cst.ParserSyntaxError as err:
         return FileResult(path, error=parse_error(path, err))
     records = records_for_source(SourceFile(path, text, module, settings))
-    return FileResult(path, records=tuple(records), findings=tuple(engine.findings(records, settings)))
+    found = [f for f in engine.findings(records, settings) if not _per_file_ignored(f.code, path, settings)]
+    return suppressions.apply(FileResult(path, records=tuple(records), findings=tuple(found)), text)
+
+
+def _per_file_ignored(code: str, path: str, settings: Settings) -> bool:
+    return any(code.startswith(prefix) for prefix in config.ignored_codes(path, settings))
 
 
 def lint_file(path: str | os.PathLike[str], settings: Settings | None = None) -> FileResult:
@@ -154,18 +159,22 @@ def iter_files(paths: Sequence[str], settings: Settings) -> Iterator[str]:
         for dirpath, dirnames, filenames in os.walk(root):
             dirnames[:] = sorted(
                 d for d in dirnames
-                if d not in SKIP_DIRS and not d.endswith(".egg-info") and not _excluded(os.path.join(dirpath, d), patterns)
+                if d not in SKIP_DIRS and not d.endswith(".egg-info")
+                and not _excluded(os.path.join(dirpath, d), patterns, settings.config_root)
             )
             for filename in sorted(filenames):
                 full = os.path.join(dirpath, filename)
-                if filename.endswith(SUFFIXES) and not _excluded(full, patterns) and full not in seen:
+                if filename.endswith(SUFFIXES) and not _excluded(full, patterns, settings.config_root) and full not in seen:
                     seen.add(full)
                     yield full
 
 
-def _excluded(path: str, patterns: Iterable[str]) -> bool:
+def _excluded(path: str, patterns: Iterable[str], root: str | None = None) -> bool:
     norm = os.path.normpath(path)
-    return any(fnmatch(norm, p) or fnmatch(os.path.basename(norm), p) for p in patterns)
+    names = [norm, os.path.basename(norm)]
+    if root is not None:  # config patterns are relative to the config file's folder
+        names.append(os.path.relpath(os.path.abspath(norm), root).replace(os.sep, "/"))
+    return any(fnmatch(name, p.rstrip("/")) for p in patterns for name in names)
 
 
 def lint_paths(paths: Sequence[str] = (".",), settings: Settings | None = None, jobs: int | None = 1,
@@ -192,4 +201,5 @@ def audit_onnx(path: str, settings: Settings | None = None) -> FileResult:
     result = onnx_graph.audit(path, settings)
     if result.error:
         return result
-    return replace(result, findings=tuple(engine.findings(result.records, settings)))
+    found = [f for f in engine.findings(result.records, settings) if not _per_file_ignored(f.code, path, settings)]
+    return replace(result, findings=tuple(found))

@@ -19,7 +19,7 @@ from . import __version__
 from .rulebook import DOC_SECTIONS, rule, rules
 from .settings import Settings
 
-FORMATS = ("text", "json")
+FORMATS = ("text", "json", "sarif", "github")
 SEVERITIES = ("error", "warning", "advice")
 
 
@@ -79,14 +79,20 @@ def main() -> None:
               help="ONNX --propagate: the batch shape, batch dimension included (e.g. 128,3,32,32).")
 @click.option("--jobs", "-j", type=click.IntRange(min=1), help="Worker processes [default: one per core; 1: none].")
 @click.option("--no-cache", is_flag=True, help="Neither read nor write the result cache (.initlint_cache/).")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False),
+              help="A pyproject.toml to read [tool.initlint] from [default: the nearest one with that table].")
+@click.option("--show-suppressed", is_flag=True, help="Also list findings silenced by suppression comments.")
+@click.option("--fix", "fix", is_flag=True, help="Rewrite files so fixable findings go away (changes training numerics).")
+@click.option("--diff", "diff", is_flag=True, help="Print the --fix edits as a unified diff; change nothing.")
 def lint(paths: Sequence[str], fmt: str, select: str | None, ignore: str | None, fail_on: str | None,
-         show_unresolved: bool, jobs: int | None, no_cache: bool) -> None:
+         show_unresolved: bool, jobs: int | None, no_cache: bool, config_file: str | None = None,
+         show_suppressed: bool = False, fix: bool = False, diff: bool = False) -> None:
     """Lint PATHS (files or directories; default: the current directory)."""
     from .api import lint_paths
     from .cache import Cache
+    from .config import ConfigError, settings_for
     from .reporters import REPORTERS
 
-    settings = Settings()
     overrides: dict[str, Any] = {}
     if select:
         overrides["select"] = _codes(select)
@@ -95,16 +101,58 @@ def lint(paths: Sequence[str], fmt: str, select: str | None, ignore: str | None,
     if fail_on:
         overrides["fail_on"] = fail_on
     overrides.update(click.get_current_context().meta.get("onnx_overrides", {}))
-    settings = replace(settings, **overrides)
+    try:
+        settings = settings_for(list(paths), config_file, **overrides)
+    except ConfigError as err:
+        click.echo(f"error: {err}", err=True)
+        sys.exit(2)
     cache = None if no_cache else Cache.for_settings(settings)
     report = lint_paths(list(paths) or ["."], settings, jobs=jobs, cache=cache)
+    if fix or diff:
+        changed = _fix(report, settings, write=not diff)
+        if diff:
+            sys.exit(2 if report.errors else 1 if changed else 0)
+        report = lint_paths(list(paths) or ["."], settings, jobs=jobs, cache=cache)
+    options: dict[str, Any] = {"show_suppressed": True} if show_suppressed else {}
+    if fmt == "sarif":
+        options["settings"] = settings
+    elif fmt == "json":
+        from .fixes import annotate
+
+        report = annotate(report, settings)
     colour = fmt == "text" and sys.stdout.isatty()
-    click.echo(REPORTERS[fmt](report, show_unresolved, colour), nl=False)
+    click.echo(REPORTERS[fmt](report, show_unresolved, colour, **options), nl=False)
     for error in report.errors:
         click.echo(f"error: {error}", err=True)
     if report.errors:
         sys.exit(2)
     sys.exit(1 if any(settings.fails(f.severity) for f in report.findings) else 0)
+
+
+def _fix(report: Any, settings: Settings, write: bool) -> bool:
+    """Plan the fixes of every linted file; print the diff (``write=False``) or write the files.
+
+    Findings without a fix are listed on stderr with the reason. Returns whether any file changes.
+    """
+    from .fixes import plan_result
+    from .fixes import write as write_file
+    from .reporters.text import location
+
+    planned = [p for p in (plan_result(r, settings) for r in report.results) if p is not None]
+    changed = [p for p in planned if p.changed]
+    for p in changed:
+        if write:
+            write_file(p)
+        else:
+            click.echo(p.diff(), nl=False)
+    for p in planned:
+        for finding, why in p.unfixed:
+            click.echo(f"{location(finding)}: {finding.code} has no automatic fix: {why}", err=True)
+    if write:
+        fixed = sum(len(p.fixes) for p in changed)
+        click.echo(f"fixed {fixed} finding{'s' if fixed != 1 else ''} in {len(changed)} "
+                   f"file{'s' if len(changed) != 1 else ''}", err=True)
+    return bool(changed)
 
 
 @main.command("rules")
