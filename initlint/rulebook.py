@@ -102,6 +102,13 @@ def activation_family(name: str, extra: dict[str, str] | None = None) -> Family 
             if normalise(user_name) == key:
                 return cast(Family, fam)
     fam = family_data()["activations"].get(normalise(name))
+    if fam is None and extra:
+        # A qualified declaration ("mypkg.layers.SquaredReLU") also names the class where the
+        # frontend sees it bare, and a bare one the class however it is imported; built-in names win.
+        short = normalise(name).rpartition(".")[2]
+        for user_name, user_fam in extra.items():
+            if normalise(user_name).rpartition(".")[2] == short:
+                return cast(Family, user_fam)
     return cast(Family | None, fam)
 
 

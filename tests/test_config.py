@@ -185,3 +185,30 @@ def test_cli_uses_config(tmp_path: Path) -> None:
     assert '"INIT005"' in plain.output
     assert '"INIT005"' not in configured.output and '"INIT001"' in configured.output
     assert '"INIT005"' not in flagged.output and '"INIT001"' in flagged.output
+
+
+CUSTOM = """import torch.nn as nn
+from mypkg.layers import SquaredReLU
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(512, 512)
+        self.act = SquaredReLU()
+        self.head = nn.Linear(512, 10)
+
+    def forward(self, x):
+        return self.head(self.act(self.fc(x)))
+"""
+
+
+@pytest.mark.parametrize("declared", ["mypkg.layers.SquaredReLU", "SquaredReLU"])
+def test_user_activation_family_resolves_the_layer(tmp_path: Path, declared: str) -> None:
+    (tmp_path / "net.py").write_text(CUSTOM)
+    before = CliRunner().invoke(main, ["--no-cache", "--show-unresolved", str(tmp_path)])
+    assert "unresolved Net.fc" in before.output and "INIT005" not in before.output
+    write(tmp_path, f'[tool.initlint.activations]\n"{declared}" = "relu"\n')
+    after = CliRunner().invoke(main, ["--no-cache", "--show-unresolved", str(tmp_path)])
+    assert "net.py:8:19: INIT005 [advice]" in after.output and "SquaredReLU" in after.output
+    assert "unresolved Net.fc" not in after.output

@@ -110,3 +110,19 @@ def test_subprocess_fix(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "fixed 3 findings in 1 file" in proc.stderr
     assert target.read_text() == (FIXES / "keras_functional.out.py").read_text()
+
+
+def test_precommit_hooks_declare_lint_and_fix(tmp_path: Path) -> None:
+    import yaml
+
+    hooks = {h["id"]: h for h in yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())}
+    assert hooks["initlint-fix"]["entry"] == "initlint --fix"
+    assert hooks["initlint-fix"]["language"] == "python" and hooks["initlint-fix"]["types"] == ["python"]
+    # the entry, as pre-commit runs it: the command with the staged file names appended
+    target = tmp_path / "net.py"
+    shutil.copy(FIXES / "torch_module_default.in.py", target)
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    argv = [sys.executable, "-m", "initlint", *hooks["initlint-fix"]["entry"].split()[1:], "--no-cache", str(target)]
+    proc = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=120, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert target.read_text() == (FIXES / "torch_module_default.out.py").read_text()
