@@ -36,6 +36,7 @@ from typing import Any
 
 import numpy as np
 
+from . import formulas
 from .formulas import TRUNCNORM_STD_2, leaky_gain2
 from .records import Activation, Distribution, Family, InitSpec, LayerRecord, Origin
 
@@ -84,51 +85,56 @@ def _spec(scheme: str, dist: str | None, **kw: Any) -> InitSpec:
     return InitSpec(scheme=scheme, source="measured", distribution=dist, **kw)  # type: ignore[arg-type]
 
 
+def _fan(label: str, torch_only: bool, shapes: frozenset[str] = ANY_SHAPE, **fields: Any) -> tuple[str, InitSpec, frozenset[str], bool]:
+    scheme = fields.pop("scheme", "variance-scaling")
+    return label, _spec(scheme, fields.pop("distribution", None), **fields), shapes, torch_only
+
+
+# Fan-scaled hypotheses in order of preference on ties: (label, spec, shapes, PyTorch only).
+FAN_SCALED = (
+    _fan("He (fan_in)", False, scheme="he", scale=2.0, mode="fan_in"),
+    _fan("He (fan_out)", False, scheme="he", scale=2.0, mode="fan_out"),
+    _fan("Glorot", False, scheme="glorot", scale=1.0, mode="fan_avg"),
+    _fan("xavier tanh gain", True, scale=25 / 9, mode="fan_avg", gain_for="tanh", gain_nonlinearity="tanh"),
+    _fan("LeCun", False, scheme="lecun", scale=1.0, mode="fan_in"),
+    _fan("PyTorch default", True, frozenset({"uniform"}), scheme="torch-default", distribution="uniform",
+         scale=1 / 3, mode="fan_in"),
+    _fan("kaiming tanh gain", True, scale=25 / 9, mode="fan_in", gain_for="tanh", gain_nonlinearity="tanh"),
+    _fan("kaiming selu gain", True, scale=9 / 16, mode="fan_in", gain_for="selu", gain_nonlinearity="selu"),
+)
+# Fan-independent hypotheses: N(0, s²) and U(±s) for round s, Keras' TruncatedNormal(0.05) (std before the cut).
+FIXED = tuple(
+    item
+    for std in ROUND_STDS
+    for item in (
+        (f"N(0, {std:g}²)", _spec("fixed-std", "normal", std=std), frozenset({"normal"})),
+        (f"U(±{std:g})", _spec("fixed-std", "uniform", std=std / math.sqrt(3)), frozenset({"uniform"})),
+    )
+) + (("TruncatedNormal(0.05)", _spec("fixed-std", "truncated_normal", std=0.05 * TRUNCNORM_STD_2),
+      frozenset({"truncated_normal"})),)
+
+
 def candidates(
     fan_in: int | None, fan_out: int | None, framework: str = "torch", slope: float = 0.0
 ) -> list[Candidate]:
-    """The initializers a tensor is tested against (INIT_REFERENCE 7.1 step 2).
+    """The initializers a tensor is tested against (INIT_REFERENCE 7.1 step 2), each with its variance.
 
     He 2/fan_in, 2/fan_out, leaky He 2/((1+a²) fan_in), LeCun 1/fan_in, Glorot 2/(fan_in+fan_out),
     PyTorch's default 1/(3 fan_in) (uniform only), tanh gain (25/9)/fan_in and (25/9)*2/(fan_in+fan_out),
-    selu gain (9/16)/fan_in; fixed stds {1, 2, 5}x10^-3..10^0 (normal), U(±a) for the same a,
-    Keras TruncatedNormal(0.05) (uncorrected ±2σ).
+    selu gain (9/16)/fan_in (the last four not for Keras); fixed stds {1, 2, 5}x10^-3..10^0 as normals
+    and as U(±a); Keras' TruncatedNormal(0.05). Hypotheses whose fans are unknown are left out.
     """
-    torch_like = framework != "keras"
-    out: list[Candidate] = []
-    if fan_in and fan_in > 0:
-        fi = float(fan_in)
-        out.append(Candidate("He (fan_in)", 2 / fi, _spec("he", None, scale=2.0, mode="fan_in")))
-    if fan_out and fan_out > 0:
-        out.append(Candidate("He (fan_out)", 2 / fan_out, _spec("he", None, scale=2.0, mode="fan_out")))
-    if fan_in and fan_out and fan_in > 0 and fan_out > 0:
-        avg = 2 / (fan_in + fan_out)
-        out.append(Candidate("Glorot", avg, _spec("glorot", None, scale=1.0, mode="fan_avg")))
-        if torch_like:
-            out.append(Candidate("xavier tanh gain", (25 / 9) * avg, _spec(
-                "variance-scaling", None, scale=25 / 9, mode="fan_avg", gain_for="tanh", gain_nonlinearity="tanh")))
-    if fan_in and fan_in > 0:
-        fi = float(fan_in)
-        out.append(Candidate("LeCun", 1 / fi, _spec("lecun", None, scale=1.0, mode="fan_in")))
-        if slope:
-            g2 = leaky_gain2(slope)
-            out.append(Candidate(f"He(a={slope:g})", g2 / fi, _spec(
-                "variance-scaling", None, scale=g2, mode="fan_in", gain_for="relu", gain_nonlinearity="leaky_relu")))
-        if torch_like:
-            out += [
-                Candidate("PyTorch default", 1 / (3 * fi),
-                          _spec("torch-default", "uniform", scale=1 / 3, mode="fan_in"), frozenset({"uniform"})),
-                Candidate("kaiming tanh gain", (25 / 9) / fi, _spec(
-                    "variance-scaling", None, scale=25 / 9, mode="fan_in", gain_for="tanh", gain_nonlinearity="tanh")),
-                Candidate("kaiming selu gain", (9 / 16) / fi, _spec(
-                    "variance-scaling", None, scale=9 / 16, mode="fan_in", gain_for="selu", gain_nonlinearity="selu")),
-            ]
-    for std in ROUND_STDS:
-        out.append(Candidate(f"N(0, {std:g}²)", std**2, _spec("fixed-std", "normal", std=std), frozenset({"normal"})))
-        out.append(Candidate(f"U(±{std:g})", std**2 / 3, _spec(
-            "fixed-std", "uniform", std=std / math.sqrt(3)), frozenset({"uniform"})))
-    out.append(Candidate("TruncatedNormal(0.05)", 0.05**2 * TRUNC_VAR_2, _spec(
-        "fixed-std", "truncated_normal", std=0.05 * TRUNCNORM_STD_2), frozenset({"truncated_normal"})))
+    fans = (fan_in or None, fan_out or None)
+    table = [(label, spec, shapes) for label, spec, shapes, torch_only in FAN_SCALED
+             if not (torch_only and framework == "keras")]
+    if slope and fan_in:
+        table.append((f"He(a={slope:g})", _spec("variance-scaling", None, scale=leaky_gain2(slope), mode="fan_in",
+                                                 gain_for="relu", gain_nonlinearity="leaky_relu"), ANY_SHAPE))
+    out = []
+    for label, spec, shapes in [*table, *FIXED]:
+        var = formulas.variance(spec, *fans)
+        if var is not None and var > 0:
+            out.append(Candidate(label, var, spec, shapes))
     return out
 
 
@@ -152,7 +158,7 @@ def sample_entries(flat: np.ndarray, sample: int, seed: int) -> np.ndarray:
 
 
 def _rounding(dtype: np.dtype[Any]) -> float:
-    """Relative rounding error of a storage dtype (float32 2^-24, float16 2^-11, bfloat16 2^-8)."""
+    """Relative slack a uniform bound needs for the storage dtype's rounding (a few units in the last place)."""
     if dtype == np.float16:
         return 2.0**-10
     if dtype.itemsize == 2:  # bfloat16 through ml_dtypes

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field, replace
 import onnx
 
 from ..checks.common import compare
-from ..formulas import torch_fans
+from ..formulas import nearest, requirements, torch_fans
 from ..measure import infer
 from ..records import Activation, FileResult, LayerRecord, Origin
 from ..rulebook import activation_family
@@ -409,8 +409,6 @@ def _table_extra(record: LayerRecord, node: onnx.NodeProto, g: Graph) -> dict[st
         extra["required_std"] = math.sqrt(cmp.required)
         extra["ratio"] = math.sqrt(cmp.ratio)  # in std, as the table shows stds
     elif record.activation is not None and spec is not None and spec.measured_std:
-        from ..formulas import nearest, requirements
-
         req = requirements(record.activation.family, record.fan_in, record.fan_out, record.activation.slope)
         near = nearest(spec.measured_std**2, req)
         if near is not None:
