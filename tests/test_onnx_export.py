@@ -317,3 +317,23 @@ def test_dynamo_export(tmp_path: Path) -> None:
     got = findings(result)
     assert got.get("fc2") == ("INIT001", "warning") and got.get("fc4") == ("INIT002", "error")
     assert math.isclose(len(result.records), 6)
+
+
+class ScaledTanh(nn.Module):
+    """LeCun's 1.7159 tanh(2x/3): a constant scale before the activation is transparent."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc = nn.Linear(128, 128)
+        init.xavier_normal_(self.fc.weight)
+        self.out = nn.Linear(128, 10)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.out(1.7159 * torch.tanh(self.fc(x) * (2 / 3)))
+
+
+def test_constant_scale_before_tanh_is_not_gelu(tmp_path: Path) -> None:
+    result = audit_onnx(str(export(seeded(ScaledTanh), (4, 128), tmp_path / "st.onnx")))
+    fc = by_weight(result)["fc"]
+    assert fc.activation is not None and fc.activation.name == "Tanh"
+    assert "fc" not in findings(result)

@@ -246,8 +246,9 @@ def _pattern(g: Graph, name: str, users: list[onnx.NodeProto]) -> str | None:
             return "Softsign"
         if u.op_type in ("Div", "Mul") and "Erf" in follow:
             return "GELU"
-    if muls and ops <= {"Mul", "Pow", "Add", "Div"} and any(n.op_type == "Tanh" for n in _downstream(g, name, 5)):
-        return "GELU(tanh)"
+    cubes = [u for u in users if u.op_type == "Pow" or (u.op_type == "Mul" and list(u.input).count(name) == 2)]
+    if cubes and ops <= {"Mul", "Pow", "Add", "Div"} and any(n.op_type == "Tanh" for n in _downstream(g, name, 5)):
+        return "GELU(tanh)"  # 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))
     return None
 
 
