@@ -135,8 +135,10 @@ def apply_recommended_init(
     Draws use the global torch RNG (seed it for reproducible weights); ``seed`` only
     fixes the tracing batch. With ``include_kept`` the layers left alone are listed too.
     """
-    from .frontends.live_torch import check_model, python_path
+    from .frontends.live_torch import LiveError, _is_keras_model, check_model, python_path
 
+    if _is_keras_model(model):
+        raise LiveError("apply_recommended_init re-initializes torch models; for Keras set kernel_initializer")
     result = check_model(model, input_shape, seed=seed, settings=settings)
     params = _parameters(model)
     modules = dict(model.named_modules())

@@ -213,7 +213,7 @@ def check(target: str, kwargs_json: str, input_shape: str | None, seed: int, sig
         shape = parse_shape(input_shape) if input_shape else None
         result, model = check_target(target, kwargs=kwargs, input_shape=shape, seed=seed,
                                      threshold=signal_threshold, settings=settings, progress=progress)
-        demo = _apply_demo(model, result, seed, settings) if apply_demo else None
+        demo = _apply_demo(model, result, seed, settings) if apply_demo and result.tracer != "keras graph" else None
     except (LiveError, json.JSONDecodeError) as err:
         click.echo(f"error: {target}: {err}", err=True)
         sys.exit(2)

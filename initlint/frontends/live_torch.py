@@ -253,7 +253,7 @@ def propagate(model: nn.Module, shape: tuple[int, ...], seed: int, extra: dict[s
     flags = {name: m.training for name, m in model.named_modules()}
     buffers = {name: b.detach().clone() for name, b in model.named_buffers()}
     generator = torch.Generator().manual_seed(seed)
-    x = torch.randn(shape, generator=generator)
+    x = torch.randn(shape, generator=generator).requires_grad_(True)  # gradients flow even into frozen models
     model.train()
     try:
         with torch.random.fork_rng(devices=[]):

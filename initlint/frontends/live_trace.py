@@ -450,10 +450,11 @@ def _std(t: torch.Tensor | None) -> float | None:
 
 
 def record_pass(model: nn.Module, inputs: Sequence[torch.Tensor], extra: dict[str, str],
-                generator: torch.Generator) -> Recording:
+                generator: torch.Generator, call_kwargs: dict[str, Any] | None = None) -> Recording:
     """One forward pass under the recorder and one backward from ``sum(output * R)`` (SPEC 8.18).
 
     The caller puts the model in train mode and restores its state; dropout is disabled here.
+    ``call_kwargs`` go to the model call (Keras models take ``training=True``).
     """
     recorder = Recorder(model, extra)
     handles = [
@@ -463,7 +464,7 @@ def record_pass(model: nn.Module, inputs: Sequence[torch.Tensor], extra: dict[st
     ]
     try:
         with recorder:
-            output = model(*inputs)
+            output = model(*inputs, **(call_kwargs or {}))
             recorder.finish(output)
     finally:
         for handle in handles:
