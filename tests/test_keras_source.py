@@ -546,3 +546,15 @@ def test_spatial_sizes_reach_flatten(stack: str, fan_in: int) -> None:
         ])
     """, "model.head")
     assert rec.fan_in == fan_in
+
+
+def test_closures_over_tensors_of_an_enclosing_function() -> None:
+    found = records("""
+        import keras
+        def outer():
+            x = keras.Input((4,))
+            def inner(y):
+                return keras.layers.Dense(4, name="d")(x + y)
+            return inner
+    """)
+    assert found["outer.inner.d"].unresolved

@@ -182,9 +182,12 @@ class Flow:
         flow: Flow | None = self
         while flow is not None:
             if key in flow.env:
-                if flow.graph.kind == "module" and key in self.file.consts and flow.env[key] is None:
+                value = flow.env[key]
+                if flow.graph.kind == "module" and key in self.file.consts and value is None:
                     return MISSING  # type: ignore[return-value]  # a module constant: read its expression
-                return flow.env[key]
+                if isinstance(value, int) and flow.graph is not self.graph:
+                    return None  # a tensor of an enclosing unit's graph: not followed across units
+                return value
             flow = flow.parent
         if key in self.file.units:
             return UnitRef(key)

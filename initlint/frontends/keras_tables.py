@@ -87,6 +87,9 @@ PASS_LAYERS = frozenset({
     "Flatten", "Reshape", "Permute", "Cropping1D", "Cropping2D", "Cropping3D",
     "ZeroPadding1D", "ZeroPadding2D", "ZeroPadding3D", "UpSampling1D", "UpSampling2D", "UpSampling3D",
     "Concatenate", "Average", "Maximum",
+    # preprocessing and augmentation keep the shape (and come before the first weight layer)
+    "Rescaling", "Normalization", "RandomFlip", "RandomRotation", "RandomZoom", "RandomTranslation",
+    "RandomContrast", "RandomBrightness",
 })
 GLOBAL_POOLING_PREFIX = "Global"
 
