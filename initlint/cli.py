@@ -241,7 +241,11 @@ def _report_live(result: Any, demo: tuple[list[Any], Any] | None, fmt: str, plot
     from .reporters import live
 
     if plot_file:
-        live.plot(result, plot_file)
+        try:
+            live.plot(result, plot_file)
+        except (RuntimeError, OSError) as err:
+            click.echo(f"error: --plot {plot_file}: {err}", err=True)
+            sys.exit(2)
     if fmt == "json":
         doc = live.document(result)
         if demo is not None:

@@ -100,6 +100,15 @@ def test_import_failure_in_a_real_process() -> None:
     )
 
 
+def test_package_module_target(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(TARGETS.parent.parent)
+    code, out, err = run("tests.live_targets.dynamic_flow:Gated", "--format", "json")
+    assert code == 0, err
+    doc = json.loads(out)
+    assert doc["tracer"] == "recorded" and doc["findings"] == []
+    assert doc["layers"][2]["consumer"] == "LeakyReLU"
+
+
 def test_bad_kwargs_and_shape_are_usage_errors() -> None:
     code, _, err = run(MLP, "--kwargs", "[1, 2]")
     assert code == 2 and "--kwargs must be a JSON object" in err

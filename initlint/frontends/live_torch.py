@@ -89,7 +89,7 @@ def import_target(target: str) -> tuple[Any, str]:
         if where.endswith(".py") or os.sep in where or "/" in where:
             module, path = _import_file(where)
         else:
-            module = importlib.import_module(where)
+            module = _import_module(where)
             path = getattr(module, "__file__", None) or where
     except LiveError:
         raise
@@ -101,6 +101,19 @@ def import_target(target: str) -> tuple[Any, str]:
             raise LiveError(f"{where} has no attribute {attr!r}")
         obj = getattr(obj, part)
     return obj, str(path)
+
+
+def _import_module(name: str) -> Any:
+    """Import ``package.module`` with the current directory importable, as ``python -m`` would."""
+    cwd = os.getcwd()
+    added = cwd not in sys.path
+    if added:
+        sys.path.insert(0, cwd)
+    try:
+        return importlib.import_module(name)
+    finally:
+        if added and cwd in sys.path:
+            sys.path.remove(cwd)
 
 
 def _import_file(path: str) -> tuple[Any, str]:
@@ -456,7 +469,10 @@ def check_target(
         return check_keras_model(model, input_shape, seed=seed, threshold=threshold, path=path,
                                  settings=settings, progress=progress), model
     say("reading declared initializers from the source")
-    declared = declared_inits(path, model, settings) if path.endswith(".py") else {}
+    try:
+        declared = declared_inits(path, model, settings) if path.endswith(".py") else {}
+    except Exception:  # noqa: BLE001 - no static declarations means no INIT007, never a failed check
+        declared = {}
     result = check_model(model, input_shape, seed=seed, threshold=threshold, path=path, settings=settings,
                          declared=declared, progress=progress)
     return result, model

@@ -112,8 +112,10 @@ def clean(row: dict[str, Any]) -> dict[str, Any]:
 
 def plot(result: LiveResult, path: str) -> None:
     """Forward and gradient std per weight layer on a log scale, with the threshold band around the first layer."""
-    import matplotlib
-
+    try:
+        import matplotlib
+    except ImportError:
+        raise RuntimeError("--plot needs matplotlib (pip install 'initlint[plot]')") from None
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
