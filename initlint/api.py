@@ -14,12 +14,11 @@ import tokenize
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from fnmatch import fnmatch
-from pathlib import Path
 from typing import Any
 
 import libcst as cst
 
-from . import config, engine, suppressions
+from . import config, engine, limits, suppressions
 from .cache import Cache
 from .frontends import torch_source
 from .frontends.names import mentions_framework
@@ -106,14 +105,23 @@ def records_for_source(source: SourceFile) -> list[LayerRecord]:
 
 
 def lint_source(text: str, path: str = "<string>", settings: Settings | None = None) -> FileResult:
-    """Lint Python source text. Never imports or executes it."""
+    """Lint Python source text. Never imports or executes it; never raises (see :mod:`initlint.limits`)."""
     settings = settings or Settings()
+    return limits.guarded(path, settings.timeout, lambda: _lint_source(text, path, settings))
+
+
+def _lint_source(text: str, path: str, settings: Settings) -> FileResult:
     if not mentions_framework(text):
         return FileResult(path, skipped=True)
+    hazard = limits.parse_hazard(text)
+    if hazard:
+        return FileResult(path, error=f"{path}: {hazard}")
     try:
         module = cst.parse_module(text)
     except cst.ParserSyntaxError as err:
         return FileResult(path, error=parse_error(path, err))
+    except UnicodeEncodeError as err:  # lone surrogates in a str handed to the API
+        return FileResult(path, error=f"{path}: not valid Unicode text: {err.reason}")
     records = records_for_source(SourceFile(path, text, module, settings))
     found = [f for f in engine.findings(records, settings) if not _per_file_ignored(f.code, path, settings)]
     return suppressions.apply(FileResult(path, records=tuple(records), findings=tuple(found)), text)
@@ -129,15 +137,16 @@ def lint_file(path: str | os.PathLike[str], settings: Settings | None = None) ->
     settings = settings or Settings()
     if name.endswith(".onnx"):
         return audit_onnx(name, settings)
-    try:
-        data = Path(name).read_bytes()
-    except OSError as err:
-        return FileResult(name, error=f"{name}: cannot read: {err.strerror or err}")
+    data = limits.read_source(name, settings.max_file_size)
+    if isinstance(data, str):
+        return FileResult(name, error=f"{name}: {data}")
     return lint_bytes(name, data, settings)
 
 
 def lint_bytes(name: str, data: bytes, settings: Settings) -> FileResult:
     """Lint the bytes of one ``.py`` file already read (the cache keys on them)."""
+    if settings.max_file_size and len(data) > settings.max_file_size:
+        return FileResult(name, error=f"{name}: {limits.too_large(len(data), settings.max_file_size)}")
     try:
         text = decode(data)
     except (UnicodeDecodeError, SyntaxError, LookupError) as err:
@@ -198,6 +207,10 @@ def audit_onnx(path: str, settings: Settings | None = None) -> FileResult:
         from .frontends import onnx_graph  # lazy: onnx is an optional extra
     except ImportError as err:
         return FileResult(path, error=f"{path}: cannot audit ONNX: {err} (install with: pip install 'initlint[onnx]')")
+    return limits.guarded(path, settings.timeout, lambda: _audit_onnx(onnx_graph, path, settings))
+
+
+def _audit_onnx(onnx_graph: Any, path: str, settings: Settings) -> FileResult:
     result = onnx_graph.audit(path, settings)
     if result.error:
         return result

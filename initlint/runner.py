@@ -9,12 +9,14 @@ and :func:`initlint.api.lint_paths` sorts them, so ``--jobs 2`` prints exactly w
 from __future__ import annotations
 
 import os
+import stat
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from .cache import Cache
+from .limits import is_transient
 from .records import FileResult
 from .settings import Settings
 
@@ -23,6 +25,8 @@ if TYPE_CHECKING:
 
 # Below this much source, one process finishes before a pool has started.
 MIN_PARALLEL_BYTES = 256 * 1024
+# Larger files are not read here for the cache key: lint_file applies --max-file-size first.
+MAX_CACHED_BYTES = 16 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -57,7 +61,7 @@ def lint_files(files: Sequence[str], settings: Settings, jobs: int | None = None
             tasks.append(task)
     jobs = default_jobs() if jobs is None else max(1, jobs)
     for task, result in _run(tasks, settings, jobs):
-        if cache is not None and task.key is not None:
+        if cache is not None and task.key is not None and not is_transient(result):
             cache.put(task.key, result)
         results.append(result)
     return results
@@ -65,11 +69,12 @@ def lint_files(files: Sequence[str], settings: Settings, jobs: int | None = None
 
 def _task(path: str, cache: Cache | None) -> Task:
     try:
-        size = os.stat(path).st_size
+        info = os.stat(path)
     except OSError:
         return Task(path, 0)  # lint_file reports it
-    if cache is None or path.endswith(".onnx"):
-        return Task(path, size)
+    size = info.st_size
+    if cache is None or path.endswith(".onnx") or not stat.S_ISREG(info.st_mode) or size > MAX_CACHED_BYTES:
+        return Task(path, size)  # a FIFO would block the read; lint_file reports what it cannot read
     try:
         with open(path, "rb") as fh:
             data = fh.read()

@@ -22,6 +22,8 @@ class Settings:
     config_root: str | None = None  # folder of the config file: per-file-ignores and excludes are relative to it
     propagate: bool = False  # ONNX audits: run one seeded N(0,1) batch through onnxruntime (INIT008)
     input_shape: tuple[int, ...] | None = None  # that batch's shape when the graph's input has dynamic dims
+    max_file_size: int = 2_000_000  # bytes; larger .py files are skipped with an error line (0: no limit)
+    timeout: float = 60.0  # seconds per file before it is skipped with an error line (0: no limit)
 
     def selected(self, code: str) -> bool:
         """ruff-style prefix selection: the longest matching prefix decides."""
