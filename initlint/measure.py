@@ -188,13 +188,16 @@ def stats(x: np.ndarray, rel_tol: float) -> Stats:
 def shape_class(st: Stats) -> frozenset[str]:
     """Which distributions the sample can be (INIT_REFERENCE 7, shape fingerprint r = max|w|/s).
 
-    n < 64: any. Uniform: r <= 2.0 (n < 256), <= 1.95 (n >= 256). Truncated at ±2σ: r <= 2.40,
+    n < 64: any. Uniform: r <= 2.0 (n < 256), <= 1.95 (n >= 256); a small sample above that may
+    still be a uniform's tail, so below 256 entries it stays "any". Truncated at ±2σ: r <= 2.40,
     told apart from a normal only at n >= 1024.
     """
     if st.n < 64:
         return ANY_SHAPE
     if st.robust_r <= (2.0 if st.n < 256 else 1.95):
         return frozenset({"uniform"})
+    if st.n < 256:
+        return ANY_SHAPE
     if st.n < 1024:
         return NORMALS
     return frozenset({"truncated_normal"}) if st.robust_r <= 2.40 else frozenset({"normal"})
@@ -221,7 +224,7 @@ def uniform_eps(n: int) -> float:
 def accepts(c: Candidate, st: Stats, shapes: frozenset[str]) -> tuple[bool, float, str]:
     """(accepted, log-likelihood, distribution) of a candidate given the sample.
 
-    Too few entries to see the shape (n < 64): the normal variance test, which is the widest.
+    Shape unknown (n < 64, or < 256 and not clearly uniform): the normal variance test, the widest.
     A uniform: the bound test, likelihood n ln(1/a). A normal: the variance test, likelihood -z²/2
     (kappa of a normal while normal and truncated normal cannot be told apart).
     """
