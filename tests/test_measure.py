@@ -84,14 +84,15 @@ def test_big_tensors_are_identified_at_least_95_percent() -> None:
     assert right / total >= 0.95, f"{right}/{total}"
 
 
-@pytest.mark.parametrize("shape", [(4, 4), (8, 3), (5, 6), (16, 2), (3, 3, 2, 2)])
+@pytest.mark.parametrize("shape", [(4, 4), (8, 3), (5, 6), (16, 2), (3, 3, 2, 2), (8, 8), (32, 8)])
 def test_tiny_tensors_are_inconclusive_never_wrong(shape: tuple[int, ...]) -> None:
     fans = formulas.torch_fans(shape)
     for name, entry in TORCH_INITS.items():
         for seed in range(8):
             w = _tensor(shape, entry[0], seed)
+            var = _expected_var(entry, fans)
             spec = infer(w, *fans)
-            assert not _wrong(spec, _expected_var(entry, fans), fans), (name, seed, spec)
+            assert spec.scheme == "inconclusive" or _right(spec, entry[1], var, entry[3], fans), (name, seed, spec)
 
 
 def test_fewer_than_16_entries_is_inconclusive() -> None:
