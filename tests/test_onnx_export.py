@@ -337,3 +337,16 @@ def test_constant_scale_before_tanh_is_not_gelu(tmp_path: Path) -> None:
     fc = by_weight(result)["fc"]
     assert fc.activation is not None and fc.activation.name == "Tanh"
     assert "fc" not in findings(result)
+
+
+def test_transformer_encoder(tmp_path: Path) -> None:
+    layer = nn.TransformerEncoderLayer(128, 4, 512, batch_first=True, activation="gelu")
+    model = seeded(lambda: nn.TransformerEncoder(layer, 1, enable_nested_tensor=False))
+    result = audit_onnx(str(export(model, (2, 8, 128), tmp_path / "tr.onnx")))
+    recs = {r.name: r for r in result.records}
+    in_proj = recs["/layers.0/self_attn/MatMul"]
+    assert in_proj.unresolved and (in_proj.fan_in, in_proj.fan_out) == (128, 384)  # Q/K/V are split off: no activation
+    linear1, linear2 = recs["/layers.0/linear1/MatMul"], recs["/layers.0/linear2/MatMul"]
+    assert linear1.activation is not None and linear1.activation.name == "GELU"
+    assert linear2.normalized and linear2.residual_end  # residual add, then LayerNorm
+    assert {f.layer: f.code for f in result.findings} == {"/layers.0/linear1/MatMul": "INIT005"}

@@ -49,6 +49,8 @@ NORMALIZATION = frozenset({
     "BatchNormalization", "LayerNormalization", "InstanceNormalization", "GroupNormalization",
     "RMSNormalization", "SimplifiedLayerNormalization", "LpNormalization", "MeanVarianceNormalization",
 })
+# Ops that read only a tensor's shape: they do not consume its values.
+SHAPE_ONLY = frozenset({"Shape", "Size"})
 # ONNX activation op -> activation name as the rulebook knows it.
 ACTIVATIONS = {
     "Relu": "ReLU", "LeakyRelu": "LeakyReLU", "PRelu": "PReLU", "Elu": "ELU", "Celu": "CELU",
@@ -286,7 +288,7 @@ def resolve(g: Graph, name: str, settings: Settings, steps: int = 0, normalized:
     """The activation that consumes tensor ``name`` (SPEC 5)."""
     if steps > MAX_STEPS:
         return Consumer(None, reason="graph too deep to follow")
-    users = g.consumers.get(name, [])
+    users = [u for u in g.consumers.get(name, []) if u.op_type not in SHAPE_ONLY]
     here = dict(normalized=normalized, residual=residual, via=via)
     pattern = _pattern(g, name, users)
     if pattern is not None:
