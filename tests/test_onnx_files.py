@@ -212,3 +212,33 @@ def test_subprocess_cli_json_layers(tmp_path: Path) -> None:
     assert (layers["fc1"]["fan_in"], layers["fc1"]["fan_out"], layers["fc1"]["shape"]) == (64, 128, [128, 64])
     assert layers["fc2"]["consumer"] == "identity" and layers["fc2"]["verdict"] == "ok"
     assert doc["findings"][0]["line"] is None and doc["findings"][0]["layer"] == "fc1"
+
+
+def _keras_he_normal(fan_in: int, fan_out: int) -> np.ndarray:
+    """Keras he_normal on a Dense kernel (in, out): truncated at ±2σ' with σ' = sqrt(2/fan_in)/0.8796."""
+    pre = np.sqrt(2 / fan_in) / 0.87962566103423978
+    x = RNG.normal(0, pre, (fan_in, fan_out))
+    while (bad := np.abs(x) > 2 * pre).any():
+        x[bad] = RNG.normal(0, pre, int(bad.sum()))
+    return x.astype(np.float32)
+
+
+@pytest.mark.parametrize(("act", "kernel", "expected"), [
+    ("Relu", "he_normal", None),
+    ("Selu", "he_normal", ("INIT004", "error")),
+    ("Selu", "lecun_uniform", ("INIT004", "advice")),
+])
+def test_keras_layout_dense(tmp_path: Path, act: str, kernel: str, expected: tuple[str, str] | None) -> None:
+    fi, fo = 200, 300
+    w = _keras_he_normal(fi, fo) if kernel == "he_normal" else RNG.uniform(-np.sqrt(3 / fi), np.sqrt(3 / fi), (fi, fo)).astype(np.float32)
+    m = model(
+        [helper.make_node("MatMul", ["x", "w"], ["h"], name="dense"), helper.make_node(act, ["h"], ["y"])],
+        [numpy_helper.from_array(w, "w")], (4, fi), (4, fo),
+    )
+    result = audit_onnx(save(m, tmp_path / "k.onnx"))
+    rec = only(result)
+    assert (rec.fan_in, rec.fan_out) == (fi, fo)
+    dist = "truncated_normal" if kernel == "he_normal" else "uniform"
+    assert rec.init.distribution == dist and rec.init.scheme == ("he" if kernel == "he_normal" else "lecun")
+    got = [(f.code, f.severity) for f in result.findings]
+    assert got == ([expected] if expected else [])
