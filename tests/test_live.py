@@ -187,3 +187,38 @@ def test_target_errors_are_one_line(name: str, reason: str) -> None:
 def test_input_shape_cannot_be_inferred_from_a_raw_first_layer() -> None:
     with pytest.raises(LiveError, match="forward pass on input shape 128,64 failed"):
         check_target(target("residual.py:ResMLP"))
+
+
+def test_token_inputs_dtype_and_paths() -> None:
+    class LM(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.emb = torch.nn.Embedding(100, 32)
+            self.fc = torch.nn.Linear(32, 64)
+            self.out = torch.nn.Linear(64, 100)
+
+        def forward(self, tokens: torch.Tensor) -> torch.Tensor:
+            return self.out(torch.relu(self.fc(self.emb(tokens))))
+
+    result = check_model(LM())
+    assert result.input_shape == (128, 16) and result.path == __file__
+    assert [row["layer"] for row in result.layers] == ["fc", "out"]  # the embedding is not a weight layer
+    double = torch.nn.Sequential(torch.nn.Linear(8, 8), torch.nn.Tanh(), torch.nn.Linear(8, 2)).double()
+    result = check_model(double)
+    assert result.path == "<Sequential>" and result.layers[0]["consumer"] == "Tanh"
+
+
+def test_a_wrong_inferred_shape_says_to_pass_one() -> None:
+    class HeadFirst(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.head = torch.nn.Linear(64, 2)  # registered before the layer the input meets
+            self.body = torch.nn.Linear(16, 64)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.head(torch.relu(self.body(x)))
+
+    with pytest.raises(LiveError, match=r"inferred; pass --input-shape"):
+        check_model(HeadFirst())
+    rows = check_model(HeadFirst(), (8, 16)).layers
+    assert [(row["layer"], row["consumer"]) for row in rows] == [("body", "ReLU"), ("head", "identity")]  # run order

@@ -40,6 +40,7 @@ from .live_trace import WEIGHT_MODULES, Consumer, Recording, finite, fx_consumer
 DEFAULT_BATCH = 128
 # Spatial size of an inferred conv input, per number of spatial dims (small enough for CPU).
 SPATIAL = {1: (64,), 2: (32, 32), 3: (8, 8, 8)}
+TOKENS = 16  # sequence length of an inferred token-id input
 KINDS: dict[type[nn.Module], str] = {
     nn.Linear: "linear", nn.Bilinear: "bilinear",
     nn.Conv1d: "conv", nn.Conv2d: "conv", nn.Conv3d: "conv",
@@ -166,8 +167,18 @@ def weight_modules(model: nn.Module) -> list[tuple[str, nn.Module]]:
     return [(name, m) for name, m in model.named_modules() if isinstance(m, WEIGHT_MODULES)]
 
 
+def first_leaf(model: nn.Module) -> nn.Module | None:
+    """The first registered module that holds parameters itself (usually the one the input meets)."""
+    return next((m for m in model.modules() if any(True for _ in m.parameters(recurse=False))), None)
+
+
 def infer_input_shape(model: nn.Module, batch: int = DEFAULT_BATCH) -> tuple[int, ...]:
-    """``(batch, in_features)`` or ``(batch, in_channels, *spatial)`` from the first weight layer."""
+    """``(batch, in_features)`` or ``(batch, in_channels, *spatial)`` from the first weight layer.
+
+    A model that starts with an embedding gets ``(batch, TOKENS)`` token ids.
+    """
+    if isinstance(first_leaf(model), (nn.Embedding, nn.EmbeddingBag)):
+        return (batch, TOKENS)
     layers = weight_modules(model)
     if not layers:
         raise LiveError("no weight layer found (Linear, Conv*, ConvTranspose*, Bilinear)")
@@ -218,7 +229,11 @@ def check_model(
     shape = tuple(input_shape) if input_shape else infer_input_shape(model)
     extra = dict(settings.activations)
     say(f"forward/backward pass on N(0,1) input {shape}")
-    rec = propagate(model, shape, seed, extra)
+    try:
+        rec = propagate(model, shape, seed, extra)
+    except LiveError as err:
+        hint = "" if input_shape else " (the input shape was inferred; pass --input-shape)"
+        raise LiveError(f"{err}{hint}") from err
     modules = dict(weight_modules(model))  # after the pass: Lazy modules are materialized now
     ordered = [n for n in rec.order if n in modules] + [n for n in modules if n not in rec.order]
     consumers = fx_consumers(model, [n for n in ordered if n in rec.order], extra)
@@ -255,10 +270,23 @@ def _base(module: nn.Module) -> type[nn.Module]:
 
 
 def _class_file(model: nn.Module) -> str:
+    """The file defining the model's class; ``<Sequential>`` for torch's own containers."""
+    if type(model).__module__.startswith("torch."):
+        return f"<{type(model).__name__}>"
     try:
         return inspect.getsourcefile(type(model)) or type(model).__module__
-    except TypeError:
+    except (TypeError, OSError):  # built-in or defined in an interactive session
         return type(model).__module__
+
+
+def make_input(model: nn.Module, shape: tuple[int, ...], generator: torch.Generator) -> torch.Tensor:
+    """N(0,1) in the model's float dtype (requiring grad, so gradients flow even into frozen models),
+    or uniform token ids when the model starts with an embedding."""
+    first = first_leaf(model)
+    if isinstance(first, (nn.Embedding, nn.EmbeddingBag)):
+        return torch.randint(first.num_embeddings, shape, generator=generator)
+    dtype = next((p.dtype for p in model.parameters() if p.is_floating_point()), torch.float32)
+    return torch.randn(shape, generator=generator, dtype=dtype).requires_grad_(True)
 
 
 def propagate(model: nn.Module, shape: tuple[int, ...], seed: int, extra: dict[str, str]) -> Recording:
@@ -266,7 +294,7 @@ def propagate(model: nn.Module, shape: tuple[int, ...], seed: int, extra: dict[s
     flags = {name: m.training for name, m in model.named_modules()}
     buffers = {name: b.detach().clone() for name, b in model.named_buffers()}
     generator = torch.Generator().manual_seed(seed)
-    x = torch.randn(shape, generator=generator).requires_grad_(True)  # gradients flow even into frozen models
+    x = make_input(model, shape, generator)
     model.train()
     try:
         with torch.random.fork_rng(devices=[]):
