@@ -22,9 +22,8 @@ from .keras_graph import (
     string,
 )
 from .keras_tables import (
-    ACTIVATION_LAYERS, ACTIVATION_NAMES, ACTIVATION_NAMESPACES, ADD_LAYERS, DROPOUT_LAYERS,
-    FUNCTION_SLOPE_DEFAULTS, INPUT_CALLS, MERGE_FUNCTIONS, MODEL_CALLS, NORM_LAYERS, OPAQUE_WEIGHT_LAYERS,
-    PASS_FUNCTIONS, PASS_LAYERS, SEQUENTIAL, TOP_LEVEL_ACTIVATIONS, WEIGHT_LAYERS, WeightLayer, namespace,
+    ACTIVATION_LAYERS, ACTIVATION_NAMES, ACTIVATION_NAMESPACES, FUNCTION_SLOPE_DEFAULTS, INPUT_CALLS, LAYER_ROLES,
+    MERGE_FUNCTIONS, MODEL_CALLS, PASS_FUNCTIONS, TOP_LEVEL_ACTIVATIONS, WEIGHT_LAYERS, WeightLayer, namespace,
     qualified_class,
 )
 from .names import Names, dotted
@@ -463,44 +462,48 @@ class Flow:
             return None
         layer = new("unknown", cls)
         layer.name = self.layer_name(call, cls)
+        special = {"Activation": self.activation_object, "InputLayer": self.input_layer, "Sequential": self.sequential}
         if cls in WEIGHT_LAYERS:
             self.weight_layer(layer, WEIGHT_LAYERS[cls])
-        elif cls == "Activation":
-            arg = _arg(call, "activation", 0)
-            self.deps = set()
-            layer.activation = self.activation(arg) if arg is not None else "Activation() without argument"
-            layer.init_deps = frozenset(self.deps)
-            layer.role = "act" if layer.activation is not None else "pass"
         elif cls in ACTIVATION_LAYERS:
             layer.role, layer.activation = "act", self.activation_layer(cls, call)
-        elif cls in NORM_LAYERS:
-            layer.role = "norm"
-        elif cls in OPAQUE_WEIGHT_LAYERS:
-            layer.role = "opaque"
-        elif cls in DROPOUT_LAYERS:
-            layer.role = "dropout"
-        elif cls in ADD_LAYERS:
-            layer.role = "add"
-        elif cls in PASS_LAYERS:
-            layer.role = "pass"
-            keys = ("target_shape", "keepdims", "pool_size", "strides", "padding", "size", "cropping")
-            layer.geometry = {key: self.literal(_arg(call, key, -1)) for key in keys}
-            layer.geometry["arg0"] = self.literal(_arg(call, "", 0))
-            if cls == "Reshape" and layer.geometry["target_shape"] is MISSING:
-                layer.geometry["target_shape"] = layer.geometry["arg0"]
-        elif cls == "InputLayer":
-            layer.role = "input"
-            layer.input_shape = self.input_shape(call) or _input_shape_kw(self, call)
-        elif cls in SEQUENTIAL:
-            layer.role = "sequential"
-            layer.name = ""
-            layer.standalone_ok = self.graph.kind in ("function", "module")
-            items = _arg(call, "layers", 0)
-            if items is not None:
-                for element in _elements(items):
-                    layer.items += self.sequential_items(element, layer)
-            self.sequentials.append(layer)
+        elif cls in special:
+            special[cls](layer, call)
+        else:
+            layer.role = LAYER_ROLES.get(cls, "unknown")
+            if layer.role == "pass":
+                layer.geometry = self.pass_geometry(call, cls)
         return layer
+
+    def activation_object(self, layer: Layer, call: cst.Call) -> None:
+        """``Activation("relu")``; ``Activation("linear")`` / ``Activation(None)`` pass the signal on."""
+        arg = _arg(call, "activation", 0)
+        self.deps = set()
+        layer.activation = self.activation(arg) if arg is not None else "Activation() without argument"
+        layer.init_deps = frozenset(self.deps)
+        layer.role = "act" if layer.activation is not None else "pass"
+
+    def input_layer(self, layer: Layer, call: cst.Call) -> None:
+        layer.role = "input"
+        layer.input_shape = self.input_shape(call) or _input_shape_kw(self, call)
+
+    def sequential(self, layer: Layer, call: cst.Call) -> None:
+        layer.role, layer.name = "sequential", ""
+        layer.standalone_ok = self.graph.kind in ("function", "module")
+        items = _arg(call, "layers", 0)
+        if items is not None:
+            for element in _elements(items):
+                layer.items += self.sequential_items(element, layer)
+        self.sequentials.append(layer)
+
+    def pass_geometry(self, call: cst.Call, cls: str) -> dict[str, object]:
+        """What shape-changing pass layers are given: pool sizes, strides, padding, target shapes."""
+        keys = ("target_shape", "keepdims", "pool_size", "strides", "padding", "size", "cropping")
+        geometry = {key: self.literal(_arg(call, key, -1)) for key in keys}
+        geometry["arg0"] = self.literal(_arg(call, "", 0))
+        if cls == "Reshape" and geometry["target_shape"] is MISSING:
+            geometry["target_shape"] = geometry["arg0"]
+        return geometry
 
     def layer_name(self, call: cst.Call, cls: str) -> str:
         written = _arg(call, "name", -1)

@@ -12,7 +12,7 @@ from typing import Literal
 
 KERAS_ROOTS = frozenset({"keras", "tensorflow", "tf_keras"})
 
-Role = Literal["weight", "act", "norm", "pass", "dropout", "merge", "input", "sequential", "model"]
+Role = Literal["weight", "opaque", "act", "norm", "pass", "dropout", "add", "input", "sequential", "unit", "unknown"]
 
 
 @dataclass(frozen=True)
@@ -106,8 +106,16 @@ DROPOUT_LAYERS: dict[str, str] = {
 
 ADD_LAYERS = frozenset({"Add"})
 INPUT_CALLS = frozenset({"Input", "InputLayer"})
-SEQUENTIAL = frozenset({"Sequential"})
 MODEL_CALLS = frozenset({"Model", "Functional"})
+
+# The role of every layer class that needs no more than its name to be understood.
+LAYER_ROLES: dict[str, Role] = {
+    **dict.fromkeys(PASS_LAYERS, "pass"),
+    **dict.fromkeys(NORM_LAYERS, "norm"),
+    **dict.fromkeys(OPAQUE_WEIGHT_LAYERS, "opaque"),
+    **dict.fromkeys(DROPOUT_LAYERS, "dropout"),
+    **dict.fromkeys(ADD_LAYERS, "add"),
+}
 
 # Lower-case merge functions of keras.layers (layers.add([a, b]), layers.concatenate([...])).
 MERGE_FUNCTIONS: dict[str, str] = {"add": "add", "concatenate": "pass", "average": "pass", "maximum": "pass"}
