@@ -416,7 +416,7 @@ def infer(
     arr = np.asarray(values)
     if arr.size == 0:
         return _inconclusive("empty tensor")
-    if not np.issubdtype(arr.dtype, np.floating) and arr.dtype.itemsize != 2:
+    if arr.dtype.kind != "f" and arr.dtype.name != "bfloat16":
         return _inconclusive(f"{arr.dtype} tensor (quantized?)")
     rel_tol = _rounding(arr.dtype)
     x = sample_entries(arr.reshape(-1), sample, seed)

@@ -471,6 +471,8 @@ def audit(path: str, settings: Settings | None = None, sample: int = 65536) -> F
         return FileResult(path, error=f"{path}: {err}")
     except (OSError, ValueError) as err:
         return FileResult(path, error=f"{path}: cannot read weights: {err}")
+    except Exception as err:  # a graph that parses but breaks the ONNX spec in a way not checked above
+        return FileResult(path, error=f"{path}: malformed graph ({type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''})")
     if settings.propagate:
         recs.append(_network(path, recs, settings))
     return FileResult(path, records=tuple(recs))
