@@ -278,7 +278,7 @@ class Flow:
                 return self.graph.add(Node("add", (left, right), self.graph.nodes[left].shape))
             tensors = tuple(v for v in (left, right) if isinstance(v, int))
             if tensors:
-                return self.graph.add(Node("unknown", tensors, what=f"consumed by {self.code(expr)}"))
+                return self.graph.add(Node("unknown", tensors, expr=expr))
             lit = self.literal(expr)
             return None if lit is MISSING else Lit(lit)
         if isinstance(expr, cst.IfExp):
@@ -317,7 +317,7 @@ class Flow:
         tensors = [v for v in (value, extra) if isinstance(v, int)]
         if not tensors:
             return None
-        return self.graph.add(Node("unknown", tuple(tensors), what=f"consumed by {self.code(expr)}"))
+        return self.graph.add(Node("unknown", tuple(tensors), expr=expr))
 
     def call(self, call: cst.Call) -> Value:
         func = call.func
@@ -375,9 +375,11 @@ class Flow:
 
     def unknown_call(self, call: cst.Call) -> Value:
         tensors = [t for arg in call.args for t in self.tensors(arg.value)]
-        func = dotted(call.func) or self.code(call.func)
         if not tensors:
             return None
+        func = dotted(call.func)
+        if func is None:
+            return self.graph.add(Node("unknown", tuple(tensors), expr=call))
         return self.graph.add(Node("unknown", tuple(tensors), what=f"consumed by {func}()"))
 
     def unit_call(self, unit: str, call: cst.Call) -> Value:

@@ -84,6 +84,7 @@ class Node:
     unit: str = ""
     params: tuple[str, ...] = ()  # unit nodes: the callee parameter each input binds to
     what: str = ""
+    expr: cst.CSTNode | None = None  # unknown nodes: the code that consumes (rendered only when reported)
     deps: Deps | None = None  # parameter defaults the shape was read from (None: those of the inputs)
 
 

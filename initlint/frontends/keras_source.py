@@ -168,6 +168,9 @@ class KerasFile:
         if op == "unit":
             return [step for param, src in zip(node.params, node.inputs) if src == nid
                     for step in self.passed(node.unit, param)]
+        if node.expr is not None:
+            text = self.source.module.code_for_node(node.expr).strip()
+            return [Consumer(reason=f"consumed by {text if len(text) <= 60 else text[:57] + '...'}")]
         return [Consumer(reason=node.what or "consumed by code the analysis does not follow")]
 
     def returned(self, unit: str) -> list[Consumer | tuple[Graph, int]]:
