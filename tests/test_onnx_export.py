@@ -350,3 +350,30 @@ def test_transformer_encoder(tmp_path: Path) -> None:
     assert linear1.activation is not None and linear1.activation.name == "GELU"
     assert linear2.normalized and linear2.residual_end  # residual add, then LayerNorm
     assert {f.layer: f.code for f in result.findings} == {"/layers.0/linear1/MatMul": "INIT005"}
+
+
+class Generator(nn.Module):
+    """A GAN-style generator: constant and LeCun layers, a Tanh output head on PyTorch's default."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc1 = nn.Linear(64, 128)
+        init.ones_(self.fc1.weight)  # every unit identical
+        self.fc2 = nn.Linear(128, 128)
+        init.kaiming_normal_(self.fc2.weight, nonlinearity="linear")  # LeCun normal before tanh: right
+        self.out = nn.Linear(128, 784)  # default before the Tanh head: deliberate, not hidden
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = torch.relu(self.fc1(x))
+        x = torch.tanh(self.fc2(x))
+        return torch.tanh(self.out(x))
+
+
+def test_constant_lecun_and_tanh_head(tmp_path: Path) -> None:
+    result = audit_onnx(str(export(seeded(Generator), (4, 64), tmp_path / "g.onnx")))
+    recs = by_weight(result)
+    assert recs["fc1"].init is not None and (recs["fc1"].init.scheme, recs["fc1"].init.value) == ("constant", 1.0)
+    assert recs["fc2"].init is not None and recs["fc2"].init.scheme in ("lecun", "glorot")  # twins on a square layer
+    head = recs["out"].activation
+    assert head is not None and (head.name, head.reaches_weight) == ("Tanh", False)
+    assert findings(result) == {"fc1": ("INIT003", "error")}
