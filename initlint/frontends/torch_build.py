@@ -151,10 +151,17 @@ _NUMERIC_ROOTS = ("math.", "numpy.", "np.", "torch.")
 _CONSTANTS = {"math.pi": math.pi, "math.e": math.e, "numpy.pi": math.pi}
 
 
+class BudgetExceeded(Exception):
+    """The file needs more interpretation steps than a lint should spend: give up on it (unresolved)."""
+
+
 class FileContext:
     """Everything one file's interpretation shares."""
 
     def __init__(self, source: SourceFile, names: Names) -> None:
+        self.steps = 0
+        # statements interpreted per file: generous for real models, bounded for pathological code
+        self.budget = 20_000 + 20 * source.text.count("\n")
         self.source = source
         self.names = names
         self.scopes: dict[str, Scope] = {}
@@ -164,6 +171,7 @@ class FileContext:
         self.sites: dict[tuple[int, str], Layer] = {}
         self.layers: list[Layer] = []
         self.extra_activations = source.settings.activations
+        self.mentions: dict[str, int] = {}
 
     def descendants(self, name: str) -> list[Scope]:
         out, todo, seen = [], [name], {name}
@@ -185,6 +193,25 @@ class FileContext:
                 if found is not None:
                     return found
         return None
+
+
+def literal(e: cst.BaseExpression) -> object:
+    """Value of an Integer / Float / SimpleString without ``ast.literal_eval`` (hot path)."""
+    v = e.value  # type: ignore[attr-defined]
+    try:
+        if isinstance(e, cst.Integer):
+            return int(v, 0) if not (len(v) > 1 and v[0] == "0" and v[1].isdigit()) else int(v)
+        if isinstance(e, cst.Float):
+            return float(v.replace("_", ""))
+    except ValueError:
+        return None
+    if isinstance(e, cst.SimpleString):
+        if "\\" in v or not v or v[0] not in "'\"":
+            out = e.evaluated_value  # type: ignore[attr-defined]
+            return out if isinstance(out, str) else None
+        q = 3 if v[:3] in ('"""', "'''") else 1
+        return v[q:-q]
+    return None
 
 
 def _suite(body: cst.BaseSuite) -> list[cst.BaseStatement | cst.BaseSmallStatement]:
@@ -316,6 +343,9 @@ class Builder:
 
     def run(self, body: list[Any], env: dict[str, object]) -> bool:
         """Execute a block; True when it returned."""
+        self.ctx.steps += len(body)
+        if self.ctx.steps > self.ctx.budget:
+            raise BudgetExceeded
         for stmt in body:
             if isinstance(stmt, cst.SimpleStatementLine):
                 for small in stmt.body:
@@ -355,7 +385,8 @@ class Builder:
         elif isinstance(stmt, cst.AugAssign):
             self.aug_assign(stmt, env)
         elif isinstance(stmt, cst.Expr):
-            self.ev(stmt.value, env)
+            if not isinstance(stmt.value, (cst.SimpleString, cst.ConcatenatedString)):  # docstrings
+                self.ev(stmt.value, env)
         elif isinstance(stmt, cst.Return):
             self.returns.append(self.ev(stmt.value, env) if stmt.value is not None else NONE)
             return True
@@ -565,12 +596,9 @@ class Builder:
             return self.attribute(e, env)  # type: ignore[arg-type]
         if t is cst.Call:
             return self.call(e, env)  # type: ignore[arg-type]
-        if t is cst.Integer or t is cst.Float:
-            try:
-                return e.evaluated_value  # type: ignore[attr-defined]
-            except ValueError:
-                return None
-        if t is cst.SimpleString or t is cst.ConcatenatedString:
+        if t is cst.Integer or t is cst.Float or t is cst.SimpleString:
+            return literal(e)
+        if t is cst.ConcatenatedString:
             value = e.evaluated_value  # type: ignore[attr-defined]
             return value if isinstance(value, str) else None
         if t is cst.BinaryOperation:
@@ -1383,7 +1411,7 @@ class Builder:
         elif isinstance(mod, (SeqMod, ListMod)):
             keys = getattr(mod, "keys", None)
             for i, entry in enumerate(mod.entries):
-                sub = (f"{path}.{keys[i]}" if path else keys[i]) if keys else f"{path}[{i}]"
+                sub = (f"{path}.{keys[i]}" if path else keys[i]) if keys and i < len(keys) else f"{path}[{i}]"
                 if isinstance(entry, Repeat):
                     for item in flat(entry.entries):
                         self.name_mod(item, f"{path}[i]", provisional)

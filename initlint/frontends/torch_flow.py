@@ -17,7 +17,7 @@ import libcst as cst
 
 from ..rulebook import activation_family, default_slope
 from .names import dotted
-from .torch_build import FileContext, _suite, torch_nn_class
+from .torch_build import BudgetExceeded, FileContext, _suite, literal, torch_nn_class
 from .torch_model import (
     ActMod, Alt, AltMod, ChildMod, DictMod, Layer, LayerMod, ListMod, Mod, NormMod, OpaqueMod, ParamMod,
     PassMod, Repeat, Scope, SeqMod, flat,
@@ -76,6 +76,7 @@ class Flow:
         self.stmt: cst.CSTNode | None = None
         self.scope: Scope | None = None
         self.selu_scopes: set[str] = set()
+        self.active: list[str] = []  # forwards being followed (no re-entry)
 
     # -- events ------------------------------------------------------------
 
@@ -129,10 +130,14 @@ class Flow:
                 self.entered.add(scope.name)
                 return self.apply_mod(scope.seq, args[0] if args else Val(), scope)
             return None
-        if self.depth >= MAX_DEPTH:
-            return None
+        if self.depth >= MAX_DEPTH or scope.name in self.active:
+            return None  # a module that contains itself: not followed
         self.entered.add(scope.name)
-        return self.call(fn, scope, args, kwargs)
+        self.active.append(scope.name)
+        try:
+            return self.call(fn, scope, args, kwargs)
+        finally:
+            self.active.pop()
 
     def call(self, fn: cst.FunctionDef, scope: Scope, args: list[object], kwargs: dict[str, object]) -> object:
         params = list(fn.params.posonly_params) + list(fn.params.params)
@@ -167,6 +172,9 @@ class Flow:
     # -- statements --------------------------------------------------------
 
     def run(self, body: list[Any], env: dict[str, object], scope: Scope, returns: list[object]) -> bool:
+        self.ctx.steps += len(body)
+        if self.ctx.steps > self.ctx.budget:
+            raise BudgetExceeded
         for stmt in body:
             if isinstance(stmt, cst.SimpleStatementLine):
                 for small in stmt.body:
@@ -205,7 +213,8 @@ class Flow:
             right = self.ev(stmt.value, env, scope)
             bind(stmt.target, self.binary(op, left, right) if op else self.opaque(left, right), env)
         elif isinstance(stmt, cst.Expr):
-            self.ev(stmt.value, env, scope)
+            if not isinstance(stmt.value, (cst.SimpleString, cst.ConcatenatedString)):
+                self.ev(stmt.value, env, scope)
         elif isinstance(stmt, cst.Return):
             returns.append(self.ev(stmt.value, env, scope) if stmt.value is not None else None)
             return True
@@ -329,13 +338,8 @@ class Flow:
             if isinstance(e.operator, cst.And):  # type: ignore[attr-defined]
                 return False if a is False or b is False else (True if a and b else None)
             return True if a is True or b is True else (False if a is False and b is False else None)
-        if t is cst.Integer or t is cst.Float:
-            try:
-                return e.evaluated_value  # type: ignore[attr-defined]
-            except ValueError:
-                return None
-        if t is cst.SimpleString:
-            return e.evaluated_value  # type: ignore[attr-defined]
+        if t is cst.Integer or t is cst.Float or t is cst.SimpleString:
+            return literal(e)
         if t is cst.ListComp or t is cst.GeneratorExp:
             return None
         return None

@@ -16,6 +16,7 @@ Never imports torch; anything it cannot resolve becomes ``unresolved``.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import replace
 
 import libcst as cst
@@ -25,7 +26,7 @@ from ..records import Activation, InitSpec, LayerRecord
 from . import torch_init as ti
 from .names import Names, dotted
 from .source import SourceFile
-from .torch_build import NONE, Builder, FileContext, LocalClass, Sym, _suite, torch_nn_class
+from .torch_build import Builder, BudgetExceeded, FileContext, _suite, torch_nn_class
 from .torch_flow import Flow
 from .torch_model import ActMod, InitState, Layer, LayerMod, Mod, Scope, SeqMod, mods_under
 
@@ -40,14 +41,26 @@ def records(source: SourceFile) -> list[LayerRecord]:
         return []
     names = Names().scan(module.body)
     ctx = FileContext(source, names)
+    ctx.mentions = Counter(_WORD.findall(source.text))
     _collect(ctx, module)
     if not any(s.is_module for s in ctx.scopes.values()) and not _mentions_layers(source.text):
         return []
     _relate(ctx, module)
+    flow = Flow(ctx)
+    try:
+        _interpret(ctx, module, flow)
+    except BudgetExceeded:
+        return _give_up(ctx, "the file needs more analysis than the budget allows")
+    except RecursionError:
+        return _give_up(ctx, "constructs nested too deeply to follow")
+    _notes(ctx)
+    return _assemble(ctx, flow)
+
+
+def _interpret(ctx: FileContext, module: cst.Module, flow: Flow) -> None:
     for scope in _build_order(ctx):
         _build_class(ctx, scope)
     roots = _build_module(ctx, module)
-    flow = Flow(ctx)
     classes = [s for s in ctx.scopes.values() if s.is_module]
     built = {c for children in ctx.children.values() for c in children}
     for scope in classes:
@@ -58,8 +71,20 @@ def records(source: SourceFile) -> list[LayerRecord]:
             flow.run_root(scope, root=False)
     for mod, scope in roots:
         flow.run_module(mod, scope)
-    _notes(ctx)
-    return _assemble(ctx, flow)
+
+
+def _give_up(ctx: FileContext, reason: str) -> list[LayerRecord]:
+    """Every layer found so far, unresolved: a partial interpretation must not produce findings."""
+    out = []
+    for layer in ctx.layers:
+        if layer.is_dropout or layer.is_param:
+            continue
+        origin = ctx.source.origin(layer.stmt, layer.call)
+        path = (layer.path or "").lstrip("~") or f"<{layer.cls} at line {origin.line}>"
+        name = f"{layer.owner}.{path}" if layer.in_class else path
+        out.append(LayerRecord(name=name, kind=layer.kind, framework="torch", origin=origin,
+                               count=layer.count, scope=layer.owner, unresolved=reason))
+    return out
 
 
 def _mentions_layers(text: str) -> bool:
@@ -148,27 +173,31 @@ def _relate(ctx: FileContext, module: cst.Module) -> None:
         if isinstance(stmt, cst.ClassDef) and start is not None:
             end = next((s for s, _ in starts[i + 1:] if s is not None), len(lines) + 1)
             spans[stmt.name.value] = (start, end)
-    patterns = {s.name: re.compile(rf"\b{re.escape(s.name)}\b") for s in classes}
-    calls = {s.name: re.compile(rf"\b{re.escape(s.name)}\s*\(") for s in classes}
+    # One pass over the words of each text (not one regex per class pair): linear in the file.
+    names = {s.name for s in classes}
     inside = [False] * (len(lines) + 2)
     for parent, (start, end) in spans.items():
         for n in range(start, min(end, len(lines) + 1)):
             inside[n] = True
         body = "\n".join(lines[start:end - 1])  # the header line names bases, not children
-        for child, pattern in patterns.items():
-            if child != parent and parent in patterns and pattern.search(body):
+        if parent in names:
+            for child in names.intersection(_WORD.findall(body)) - {parent}:
                 ctx.children.setdefault(parent, set()).add(child)
     for n, line in enumerate(lines, start=1):
         if inside[n] or "(" not in line:
             continue
-        for parent, call in calls.items():
-            m = call.search(line)
-            if m is None:
+        seen: set[str] = set()
+        for m in _CALLED.finditer(line):
+            parent = m.group(1)
+            if parent not in names or parent in seen:
                 continue
-            rest = line[m.end():]
-            for child, pattern in patterns.items():
-                if child != parent and pattern.search(rest):
-                    ctx.children.setdefault(parent, set()).add(child)
+            seen.add(parent)  # the first call of a class on the line, as before
+            for child in names.intersection(_WORD.findall(line[m.end():])) - {parent}:
+                ctx.children.setdefault(parent, set()).add(child)
+
+
+_WORD = re.compile(r"\w+")
+_CALLED = re.compile(r"\b(\w+)\s*\(")
 
 
 def _build_order(ctx: FileContext) -> list[Scope]:
@@ -205,11 +234,7 @@ def _build_class(ctx: FileContext, scope: Scope) -> None:
     builder.current_fn = "__init__"
     env = builder.bind_params(fn, [], {}, scope)
     builder.stack.append(id(fn))
-    try:
-        builder.run(_suite(fn.body), env)
-    except RecursionError:
-        for layer in scope.layers:
-            layer.state = InitState(None, "constructor too deeply nested to follow")
+    builder.run(_suite(fn.body), env)
 
 
 def _build_module(ctx: FileContext, module: cst.Module) -> list[tuple[Mod, Scope]]:
@@ -221,9 +246,8 @@ def _build_module(ctx: FileContext, module: cst.Module) -> list[tuple[Mod, Scope
     env: dict[str, object] = {}
     builder.run(list(module.body), env)
     roots += _root_mods(env, [], scope, builder)
-    text = ctx.source.text
     for name, fn in ctx.functions.items():
-        if len(re.findall(rf"\b{re.escape(name)}\b", text)) > 1:
+        if ctx.mentions[name] > 1:
             continue  # called somewhere: analysed where it is called
         fscope = Scope(name, None)
         fbuilder = Builder(ctx, fscope)
@@ -256,14 +280,13 @@ def _root_mods(env: dict[str, object], returns: list[object], scope: Scope, buil
 
 def _notes(ctx: FileContext) -> None:
     """SPEC 8.19: say why a layer is on the default when init code exists but never runs."""
-    text = ctx.source.text
     unused: list[tuple[str, list[Layer]]] = []
     for scope in ctx.scopes.values():
         for name in scope.methods:
-            if "init" in name and name != "__init__" and len(re.findall(rf"\b{re.escape(name)}\b", text)) == 1:
+            if "init" in name and name != "__init__" and ctx.mentions[name] == 1:
                 unused.append((name, scope.layers))
     for name in ctx.functions:
-        if "init" in name and len(re.findall(rf"\b{re.escape(name)}\b", text)) == 1:
+        if "init" in name and ctx.mentions[name] == 1:
             unused.append((name, ctx.layers))
     for name, layers in unused:
         for layer in layers:

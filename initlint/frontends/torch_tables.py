@@ -116,8 +116,10 @@ def receptive_field(kernel: object, rank: int) -> int | None:
     """prod(kernel): an int is repeated ``rank`` times, a tuple is taken as written."""
     if isinstance(kernel, bool):
         return None
-    if isinstance(kernel, (int, float)) and float(kernel).is_integer():
+    if isinstance(kernel, int) or isinstance(kernel, float) and kernel.is_integer():  # inf/nan are not integers
         return int(kernel) ** rank
-    if isinstance(kernel, tuple) and all(isinstance(k, (int, float)) and not isinstance(k, bool) for k in kernel):
+    if isinstance(kernel, tuple) and all(
+        isinstance(k, int) and not isinstance(k, bool) or isinstance(k, float) and k.is_integer() for k in kernel
+    ):
         return int(math.prod(int(k) for k in kernel))
     return None
