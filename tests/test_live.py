@@ -222,3 +222,12 @@ def test_a_wrong_inferred_shape_says_to_pass_one() -> None:
         check_model(HeadFirst())
     rows = check_model(HeadFirst(), (8, 16)).layers
     assert [(row["layer"], row["consumer"]) for row in rows] == [("body", "ReLU"), ("head", "identity")]  # run order
+
+
+def test_init007_matches_child_modules_by_class_and_attribute() -> None:
+    result, _ = check_target(target("nested_overwrite.py:Net"))
+    [finding] = [f for f in result.findings if f.code == "INIT007"]
+    assert finding.layer == "encoder.layers.1"  # static record Encoder.layers[i]
+    assert "(line 15)" in finding.message
+    declared = {r.name for r in result.records if "declared" in r.extra}
+    assert declared == {"encoder.blocks.0", "encoder.blocks.2", "encoder.layers.0", "encoder.layers.1"}

@@ -442,7 +442,7 @@ def declared_inits(path: str, model: nn.Module, settings: Settings | None = None
 
     A live module ``encoder.fc1`` matches the static record ``Encoder.fc1`` (class of the
     parent module + attribute); a child of a Sequential/ModuleList ``blocks.3`` also matches
-    ``Owner.blocks[3]`` and ``Owner.blocks``.
+    ``Owner.blocks[3]``, the comprehension site ``Owner.blocks[i]`` and ``Owner.blocks``.
     """
     from ..api import lint_file
 
@@ -469,7 +469,9 @@ def static_names(model: nn.Module, name: str) -> list[str]:
         owner = model.get_submodule(".".join(parts[:-2])) if len(parts) > 2 else model
         holder = parts[-2] if len(parts) > 1 else ""
         if holder:
-            names += [f"{type(owner).__name__}.{holder}[{parts[-1]}]", f"{type(owner).__name__}.{holder}"]
+            owner_name = type(owner).__name__
+            # a literal index, a comprehension site ("[i]"), or the container as a whole
+            names += [f"{owner_name}.{holder}[{parts[-1]}]", f"{owner_name}.{holder}[i]", f"{owner_name}.{holder}"]
     return names
 
 
