@@ -419,7 +419,8 @@ def infer(
     if arr.dtype.kind != "f" and arr.dtype.name != "bfloat16":
         return _inconclusive(f"{arr.dtype} tensor (quantized?)")
     rel_tol = _rounding(arr.dtype)
-    x = sample_entries(arr.reshape(-1), sample, seed)
+    with np.errstate(invalid="ignore", over="ignore"):  # garbage values are caught just below
+        x = sample_entries(arr.ravel(order="K"), sample, seed)  # memory order: a view even for a transposed layout
     if not np.all(np.isfinite(x)):
         return _inconclusive("non-finite entries")
     found = _constant(arr, x)

@@ -260,3 +260,14 @@ def test_corrupted_bytes_never_raise(tmp_path: Path) -> None:
             assert "\n" not in result.error and result.error.startswith(f"{path}: ")
         outcomes.add(result.error is None)
     assert outcomes == {True, False}  # some flips still parse, others are reported
+
+
+def test_conv_kernel_stored_channels_last_behind_a_transpose(tmp_path: Path) -> None:
+    hwio = he((3, 3, 16, 32), 144)  # as a converter from Keras stores it
+    m = model(
+        [helper.make_node("Transpose", ["w"], ["oihw"], perm=[3, 2, 0, 1]),
+         helper.make_node("Conv", ["x", "oihw"], ["h"], name="conv", pads=[1, 1, 1, 1]), helper.make_node("Relu", ["h"], ["y"])],
+        [numpy_helper.from_array(hwio, "w")], (1, 16, 8, 8), (1, 32, 8, 8),
+    )
+    rec = only(audit_onnx(save(m, tmp_path / "m.onnx")))
+    assert (rec.shape, rec.fan_in, rec.fan_out, rec.init.scheme) == ((32, 16, 3, 3), 144, 288, "he")

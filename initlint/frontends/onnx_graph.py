@@ -124,30 +124,47 @@ class WeightLayer:
     operand: str  # the node input the weight arrives through
     fan_in: int
     fan_out: int
-    shape: tuple[int, ...]
+    shape: tuple[int, ...]  # as the node sees it (after any Transpose on the way)
+    perm: tuple[int, ...] | None = None  # stored tensor -> operand axes, when a Transpose sits between
     unresolved: str = ""
 
 
-def weight_source(g: Graph, name: str) -> tuple[str | None, bool, str]:
-    """Follow a weight operand back to its constant: (tensor name, transposed on the way, problem)."""
-    transposed = False
+Perm = tuple[int, ...]
+
+
+def weight_source(g: Graph, name: str) -> tuple[str | None, Perm | None, str]:
+    """Follow a weight operand back to its constant: (tensor name, axes permutation on the way, problem).
+
+    The operand equals ``stored.transpose(perm)``; walking back through Transpose(p) turns
+    perm into ``[p[i] for i in perm]``.
+    """
+    perm: Perm | None = None
     for _ in range(8):
         if g.is_const(name):
-            return name, transposed, ""
+            return name, perm, ""
         node = g.producer.get(name)
         if node is None:
-            return None, transposed, ""
+            return None, perm, ""
         if node.op_type in QUANTIZED:
-            return None, transposed, f"quantized weight ({node.op_type})"
+            return None, perm, f"quantized weight ({node.op_type})"
         if node.op_type not in WEIGHT_PATH:
-            return None, transposed, ""
+            return None, perm, ""
         if node.op_type == "Transpose":
-            perm = g.attr(node, "perm")
-            if perm not in (None, [1, 0]):
-                return None, transposed, ""
-            transposed = not transposed
+            given = g.attr(node, "perm")
+            rank = len(g.tensors.shape(node.input[0])) if g.is_const(node.input[0]) else len(perm or given or ())
+            p = tuple(given) if given else tuple(reversed(range(rank)))  # type: ignore[arg-type]
+            perm = tuple(p[i] for i in perm) if perm else p
         name = node.input[0]
-    return None, transposed, ""
+    return None, perm, ""
+
+
+def _operand_shape(g: Graph, name: str, perm: Perm | None) -> tuple[int, ...] | None:
+    shape = g.tensors.shape(name)
+    if perm is None:
+        return shape
+    if sorted(perm) != list(range(len(shape))):
+        return None
+    return tuple(shape[i] for i in perm)
 
 
 def _dense_fans(shape: tuple[int, ...], weight_is_right: bool) -> tuple[int, int]:
@@ -161,28 +178,26 @@ def weight_layer(g: Graph, node: onnx.NodeProto) -> WeightLayer | None:
     if op in ("Conv", "ConvTranspose"):
         if len(node.input) < 2:
             return None
-        name, _, problem = weight_source(g, node.input[1])
+        name, perm, problem = weight_source(g, node.input[1])
         if name is None:
             return _unresolved(node, node.input[1], problem) if problem else None
-        shape = g.tensors.shape(name)
-        if len(shape) < 3:
+        shape = _operand_shape(g, name, perm)
+        if shape is None or len(shape) < 3:
             return None
         fi, fo = torch_fans(shape)
-        return WeightLayer(node, name, node.input[1], fi, fo, shape)
+        return WeightLayer(node, name, node.input[1], fi, fo, shape, perm)
     if op not in ("Gemm", "MatMul") or len(node.input) < 2:
         return None
     for index in (1, 0):  # the weight is usually the right operand
-        name, transposed, problem = weight_source(g, node.input[index])
+        name, perm, problem = weight_source(g, node.input[index])
         if problem:
             return _unresolved(node, node.input[index], problem)
-        if name is None or len(g.tensors.shape(name)) != 2:
+        shape = _operand_shape(g, name, perm) if name is not None else None
+        if name is None or shape is None or len(shape) != 2:
             continue
-        shape = g.tensors.shape(name)
         flag = g.attr(node, "transB" if index == 1 else "transA", 0) if op == "Gemm" else 0
-        flipped = bool(flag) != transposed
-        right = index == 1
-        fi, fo = _dense_fans(shape, right != flipped)
-        return WeightLayer(node, name, node.input[index], fi, fo, shape)
+        fi, fo = _dense_fans(shape, (index == 1) != bool(flag))
+        return WeightLayer(node, name, node.input[index], fi, fo, shape, perm)
     return None
 
 
@@ -381,6 +396,8 @@ def _record(g: Graph, layer: WeightLayer, path: str, scope: str, settings: Setti
     consumer = resolve(g, node.output[0], settings) if node.output else Consumer(None, reason="no output")
     act = consumer.activation
     values = g.tensors.array(layer.weight)
+    if layer.perm is not None:
+        values = values.transpose(layer.perm)  # a view: the node's layout, for the structure checks
     spec = infer(values, layer.fan_in, layer.fan_out, framework="onnx", slope=act.slope if act else 0.0,
                  sample=sample, family=act.family if act else None)
     record = replace(
