@@ -231,3 +231,19 @@ def test_init007_matches_child_modules_by_class_and_attribute() -> None:
     assert "(line 15)" in finding.message
     declared = {r.name for r in result.records if "declared" in r.extra}
     assert declared == {"encoder.blocks.0", "encoder.blocks.2", "encoder.layers.0", "encoder.layers.1"}
+
+
+def test_tied_embedding_head_is_not_a_raw_weight() -> None:
+    class Tied(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.emb = torch.nn.Embedding(100, 32)
+            self.fc = torch.nn.Linear(32, 32)
+
+        def forward(self, tokens: torch.Tensor) -> torch.Tensor:
+            hidden = torch.relu(self.fc(self.emb(tokens)))
+            return torch.nn.functional.linear(hidden, self.emb.weight)  # N(0,1) table reused as the head
+
+    result = check_model(Tied())
+    assert [row["layer"] for row in result.layers] == ["fc"]
+    assert not any(f.code == "INIT002" for f in result.findings)

@@ -36,6 +36,8 @@ WEIGHT_MODULES: tuple[type[nn.Module], ...] = (
     nn.ConvTranspose1d, nn.ConvTranspose2d, nn.ConvTranspose3d,
 )
 
+EMBEDDINGS: tuple[type[nn.Module], ...] = (nn.Embedding, nn.EmbeddingBag)
+
 # Operation vocabulary, by function / method / operator name (leading and trailing "_" stripped).
 WEIGHT_OPS = frozenset({
     "linear", "bilinear", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
@@ -321,8 +323,10 @@ class Recorder(TorchFunctionMode):
         self.rec = Recording()
         self.tags: dict[int, tuple[torch.Tensor, tuple[Flow, ...]]] = {}
         self.outputs: dict[str, torch.Tensor] = {}
+        # weights of weight modules (measured as such) and embedding tables (exempt, even when tied to a head)
         self.module_weights = {
-            id(p) for m in model.modules() if isinstance(m, WEIGHT_MODULES) for p in m.parameters(recurse=False)
+            id(p) for m in model.modules() if isinstance(m, (*WEIGHT_MODULES, *EMBEDDINGS))
+            for p in m.parameters(recurse=False)
         }
         self.param_names = {id(p): n for n, p in model.named_parameters()}
 

@@ -86,7 +86,10 @@ def render_text(result: LiveResult, colour: bool = False) -> str:
     """Table, signal line, findings and the summary line."""
     report = Report((result,))
     head = f"{result.model} on input {','.join(map(str, result.input_shape))} (consumers by {result.tracer} tracing)\n"
-    return head + table(result.layers) + curve_text(result) + text_reporter.render(report, False, colour)
+    unresolved = "".join(
+        f"unresolved {row['layer']}: {row['unresolved']}\n" for row in result.layers if row.get("unresolved")
+    )
+    return head + table(result.layers) + curve_text(result) + unresolved + text_reporter.render(report, False, colour)
 
 
 def document(result: LiveResult) -> dict[str, Any]:
