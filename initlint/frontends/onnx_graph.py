@@ -71,7 +71,6 @@ class Consumer:
     normalized: bool = False
     residual: bool = False
     reason: str = ""
-    via: tuple[str, ...] = ()  # ops passed on the way, for the table
     out: str = ""  # the activation op's output tensor (dead-unit counting under --propagate)
 
 
@@ -84,6 +83,14 @@ class Graph:
     producer: dict[str, onnx.NodeProto] = field(default_factory=dict)
     consumers: dict[str, list[onnx.NodeProto]] = field(default_factory=lambda: defaultdict(list))
     outputs: frozenset[str] = frozenset()
+    resolved: dict[tuple[str, bool, bool], Consumer] = field(default_factory=dict)
+    layers: dict[int, WeightLayer | None] = field(default_factory=dict)
+
+    def layer(self, node: onnx.NodeProto) -> WeightLayer | None:
+        """The weight layer a node is (memoized: the consumer walks ask often)."""
+        if id(node) not in self.layers:
+            self.layers[id(node)] = weight_layer(self, node)
+        return self.layers[id(node)]
 
     @classmethod
     def build(cls, model: onnx.ModelProto, tensors: Tensors) -> Graph:
@@ -217,7 +224,7 @@ def _is_weight_input(g: Graph, node: onnx.NodeProto, name: str) -> bool:
     """The tensor enters a weight layer as its data (not as its weight or bias)."""
     if node.op_type not in WEIGHT_OPS:
         return False
-    layer = weight_layer(g, node)
+    layer = g.layer(node)
     data = [i for i in node.input[:2] if i != (layer.operand if layer else None)]
     return layer is not None and name in data
 
@@ -292,19 +299,26 @@ def reaches_weight(g: Graph, name: str, limit: int = 200) -> bool:
             continue
         seen.add(t)
         for n in g.consumers.get(t, []):
-            if n.op_type in WEIGHT_OPS and weight_layer(g, n) is not None:
+            if n.op_type in WEIGHT_OPS and g.layer(n) is not None:
                 return True
             frontier.extend(n.output)
     return False
 
 
 def resolve(g: Graph, name: str, settings: Settings, steps: int = 0, normalized: bool = False,
-            residual: bool = False, via: tuple[str, ...] = ()) -> Consumer:
-    """The activation that consumes tensor ``name`` (SPEC 5)."""
+            residual: bool = False) -> Consumer:
+    """The activation that consumes tensor ``name`` (SPEC 5), memoized per graph."""
+    key = (name, normalized, residual)
+    if key not in g.resolved:
+        g.resolved[key] = _resolve(g, name, settings, steps, normalized, residual)
+    return g.resolved[key]
+
+
+def _resolve(g: Graph, name: str, settings: Settings, steps: int, normalized: bool, residual: bool) -> Consumer:
     if steps > MAX_STEPS:
         return Consumer(None, reason="graph too deep to follow")
     users = [u for u in g.consumers.get(name, []) if u.op_type not in SHAPE_ONLY]
-    here = dict(normalized=normalized, residual=residual, via=via)
+    here = dict(normalized=normalized, residual=residual)
     pattern = _pattern(g, name, users)
     if pattern is not None:
         family = activation_family(pattern.split("(")[0], settings.activations)
@@ -314,16 +328,17 @@ def resolve(g: Graph, name: str, settings: Settings, steps: int = 0, normalized:
     if name in g.outputs:
         branches.append(Consumer(Activation("identity", "linear", reaches_weight=False), **here))
     for node in users:
-        branches.append(_step(g, node, name, settings, steps, normalized, residual, via))
+        branches.append(_step(g, node, name, settings, steps, normalized, residual))
     if not branches:
         return Consumer(None, reason="output is never used")
     return _merge(branches)
 
 
 def _step(g: Graph, node: onnx.NodeProto, name: str, settings: Settings, steps: int,
-          normalized: bool, residual: bool, via: tuple[str, ...]) -> Consumer:
+          normalized: bool, residual: bool) -> Consumer:
+    """Where one consumer node leads: an activation, the next layer, through it, or nowhere known."""
     op = node.op_type
-    here = dict(normalized=normalized, residual=residual, via=via)
+    here = dict(normalized=normalized, residual=residual)
     act = _activation(g, node, name, settings)
     if act is not None:
         return Consumer(act, out=node.output[0] if node.output else "", **here)
@@ -331,15 +346,15 @@ def _step(g: Graph, node: onnx.NodeProto, name: str, settings: Settings, steps: 
         return Consumer(Activation("identity", "linear", reaches_weight=True), **here)
     nxt = node.output[0] if node.output else ""
     if op in TRANSPARENT or (op in ("Mul", "Div") and _other_const(g, node, name)):
-        return resolve(g, nxt, settings, steps + 1, normalized, residual, via + (op,))
+        return resolve(g, nxt, settings, steps + 1, normalized, residual)
     if op in NORMALIZATION:
-        return resolve(g, nxt, settings, steps + 1, True, residual, via + (op,))
+        return resolve(g, nxt, settings, steps + 1, True, residual)
     if op in ("Add", "Sub"):
         other = _other(node, name)
         if other is not None and (g.is_const(other) or g.constant(other) is not None):
-            return resolve(g, nxt, settings, steps + 1, normalized, residual, via + ("bias",))
+            return resolve(g, nxt, settings, steps + 1, normalized, residual)
         if op == "Add" and other is not None:  # a skip connection: the sum's activation consumes both paths
-            return resolve(g, nxt, settings, steps + 1, normalized, True, via + ("residual Add",))
+            return resolve(g, nxt, settings, steps + 1, normalized, True)
     return Consumer(None, reason=f"output goes to {op} ({node.name or op}), which is not an activation", **here)
 
 
@@ -378,7 +393,7 @@ def _layer_name(layer: WeightLayer) -> str:
 def records(g: Graph, path: str, settings: Settings, sample: int = 65536) -> list[LayerRecord]:
     """One record per weight layer, in graph order."""
     scope = g.model.graph.name or "graph"
-    layers = [wl for node in g.model.graph.node if (wl := weight_layer(g, node)) is not None]
+    layers = [wl for node in g.model.graph.node if (wl := g.layer(node)) is not None]
     out = []
     for layer in layers:
         out.append(_record(g, layer, path, scope, settings, sample))
@@ -461,7 +476,7 @@ def _next_layers(g: Graph, name: str, limit: int = 200) -> set[int]:
             continue
         seen.add(t)
         for n in g.consumers.get(t, []):
-            if n.op_type in WEIGHT_OPS and weight_layer(g, n) is not None:
+            if n.op_type in WEIGHT_OPS and g.layer(n) is not None:
                 found.add(id(n))
             else:
                 frontier.extend(n.output)
