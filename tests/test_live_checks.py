@@ -36,6 +36,7 @@ def test_init008_vanishing_forward_names_both_ends_and_factor() -> None:
     assert verdict is not None and verdict.code == "INIT008" and verdict.severity == "warning"
     assert "forward std vanishes: 32x from l0 (1) to l5 (0.0312)" in verdict.message
     assert "threshold 10x" in verdict.message
+    assert "Curve (forward / gradient std): l0 1/0.5, l1 0.5/0.5, l2 0.25/0.5, l4 0.062/0.5, l5 0.031/0.5." in verdict.message
     assert init008(network(curve, threshold=40.0)) is None
 
 

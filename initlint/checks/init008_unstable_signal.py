@@ -94,6 +94,24 @@ def dead_layers(curve: Sequence[Mapping[str, Any]], dead: float) -> list[str]:
     return out
 
 
+def _num(value: float | None) -> str:
+    if value is None:
+        return "-"
+    return f"{value:.2g}" if math.isfinite(value) else "overflow"
+
+
+def sketch(points: Sequence[Mapping[str, Any]], samples: int = 5) -> str:
+    """Up to ``samples`` evenly spaced points: ``fc0 0.62/1e-20, fc12 0.11/4e-15, ..., fc49 0.057/0.11``."""
+    if len(points) <= samples:
+        picked = list(points)
+    else:
+        step = (len(points) - 1) / (samples - 1)
+        picked = [points[round(i * step)] for i in range(samples)]
+    return ", ".join(
+        f"{p['layer']} {_num(_value(p, 'forward_std'))}/{_num(_value(p, 'grad_std'))}" for p in picked
+    )
+
+
 def check(record: LayerRecord) -> Verdict | None:
     if record.kind != "network":
         return None
@@ -116,6 +134,7 @@ def check(record: LayerRecord) -> Verdict | None:
         return None
     message = (
         f"unstable signal on one N(0,1) batch (threshold {threshold:g}x): " + "; ".join(problems) + ". "
+        f"Curve (forward / gradient std): {sketch(points or curve)}. "
         "Initialize each layer for the activation that consumes it "
         "(initlint.apply_recommended_init(model) does this)."
     )
