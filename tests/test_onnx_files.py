@@ -271,3 +271,16 @@ def test_conv_kernel_stored_channels_last_behind_a_transpose(tmp_path: Path) -> 
     )
     rec = only(audit_onnx(save(m, tmp_path / "m.onnx")))
     assert (rec.shape, rec.fan_in, rec.fan_out, rec.init.scheme) == ((32, 16, 3, 3), 144, 288, "he")
+
+
+def test_show_unresolved_names_the_reason(tmp_path: Path) -> None:
+    w = he((32, 64), 64)
+    m = model(
+        [helper.make_node("Gemm", ["x", "w"], ["h"], name="fc", transB=1), helper.make_node("Relu", ["h"], ["a"]),
+         helper.make_node("Tanh", ["h"], ["b"]), helper.make_node("Add", ["a", "b"], ["y"])],
+        [numpy_helper.from_array(w, "w")], (8, 64), (8, 32),
+    )
+    path = save(m, tmp_path / "m.onnx")
+    result = CliRunner().invoke(main, ["--show-unresolved", path])
+    assert f"{path}: unresolved fc: branches disagree: ReLU vs Tanh" in result.output
+    assert "0 resolved, 1 unresolved" in result.output and result.exit_code == 0

@@ -59,7 +59,7 @@ def rows(result: FileResult) -> list[dict[str, Any]]:
 
 def _cells(item: dict[str, Any]) -> list[str]:
     scheme = item["scheme"] or "-"
-    if item["confidence"] is not None and scheme not in ("inconclusive",):
+    if item["confidence"] is not None and scheme not in ("inconclusive", "trained"):
         scheme += f" ({item['confidence']:.2f})"
     consumer = (item["consumer"] or "?") + (" +norm" if item["normalized"] else "")
     return [
