@@ -142,6 +142,8 @@ def bad_files(root: Path) -> dict[str, str]:
     (folder("random") / "m.onnx").write_bytes(np.random.default_rng(1).bytes(4096))
     out["random"] = str(root / "random" / "m.onnx")
     (folder("text") / "m.onnx").write_text("import torch\nprint('not a model')\n")
+    (folder("tensor") / "m.onnx").write_bytes(numpy_helper.from_array(np.ones((4, 4), np.float32), "t").SerializeToString())
+    out["tensor"] = str(root / "tensor" / "m.onnx")
     out["text"] = str(root / "text" / "m.onnx")
     d = folder("missing")
     out["missing"] = externalize(mlp_model(), d, "weights.bin")
@@ -168,6 +170,7 @@ REASONS = {
     "cut_graph": "never produced",
     "random": "not an ONNX model",
     "text": "not an ONNX model",
+    "tensor": "not an ONNX model",
     "missing": "is missing",
     "traversal": "leaves the model folder",
     "absolute": "not a relative path",
