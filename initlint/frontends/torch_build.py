@@ -172,6 +172,7 @@ class FileContext:
         self.layers: list[Layer] = []
         self.extra_activations = source.settings.activations
         self.mentions: dict[str, int] = {}
+        self.invoked: set[int] = set()  # functions and methods the interpretation ran
 
     def descendants(self, name: str) -> list[Scope]:
         out, todo, seen = [], [name], {name}
@@ -1142,6 +1143,7 @@ class Builder:
     def apply(self, fn: object, cands: list[object], e: cst.Call) -> None:
         """``module.apply(fn)``: fn runs on every submodule."""
         if isinstance(fn, Func):
+            self.ctx.invoked.add(id(fn.node))
             params = [p.name.value for p in fn.node.params.params]
             if fn.bound is not None and params and params[0] == "self":
                 params = params[1:]
@@ -1182,6 +1184,7 @@ class Builder:
 
     def call_function(self, fn: Func, e: cst.Call, env: dict[str, object]) -> object:
         """Inline a same-file function or method: bind its parameters, run its body, return what it returns."""
+        self.ctx.invoked.add(id(fn.node))
         pos, kw = self.args(e, env)
         local = self.bind_params(fn.node, pos, kw, fn.bound)
         saved_returns, saved_stmt, saved_fn = self.returns, self.stmt, self.current_fn

@@ -390,9 +390,24 @@ class Flow:
             return a if va else b
         return self.opaque(a, b)
 
-    def opaque(self, *values: object, reason: str = "consumer not visible: an operation the analysis does not follow") -> Val:
+    def opaque(
+        self, *values: object, reason: str = "consumer not visible: an operation the analysis does not follow",
+        taint: bool = True,
+    ) -> Val:
+        """An operation the analysis does not model consumes its inputs.
+
+        With ``taint`` it also transforms activation outputs elementwise (``relu(x) ** 2``, gating), so the
+        activation alone no longer describes what the layer feeds: those layers become unresolved too.
+        Passing a value to an unknown module or function only hides its next consumer (no taint).
+        """
         for v in values:
             self.consume(v, ("unresolved", reason))
+            if taint:
+                for item in v if isinstance(v, tuple) else (v,):
+                    if isinstance(item, Val):
+                        for layer in item.acts:
+                            self.events.setdefault(layer, set()).add(
+                                ("unresolved", "its activation's output is transformed further (e.g. squared or gated)"))
         return Val()
 
     def weight_use(self, layer: Layer, use: str, x: object) -> Val:
@@ -416,7 +431,7 @@ class Flow:
                     return self.call(fn, recv.scope, args, kwargs) if self.depth < MAX_DEPTH else self.opaque(*args)
                 mod = recv.scope.attrs.get(name)
                 if mod is None:
-                    return self.opaque(*args, *kwargs.values(), reason=f"consumer not visible: passed to self.{name}")
+                    return self.opaque(*args, *kwargs.values(), reason=f"consumer not visible: passed to self.{name}", taint=False)
                 return self.apply_mod(mod, first, scope, f"self.{name}")
             if isinstance(recv, Val):
                 return self.tensor_method(recv, name, args, kwargs)
@@ -432,7 +447,7 @@ class Flow:
             return None
         if isinstance(func, cst.Name) and func.value in self.extra:
             return self.activate(first, func.value)
-        return self.opaque(*args, *kwargs.values(), reason=f"consumer not visible: passed to {dotted(func) or 'a call'}")
+        return self.opaque(*args, *kwargs.values(), reason=f"consumer not visible: passed to {dotted(func) or 'a call'}", taint=False)
 
     def tensor_method(self, v: Val, name: str, args: list[object], kwargs: dict[str, object]) -> object:
         base = name.rstrip("_")
@@ -525,10 +540,10 @@ class Flow:
         if isinstance(mod, ChildMod):
             child = self.ctx.scopes.get(mod.cls)
             if child is None or self.depth >= MAX_DEPTH:
-                return self.opaque(v, reason=f"consumer not visible: passed to {mod.cls}")
+                return self.opaque(v, reason=f"consumer not visible: passed to {mod.cls}", taint=False)
             out = self.forward(child, [v], {})
             if out is None:
-                return self.opaque(v, reason=f"consumer not visible: {mod.cls} has no forward in this file")
+                return self.opaque(v, reason=f"consumer not visible: {mod.cls} has no forward in this file", taint=False)
             return out
         if isinstance(mod, AltMod):
             out: object = None
@@ -537,8 +552,8 @@ class Flow:
                 out = r if out is None else join(out, r)
             return out
         if isinstance(mod, OpaqueMod):
-            return self.opaque(v, reason=_opaque_reason(mod.reason))
-        return self.opaque(v, reason=f"consumer not visible: passed to {text}")
+            return self.opaque(v, reason=_opaque_reason(mod.reason), taint=False)
+        return self.opaque(v, reason=f"consumer not visible: passed to {text}", taint=False)
 
     def sequence(self, entries: tuple[object, ...], v: object, scope: Scope) -> object:
         for entry in entries:

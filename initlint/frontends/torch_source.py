@@ -282,11 +282,11 @@ def _notes(ctx: FileContext) -> None:
     """SPEC 8.19: say why a layer is on the default when init code exists but never runs."""
     unused: list[tuple[str, list[Layer]]] = []
     for scope in ctx.scopes.values():
-        for name in scope.methods:
-            if "init" in name and name != "__init__" and ctx.mentions[name] == 1:
+        for name, fn in scope.methods.items():
+            if "init" in name and name != "__init__" and id(fn) not in ctx.invoked:
                 unused.append((name, scope.layers))
-    for name in ctx.functions:
-        if "init" in name and ctx.mentions[name] == 1:
+    for name, fn in ctx.functions.items():
+        if "init" in name and id(fn) not in ctx.invoked and ctx.mentions[name] == 1:
             unused.append((name, ctx.layers))
     for name, layers in unused:
         for layer in layers:
