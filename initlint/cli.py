@@ -187,16 +187,16 @@ def explain(code: str) -> None:
               help='JSON object of keyword arguments for the class or factory, e.g. \'{"depth": 50}\'.')
 @click.option("--input-shape", help="Input shape with the batch, e.g. 128,3,32,32 [default: from the first layer].")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for building the model and the batch.")
-@click.option("--signal-threshold", type=click.FloatRange(min=1.0, min_open=True), default=10.0, show_default=True,
-              help="INIT008: largest allowed change of forward / gradient std across the network.")
+@click.option("--signal-threshold", type=click.FloatRange(min=1.0, min_open=True),
+              help="INIT008: largest allowed change of forward / gradient std across the network [default: 10].")
 @click.option("--format", "fmt", type=click.Choice(("text", "json")), default="text", show_default=True)
 @click.option("--plot", "plot_file", type=click.Path(dir_okay=False), help="Write the signal curve to this PNG.")
 @click.option("--apply-demo", is_flag=True, help="Also show the model after apply_recommended_init (before/after).")
 @click.option("--select", help="Comma-separated code prefixes to report.")
 @click.option("--ignore", help="Comma-separated code prefixes not to report.")
-@click.option("--fail-on", type=click.Choice(SEVERITIES), default="warning", show_default=True)
-def check(target: str, kwargs_json: str, input_shape: str | None, seed: int, signal_threshold: float, fmt: str,
-          plot_file: str | None, apply_demo: bool, select: str | None, ignore: str | None, fail_on: str) -> None:
+@click.option("--fail-on", type=click.Choice(SEVERITIES), help="Lowest severity that makes the exit code 1 [default: warning].")
+def check(target: str, kwargs_json: str, input_shape: str | None, seed: int, signal_threshold: float | None, fmt: str,
+          plot_file: str | None, apply_demo: bool, select: str | None, ignore: str | None, fail_on: str | None) -> None:
     """Check a live model: TARGET is path/to/file.py:Name or package.module:Name (a class or a factory).
 
     This IMPORTS AND RUNS the target's code (module top level, constructor, one forward and
@@ -205,11 +205,18 @@ def check(target: str, kwargs_json: str, input_shape: str | None, seed: int, sig
     """
     import json
 
+    from .config import ConfigError, settings_for
     from .frontends.live_torch import LiveError, check_target, parse_shape
 
-    settings = replace(Settings(), fail_on=fail_on, signal_threshold=signal_threshold,
-                       **({"select": _codes(select)} if select else {}),
-                       **({"ignore": _codes(ignore)} if ignore else {}))
+    where = target.rpartition(":")[0]
+    try:  # [tool.initlint] of the target's project (user activations, thresholds) under the flags
+        settings = settings_for([where if where.endswith(".py") else "."], None, fail_on=fail_on,
+                                signal_threshold=signal_threshold, select=_codes(select) or None,
+                                ignore=_codes(ignore) or None)
+    except ConfigError as err:
+        click.echo(f"error: {err}", err=True)
+        sys.exit(2)
+    signal_threshold = settings.signal_threshold
     progress = (lambda msg: click.echo(f"initlint: {msg}", err=True)) if sys.stderr.isatty() else None
     try:
         kwargs = json.loads(kwargs_json)

@@ -114,3 +114,15 @@ def test_bad_kwargs_and_shape_are_usage_errors() -> None:
     assert code == 2 and "--kwargs must be a JSON object" in err
     code, _, err = run(MLP, "--kwargs", '{"depth": 2}', "--input-shape", "a,b")
     assert code == 2 and "bad --input-shape 'a,b'" in err
+
+
+def test_threshold_from_the_targets_pyproject(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text("[tool.initlint]\nsignal-threshold = 1e30\n")
+    model = tmp_path / "model.py"
+    model.write_text((TARGETS / "mlp.py").read_text())
+    code, out, err = run(f"{model}:build", "--kwargs", '{"depth": 6, "width": 32}', "--format", "json")
+    doc = json.loads(out)
+    assert doc["signal"]["threshold"] == 1e30 and not any(f["code"] == "INIT008" for f in doc["findings"])
+    code, out, _ = run(f"{model}:build", "--kwargs", '{"depth": 6, "width": 32}', "--format", "json",
+                       "--signal-threshold", "10")
+    assert any(f["code"] == "INIT008" for f in json.loads(out)["findings"])  # the flag wins
