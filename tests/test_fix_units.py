@@ -111,15 +111,21 @@ def test_shared_init_call_is_rewritten_only_when_every_layer_agrees() -> None:
 
 
 def test_set_keyword_layouts() -> None:
-    source = 'a = Dense(64, activation="relu")\nb = Dense(\n    64,\n    activation="relu",\n)\nc = Dense(64, kernel_initializer="zeros")\n'
+    source = (
+        'a = Dense(64, activation="relu")\n'
+        'b = Dense(\n    64,\n    activation="relu",\n)\n'
+        'c = Dense(64, kernel_initializer="zeros")\n'
+        'd = Conv2D(\n    64, (3, 3), activation="relu"\n)(x)\n'
+    )
     tree = Tree.parse(source)
-    calls = [tree.call_at(line, 5) for line in (1, 2, 6)]
+    calls = [tree.call_at(line, 5) for line in (1, 2, 6, 7)]
     assert all(calls)
     edits = [SetKeyword(c, "kernel_initializer", '"he_normal"') for c in calls if c is not None]
     assert apply(tree.module, edits) == (
         'a = Dense(64, activation="relu", kernel_initializer="he_normal")\n'
         'b = Dense(\n    64,\n    activation="relu",\n    kernel_initializer="he_normal",\n)\n'
         'c = Dense(64, kernel_initializer="he_normal")\n'
+        'd = Conv2D(\n    64, (3, 3), activation="relu", kernel_initializer="he_normal"\n)(x)\n'
     )
 
 

@@ -226,7 +226,12 @@ def _set_keyword(call: cst.Call, keyword: str, code: str) -> cst.Call:
             new = new.with_changes(comma=last.comma)
             args[-1] = last.with_changes(comma=sep)
         else:
-            args[-1] = last.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
+            # Whatever followed the last argument (a newline before the closing paren) now follows the new one.
+            new = new.with_changes(whitespace_after_arg=last.whitespace_after_arg)
+            args[-1] = last.with_changes(
+                comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")),
+                whitespace_after_arg=cst.SimpleWhitespace(""),
+            )
     args.append(new)
     return call.with_changes(args=args)
 

@@ -3,10 +3,12 @@
 ``::error file=net.py,line=12,col=9,title=INIT001 init-activation-mismatch::message``;
 warnings become ``::warning``, advice ``::notice``. Values are escaped as the
 workflow-command rules require: ``%``, CR and LF in the message; additionally
-``:`` and ``,`` in properties.
+``:`` and ``,`` in properties. Paths are relative to the current directory when under it.
 """
 
 from __future__ import annotations
+
+import os
 
 from ..api import Report
 from ..records import Finding
@@ -22,8 +24,19 @@ def escape_property(value: str) -> str:
     return escape_data(value).replace(":", "%3A").replace(",", "%2C")
 
 
+def repo_path(path: str) -> str:
+    """The path as annotations want it: relative to the current directory (the checkout) when under it."""
+    absolute = os.path.abspath(path)
+    cwd = os.getcwd()
+    try:
+        inside = os.path.commonpath([cwd, absolute]) == cwd
+    except ValueError:  # another drive
+        inside = False
+    return os.path.relpath(absolute, cwd).replace(os.sep, "/") if inside else path
+
+
 def annotation(finding: Finding, suppressed: bool = False) -> str:
-    props = [f"file={escape_property(finding.path)}"]
+    props = [f"file={escape_property(repo_path(finding.path))}"]
     if finding.line is not None:
         props.append(f"line={finding.line}")
         if finding.column:
