@@ -247,3 +247,12 @@ def test_tied_embedding_head_is_not_a_raw_weight() -> None:
     result = check_model(Tied())
     assert [row["layer"] for row in result.layers] == ["fc"]
     assert not any(f.code == "INIT002" for f in result.findings)
+
+
+def test_shape_queries_do_not_hide_the_consumer() -> None:
+    result, _ = check_target(target("cnn_bn.py:PlainCNN"))
+    assert result.tracer == "fx"
+    rows = {row["layer"]: row for row in result.layers}
+    assert rows["conv2"]["consumer"] == "ReLU"  # through pooling and x.view(x.size(0), -1)
+    # conv1 (fan_in 27, fan_out 144): the default's 1/81 is within 1.5x of He's 2/fan_out (SPEC 8.2, 8.3)
+    assert [f.layer for f in result.findings if f.code == "INIT005"] == ["conv2"]

@@ -57,6 +57,10 @@ DROPOUT_OPS = frozenset({
 NORM_OPS = frozenset({"batch_norm", "layer_norm", "group_norm", "instance_norm", "rms_norm", "local_response_norm"})
 ADD_OPS = frozenset({"add", "radd", "iadd", "sub", "rsub", "isub"})
 SCALE_OPS = frozenset({"mul", "rmul", "imul", "div", "truediv", "itruediv"})  # by a number: transparent
+# Ops whose result is not a tensor (shape queries): no signal flows through them. The recorded
+# pass sees this from the result; the fx graph needs the names.
+SHAPE_OPS = frozenset({"size", "dim", "numel", "nelement", "ndimension", "getattr", "len", "item", "tolist",
+                       "is_contiguous", "type", "get_device", "stride"})
 
 DROPOUT_MODULES = ("Dropout", "Dropout1d", "Dropout2d", "Dropout3d", "AlphaDropout", "FeatureAlphaDropout")
 NORM_MODULES = (
@@ -235,6 +239,8 @@ def _fx_walk(node: Any, source: Any, layer: str, normalized: bool, residual: boo
              modules: dict[str, nn.Module], wanted: set[str], extra: dict[str, str],
              uses: dict[str, list[Use]], reaches: dict[str, bool], after: bool = False) -> None:
     """Follow one edge of the graph to the layer's first activation (or, ``after`` it, to a weight)."""
+    if node.op in ("call_function", "call_method") and op_name(node.target) in SHAPE_OPS:
+        return
     role, act = _fx_role(node, modules, wanted, extra)
     if role == "add":
         others = [a for a in node.args if a is not source]

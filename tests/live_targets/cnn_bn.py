@@ -23,3 +23,20 @@ class SmallCNN(nn.Module):
 
     def forward(self, x):
         return F.log_softmax(self.classifier(self.features(x)), dim=-1)
+
+
+class PlainCNN(nn.Module):
+    """No normalization; the classic ``x.view(x.size(0), -1)`` flatten between conv and head."""
+
+    def __init__(self, classes=10):
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, 16, 3, padding=1)
+        self.conv2 = nn.Conv2d(16, 16, 3, padding=1)
+        self.pool = nn.AdaptiveAvgPool2d(4)
+        self.fc = nn.Linear(16 * 4 * 4, classes)
+
+    def forward(self, x):
+        x = F.relu(self.conv1(x))
+        x = self.pool(self.conv2(x))
+        x = x.view(x.size(0), -1)
+        return self.fc(F.relu(x))
