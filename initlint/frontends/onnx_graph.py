@@ -418,11 +418,16 @@ def _record(g: Graph, layer: WeightLayer, path: str, scope: str, settings: Setti
     record = replace(
         base, fan_in=layer.fan_in, fan_out=layer.fan_out, init=spec, activation=act, shape=layer.shape,
         normalized=consumer.normalized, residual_end=consumer.residual,
-        unresolved=consumer.reason if act is None else "",
+        unresolved=consumer.reason if act is None else _inconclusive(spec.note) if spec.scheme == "inconclusive" else "",
     )
     record.extra.update(_table_extra(record, node, g))
     record.extra.update(output=node.output[0], act_output=consumer.out, head=not reaches_weight(g, node.output[0]))
     return record
+
+
+def _inconclusive(note: str) -> str:
+    """An initializer the statistics cannot pin down leaves the layer unresolved (it is judged by nothing)."""
+    return f"measured initializer is inconclusive: {note}"
 
 
 def _table_extra(record: LayerRecord, node: onnx.NodeProto, g: Graph) -> dict[str, object]:
