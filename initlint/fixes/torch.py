@@ -99,6 +99,8 @@ def unfixable(finding: Finding) -> str:
         return "no automatic fix for this rule"
     if record is None or finding.line is None or record.origin.line is None:
         return "no source location"
+    if not record.is_weight:
+        return "not used as a weight: the right scale is unknown; fill it by hand"
     if record.unresolved or record.activation is None or record.init is None:
         return "the layer is unresolved"
     if record.count > 1 or "," in finding.layer:
@@ -115,8 +117,6 @@ def plan(finding: Finding, ctx: Context) -> Planned | str:
         return reason
     record = finding.record
     assert record is not None and record.init is not None
-    if not record.is_weight:
-        return "not used as a weight: the right scale is unknown"
     spec = record.init
     if spec.source == "default" or spec.scheme == "uninitialized":
         return _insert(finding, record, ctx)
