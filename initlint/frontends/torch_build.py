@@ -1172,8 +1172,10 @@ class Builder:
                 self.set_state(layer, InitState(None, reason))
 
     def enter(self, node: cst.CSTNode, action: Any) -> Any:
-        if self.depth >= MAX_DEPTH or id(node) in self.stack:
-            return None
+        if id(node) in self.stack:
+            return None  # recursion: the inner call adds nothing new
+        if self.depth >= MAX_DEPTH:
+            raise BudgetExceeded  # what the deeper helper does is unknown: do not guess
         self.depth += 1
         self.stack.append(id(node))
         try:

@@ -17,12 +17,12 @@ import libcst as cst
 
 from ..rulebook import activation_family, default_slope
 from .names import dotted
-from .torch_build import BudgetExceeded, FileContext, _suite, literal, torch_nn_class
+from .torch_build import BudgetExceeded, FileContext, _module_slope, _suite, literal, torch_nn_class
 from .torch_model import (
     ActMod, Alt, AltMod, ChildMod, DictMod, Layer, LayerMod, ListMod, Mod, NormMod, OpaqueMod, ParamMod,
     PassMod, Repeat, Scope, SeqMod, flat,
 )
-from .torch_tables import FUNCTIONAL_ACTIVATIONS, FUNCTIONALS, MATMULS
+from .torch_tables import DROPOUTS, FUNCTIONAL_ACTIVATIONS, FUNCTIONALS, MATMULS, NORMS, PASSES
 
 MAX_DEPTH = 12
 _QUERIES = frozenset({"size", "dim", "numel", "item", "tolist", "ndimension", "nelement", "shape", "ndim", "get_device", "is_contiguous"})
@@ -475,8 +475,14 @@ class Flow:
             role = FUNCTIONALS.get(base) or FUNCTIONALS[last]
             return self.role(role, args, call)
         cls = torch_nn_class(q)
-        if cls is not None and activation_family(cls, self.extra) is not None:
-            return None  # nn.ReLU(...) built in forward: the module, not an application
+        if cls is not None:
+            fam = activation_family(cls, self.extra)
+            if fam is not None:  # nn.ReLU() built in forward: the module, applied by the caller
+                return ActMod(cls, fam, _module_slope(cls, args, kwargs))
+            if cls in NORMS:
+                return NormMod(cls)
+            if cls in PASSES or cls in DROPOUTS:
+                return PassMod(cls)
         if last in self.extra or q in self.extra:
             return self.activate(first, last)
         return self.opaque(*args, *kwargs.values(), reason=f"consumer not visible: passed to {q}")
