@@ -126,3 +126,14 @@ def test_precommit_hooks_declare_lint_and_fix(tmp_path: Path) -> None:
     proc = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=120, cwd=tmp_path)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert target.read_text() == (FIXES / "torch_module_default.out.py").read_text()
+
+
+def test_cli_diff_names_findings_without_a_fix(tmp_path: Path) -> None:
+    target = tmp_path / "tower.py"
+    shutil.copy(FIXES / "torch_nofix.in.py", target)
+    result = CliRunner().invoke(main, ["--no-cache", "--diff", str(target)])
+    assert result.exit_code == 0 and result.stdout == ""  # nothing to change
+    lines = result.stderr.splitlines()
+    assert f"{target}:11:38: INIT005 has no automatic fix: this site builds 4 layers; fix them by hand" in lines
+    assert f"{target}:12:21: INIT005 has no automatic fix: a lazy layer has no weight until its first forward" in lines
+    assert any(line.startswith(f"{target}:31:19: INIT001 has no automatic fix: the init call at line 35") for line in lines)
