@@ -289,3 +289,19 @@ def test_show_unresolved_names_the_reason(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["--show-unresolved", path])
     assert f"{path}: unresolved fc: branches disagree: ReLU vs Tanh" in result.output
     assert "0 resolved, 1 unresolved" in result.output and result.exit_code == 0
+
+
+def test_weight_layers_in_subgraphs_are_counted_unresolved(tmp_path: Path) -> None:
+    then_graph = helper.make_graph(
+        [helper.make_node("Gemm", ["x", "w"], ["t"], name="inner_fc", transB=1)], "then", [],
+        [helper.make_tensor_value_info("t", TensorProto.FLOAT, [8, 32])],
+    )
+    else_graph = helper.make_graph(
+        [helper.make_node("Identity", ["x"], ["e"])], "else", [], [helper.make_tensor_value_info("e", TensorProto.FLOAT, [8, 64])],
+    )
+    cond = numpy_helper.from_array(np.array(True), "cond")
+    m = model([helper.make_node("If", ["cond"], ["y"], name="branch", then_branch=then_graph, else_branch=else_graph)],
+              [numpy_helper.from_array(he((32, 64), 64), "w"), cond], (8, 64), (8, 32))
+    result = audit_onnx(save(m, tmp_path / "m.onnx"))
+    rec = only(result)
+    assert rec.name == "inner_fc" and "subgraphs are not analysed" in rec.unresolved

@@ -397,7 +397,36 @@ def records(g: Graph, path: str, settings: Settings, sample: int = 65536) -> lis
     out = []
     for layer in layers:
         out.append(_record(g, layer, path, scope, settings, sample))
-    return _zero_chains(g, layers, out)
+    return _zero_chains(g, layers, out) + _subgraph_layers(g, path, scope)
+
+
+def _subgraph_layers(g: Graph, path: str, scope: str) -> list[LayerRecord]:
+    """Weight ops inside If/Loop/Scan bodies: counted as layers, but not analysed (unresolved)."""
+    out = []
+    for node in g.model.graph.node:
+        for owner, (constants, nodes) in _bodies(node, set(g.tensors.names())):
+            for inner in nodes:
+                if inner.op_type in WEIGHT_OPS and len(inner.input) > 1 and inner.input[1] in constants:
+                    out.append(LayerRecord(
+                        name=inner.name or inner.input[1], kind=WEIGHT_OPS[inner.op_type], framework="onnx",
+                        origin=Origin(path), scope=scope, extra={"op": inner.op_type, "weight": inner.input[1]},
+                        unresolved=f"inside the body of {owner}: subgraphs are not analysed",
+                    ))
+    return out
+
+
+def _bodies(node: onnx.NodeProto, outer: set[str]) -> list[tuple[str, tuple[set[str], list[onnx.NodeProto]]]]:
+    """(owner, (constant names visible, nodes)) for every subgraph under a node, nested ones included."""
+    found = []
+    for attr in node.attribute:
+        graphs = [attr.g] if attr.type == onnx.AttributeProto.GRAPH else list(attr.graphs)
+        for sub in graphs:
+            visible = outer | {t.name for t in sub.initializer} | {
+                n.output[0] for n in sub.node if n.op_type == "Constant" and n.output}
+            found.append((f"{node.op_type} {node.name or ''}".strip(), (visible, list(sub.node))))
+            for inner in sub.node:
+                found += _bodies(inner, visible)
+    return found
 
 
 def _record(g: Graph, layer: WeightLayer, path: str, scope: str, settings: Settings, sample: int) -> LayerRecord:
