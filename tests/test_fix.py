@@ -137,3 +137,16 @@ def test_cli_diff_names_findings_without_a_fix(tmp_path: Path) -> None:
     assert f"{target}:11:38: INIT005 has no automatic fix: this site builds 4 layers; fix them by hand" in lines
     assert f"{target}:12:21: INIT005 has no automatic fix: a lazy layer has no weight until its first forward" in lines
     assert any(line.startswith(f"{target}:31:19: INIT001 has no automatic fix: the init call at line 35") for line in lines)
+
+
+def test_fix_keeps_encoding_and_newlines(tmp_path: Path) -> None:
+    text = (FIXES / "torch_module_default.in.py").read_text()
+    source = "# -*- coding: latin-1 -*-\n# Caf\u00e9 model\n" + text
+    target = tmp_path / "latin.py"
+    target.write_bytes(source.replace("\n", "\r\n").encode("latin-1"))
+    result = CliRunner().invoke(main, ["--no-cache", "--fix", str(target)])
+    assert result.exit_code == 0, result.output
+    data = target.read_bytes()
+    assert b"Caf\xe9" in data and b"\n" not in data.replace(b"\r\n", b"")
+    fixed = data.decode("latin-1").replace("\r\n", "\n")
+    assert 'nn.init.kaiming_normal_(self.fc1.weight, nonlinearity="relu")' in fixed

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import tokenize
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
@@ -184,8 +185,10 @@ def text_replacements(old: str, new: str) -> list[tuple[int, int, str]]:
 
 
 def write(planned: FileFixes) -> None:
-    """Write the fixed text back, keeping the file's newline style."""
-    with open(planned.path, "w", encoding="utf-8", newline="") as fh:
+    """Write the fixed text back in the file's own encoding (PEP 263 cookie, BOM) and newline style."""
+    with open(planned.path, "rb") as fh:
+        encoding, _ = tokenize.detect_encoding(fh.readline)
+    with open(planned.path, "w", encoding=encoding, newline="") as fh:
         fh.write(planned.new_text)
 
 
