@@ -75,7 +75,7 @@ def test_invariants(path: Path) -> None:
         assert fix.description
 
 
-def test_unfixed_findings_say_why(tmp_path: Path) -> None:
+def test_unfixed_findings_say_why() -> None:
     case = FIXES / "keras_kwargs_and_loop.in.py"
     _, _, unfixed = fix_text(case.read_text(), case.name)
     assert ("11:INIT005", "*args / **kwargs may set the initializer") in unfixed
