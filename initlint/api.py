@@ -113,7 +113,7 @@ def lint_source(text: str, path: str = "<string>", settings: Settings | None = N
 def _lint_source(text: str, path: str, settings: Settings) -> FileResult:
     if not mentions_framework(text):
         return FileResult(path, skipped=True)
-    hazard = limits.parse_hazard(text)
+    hazard, tree = limits.check_source(text)
     if hazard:
         return FileResult(path, error=f"{path}: {hazard}")
     try:
@@ -122,7 +122,7 @@ def _lint_source(text: str, path: str, settings: Settings) -> FileResult:
         return FileResult(path, error=parse_error(path, err))
     except UnicodeEncodeError as err:  # lone surrogates in a str handed to the API
         return FileResult(path, error=f"{path}: not valid Unicode text: {err.reason}")
-    records = records_for_source(SourceFile(path, text, module, settings))
+    records = records_for_source(SourceFile(path, text, module, settings, tree))
     found = [f for f in engine.findings(records, settings) if not _per_file_ignored(f.code, path, settings)]
     return suppressions.apply(FileResult(path, records=tuple(records), findings=tuple(found)), text)
 

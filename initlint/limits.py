@@ -74,20 +74,25 @@ def parse_hazard(text: str) -> str | None:
     Syntax errors are left to libcst, which reports them (and accepts syntax newer
     than the running interpreter); only the bracket depth is checked for such text.
     """
+    return check_source(text)[0]
+
+
+def check_source(text: str) -> tuple[str | None, ast.Module | None]:
+    """:func:`parse_hazard`, plus CPython's tree of ``text`` when it parses (positions reuse it: one parse)."""
     try:
         with warnings.catch_warnings():  # invalid escapes etc. are the file's business, not the run's output
             warnings.simplefilter("ignore")
             tree = ast.parse(text)
     except (RecursionError, MemoryError):
-        return f"skipped: nested too deeply to analyse (over {MAX_DEPTH} levels)"
+        return f"skipped: nested too deeply to analyse (over {MAX_DEPTH} levels)", None
     except (SyntaxError, ValueError) as err:
         if "too many nested parentheses" in str(err) or bracket_depth(text) > MAX_BRACKETS:
-            return f"skipped: brackets nested over {MAX_BRACKETS} levels deep"
-        return None
+            return f"skipped: brackets nested over {MAX_BRACKETS} levels deep", None
+        return None, None
     depth = max_depth(tree)
     if depth > MAX_DEPTH:
-        return f"skipped: expression nested {depth} levels deep (limit {MAX_DEPTH})"
-    return None
+        return f"skipped: expression nested {depth} levels deep (limit {MAX_DEPTH})", None
+    return None, tree
 
 
 def max_depth(tree: ast.Module) -> int:

@@ -3,8 +3,9 @@
 libcst's ``PositionProvider`` computes a position for every node of the tree
 (about 3x the cost of the parse). initlint needs positions only for layer
 constructions and init calls, so it aligns libcst statements with the
-statements of Python's own ``ast`` (about a fifth of a libcst parse), lazily,
-and only in files that have something to report. Calls inside a statement
+statements of Python's own ``ast`` (about a tenth of a libcst parse): the tree
+the parse-hazard check already made, else one parsed lazily, only in files
+that have something to report. Calls inside a statement
 are matched in source order; if the two parsers disagree on a statement, its
 own line is used.
 """
@@ -23,9 +24,10 @@ Position = tuple[int, int]  # 1-based line, 1-based column
 class Locator:
     """Positions of libcst statements and calls of one module."""
 
-    def __init__(self, source: str, module: cst.Module) -> None:
+    def __init__(self, source: str, module: cst.Module, tree: ast.Module | None = None) -> None:
         self._source = source
         self._module = module
+        self._tree = tree  # given when the caller already parsed ``source`` with ast
         self._stmts: dict[int, ast.AST] | None = None
         self._calls: dict[int, dict[int, Position]] = {}
         self._lines: list[str] | None = None
@@ -50,10 +52,12 @@ class Locator:
     def _aligned(self) -> dict[int, ast.AST]:
         if self._stmts is None:
             self._stmts = {}
-            try:
-                tree = ast.parse(self._source)
-            except (SyntaxError, ValueError):
-                return self._stmts
+            tree = self._tree
+            if tree is None:
+                try:
+                    tree = ast.parse(self._source)
+                except (SyntaxError, ValueError, RecursionError, MemoryError):
+                    return self._stmts
             _align_block(self._module.body, tree.body, self._stmts)
         return self._stmts
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 from dataclasses import dataclass, field
 
 import libcst as cst
@@ -19,10 +20,11 @@ class SourceFile:
     text: str
     module: cst.Module
     settings: Settings = field(default_factory=Settings)
+    tree: ast.Module | None = field(default=None, repr=False)  # CPython's parse of ``text``, if already made
     locator: Locator = field(init=False)
 
     def __post_init__(self) -> None:
-        self.locator = Locator(self.text, self.module)
+        self.locator = Locator(self.text, self.module, self.tree)
 
     def origin(self, stmt: cst.CSTNode, call: cst.Call | None = None) -> Origin:
         """The position of ``call`` inside the small statement ``stmt`` (or of ``stmt`` itself)."""
