@@ -247,9 +247,12 @@ def accepts(c: Candidate, st: Stats, shapes: frozenset[str]) -> tuple[bool, floa
 # --------------------------------------------------------------------------- structure
 
 
-def _flat_rows(arr: np.ndarray) -> np.ndarray:
-    """The tensor as PyTorch flattens it: rows = shape[0]."""
-    return arr.reshape(arr.shape[0], -1) if arr.ndim >= 2 else arr.reshape(1, -1)
+def _flattenings(arr: np.ndarray) -> list[np.ndarray]:
+    """The tensor as a matrix the ways initializers flatten it: PyTorch rows = shape[0], Keras cols = shape[-1]."""
+    if arr.ndim < 2:
+        return []
+    torch_way = arr.reshape(arr.shape[0], -1)
+    return [torch_way] if arr.ndim == 2 else [torch_way, arr.reshape(-1, arr.shape[-1])]
 
 
 def _constant(arr: np.ndarray, x: np.ndarray) -> InitSpec | None:
@@ -293,12 +296,20 @@ def _identity(arr: np.ndarray) -> InitSpec | None:
 
 
 def _orthogonal(arr: np.ndarray, fan_in: int | None, fan_out: int | None, rel_tol: float) -> InitSpec | None:
+    """Orthogonal under either framework's flattening (see :func:`_orthogonal_matrix`)."""
+    for m in _flattenings(arr):
+        found = _orthogonal_matrix(m, fan_in, fan_out, rel_tol)
+        if found is not None:
+            return found
+    return None
+
+
+def _orthogonal_matrix(m: np.ndarray, fan_in: int | None, fan_out: int | None, rel_tol: float) -> InitSpec | None:
     """(Semi-)orthogonal: the Gram matrix of the short side is g² I (relative tolerance 1e-3).
 
     Checked on up to 64 rows (or columns) when the short side has at least 8 (a random matrix
     passes by chance only when its long side exceeds ~10^7 entries, so that is bounded too).
     """
-    m = _flat_rows(arr)
     rows, cols = m.shape
     short, long = min(rows, cols), max(rows, cols)
     if short < 8 or long > (1 << 21) or (rows > cols and m.size > FULL_SCAN):

@@ -175,3 +175,15 @@ def test_sampling_bounds_the_work_and_is_seeded() -> None:
 def test_float16_storage() -> None:
     w = _tensor((256, 128), TORCH_INITS["kaiming_uniform"][0], 0).astype(np.float16)
     assert infer(w, 128, 256).scheme == "he"
+
+
+def test_orthogonal_conv_kernels_in_either_layout() -> None:
+    """PyTorch flattens (out, in*k*k); Keras flattens (k*k*in, out): both are recognised."""
+    torch_kernel = _tensor((32, 16, 3, 3), lambda w: init.orthogonal_(w, gain=math.sqrt(2)), 0)
+    spec = infer(torch_kernel, 144, 288)
+    assert spec.scheme == "orthogonal" and formulas.variance(spec, 144, 288) == pytest.approx(2 / 144, rel=1e-3)
+    q, _ = np.linalg.qr(np.random.default_rng(0).standard_normal((3 * 3 * 16, 32)))  # Keras: (k*k*in, out)
+    keras_kernel = (q * math.sqrt(2)).reshape(3, 3, 16, 32).astype(np.float32)
+    fi, fo = formulas.keras_fans(keras_kernel.shape)
+    spec = infer(keras_kernel, fi, fo, framework="keras")
+    assert spec.scheme == "orthogonal" and formulas.variance(spec, fi, fo) == pytest.approx(2 / 144, rel=1e-3)
