@@ -481,7 +481,7 @@ def _match(
     spec = cands[best].spec
     note = f"matches {cands[best].label}"
     if len(labels) > 1:
-        note += f" (also consistent with {', '.join(l for l in labels if l != cands[best].label)})"
+        note += f" (also consistent with {', '.join(other for other in labels if other != cands[best].label)})"
     return replace(
         spec,
         distribution=spec.distribution or (tests[best][2] or dist),  # type: ignore[arg-type]
