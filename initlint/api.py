@@ -160,11 +160,12 @@ def iter_files(paths: Sequence[str], settings: Settings) -> Iterator[str]:
     patterns = settings.exclude + settings.extend_exclude
     seen: set[str] = set()
     for root in paths:
-        if os.path.isfile(root) or not os.path.exists(root):
+        if not os.path.isdir(root):  # a file, a missing path, a FIFO or device named explicitly
             if root not in seen:
                 seen.add(root)
                 yield root
             continue
+        inside = os.path.realpath(root)
         for dirpath, dirnames, filenames in os.walk(root):
             dirnames[:] = sorted(
                 d for d in dirnames
@@ -173,9 +174,20 @@ def iter_files(paths: Sequence[str], settings: Settings) -> Iterator[str]:
             )
             for filename in sorted(filenames):
                 full = os.path.join(dirpath, filename)
-                if filename.endswith(SUFFIXES) and not _excluded(full, patterns, settings.config_root) and full not in seen:
+                if not filename.endswith(SUFFIXES):
+                    continue
+                if os.path.islink(full) and not _within(os.path.realpath(full), inside):
+                    continue  # found by walking a folder: never read outside it
+                if not _excluded(full, patterns, settings.config_root) and full not in seen:
                     seen.add(full)
                     yield full
+
+
+def _within(path: str, folder: str) -> bool:
+    try:
+        return os.path.commonpath([path, folder]) == folder
+    except ValueError:  # different drives
+        return False
 
 
 def _excluded(path: str, patterns: Iterable[str], root: str | None = None) -> bool:

@@ -70,10 +70,35 @@ def to_finding(record: LayerRecord, verdict: Verdict) -> Finding:
     )
 
 
+# Numbers no real layer has (a typo, generated noise, a corrupted graph): judging them would
+# overflow the formulas or state nonsense, so such a record is unresolved instead.
+MAX_FAN = 2**40
+MAX_MAGNITUDE = 1e12
+
+
+def _implausible(value: float | None, limit: float = MAX_MAGNITUDE) -> bool:
+    return value is not None and not (isinstance(value, (int, float)) and abs(value) <= limit)  # NaN fails too
+
+
+def plausible(record: LayerRecord) -> LayerRecord:
+    """``record`` with out-of-range fans made unknown, and unresolved if its initializer or slope is out of range."""
+    fans = {k: v for k, v in (("fan_in", record.fan_in), ("fan_out", record.fan_out)) if v is not None}
+    bad_fans = {k: None for k, v in fans.items() if _implausible(v, MAX_FAN) or v < 0}
+    if bad_fans:
+        record = replace(record, **bad_fans)
+    spec, act = record.init, record.activation
+    numbers = () if spec is None else (spec.scale, spec.std, spec.mean, spec.value, spec.measured_std)
+    if any(_implausible(v) for v in numbers):
+        return replace(record, init=None, unresolved=record.unresolved or "initializer arguments out of range")
+    if act is not None and _implausible(act.slope, 1e6):
+        return replace(record, activation=None, unresolved=record.unresolved or "activation slope out of range")
+    return record
+
+
 def findings(records: Iterable[LayerRecord], settings: Settings) -> list[Finding]:
     """Judge records and return sorted, site-merged findings with chain factors."""
     judged: list[tuple[Finding, Verdict]] = []
-    for record in records:
+    for record in map(plausible, records):
         for verdict in judge(record, settings):
             judged.append((to_finding(record, verdict), verdict))
     merged = _merge_sites(judged)

@@ -192,4 +192,4 @@ def truncation_factor(k: float) -> float:
         return 0.0
     phi = math.exp(-k * k / 2) / math.sqrt(2 * math.pi)
     mass = math.erf(k / math.sqrt(2))  # 2 Phi(k) - 1
-    return 1 - 2 * k * phi / mass
+    return max(0.0, 1 - 2 * k * phi / mass)  # c(k) ~ k**2/3 near 0, where rounding could go below 0
