@@ -305,3 +305,12 @@ def test_weight_layers_in_subgraphs_are_counted_unresolved(tmp_path: Path) -> No
     result = audit_onnx(save(m, tmp_path / "m.onnx"))
     rec = only(result)
     assert rec.name == "inner_fc" and "subgraphs are not analysed" in rec.unresolved
+
+
+def test_gemm_alpha_scaling_the_weight_is_unresolved(tmp_path: Path) -> None:
+    m = model(
+        [helper.make_node("Gemm", ["x", "w"], ["h"], name="fc", transB=1, alpha=0.5), helper.make_node("Relu", ["h"], ["y"])],
+        [numpy_helper.from_array(he((32, 64), 64), "w")], (4, 64), (4, 32),
+    )
+    rec = only(audit_onnx(save(m, tmp_path / "m.onnx")))
+    assert rec.unresolved == "Gemm alpha=0.5 scales the weight"

@@ -202,6 +202,9 @@ def weight_layer(g: Graph, node: onnx.NodeProto) -> WeightLayer | None:
         shape = _operand_shape(g, name, perm) if name is not None else None
         if name is None or shape is None or len(shape) != 2:
             continue
+        alpha = float(g.attr(node, "alpha", 1.0)) if op == "Gemm" else 1.0  # type: ignore[arg-type]
+        if alpha != 1.0:
+            return _unresolved(node, name, f"Gemm alpha={alpha:g} scales the weight")
         flag = g.attr(node, "transB" if index == 1 else "transA", 0) if op == "Gemm" else 0
         fi, fo = _dense_fans(shape, (index == 1) != bool(flag))
         return WeightLayer(node, name, node.input[index], fi, fo, shape, perm)
@@ -345,7 +348,12 @@ def _step(g: Graph, node: onnx.NodeProto, name: str, settings: Settings, steps: 
     if _is_weight_input(g, node, name):
         return Consumer(Activation("identity", "linear", reaches_weight=True), **here)
     nxt = node.output[0] if node.output else ""
-    if op in TRANSPARENT or (op in ("Mul", "Div") and _other_const(g, node, name)):
+    if op in ("Mul", "Div") and _other_const(g, node, name):
+        factor = g.constant(_other(node, name) or "") or 0.0
+        if abs(factor) != 1.0 and not normalized:  # the activation sees factor * W x: the weight scale alone no longer says
+            return Consumer(None, reason=f"output is scaled by a constant ({op} {factor:.4g}) before its activation", **here)
+        return resolve(g, nxt, settings, steps + 1, normalized, residual)
+    if op in TRANSPARENT:
         return resolve(g, nxt, settings, steps + 1, normalized, residual)
     if op in NORMALIZATION:
         return resolve(g, nxt, settings, steps + 1, True, residual)
