@@ -64,6 +64,18 @@ def test_init008_overflow_constant_and_dead() -> None:
     assert dead is not None and "a (95% zeros)" in dead.message and "b (" not in dead.message
 
 
+def test_init008_shape_changes_are_not_counted() -> None:
+    conv = [point(f"conv{i}", 1.0, 1e-4 * 1.1 ** i, shape=[16, 32, 32]) for i in range(4)]
+    mlp = [point(f"fc{i}", 0.5, 0.1, shape=[64]) for i in range(3)]  # after global average pooling
+    assert init008(network(conv + mlp)) is None  # the 1024x drop in gradient entries is the pooling
+    unshaped = [{k: v for k, v in p.items() if k != "shape"} for p in conv + mlp]
+    verdict = init008(network(unshaped))
+    assert verdict is not None and "gradient std vanishes toward the input" in verdict.message
+    steep = [point(f"conv{i}", 1.0, 1e-4 * 3.0 ** i, shape=[16, 32, 32]) for i in range(4)]
+    verdict = init008(network(steep + mlp))
+    assert verdict is not None and "27x" in verdict.message and "1 step(s) where the output shape changes" in verdict.message
+
+
 def test_init008_zero_gradients_behind_a_zero_layer_are_skipped() -> None:
     curve = [point("a", 1.0, 1.0), point("b", 1.0, 0.0), point("c", 1.0, 0.9)]
     assert init008(network(curve)) is None

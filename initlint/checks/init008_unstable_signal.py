@@ -11,7 +11,8 @@ Input: one record of kind ``"network"`` (any framework) whose ``extra`` holds
   its consumer is not in the relu family), ``head`` marks output heads (their
   output reaches the model output without another weight layer) and the optional
   ``residual_end`` the last layer of a residual branch (its output is added to a
-  skip path, and is often zero-initialized on purpose); ``None`` or a missing key
+  skip path, and is often zero-initialized on purpose), the optional ``shape`` the
+  layer's output shape without the batch dimension; ``None`` or a missing key
   means "not measured", ``inf``/``nan`` means the value overflowed.
 * ``extra["threshold"]``: the factor (default 10) the std may change by from the
   first non-head layer to the last non-head layer (SPEC 8.18).
@@ -20,6 +21,9 @@ Fires once per network: when forward or gradient std changes by more than the
 threshold between those two layers (ratio = last / first, folded to >= 1), when a
 value is not finite, or when a layer is dead (> 90 % zeros). Heads and residual-branch
 ends are left out of the ratio: the signal that propagates is the one on the main path.
+With ``shape`` given, the ratio is compounded over consecutive layers of equal output
+shape only: pooling and reshaping change per-element stds without being a propagation
+problem (SPEC 8.18).
 """
 
 from __future__ import annotations
@@ -71,17 +75,35 @@ def ratio_problem(points: Sequence[Mapping[str, Any]], key: str, label: str, wor
     if len(measured) < 2:
         return None
     (first, a), (last, b) = measured[0], measured[-1]
-    ratio = b / a
+    ratio, skipped = compounded(measured)
     factor = ratio if ratio >= 1 else 1 / ratio
     if factor <= threshold:
         return None
     word = words[1] if ratio > 1 else words[0]
     steps = len(measured) - 1
     per_layer = factor ** (1 / steps)
+    note = (f" (the {skipped} step(s) where the output shape changes, e.g. at pooling, are not counted)"
+            if skipped else "")
     return (
         f"{label} {word}: {factor:.2g}x from {first['layer']} ({a:.3g}) to {last['layer']} ({b:.3g}) "
-        f"over {steps + 1} weight layers, ~{per_layer:.3g}x per layer"
+        f"over {steps + 1} weight layers, ~{per_layer:.3g}x per layer{note}"
     )
+
+
+def compounded(measured: Sequence[tuple[Mapping[str, Any], float]]) -> tuple[float, int]:
+    """last / first as the product of consecutive ratios, skipping steps whose output ``shape`` differs.
+
+    Per-element stds are not comparable across pooling or reshaping (a global average pool
+    divides each gradient entry by the pooled size), so only same-shape steps count. Without
+    ``shape`` keys this is exactly last / first. Returns (ratio, skipped steps).
+    """
+    ratio, skipped = 1.0, 0
+    for (p, a), (q, b) in zip(measured[:-1], measured[1:]):
+        if p.get("shape") is not None and q.get("shape") is not None and list(p["shape"]) != list(q["shape"]):
+            skipped += 1
+            continue
+        ratio *= b / a
+    return ratio, skipped
 
 
 def dead_layers(curve: Sequence[Mapping[str, Any]], dead: float) -> list[str]:

@@ -214,7 +214,8 @@ def check_keras_model(
     curve = [
         {"layer": name, "forward_std": points[name].forward_std, "grad_std": points[name].grad_std,
          "dead_fraction": points[name].dead_fraction, "head": is_head(by_name[name]),
-         "residual_end": by_name[name].residual_end}
+         "residual_end": by_name[name].residual_end,
+         "shape": list(points[name].shape) if points[name].shape is not None else None}
         for name in (layer_of[raw] for raw in rec.order if raw in layer_of)
     ]
     records.append(LayerRecord(name=model.name, kind="network", framework="keras", origin=Origin(path),

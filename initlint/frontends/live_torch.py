@@ -382,6 +382,7 @@ def signal_curve(rec: Recording, records: Sequence[LayerRecord]) -> list[dict[st
             "dead_fraction": point.dead_fraction,
             "head": bool(record and is_head(record)),
             "residual_end": bool(record and record.residual_end),
+            "shape": list(point.shape) if point.shape is not None else None,
         })
     return curve
 

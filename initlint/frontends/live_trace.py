@@ -28,6 +28,7 @@ import torch
 from torch import nn
 from torch.overrides import TorchFunctionMode
 
+from .. import formulas
 from ..records import Activation, Family
 from ..rulebook import activation_family, default_slope, normalise
 
@@ -292,6 +293,7 @@ class Point:
     forward_std: float | None = None
     grad_std: float | None = None
     dead_fraction: float | None = None
+    shape: tuple[int, ...] | None = None  # output shape without the batch dimension
 
 
 @dataclass
@@ -335,6 +337,7 @@ class Recorder(TorchFunctionMode):
             for p in m.parameters(recurse=False)
         }
         self.param_names = {id(p): n for n, p in model.named_parameters()}
+        self.views: dict[int, tuple[torch.Tensor, nn.Parameter]] = {}  # permuted/reshaped parameters
 
     # tags -------------------------------------------------------------------------------------
     def flows(self, value: Any) -> tuple[Flow, ...]:
@@ -376,6 +379,10 @@ class Recorder(TorchFunctionMode):
             return args[0]  # SPEC 8.18: dropout disabled, the rest in train mode
         flows = self.flows(args) + self.flows(kwargs)
         out = func(*args, **kwargs)
+        if role == "transparent" and args and isinstance(out, torch.Tensor):
+            base = self._parameter(args[0])
+            if base is not None:  # Keras permutes its conv kernel into torch's layout before conv2d
+                self.views[id(out)] = (out, base)
         raw = self._raw_weight(name, args) if role == "weight" else None
         if not flows:
             return self.start(raw, out) if raw else out
@@ -429,20 +436,30 @@ class Recorder(TorchFunctionMode):
             return None
         return float((out == 0).float().mean())
 
+    def _parameter(self, value: Any) -> nn.Parameter | None:
+        """The parameter ``value`` is, or is a permuted/reshaped view of."""
+        if isinstance(value, nn.Parameter):
+            return value
+        entry = self.views.get(id(value))
+        return entry[1] if entry is not None and entry[0] is value else None
+
     def _raw_weight(self, name: str, args: Sequence[Any]) -> str | None:
-        """A parameter of >= 2 dims multiplied outside a weight module: a raw weight (SPEC 8.9)."""
-        for position, arg in enumerate(args[:2]):
-            if isinstance(arg, nn.Parameter) and arg.dim() >= 2 and id(arg) not in self.module_weights:
-                pname = self.param_names.get(id(arg))
-                if pname is None:
-                    return None
-                if pname not in self.rec.raw:
-                    # x @ W stores (in, out); F.linear(x, W) stores (out, in) as torch's fans assume
-                    transposed = name == "linear" or position == 0
-                    rows, cols = arg.shape[-2], arg.shape[-1]
-                    fan_in, fan_out = (cols, rows) if transposed else (rows, cols)
-                    self.rec.raw[pname] = (arg, int(fan_in), int(fan_out))
-                return pname
+        """A parameter of >= 2 dims multiplied outside a weight module: a raw weight (SPEC 8.9).
+
+        Fans come from the operand as the op uses it (a view such as ``W.t()`` or Keras'
+        permuted conv kernel included): ``x @ W`` takes (in, out), ``F.linear`` (out, in),
+        convolutions (out, in/groups, k...) as torch's fans assume.
+        """
+        for position, value in enumerate(args[:2]):
+            arg = self._parameter(value)
+            if arg is None or arg.dim() < 2 or id(arg) in self.module_weights:
+                continue
+            pname = self.param_names.get(id(arg))
+            if pname is None:
+                return None
+            if pname not in self.rec.raw:
+                self.rec.raw[pname] = (arg, *operand_fans(name, position, tuple(value.shape)))
+            return pname
         return None
 
     # end of the pass -----------------------------------------------------------------------------
@@ -451,6 +468,15 @@ class Recorder(TorchFunctionMode):
         for flow in self.flows(output):
             if not flow.after:
                 self.rec.uses[flow.layer].append(Use("output", None, flow.normalized, flow.residual))
+
+
+def operand_fans(op: str, position: int, shape: tuple[int, ...]) -> tuple[int, int]:
+    """(fan_in, fan_out) of a weight operand of ``op`` at argument ``position`` with this shape."""
+    if op.startswith("conv"):
+        return formulas.torch_fans(shape)
+    rows, cols = shape[-2], shape[-1]
+    transposed = op == "linear" or position == 0  # F.linear(x, W) and W @ x: W is (out, in)
+    return (int(cols), int(rows)) if transposed else (int(rows), int(cols))
 
 
 def _std(t: torch.Tensor | None) -> float | None:
@@ -491,7 +517,7 @@ def record_pass(model: nn.Module, inputs: Sequence[torch.Tensor], extra: dict[st
         lookup = {id(t): g for t, g in zip(wanted, got)}
         grads = [lookup.get(id(t)) for t in measured]
     for name, out, grad in zip(names, measured, grads):
-        rec.points[name] = Point(name, _std(out), _std(grad), rec.dead.get(name))
+        rec.points[name] = Point(name, _std(out), _std(grad), rec.dead.get(name), tuple(out.shape[1:]))
     return rec
 
 

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..api import Report
+from ..checks.init008_unstable_signal import compounded
 from . import json as json_reporter
 from . import text as text_reporter
 
@@ -68,7 +69,10 @@ def curve_text(result: LiveResult) -> str:
         if a is None or b is None or not (math.isfinite(a) and math.isfinite(b)) or a <= 0 or b <= 0:
             parts.append(f"{label} {_num(a)} -> {_num(b)}")
         else:
-            parts.append(f"{label} {a:.3g} -> {b:.3g} ({_factor(b / a)})")
+            measured = [(p, p[key]) for p in body if p.get(key) is not None and p[key] > 0]
+            ratio, skipped = compounded(measured)
+            extra = f"; {skipped} shape change(s) not counted" if skipped else ""
+            parts.append(f"{label} {a:.3g} -> {b:.3g} ({_factor(ratio)}{extra})")
     return f"signal ({first['layer']} -> {last['layer']}, {len(body)} layers): " + ", ".join(parts) + "\n"
 
 
