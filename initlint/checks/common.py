@@ -83,7 +83,7 @@ def scale_ratio(spec: InitSpec, act: Activation) -> tuple[str, float] | None:
 
     2/fan_in against He's 2/fan_in is exactly 1 whatever fan_in is.
     """
-    if spec.scale is None or spec.mode is None:
+    if spec.scale is None or spec.mode is None or spec.scale <= 0:  # gain 0: nothing to compare on a log scale
         return None
     same = [
         (name, spec.scale / scale)

@@ -881,7 +881,7 @@ class Builder:
                 if isinstance(x, (int, float)) and not isinstance(x, bool):
                     try:
                         return _NUMERIC[last](x)
-                    except ValueError:
+                    except (ValueError, OverflowError):
                         return None
                 if last == "sqrt":
                     s = _as_scale(x)
@@ -1672,9 +1672,9 @@ def _assigned_names(body: list[Any]) -> set[str]:
 def _int(v: object) -> int | None:
     if isinstance(v, bool):
         return None
-    if isinstance(v, int):
+    if isinstance(v, int) and abs(v) <= 2**40:  # beyond: no real layer, and float(v) would overflow
         return v
-    if isinstance(v, float) and v.is_integer():
+    if isinstance(v, float) and v.is_integer() and abs(v) <= 2**40:
         return int(v)
     return None
 
