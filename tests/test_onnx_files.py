@@ -314,3 +314,19 @@ def test_gemm_alpha_scaling_the_weight_is_unresolved(tmp_path: Path) -> None:
     )
     rec = only(audit_onnx(save(m, tmp_path / "m.onnx")))
     assert rec.unresolved == "Gemm alpha=0.5 scales the weight"
+
+
+def test_onnx_external_data_writer_and_float16_weights(tmp_path: Path) -> None:
+    from initlint.frontends.onnx_graph import open_graph
+
+    w = numpy_helper.from_array(he((64, 128), 128).astype(np.float16), "w")
+    m = model(
+        [helper.make_node("Cast", ["w"], ["wf"], to=TensorProto.FLOAT), helper.make_node("Gemm", ["x", "wf"], ["h"], name="fc", transB=1),
+         helper.make_node("Relu", ["h"], ["y"])],
+        [w], (4, 128), (4, 64),
+    )
+    path = tmp_path / "m.onnx"
+    onnx.save_model(m, str(path), save_as_external_data=True, location="m.bin", size_threshold=0)
+    assert isinstance(open_graph(str(path)).tensors.array("w"), np.memmap)  # read lazily, not decoded
+    rec = only(audit_onnx(str(path)))
+    assert (rec.init.scheme, rec.activation.name, rec.fan_in) == ("he", "ReLU", 128)
