@@ -25,7 +25,7 @@ import libcst as cst
 
 from ..formulas import receptive_field
 from ..frontends.names import dotted
-from ..records import Finding, LayerRecord
+from ..records import Finding, InitSpec, LayerRecord
 from ..rulebook import family_info
 from .edits import AddImport, Edit, InsertAfter, ReplaceCall, Tree
 
@@ -355,13 +355,20 @@ def _same_prefix(call: cst.Call, ctx: Context) -> tuple[str, tuple[Edit, ...]]:
     return ctx.init_prefix()
 
 
+def _same_call(other: InitSpec | None, spec: InitSpec) -> bool:
+    """Whether ``other`` comes from the same init call (same line; same column when both are known)."""
+    if other is None or other.line != spec.line:
+        return False
+    return other.column is None or spec.column is None or other.column == spec.column
+
+
 def _shared(record: LayerRecord, code: str, weight: str, prefix: str, ctx: Context) -> str:
     """Why one init call cannot be rewritten for this layer alone ('' when it can)."""
     spec = record.init
     assert spec is not None
     flagged = {id(f.record) for f in ctx.findings if f.record is not None and f.code in FIXABLE}
     for other in ctx.records:
-        if other is record or other.init is None or other.init.line != spec.line or other.init.call != spec.call:
+        if other is record or not _same_call(other.init, spec):
             continue
         if id(other) not in flagged:
             return f"the init call at line {spec.line} also initializes {other.name}, which it suits or which is unresolved"
