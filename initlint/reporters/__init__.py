@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
+from typing import Any
 
 from ..api import Report
-from . import github, json, sarif, text
 
-Reporter = Callable[[Report, bool], str]
+Reporter = Callable[..., str]
 
-REPORTERS: dict[str, Reporter] = {
-    "text": text.render,
-    "json": json.render,
-    "sarif": sarif.render,
-    "github": github.render,
-}
+
+def _lazy(module: str) -> Reporter:
+    """The ``render`` of ``module``, imported on first use: a run imports only the reporter it prints with."""
+
+    def render(report: Report, *args: Any, **kwargs: Any) -> str:
+        return str(importlib.import_module(f"{__name__}.{module}").render(report, *args, **kwargs))
+
+    return render
+
+
+# sarif pulls in the fix planner; a plain text run should not pay for it.
+REPORTERS: dict[str, Reporter] = {name: _lazy(name) for name in ("text", "json", "sarif", "github")}
