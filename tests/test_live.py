@@ -256,3 +256,23 @@ def test_shape_queries_do_not_hide_the_consumer() -> None:
     assert rows["conv2"]["consumer"] == "ReLU"  # through pooling and x.view(x.size(0), -1)
     # conv1 (fan_in 27, fan_out 144): the default's 1/81 is within 1.5x of He's 2/fan_out (SPEC 8.2, 8.3)
     assert [f.layer for f in result.findings if f.code == "INIT005"] == ["conv2"]
+
+
+def test_pooling_between_stages_is_not_a_propagation_problem() -> None:
+    layers: list[torch.nn.Module] = []
+    channels = 3
+    for width in (16, 16, 32, 32):
+        layers += [torch.nn.Conv2d(channels, width, 3, padding=1), torch.nn.ReLU()]
+        if width == channels or channels == 3:
+            layers.append(torch.nn.MaxPool2d(2))
+        channels = width
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(*layers, torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten(), torch.nn.Linear(32, 10))
+    for m in model.modules():
+        if isinstance(m, torch.nn.Conv2d):
+            torch.nn.init.kaiming_normal_(m.weight, nonlinearity="relu")
+            torch.nn.init.zeros_(m.bias)
+    result = check_model(model)
+    assert not result.findings, [f.message for f in result.findings]
+    shapes = [p["shape"] for p in result.signal["curve"]]
+    assert shapes == [[16, 32, 32], [16, 16, 16], [32, 8, 8], [32, 8, 8], [10]]  # steps at pools are not counted

@@ -46,3 +46,14 @@ def test_functional_batchnorm_and_leaky_layer() -> None:
     assert all(layer.rate == 0.3 for layer in model.layers if hasattr(layer, "rate"))  # dropout restored
     with pytest.raises(LiveError, match="torch models"):
         apply_recommended_init(model)
+
+
+def test_conv_kernels_are_measured_through_their_torch_layout() -> None:
+    result, _ = check_target(f"{TARGET}:convnet")
+    rows = {row["layer"]: row for row in result.layers}
+    convs = [row for row in result.layers if row["type"] == "conv"]
+    assert len(convs) == 2 and all(row["forward_std"] and row["grad_std"] for row in convs)
+    assert convs[0]["fan_in"] == 27 and convs[0]["scheme"] == "he"
+    assert [p["shape"] for p in result.signal["curve"]][:2] == [[16, 16, 16], [16, 16, 16]]
+    assert not result.findings, [f.message for f in result.findings]  # global pooling is not a problem
+    assert len(rows) == 4

@@ -18,3 +18,12 @@ def functional():
     h = layers.Dropout(0.3)(h)
     o = layers.Dense(3)(h)
     return keras.Model(x, o, name="func")
+
+
+def convnet():
+    x = keras.Input((16, 16, 3))
+    h = layers.Conv2D(16, 3, padding="same", activation="relu", kernel_initializer="he_normal")(x)
+    h = layers.Conv2D(16, 3, padding="same", activation="relu", kernel_initializer="he_normal")(h)
+    h = layers.GlobalAveragePooling2D()(h)
+    h = layers.Dense(32, activation="relu", kernel_initializer="he_normal")(h)
+    return keras.Model(x, layers.Dense(4)(h), name="convnet")
