@@ -181,7 +181,7 @@ def infer_input_shape(model: nn.Module, batch: int = DEFAULT_BATCH) -> tuple[int
         return (batch, TOKENS)
     layers = weight_modules(model)
     if not layers:
-        raise LiveError("no weight layer found (Linear, Conv*, ConvTranspose*, Bilinear)")
+        raise LiveError("no Linear/Conv layer to infer the input shape from; pass --input-shape")
     name, first = layers[0]
     if isinstance(first, nn.Linear) and first.in_features > 0:
         return (batch, first.in_features)
