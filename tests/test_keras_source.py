@@ -558,3 +558,21 @@ def test_closures_over_tensors_of_an_enclosing_function() -> None:
             return inner
     """)
     assert found["outer.inner.d"].unresolved
+
+
+def test_lists_of_layers_built_by_comprehension() -> None:
+    found = records("""
+        import tensorflow as tf
+        class Tower(tf.keras.Model):
+            def __init__(self, depth=3):
+                super().__init__()
+                self.blocks = [tf.keras.layers.Dense(64, activation="relu", name="hidden") for _ in range(depth)]
+                self.head = tf.keras.layers.Dense(1)
+            def call(self, x):
+                for block in self.blocks:
+                    x = block(x)
+                return self.head(x)
+    """)
+    hidden = found["Tower.hidden"]
+    assert hidden.activation is not None and hidden.activation.family == "relu" and not hidden.unresolved
+    assert found["Tower.head"].fan_in == 64

@@ -66,7 +66,9 @@ class Flow:
         elif isinstance(stmt, (cst.For, cst.While)):
             self.stmt = stmt
             if isinstance(stmt, cst.For):
-                self.bind(stmt.target, None)
+                # `for block in self.blocks:` over a list of layers binds each in turn (one object here)
+                items = self.value(stmt.iter) if isinstance(stmt.iter, (cst.Name, cst.Attribute)) else None
+                self.bind(stmt.target, items if isinstance(items, Layer) and items.role != "sequential" else None)
             for _ in range(2):  # twice: what one iteration produces is consumed by the next
                 self.walk(_suite(stmt.body))
         elif isinstance(stmt, cst.With):
@@ -281,6 +283,9 @@ class Flow:
                 return self.graph.add(Node("unknown", tensors, expr=expr))
             lit = self.literal(expr)
             return None if lit is MISSING else Lit(lit)
+        if isinstance(expr, cst.ListComp) and isinstance(expr.elt, cst.Call):
+            built = self.construct(expr.elt)  # [Dense(64) for _ in range(3)]: one site, several layers
+            return built if built is not None and built.role not in ("sequential", "unit") else None
         if isinstance(expr, cst.IfExp):
             either = [v for v in (self.value(expr.body), self.value(expr.orelse)) if isinstance(v, int)]
             return self.graph.add(Node("phi", tuple(dict.fromkeys(either)))) if either else None
