@@ -22,7 +22,7 @@ from .keras_graph import (
     string,
 )
 from .keras_tables import (
-    ACTIVATION_LAYERS, ACTIVATION_NAMES, ACTIVATION_NAMESPACES, FUNCTION_SLOPE_DEFAULTS, INPUT_CALLS, LAYER_ROLES,
+    ACTIVATION_LAYERS, ACTIVATION_NAMES, ACTIVATION_NAMESPACES, FUNCTION_SLOPE_DEFAULTS, LAYER_ROLES,
     MERGE_FUNCTIONS, MODEL_CALLS, PASS_FUNCTIONS, TOP_LEVEL_ACTIVATIONS, WEIGHT_LAYERS, WeightLayer, namespace,
     qualified_class,
 )
@@ -349,7 +349,7 @@ class Flow:
         cls = self.keras_name(func)
         if cls is None:
             return self.unknown_call(call)
-        if cls in INPUT_CALLS and cls == "Input":
+        if cls == "Input":  # keras.Input returns a tensor; InputLayer is a layer (see _construct)
             self.deps = set()
             shape = self.input_shape(call)
             return self.graph.add(Node("input", shape=shape, deps=frozenset(self.deps)))

@@ -105,7 +105,6 @@ DROPOUT_LAYERS: dict[str, str] = {
 }
 
 ADD_LAYERS = frozenset({"Add"})
-INPUT_CALLS = frozenset({"Input", "InputLayer"})
 MODEL_CALLS = frozenset({"Model", "Functional"})
 
 # The role of every layer class that needs no more than its name to be understood.
