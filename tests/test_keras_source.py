@@ -576,3 +576,16 @@ def test_lists_of_layers_built_by_comprehension() -> None:
     hidden = found["Tower.hidden"]
     assert hidden.activation is not None and hidden.activation.family == "relu" and not hidden.unresolved
     assert found["Tower.head"].fan_in == 64
+
+
+def test_time_distributed_wraps_the_judged_layer() -> None:
+    rec = one("""
+        import keras
+        from keras import layers
+        inputs = keras.Input((10, 32))
+        x = layers.TimeDistributed(layers.Dense(32, name="td"))(inputs)
+        x = layers.ReLU()(x)
+        model = keras.Model(inputs, layers.LSTM(8)(x))
+    """, "<module>.td")
+    assert (rec.fan_in, rec.fan_out) == (32, 32)
+    assert rec.activation is not None and rec.activation.name == "ReLU"

@@ -467,6 +467,9 @@ class Flow:
                 layer.activation = Activation(user, family)
                 return layer
             return None
+        wrapped = _arg(call, "layer", 0) if cls == "TimeDistributed" else None
+        if isinstance(wrapped, cst.Call):
+            return self.construct(wrapped)  # applies the wrapped layer at every time step: same consumer
         layer = new("unknown", cls)
         layer.name = self.layer_name(call, cls)
         special = {"Activation": self.activation_object, "InputLayer": self.input_layer, "Sequential": self.sequential}
