@@ -974,7 +974,9 @@ class Builder:
             pos, _ = self.args(e, env)
             if pos:
                 add = [pos[0]] if method == "append" else list(pos[0].entries if isinstance(pos[0], ListBuild) else pos[0] if isinstance(pos[0], tuple) else ())
-                self.name_mod(ListMod(tuple(add)), "?")
+                path = next((k for k, v in self.scope.attrs.items() if v is recv), None)
+                for i, item in enumerate(add, start=len(recv.entries)):
+                    self.name_mod(item, f"{path}[{i}]", provisional=path is None)
                 recv.entries = recv.entries + tuple(add)
             return None
         if isinstance(recv, SeqMod) and method in ("append", "add_module"):
