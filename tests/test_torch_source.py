@@ -84,7 +84,7 @@ SPECS = [
     ("nn.init.kaiming_normal_(self.fc.weight, nonlinearity='selu')",
      dict(scheme="variance-scaling", scale=0.5625, gain_nonlinearity="selu")),
     ("nn.init.kaiming_uniform_(self.fc.weight, a=0.2, nonlinearity='leaky_relu')",
-     dict(scale=2 / 1.04, distribution="uniform", gain_for="relu")),
+     dict(scale=2 / 1.04, distribution="uniform", gain_for=None, gain_nonlinearity="leaky_relu")),
     ("nn.init.xavier_uniform_(self.fc.weight, gain=nn.init.calculate_gain('tanh'))",
      dict(scale=25 / 9, mode="fan_avg", gain_for="tanh", gain_nonlinearity="tanh")),
     ("nn.init.xavier_normal_(self.fc.weight)", dict(scheme="glorot", scale=1.0, mode="fan_avg")),

@@ -77,6 +77,7 @@ class Flow:
         self.scope: Scope | None = None
         self.selu_scopes: set[str] = set()
         self.active: list[str] = []  # forwards being followed (no re-entry)
+        self.feeds: dict[Layer, set[Layer]] = {}
 
     # -- events ------------------------------------------------------------
 
@@ -111,6 +112,17 @@ class Flow:
 
     def run_root(self, scope: Scope, root: bool) -> None:
         out = self.forward(scope, [], {})
+        if out is None and self.ctx.method(scope, "forward") is None and scope.seq is None:
+            # no forward (a CleanRL agent's get_value / get_action): its public methods are the entry points
+            for name, fn in scope.methods.items():
+                if not name.startswith("_") and "init" not in name and "reset" not in name:
+                    self.entered.add(scope.name)
+                    self.active.append(scope.name)
+                    try:
+                        r = self.call(fn, scope, [], {})
+                    finally:
+                        self.active.pop()
+                    out = r if out is None else join(out, r)
         if out is None:
             return
         if root:
@@ -410,9 +422,16 @@ class Flow:
                                 ("unresolved", "its activation's output is transformed further (e.g. squared or gated)"))
         return Val()
 
+    def fed(self, v: object, consumer: Layer) -> None:
+        """Remember which weight layer each open output feeds (a zero layer feeding a zero layer, SPEC 8.6)."""
+        if isinstance(v, Val):
+            for p in v.opens:
+                self.feeds.setdefault(p.layer, set()).add(consumer)
+
     def weight_use(self, layer: Layer, use: str, x: object) -> Val:
         layer.uses.add(use)
         self.consume(x, ("weight",))
+        self.fed(x, layer)
         return Val(frozenset({Pending(layer)}))
 
     # -- calls -------------------------------------------------------------
@@ -534,6 +553,7 @@ class Flow:
             if mod.layer.kind == "embedding":
                 return Val()
             self.consume(v, ("weight",))
+            self.fed(v, mod.layer)
             return Val(frozenset({Pending(mod.layer)}))
         if isinstance(mod, ActMod):
             return self.activate(v, mod.name, mod.slope)

@@ -108,6 +108,8 @@ def _kaiming(fn: str, call: str, a: dict[str, object]) -> InitSpec | str:
     if gain is None:
         return f"{call}: unsupported nonlinearity {nonlin!r}"
     scale, family = gain
+    if nonlin == "leaky_relu" and slope:
+        family = None  # computed for LeakyReLU(a): judged by its variance, which knows the slope
     scheme = formulas.scheme_name(scale, mode)  # type: ignore[arg-type]
     return InitSpec(
         scheme,  # type: ignore[arg-type]

@@ -381,6 +381,10 @@ def _param_spec(layer: Layer, spec: InitSpec | None, fin: list[int], fout: list[
     return replace(spec, scheme=scheme, scale=coef, mode=mode, std=None, note=""), ""  # type: ignore[arg-type]
 
 
+def _is_zero(spec: InitSpec | None) -> bool:
+    return spec is not None and (spec.scheme == "zero" or spec.scheme == "constant" and spec.value == 0)
+
+
 def _torch_mode(layer: Layer, spec: InitSpec, fin: list[int]) -> tuple[InitSpec | None, str]:
     """torch.nn.init reads fan_in from dim 1 (times the trailing dims): a (in, out) weight used as x @ w swaps the fans."""
     rank = len(layer.shape or ())
@@ -442,12 +446,13 @@ def _assemble(ctx: FileContext, flow: Flow) -> list[LayerRecord]:
         if state.stmt is not None and spec is not None and spec.line is not None:
             record_extra["init_stmt_line"] = spec.line
         unresolved = reason or act_reason
+        feeds_zero = any(_is_zero(_final_state(c).spec) for c in flow.feeds.get(layer, ()))
         if spec is not None and spec.scheme == "uninitialized":
             unresolved = ""  # INIT010 judges it whatever consumes it
         out.append(LayerRecord(
             name=name, kind=layer.kind if not layer.is_param else "parameter", framework="torch", origin=origin,
             fan_in=fan_in, fan_out=fan_out, init=spec, activation=activation, normalized=normalized,
-            residual_end=residual, is_weight=is_weight, count=layer.count, scope=scope_name,
+            residual_end=residual, feeds_zero_layer=feeds_zero, is_weight=is_weight, count=layer.count, scope=scope_name,
             unresolved=unresolved, extra=record_extra,
         ))
     for scope, stmt, call, kind in flow.dropouts:
