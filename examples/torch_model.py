@@ -47,7 +47,7 @@ class Classifier(nn.Module):
         x = self.features(x)
         x = F.relu(self.fc1(x))
         x = F.relu(self.fc2(x))  # fc2 keeps PyTorch's default init
-        x = x * torch.sigmoid(self.gate(x))
+        x = torch.tanh(self.gate(x))
         return self.head(x)
 
 
