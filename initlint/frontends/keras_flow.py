@@ -545,9 +545,17 @@ class Flow:
         layer.fan_deps = frozenset(self.deps)
         self.deps = set()
         act = _arg(call, "activation", spec.params.index("activation") if "activation" in spec.params else -1)
-        layer.activation = self.activation(act) if act is not None else None
         init = _arg(call, spec.kernel_arg, -1)
-        layer.init = self.initializer(init) if init is not None else keras_init.default_spec(spec.kernel_arg)
+        # `Dense(64, **common)` may set the activation or the initializer: never assume the default.
+        unpacked = any(a.star == "**" for a in call.args)
+        if act is not None:
+            layer.activation = self.activation(act)
+        else:
+            layer.activation = "activation may come from **kwargs" if unpacked else None
+        if init is not None:
+            layer.init = self.initializer(init)
+        else:
+            layer.init = f"{spec.kernel_arg} may come from **kwargs" if unpacked else keras_init.default_spec(spec.kernel_arg)
         layer.init_deps = frozenset(self.deps)
 
     def sequential_items(self, expr: cst.BaseExpression, seq: Layer) -> list[Layer]:
