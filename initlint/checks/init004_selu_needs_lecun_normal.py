@@ -45,6 +45,8 @@ def check(record: LayerRecord) -> Verdict | None:
         # Fans unknown: judge as for a near-square layer, where every fan equals fan_in (SPEC 8.29).
         ratio = spec.scale
         numbers = f": variance {spec.scale:.3g}/fan against LeCun's 1/fan_in (for a square layer)"
+    if ratio == 0:
+        return None  # gain 0 (all-zero weights): no variance to compare
     if ratio is not None:
         factor = ratio if ratio >= 1 else 1 / ratio
         if factor >= rule(CODE).threshold("agree"):

@@ -92,9 +92,12 @@ def bind(
 def _num(value: object) -> float | None:
     if isinstance(value, Gain):
         return value.value
-    if isinstance(value, bool):
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
-    return float(value) if isinstance(value, (int, float)) else None
+    try:
+        return float(value)
+    except OverflowError:  # an int literal beyond any float: no real argument
+        return None
 
 
 def _kaiming(fn: str, call: str, a: dict[str, object]) -> InitSpec | str:
