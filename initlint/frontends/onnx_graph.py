@@ -14,7 +14,9 @@ Each layer's output is followed through bias ``Add``, reshapes, transposes, drop
 identity, casts, pooling and normalization (marked ``normalized``) to the first
 activation op or exporter pattern (SiLU = x*Sigmoid(x), erf and tanh GELU, Mish,
 softsign); the next weight layer or a graph output means ``linear``. Branches that
-disagree leave the layer unresolved. The weights are measured (``initlint.measure``)
+disagree, a constant factor before the activation (or ``Gemm`` ``alpha != 1``), a quantized
+weight, an inconclusive measurement and weight ops inside ``If``/``Loop``/``Scan`` bodies
+leave the layer unresolved, with the reason. The weights are measured (``initlint.measure``)
 on a bounded sample, so the time grows with the number of layers, not parameters.
 """
 
