@@ -152,11 +152,13 @@ def _chain(items: list[tuple[Finding, Verdict]]) -> list[tuple[Finding, Verdict]
         layers = sum(items[i][0].record.count if items[i][0].record else 1 for i in members)
         if layers < 2:
             continue
-        total = math.prod(
-            (items[i][1].factor or 1.0) ** (items[i][0].record.count if items[i][0].record else 1) for i in members
+        # In logs: a product over many layers under- or overflows a float.
+        log_total = math.fsum(
+            math.log(items[i][1].factor or 1.0) * (items[i][0].record.count if items[i][0].record else 1)
+            for i in members
         )
         way = "grows" if grows else "shrinks"
-        std = math.sqrt(total if grows else 1 / total)
+        std = math.exp(min(abs(log_total) / 2, 700.0))  # std changes by the square root of the variance factor
         note = f" Over the {layers} such layers in {scope} the signal {way} ~{std:.2g}x in std."
         for i in members:
             finding, verdict = out[i]

@@ -536,7 +536,10 @@ class Builder:
             args = [self.ev(a.value, env) for a in stmt.iter.args]
             nums = [a for a in args if isinstance(a, int) and not isinstance(a, bool)]
             if len(nums) == len(args) and args:
-                count = len(range(*nums))
+                try:
+                    count = len(range(*nums))
+                except (ValueError, OverflowError, TypeError):  # a zero step, a size beyond any machine
+                    count = None
         elif isinstance(iterable, tuple):
             count = len(iterable)
         self.loop_body(body, env, stmt.target, count)
