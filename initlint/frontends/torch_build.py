@@ -536,10 +536,7 @@ class Builder:
             args = [self.ev(a.value, env) for a in stmt.iter.args]
             nums = [a for a in args if isinstance(a, int) and not isinstance(a, bool)]
             if len(nums) == len(args) and args:
-                try:
-                    count = len(range(*nums))
-                except (ValueError, OverflowError, TypeError):  # a zero step, a size beyond any machine
-                    count = None
+                count = _range_len(nums)
         elif isinstance(iterable, tuple):
             count = len(iterable)
         self.loop_body(body, env, stmt.target, count)
@@ -734,7 +731,7 @@ class Builder:
             if isinstance(comp.iter, cst.Call) and dotted(comp.iter.func) == "range":
                 args = [self.ev(a.value, local) for a in comp.iter.args]
                 nums = [a for a in args if isinstance(a, int) and not isinstance(a, bool)]
-                n = len(range(*nums)) if nums and len(nums) == len(args) else None
+                n = _range_len(nums) if nums and len(nums) == len(args) else None
             elif isinstance(it, tuple):
                 n = len(it)
             else:
@@ -1611,6 +1608,14 @@ def _odict(value: object) -> dict[str, object]:
     if isinstance(value, dict):
         out.update(value)
     return out
+
+
+def _range_len(nums: list[int]) -> int | None:
+    """len(range(*nums)), or None for a zero step or a size beyond any machine."""
+    try:
+        return len(range(*nums))
+    except (ValueError, OverflowError, TypeError):
+        return None
 
 
 def _iteration_items(value: object) -> list[object] | None:
