@@ -199,14 +199,15 @@ class FileContext:
 def literal(e: cst.BaseExpression) -> object:
     """Value of an Integer / Float / SimpleString without ``ast.literal_eval`` (hot path)."""
     v = e.value  # type: ignore[attr-defined]
+    t = type(e)  # exact type checks: libcst nodes are ABCs, isinstance on them is slow
     try:
-        if isinstance(e, cst.Integer):
+        if t is cst.Integer:
             return int(v, 0) if not (len(v) > 1 and v[0] == "0" and v[1].isdigit()) else int(v)
-        if isinstance(e, cst.Float):
+        if t is cst.Float:
             return float(v.replace("_", ""))
     except ValueError:
         return None
-    if isinstance(e, cst.SimpleString):
+    if t is cst.SimpleString:
         if "\\" in v or not v or v[0] not in "'\"":
             out = e.evaluated_value  # type: ignore[attr-defined]
             return out if isinstance(out, str) else None
@@ -348,11 +349,14 @@ class Builder:
         if self.ctx.steps > self.ctx.budget:
             raise BudgetExceeded
         for stmt in body:
-            if isinstance(stmt, cst.SimpleStatementLine):
+            kind = type(stmt)
+            if kind is cst.SimpleStatementLine:
                 for small in stmt.body:
                     self.stmt = small
                     if self.small(small, env):
                         return True
+            elif kind is cst.FunctionDef or kind is cst.ClassDef:
+                continue
             elif isinstance(stmt, cst.BaseSmallStatement):
                 self.stmt = stmt
                 if self.small(stmt, env):
@@ -376,7 +380,10 @@ class Builder:
         return False
 
     def small(self, stmt: cst.BaseSmallStatement, env: dict[str, object]) -> bool:
-        if isinstance(stmt, cst.Assign):
+        kind = type(stmt)
+        if kind is cst.Import or kind is cst.ImportFrom or kind is cst.Pass:
+            return False
+        if kind is cst.Assign:
             value = self.ev(stmt.value, env)
             for target in stmt.targets:
                 self.assign(target.target, value, env)

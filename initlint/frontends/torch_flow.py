@@ -188,11 +188,14 @@ class Flow:
         if self.ctx.steps > self.ctx.budget:
             raise BudgetExceeded
         for stmt in body:
-            if isinstance(stmt, cst.SimpleStatementLine):
+            kind = type(stmt)
+            if kind is cst.SimpleStatementLine:
                 for small in stmt.body:
                     self.stmt = small
                     if self.small(small, env, scope, returns):
                         return True
+            elif kind is cst.FunctionDef or kind is cst.ClassDef:
+                continue
             elif isinstance(stmt, cst.BaseSmallStatement):
                 self.stmt = stmt
                 if self.small(stmt, env, scope, returns):
