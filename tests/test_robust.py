@@ -299,3 +299,58 @@ def test_check_imports_only_the_named_target(tmp_path: Path) -> None:
                           text=True, cwd=tmp_path, timeout=300)
     assert proc.returncode in (0, 1), proc.stderr
     assert target_marker.exists() and not sibling_marker.exists()
+
+
+# -- numbers no network has (each of these once raised inside a frontend or a check) -------------
+
+_NET = """import math
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = {layer}
+        self.out = nn.Linear(8, 2)
+        {init}
+
+    def forward(self, x):
+        return self.out(F.relu(self.fc(x)))
+"""
+_PLAIN = "nn.Linear(8, 8)"
+
+
+@pytest.mark.parametrize(
+    ("layer", "init", "expected"),
+    [
+        ("nn.Linear(10**400, 8)", "pass", [(10, "INIT005")]),  # fans unknown: judged by declaration
+        ("nn.Conv2d(3, 8, 10**400)", "pass", [(10, "INIT005")]),
+        ("nn.Bilinear(4, 10**400, 8)", "pass", []),
+        (_PLAIN, "nn.init.normal_(self.fc.weight, 0, 1e308)", []),
+        (_PLAIN, "nn.init.normal_(self.fc.weight, 0, 10**400)", []),
+        (_PLAIN, "nn.init.normal_(self.fc.weight, 0, math.sqrt(10**400))", []),
+        (_PLAIN, "nn.init.normal_(self.fc.weight, 0, math.exp(1000))", []),
+        (_PLAIN, "nn.init.xavier_normal_(self.fc.weight, gain=float('nan'))", []),
+        (_PLAIN, "nn.init.trunc_normal_(self.fc.weight, std=1.0, a=-1e-9, b=1e-9)", []),
+        (_PLAIN, "self.blocks = nn.ModuleList(nn.Linear(8, 8) for _ in range(0, 10, 0))", [(10, "INIT005")]),
+        (_PLAIN, "self.blocks = nn.ModuleList(nn.Linear(8, 8) for _ in range(10**30))", [(10, "INIT005")]),
+    ],
+)
+def test_out_of_range_numbers_are_not_judged(layer: str, init: str, expected: list[tuple[int, str]]) -> None:
+    result = lint_source(_NET.format(layer=layer, init=init), "net.py", Settings(timeout=0))
+    assert result.error is None
+    assert [(f.line, f.code) for f in result.findings] == expected
+
+
+def test_a_long_chain_of_tiny_factors_states_a_finite_factor() -> None:
+    layers = "".join(f"        self.l{i} = nn.Linear(512, 512)\n        nn.init.normal_(self.l{i}.weight, 0, 1e-9)\n"
+                     for i in range(40))
+    flow = "".join(f"        x = F.relu(self.l{i}(x))\n" for i in range(40))
+    text = ("import torch.nn as nn\nimport torch.nn.functional as F\n\n\nclass Deep(nn.Module):\n"
+            f"    def __init__(self):\n        super().__init__()\n{layers}\n    def forward(self, x):\n{flow}"
+            "        return x\n")
+    result = lint_source(text, "deep.py", Settings(timeout=0))
+    assert result.error is None and len(result.findings) == 40
+    assert all("shrinks ~1e+304x in std" in f.message for f in result.findings), result.findings[0].message
