@@ -141,7 +141,9 @@ def fix_sentence(record: LayerRecord) -> str:
     return f" Use instead: {rec}." if rec else ""
 
 
-def needs(family: Family) -> str:
-    """``He (Kaiming), fan_in or fan_out, variance 2/fan``."""
+def needs(family: Family, slope: float = 0.0) -> str:
+    """``He (Kaiming), variance 2/fan``; with a leaky slope a: ``variance 2/((1+a^2)*fan)``."""
     info = family_info(family)
+    if family == "relu" and slope:
+        return f"{info['recommended']} with a={slope:g}, variance 2/((1+{slope:g}^2)*fan)"
     return f"{info['recommended']}, variance {info['variance']}"

@@ -75,6 +75,6 @@ def check(record: LayerRecord) -> Verdict | None:
     numbers = f": {cmp.text()}, so {cmp.effect()}" if cmp else ""
     message = (
         f"{describe(spec)}{at_line(spec)} does not pair with {consumer(record)} "
-        f"(needs {needs(act.family)}){numbers}.{fix_sentence(record)}"
+        f"(needs {needs(act.family, act.slope)}){numbers}.{fix_sentence(record)}"
     )
     return Verdict(CODE, severity, message, factor=cmp.ratio if cmp else None)
