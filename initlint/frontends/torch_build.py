@@ -196,15 +196,28 @@ class FileContext:
         return None
 
 
+# Interpreted numbers beyond this are no real size or scale, and float() of them would overflow.
+_MAX_INT = 2**63
+
+
+def _sized(x: object) -> object:
+    """A number the interpreter keeps: finite and within a machine integer; None (unknown) otherwise."""
+    if isinstance(x, float):
+        return x if math.isfinite(x) else None
+    if isinstance(x, int) and not isinstance(x, bool):
+        return x if -_MAX_INT <= x <= _MAX_INT else None
+    return x
+
+
 def literal(e: cst.BaseExpression) -> object:
     """Value of an Integer / Float / SimpleString without ``ast.literal_eval`` (hot path)."""
     v = e.value  # type: ignore[attr-defined]
     t = type(e)  # exact type checks: libcst nodes are ABCs, isinstance on them is slow
     try:
         if t is cst.Integer:
-            return int(v, 0) if not (len(v) > 1 and v[0] == "0" and v[1].isdigit()) else int(v)
+            return _sized(int(v, 0) if not (len(v) > 1 and v[0] == "0" and v[1].isdigit()) else int(v))
         if t is cst.Float:
-            return float(v.replace("_", ""))
+            return _sized(float(v.replace("_", "")))
     except ValueError:
         return None
     if t is cst.SimpleString:
@@ -258,11 +271,11 @@ def _arith(op: cst.BaseBinaryOp, a: object, b: object) -> object:
     nb = isinstance(b, (int, float)) and not isinstance(b, bool)
     if na and nb:
         try:
-            return {
+            return _sized({
                 cst.Add: lambda: a + b, cst.Subtract: lambda: a - b, cst.Multiply: lambda: a * b,
                 cst.Divide: lambda: a / b, cst.FloorDivide: lambda: a // b, cst.Power: lambda: a ** b,
                 cst.Modulo: lambda: a % b,
-            }[type(op)]()  # type: ignore[operator]
+            }[type(op)]())  # type: ignore[operator]
         except (KeyError, ZeroDivisionError, OverflowError, TypeError, ValueError):
             return None
     if isinstance(a, TensorVal) or isinstance(b, TensorVal):
