@@ -1,37 +1,24 @@
-"""The checks, one module per rule code, each a pure function ``check(record) -> Verdict | None``."""
+"""The checks, one module per rule code, each a pure function ``check(record) -> Verdict | None``.
+
+A rule is a module ``initNNN_<rule-name>.py`` here (with ``CODE`` and ``check``) plus its
+entry in ``rules/rules.toml``; the registry finds the modules by name.
+"""
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 from collections.abc import Callable
 
 from ..records import LayerRecord, Verdict
-from . import (
-    init001_init_activation_mismatch,
-    init002_unscaled_init,
-    init003_constant_init,
-    init004_selu_needs_lecun_normal,
-    init005_default_init_mismatch,
-    init006_fixed_std_scale,
-    init007_declared_init_not_applied,
-    init008_unstable_signal,
-    init009_selu_with_dropout,
-    init010_uninitialized_weight,
-)
 
 Check = Callable[[LayerRecord], "Verdict | None"]
 
-CHECKS: dict[str, Check] = {
-    module.CODE: module.check
-    for module in (
-        init001_init_activation_mismatch,
-        init002_unscaled_init,
-        init003_constant_init,
-        init004_selu_needs_lecun_normal,
-        init005_default_init_mismatch,
-        init006_fixed_std_scale,
-        init007_declared_init_not_applied,
-        init008_unstable_signal,
-        init009_selu_with_dropout,
-        init010_uninitialized_weight,
-    )
-}
+
+def _discover() -> dict[str, Check]:
+    modules = sorted(m.name for m in pkgutil.iter_modules(__path__) if m.name.startswith("init"))
+    found = (importlib.import_module(f"{__name__}.{name}") for name in modules)
+    return {module.CODE: module.check for module in found}
+
+
+CHECKS: dict[str, Check] = _discover()
