@@ -14,11 +14,25 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import re
 from collections.abc import Iterator, Sequence
 
 import libcst as cst
 
 Position = tuple[int, int]  # 1-based line, 1-based column
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+
+
+def source_lines(text: str) -> list[str]:
+    """The lines of a source as Python numbers them.
+
+    Only ``\\n``, ``\\r\\n`` and ``\\r`` end a line; ``str.splitlines`` also splits at form
+    feeds, ``\\x1c``-``\\x1e``, ``\\x85`` and U+2028/U+2029, which source text may contain.
+    """
+    lines = _LINE_BREAK.split(text)
+    if lines and not lines[-1]:
+        lines.pop()
+    return lines
 
 
 class Locator:
@@ -75,7 +89,7 @@ class Locator:
         line = getattr(node, "lineno", 1)
         col = getattr(node, "col_offset", 0)
         if self._lines is None:
-            self._lines = self._source.splitlines()
+            self._lines = source_lines(self._source)
         text = self._lines[line - 1] if 0 < line <= len(self._lines) else ""
         # ast columns are UTF-8 byte offsets; report characters.
         return line, len(text.encode("utf-8")[:col].decode("utf-8", "replace")) + 1

@@ -354,3 +354,19 @@ def test_a_long_chain_of_tiny_factors_states_a_finite_factor() -> None:
     result = lint_source(text, "deep.py", Settings(timeout=0))
     assert result.error is None and len(result.findings) == 40
     assert all("shrinks ~1e+304x in std" in f.message for f in result.findings), result.findings[0].message
+
+
+@pytest.mark.parametrize("name", ["fixes/torch_module_default.in.py", "torch/resnet.py", "torch/init_sites.py"])
+def test_form_feeds_and_unicode_separators_do_not_move_lines(name: str) -> None:
+    """Only \\n, \\r\\n and \\r end a line in Python; str.splitlines also splits at \\x0c, \\x1c-\\x1e, U+2028."""
+    path = Path(__file__).parent / "fixtures" / name
+    if not path.exists():
+        pytest.skip(f"{name} not in this checkout")
+    text = path.read_text()
+    expected = [(f.line, f.column, f.code) for f in lint_source(text, "m.py").findings]
+    assert expected
+    got = [(f.line, f.column, f.code) for f in lint_source(text.replace("\n", "\x0c\n"), "m.py").findings]
+    assert got == expected
+    shifted = [(line + 1, column, code) for line, column, code in expected]
+    got = [(f.line, f.column, f.code) for f in lint_source("# \u2028 \x1c \x85\n" + text, "m.py").findings]
+    assert got == shifted

@@ -22,6 +22,7 @@ from dataclasses import replace
 import libcst as cst
 
 from .. import formulas
+from ..positions import source_lines
 from ..records import Activation, InitSpec, LayerRecord
 from . import torch_init as ti
 from .names import Names, dotted
@@ -163,7 +164,7 @@ def _relate(ctx: FileContext, module: cst.Module) -> None:
     classes = [s for s in ctx.scopes.values() if s.is_module]
     if len(classes) < 2:
         return
-    lines = ctx.source.text.splitlines()
+    lines = source_lines(ctx.source.text)
     spans: dict[str, tuple[int, int]] = {}
     starts = []
     for stmt in module.body:
