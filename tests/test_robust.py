@@ -370,3 +370,12 @@ def test_form_feeds_and_unicode_separators_do_not_move_lines(name: str) -> None:
     shifted = [(line + 1, column, code) for line, column, code in expected]
     got = [(f.line, f.column, f.code) for f in lint_source("# \u2028 \x1c \x85\n" + text, "m.py").findings]
     assert got == shifted
+
+
+def test_fix_on_deeply_nested_code_is_declined_not_crashed(tmp_path: Path) -> None:
+    model = tmp_path / "m.py"
+    model.write_text(BAD + "\nTOTAL = " + " + ".join(["x"] * 900) + "\n")
+    proc = cli(str(model), "--fix", cwd=tmp_path)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr[-2000:]
+    assert "nests too deeply to rewrite" in proc.stderr
+    assert model.read_text().startswith(BAD)

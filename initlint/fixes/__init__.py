@@ -83,6 +83,13 @@ def plan_source(text: str, result: FileResult, settings: Settings | None = None,
     if not result.findings or result.error:
         return FileFixes(result.path, text, text, (), tuple((f, "no fix") for f in result.findings))
     try:
+        return _plan(text, result, settings, verify)
+    except RecursionError:  # libcst's visitors recurse once per nesting level
+        return FileFixes(result.path, text, text, (), tuple((f, "the file nests too deeply to rewrite") for f in result.findings))
+
+
+def _plan(text: str, result: FileResult, settings: Settings, verify: bool) -> FileFixes:
+    try:
         tree = Tree.parse(text)
     except cst.ParserSyntaxError:
         return FileFixes(result.path, text, text, (), tuple((f, "the file does not parse") for f in result.findings))
