@@ -179,7 +179,7 @@ class Block{i}(nn.Module):
         return x + h * torch.sigmoid(self.gate(x))
 '''
 
-HEADER = '''"""Generated model file for initlint's scaling benchmark."""
+HEADER = '''"""A generated model file: residual MLP blocks and the network that stacks them."""
 
 import torch
 import torch.nn as nn
