@@ -159,7 +159,7 @@ def formula_text(scale: float, mode: Mode) -> str:
     """Human form of scale/fan, e.g. ``2/fan_in``, ``1/(3*fan_in)``, ``2/(fan_in+fan_out)``."""
     if mode == "fan_avg":
         return f"{_num(2 * scale)}/(fan_in+fan_out)"
-    if 0 < scale < 1 and abs(1 / scale - round(1 / scale)) < 1e-6:
+    if 1e-12 < scale < 1 and abs(1 / scale - round(1 / scale)) < 1e-6:  # 1/denormal is inf
         return f"1/({round(1 / scale)}*{mode})"
     return f"{_num(scale)}/{mode}"
 

@@ -379,3 +379,12 @@ def test_fix_on_deeply_nested_code_is_declined_not_crashed(tmp_path: Path) -> No
     assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr[-2000:]
     assert "nests too deeply to rewrite" in proc.stderr
     assert model.read_text().startswith(BAD)
+
+
+def test_denormal_keras_scale_is_described_not_crashed() -> None:
+    text = ("import keras\nfrom keras import layers, initializers\n\nmodel = keras.Sequential([keras.Input(shape=(32,)),\n"
+            "    layers.Dense(64, activation='relu', kernel_initializer=initializers.VarianceScaling(scale=1e-320)),\n"
+            "    layers.Dense(10)])\n")
+    result = lint_source(text, "k.py", Settings(timeout=0))
+    assert result.error is None
+    assert all("1e-320" in f.init or "e-32" in f.init for f in result.findings)
