@@ -8,10 +8,12 @@ and :func:`initlint.api.lint_paths` sorts them, so ``--jobs 2`` prints exactly w
 
 from __future__ import annotations
 
+import gc
 import os
 import stat
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -60,11 +62,29 @@ def lint_files(files: Sequence[str], settings: Settings, jobs: int | None = None
         else:
             tasks.append(task)
     jobs = default_jobs() if jobs is None else max(1, jobs)
-    for task, result in _run(tasks, settings, jobs):
+    with _fewer_collections():
+        done = _run(tasks, settings, jobs)
+    for task, result in done:
         if cache is not None and task.key is not None and not is_transient(result):
             cache.put(task.key, result)
         results.append(result)
     return results
+
+
+@contextmanager
+def _fewer_collections() -> Iterator[None]:
+    """Run the young-generation collector every 100 000 allocations instead of every 700.
+
+    A libcst tree is hundreds of thousands of small acyclic objects (freed by reference
+    counting); the default thresholds make the collector walk them over and over, about
+    a seventh of a lint's CPU time. Cycles are still collected, only less often.
+    """
+    before = gc.get_threshold()
+    gc.set_threshold(max(before[0], 100_000), max(before[1], 50), max(before[2], 100))
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
 
 
 def _task(path: str, cache: Cache | None) -> Task:
