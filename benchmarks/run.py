@@ -290,20 +290,26 @@ def child_scaling(lines: Sequence[int], reps: int) -> Json:
     """lint_source and libcst.parse_module on generated files of growing length."""
     import libcst
 
-    from initlint.api import lint_source
+    from initlint.api import lint_paths
     from initlint.settings import Settings
 
-    settings = Settings()
+    settings = Settings(timeout=0)  # a loaded machine must not turn the large file into a time-out
     out: Json = {"sizes": []}
-    lint_source(model_source(200), "warm.py", settings)
-    for n in lines:
-        text = model_source(n)
-        parse = best([timed(lambda: libcst.parse_module(text)) for _ in range(reps)])
-        results = []
-        lint = best([timed(lambda: results.append(lint_source(text, "gen.py", settings))) for _ in range(reps)])
-        out["sizes"].append({"lines": text.count("\n") + 1, "libcst_parse": parse, "initlint": lint,
-                             "layers": sum(r.count for r in results[-1].records),
-                             "findings": len(results[-1].findings)})
+    with tempfile.TemporaryDirectory(prefix="initlint-scaling-") as tmp:
+        warm = Path(tmp) / "warm.py"
+        warm.write_text(model_source(200))
+        lint_paths([str(warm)], settings)
+        for n in lines:
+            text = model_source(n)
+            path = Path(tmp) / f"gen{n}.py"
+            path.write_text(text)
+            parse = best([timed(lambda: libcst.parse_module(text)) for _ in range(reps)])
+            reports = []
+            lint = best([timed(lambda: reports.append(lint_paths([str(path)], settings, jobs=1))) for _ in range(reps)])
+            result = reports[-1].results[0]
+            out["sizes"].append({"lines": text.count("\n") + 1, "libcst_parse": parse, "initlint": lint,
+                                 "layers": sum(r.count for r in result.records), "findings": len(result.findings),
+                                 "error": result.error})
     return out
 
 
