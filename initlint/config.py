@@ -121,6 +121,18 @@ def _threshold(path: str, key: str, value: Any) -> float:
     return float(value)
 
 
+def _seconds(path: str, key: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+        raise ConfigError(f"{_where(path, key)}: expected seconds >= 0 (0: no limit), got {value!r}")
+    return float(value)
+
+
+def _bytes(path: str, key: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ConfigError(f"{_where(path, key)}: expected a whole number of bytes >= 0 (0: no limit), got {value!r}")
+    return value
+
+
 def _per_file_ignores(path: str, key: str, value: Any) -> dict[str, tuple[str, ...]]:
     if not isinstance(value, dict):
         raise ConfigError(f"{_where(path, key)}: expected a table of glob = [codes], got {value!r}")
@@ -150,6 +162,8 @@ _PARSERS: dict[str, tuple[str, Callable[[str, str, Any], Any]]] = {
     "extend-exclude": ("extend_exclude", _string_list),
     "per-file-ignores": ("per_file_ignores", _per_file_ignores),
     "signal-threshold": ("signal_threshold", _threshold),
+    "timeout": ("timeout", _seconds),
+    "max-file-size": ("max_file_size", _bytes),
     "activations": ("activations", _activations),
     "extra-rule-files": ("", _string_list),
 }

@@ -53,6 +53,8 @@ def test_every_key(tmp_path: Path) -> None:
         exclude = ["generated/*"]
         extend-exclude = ["legacy.py"]
         signal-threshold = 20
+        timeout = 5
+        max-file-size = 100000
         extra-rule-files = ["extra.toml"]
 
         [tool.initlint.per-file-ignores]
@@ -69,6 +71,7 @@ def test_every_key(tmp_path: Path) -> None:
     assert s.fail_on == "advice"
     assert s.exclude == ("generated/*",) and s.extend_exclude == ("legacy.py",)
     assert s.signal_threshold == 20.0
+    assert s.timeout == 5.0 and s.max_file_size == 100_000
     assert s.per_file_ignores == {"tests/*": ("INIT005", "INIT001")}
     # the pyproject's own table wins over the extra rule file
     assert s.activations == {"mypkg.Snake": "smooth", "SquaredReLU": "relu", "mypkg.layers.SquaredReLU": "relu"}
@@ -89,6 +92,8 @@ def test_every_key(tmp_path: Path) -> None:
         ('ignore = "INIT001"\nselect = 3', "select: expected a list of strings"),
         ("signal-threshold = 0.5", "signal-threshold: expected a number greater than 1"),
         ('signal-threshold = "10"', "signal-threshold: expected a number greater than 1"),
+        ("timeout = -1", "timeout: expected seconds >= 0"),
+        ("max-file-size = 1.5", "max-file-size: expected a whole number of bytes"),
         ('per-file-ignores = ["tests/*"]', "per-file-ignores: expected a table"),
         ('per-file-ignores = {"tests/*" = ["INIT999"]}', "unknown rule code or prefix 'INIT999'"),
         ('activations = {"Snake" = "periodic"}', "'Snake' = 'periodic' is not a family"),

@@ -153,3 +153,19 @@ def test_fix_keeps_encoding_and_newlines(tmp_path: Path) -> None:
     assert b"Caf\xe9" in data and b"\n" not in data.replace(b"\r\n", b"")
     fixed = data.decode("latin-1").replace("\r\n", "\n")
     assert 'nn.init.kaiming_normal_(self.fc1.weight, nonlinearity="relu")' in fixed
+
+
+def test_a_planner_bug_leaves_the_file_alone_with_the_reason(monkeypatch: pytest.MonkeyPatch) -> None:
+    import initlint.fixes as fixes
+
+    case = FIXES / "torch_module_default.in.py"
+    text = case.read_text()
+    result = lint_source(text, str(case))
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise KeyError("boom")
+
+    monkeypatch.setattr(fixes, "_plan", broken)
+    planned = fixes.plan_source(text, result)
+    assert not planned.changed and planned.new_text == text
+    assert planned.unfixed and all("internal error" in why and "please report" in why for _, why in planned.unfixed)

@@ -86,6 +86,9 @@ def plan_source(text: str, result: FileResult, settings: Settings | None = None,
         return _plan(text, result, settings, verify)
     except RecursionError:  # libcst's visitors recurse once per nesting level
         return FileFixes(result.path, text, text, (), tuple((f, "the file nests too deeply to rewrite") for f in result.findings))
+    except Exception as err:  # a planner bug must never take the whole run down: no edit for this file
+        why = f"internal error in {result.path} while planning fixes: {type(err).__name__}: {err} (please report)"
+        return FileFixes(result.path, text, text, (), tuple((f, why) for f in result.findings))
 
 
 def _plan(text: str, result: FileResult, settings: Settings, verify: bool) -> FileFixes:
