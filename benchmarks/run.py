@@ -392,7 +392,11 @@ CHILDREN: dict[str, Callable[[list[str]], Json]] = {
 # -- sections (parent side) ------------------------------------------------------------
 
 
-def section_static(roots: list[str], reps: int, quick: bool) -> Json:
+def _entries(cache: Path) -> set[Path]:
+    return {p for p in cache.rglob("*") if p.is_file() and not p.name.startswith(".")}
+
+
+def section_static(roots: list[str], reps: int, quick: bool, skip_peer: bool = False) -> Json:
     """Throughput on the corpus: in-process loops, then the CLI with 1 and 2 jobs, cache cold and warm, TorchFix."""
     doc = child("static", str(reps), *roots)
     if "skipped" in doc:
@@ -400,17 +404,22 @@ def section_static(roots: list[str], reps: int, quick: bool) -> Json:
     cli = [sys.executable, "-m", "initlint", *roots]
     with tempfile.TemporaryDirectory(prefix="initlint-cache-") as cache:
         env = {**bench_env(), "INITLINT_CACHE_DIR": cache}
+        # Cold then warm first and back to back: the cache key includes the package's files,
+        # so an edit of initlint between the two runs would (rightly) make every entry a miss.
+        cold = run([*cli, "--jobs", "1"], env)
+        entries = _entries(Path(cache))
+        warm = [run([*cli, "--jobs", "1"], env) for _ in range(reps)]
+        new_entries = _entries(Path(cache)) - entries
         runs: dict[str, list[Run]] = {"jobs1": [], "jobs2": []}
         for _ in range(reps):
             runs["jobs1"].append(run([*cli, "--no-cache", "--jobs", "1"], env))
             runs["jobs2"].append(run([*cli, "--no-cache", "--jobs", "2"], env))
-        cold = run([*cli, "--jobs", "1"], env)
-        warm = [run([*cli, "--jobs", "1"], env) for _ in range(reps)]
     doc["cli"] = {name: _runs(rs) for name, rs in runs.items()}
     doc["cli"]["cache_cold"] = _runs([cold])
     doc["cli"]["cache_warm"] = _runs(warm)
+    doc["cache_entries"] = {"after_cold": len(entries), "written_by_warm_runs": len(new_entries)}
     doc["exit_codes"] = sorted({r.code for rs in runs.values() for r in rs})
-    if not quick:
+    if not quick and not skip_peer:
         exe = ensure_torchfix()
         if exe is None:
             doc["torchfix"] = {"skipped": f"{TORCHFIX} could not be installed in {TORCHFIX_VENV}"}
@@ -678,6 +687,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--corpus", type=Path, help="lint this folder instead of the pinned corpus")
     parser.add_argument("--only", help=f"comma-separated sections ({','.join(SECTIONS)})")
     parser.add_argument("--reps", type=int, help="repetitions per measurement [default: 3; --quick: 1]")
+    parser.add_argument("--skip-torchfix", action="store_true", help="do not run the peer tool")
     parser.add_argument("--out", type=Path, help="JSON file to write [default: benchmarks/results/<time>.json]")
     parser.add_argument("--child", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -695,7 +705,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         roots = [str(p) for p in corpus_paths(folder)]
         doc["corpus"] = {"roots": [os.path.relpath(r, ROOT) if r.startswith(str(ROOT)) else r for r in roots],
                          "pinned": list(PINNED) if args.corpus is None else None}
-        doc["static"] = section_static(roots, reps, args.quick)
+        doc["static"] = section_static(roots, reps, args.quick, args.skip_torchfix)
     if "precommit" in only:
         doc["precommit"] = section_precommit(1 if args.quick else max(reps, 7))
     if "onnx" in only:
