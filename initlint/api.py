@@ -8,8 +8,8 @@ functions that need them.
 from __future__ import annotations
 
 import io
-import re
 import os
+import re
 import tokenize
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
@@ -20,7 +20,7 @@ import libcst as cst
 
 from . import config, engine, limits, suppressions
 from .cache import Cache
-from .frontends import torch_source
+from .frontends import keras_source, torch_source
 from .frontends.names import mentions_framework
 from .frontends.source import SourceFile
 from .records import FileResult, LayerRecord
@@ -95,12 +95,7 @@ def records_for_source(source: SourceFile) -> list[LayerRecord]:
     if "torch" in source.text:
         records += torch_source.records(source)
     if "keras" in source.text or "tensorflow" in source.text:
-        try:
-            from .frontends import keras_source
-        except ImportError:  # pragma: no cover - the Keras frontend is optional in a partial checkout
-            pass
-        else:
-            records += keras_source.records(source)
+        records += keras_source.records(source)
     return records
 
 

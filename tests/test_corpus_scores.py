@@ -7,7 +7,6 @@ findings are derived from the SPEC and marked on the layers' construction lines.
 from __future__ import annotations
 
 import ast
-import importlib.util
 
 import pytest
 
@@ -15,8 +14,6 @@ from .corpus.scoring import FRAMEWORKS, corpus_files, score_framework, table
 
 MIN_PRECISION = 0.95
 MIN_RECALL = 0.90
-
-KERAS_FRONTEND = importlib.util.find_spec("initlint.frontends.keras_source") is not None
 
 
 @pytest.mark.parametrize("framework", FRAMEWORKS)
@@ -27,16 +24,7 @@ def test_corpus_files_are_valid_python(framework: str) -> None:
         ast.parse(path.read_text(), filename=str(path))
 
 
-def _framework_param(framework: str) -> object:
-    if framework == "keras":
-        return pytest.param(
-            framework,
-            marks=pytest.mark.skipif(not KERAS_FRONTEND, reason="initlint/frontends/keras_source.py does not exist yet"),
-        )
-    return framework
-
-
-@pytest.mark.parametrize("framework", [_framework_param(f) for f in FRAMEWORKS])
+@pytest.mark.parametrize("framework", FRAMEWORKS)
 def test_corpus_scores(framework: str) -> None:
     score = score_framework(framework)
     report = table([score])
