@@ -117,7 +117,7 @@ def _lint_source(text: str, path: str, settings: Settings) -> FileResult:
         return FileResult(path, error=parse_error(path, err))
     except UnicodeEncodeError as err:  # lone surrogates in a str handed to the API
         return FileResult(path, error=f"{path}: not valid Unicode text: {err.reason}")
-    records = records_for_source(SourceFile(path, text, module, settings, tree))
+    records = [engine.plausible(r) for r in records_for_source(SourceFile(path, text, module, settings, tree))]
     found = [f for f in engine.findings(records, settings) if not _per_file_ignored(f.code, path, settings)]
     return suppressions.apply(FileResult(path, records=tuple(records), findings=tuple(found)), text)
 
@@ -221,5 +221,6 @@ def _audit_onnx(onnx_graph: Any, path: str, settings: Settings) -> FileResult:
     result = onnx_graph.audit(path, settings)
     if result.error:
         return result
-    found = [f for f in engine.findings(result.records, settings) if not _per_file_ignored(f.code, path, settings)]
-    return replace(result, findings=tuple(found))
+    records = tuple(engine.plausible(r) for r in result.records)
+    found = [f for f in engine.findings(records, settings) if not _per_file_ignored(f.code, path, settings)]
+    return replace(result, records=records, findings=tuple(found))

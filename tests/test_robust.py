@@ -342,6 +342,9 @@ def test_out_of_range_numbers_are_not_judged(layer: str, init: str, expected: li
     result = lint_source(_NET.format(layer=layer, init=init), "net.py", Settings(timeout=0))
     assert result.error is None
     assert [(f.line, f.code) for f in result.findings] == expected
+    if "init" in init and "trunc_normal_" not in init:  # out-of-range arguments: unresolved, and counted so
+        (fc,) = [r for r in result.records if r.name.endswith(".fc")]
+        assert fc.init is None and fc.unresolved, fc
 
 
 def test_a_long_chain_of_tiny_factors_states_a_finite_factor() -> None:
