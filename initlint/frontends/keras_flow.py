@@ -18,7 +18,7 @@ from ..records import Activation, InitSpec
 from ..rulebook import activation_family
 from . import keras_init
 from .keras_graph import (
-    MISSING, NO_DEPS, Application, Graph, Layer, Lit, Node, Param, Shape, UnitRef, Value, fans_of, number, pass_shape,
+    MISSING, NO_DEPS, Application, Graph, Layer, Lit, Node, Param, Shape, UnitRef, Value, fans_of, pass_shape, scalar,
     string,
 )
 from .keras_tables import (
@@ -216,14 +216,9 @@ class Flow:
         if isinstance(found, Lit):
             return found.value
         expr = found
-        if isinstance(expr, cst.Integer):
-            return number(expr)
-        if isinstance(expr, cst.Float):
-            return number(expr)
-        if isinstance(expr, cst.SimpleString):
-            return string(expr)
-        if isinstance(expr, cst.Name) and expr.value in ("None", "True", "False"):
-            return {"None": None, "True": True, "False": False}[expr.value]
+        value = scalar(expr)
+        if value is not MISSING:
+            return value
         if isinstance(expr, cst.UnaryOperation) and isinstance(expr.operator, cst.Minus):
             inner = self.literal(expr.expression)
             return -inner if isinstance(inner, (int, float)) and not isinstance(inner, bool) else MISSING

@@ -141,6 +141,20 @@ def string(expr: cst.SimpleString) -> object:
     return expr.evaluated_value
 
 
+_CONSTANTS = {"None": None, "True": True, "False": False}
+
+
+def scalar(expr: cst.BaseExpression) -> object:
+    """A number, string, None/True/False literal as its Python value, else MISSING."""
+    if isinstance(expr, (cst.Integer, cst.Float)):
+        return number(expr)
+    if isinstance(expr, cst.SimpleString):
+        return string(expr)
+    if isinstance(expr, cst.Name) and expr.value in _CONSTANTS:
+        return _CONSTANTS[expr.value]
+    return MISSING
+
+
 def _ints(value: object, rank: int) -> tuple[int, ...] | None:
     if isinstance(value, int) and not isinstance(value, bool):
         return (value,) * rank

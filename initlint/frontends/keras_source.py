@@ -33,7 +33,7 @@ import libcst as cst
 
 from ..records import Activation, InitSpec, LayerRecord, Origin
 from .keras_flow import Flow
-from .keras_graph import MISSING, Application, Deps, Graph, Layer, Node, Param, number, string
+from .keras_graph import MISSING, Application, Deps, Graph, Layer, Node, Param, scalar
 from .keras_tables import DROPOUT_LAYERS, KERAS_ROOTS, qualified_class
 from .names import Names, dotted
 from .source import SourceFile
@@ -295,14 +295,9 @@ def _plain_literal(expr: cst.BaseExpression | None) -> object:
     """A parameter default as a Python value (plain literals only), else MISSING."""
     if expr is None:
         return MISSING
-    if isinstance(expr, cst.Integer):
-        return number(expr)
-    if isinstance(expr, cst.Float):
-        return number(expr)
-    if isinstance(expr, cst.SimpleString):
-        return string(expr)
-    if isinstance(expr, cst.Name) and expr.value in ("None", "True", "False"):
-        return {"None": None, "True": True, "False": False}[expr.value]
+    value = scalar(expr)
+    if value is not MISSING:
+        return value
     if isinstance(expr, (cst.Tuple, cst.List)):
         items = tuple(_plain_literal(e.value) for e in expr.elements)
         return MISSING if MISSING in items else items

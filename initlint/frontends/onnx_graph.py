@@ -295,19 +295,8 @@ def _downstream(g: Graph, name: str, depth: int) -> list[onnx.NodeProto]:
 
 
 def reaches_weight(g: Graph, name: str, limit: int = 200) -> bool:
-    """Whether a tensor flows into another weight layer (breadth-first, bounded)."""
-    seen: set[str] = set()
-    frontier = [name]
-    while frontier and len(seen) < limit:
-        t = frontier.pop()
-        if t in seen:
-            continue
-        seen.add(t)
-        for n in g.consumers.get(t, []):
-            if n.op_type in WEIGHT_OPS and g.layer(n) is not None:
-                return True
-            frontier.extend(n.output)
-    return False
+    """Whether a tensor flows into another weight layer (bounded search)."""
+    return bool(_next_layers(g, name, limit))
 
 
 def resolve(g: Graph, name: str, settings: Settings, steps: int = 0, normalized: bool = False,
