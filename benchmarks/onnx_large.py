@@ -84,7 +84,7 @@ import json, resource, sys, time
 t0 = time.perf_counter()
 if sys.argv[1] == "initlint":
     from initlint import audit_onnx
-    from initlint.frontends import onnx_graph  # imports onnx and numpy
+    from initlint.frontends.onnx import graph as onnx_graph  # imports onnx and numpy
 else:
     import onnx
 t1 = time.perf_counter()

@@ -223,7 +223,7 @@ def child_static(roots: Sequence[str], reps: int) -> Json:
     import libcst
 
     from initlint.api import iter_files, lint_paths
-    from initlint.frontends.names import mentions_framework
+    from initlint.frontends.python.names import mentions_framework
     from initlint.settings import Settings
 
     settings = Settings()
@@ -279,7 +279,7 @@ def _positions_share(files: Sequence[str], settings: Any) -> Json:
     total = max(stats.total_tt, 1e-9)  # type: ignore[attr-defined]
     shares: Json = {}
     for (filename, _, func), row in stats.stats.items():  # type: ignore[attr-defined]
-        if filename.endswith("positions.py") and func == "_aligned":
+        if filename.endswith("frontends/python/positions.py") and func == "_aligned":
             shares["positions_aligned"] = round(row[3] / total, 4)
         if filename.endswith("entrypoints.py") and func == "_parse":
             shares["libcst_parse"] = round(row[3] / total, 4)
@@ -316,7 +316,7 @@ def child_scaling(lines: Sequence[int], reps: int) -> Json:
 def child_live(quick: bool) -> Json:
     """A ResNet-50-sized model: construction + one forward/backward, beside ``initlint.check_model``."""
     try:
-        from initlint.frontends import live_torch  # noqa: F401
+        from initlint.frontends.live import torch_models as live_torch  # noqa: F401
     except ImportError as err:
         return {"skipped": f"live torch frontend not available: {err}"}
     import torch
@@ -470,7 +470,7 @@ def section_precommit(reps: int) -> Json:
 def section_onnx(quick: bool) -> Json:
     """Audit time and peak RSS beside ``onnx.load``: models of many small layers, and one >= 1 GiB external-data model."""
     try:
-        import initlint.frontends.onnx_graph  # noqa: F401
+        import initlint.frontends.onnx.graph  # noqa: F401
     except ImportError as err:
         return {"skipped": f"ONNX frontend not available: {err}"}
     sys.path.insert(0, str(HERE))

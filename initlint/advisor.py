@@ -135,7 +135,12 @@ def apply_recommended_init(
     Draws use the global torch RNG (seed it for reproducible weights); ``seed`` only
     fixes the tracing batch. With ``include_kept`` the layers left alone are listed too.
     """
-    from .frontends.live_torch import LiveError, _is_keras_model, check_model, python_path
+    from .frontends.live.torch_models import (
+        LiveError,
+        _is_keras_model,
+        check_model,
+        python_path,
+    )
 
     if _is_keras_model(model):
         raise LiveError("apply_recommended_init re-initializes torch models; for Keras set kernel_initializer")

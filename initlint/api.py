@@ -20,9 +20,10 @@ import libcst as cst
 
 from . import config, engine, limits, suppressions
 from .cache import Cache
-from .frontends import keras_source, torch_source
-from .frontends.names import mentions_framework
-from .frontends.source import SourceFile
+from .frontends.keras import layers as keras_source
+from .frontends.python.names import mentions_framework
+from .frontends.python.source import SourceFile
+from .frontends.torch import layers as torch_source
 from .records import FileResult, LayerRecord
 from .settings import Settings
 
@@ -211,7 +212,9 @@ def audit_onnx(path: str, settings: Settings | None = None) -> FileResult:
     """Audit an ONNX graph: measure its weights and judge them against their consumers."""
     settings = settings or Settings()
     try:
-        from .frontends import onnx_graph  # lazy: onnx is an optional extra
+        from .frontends.onnx import (
+            graph as onnx_graph,  # lazy: onnx is an optional extra
+        )
     except ImportError as err:
         return FileResult(path, error=f"{path}: cannot audit ONNX: {err} (install with: pip install 'initlint[onnx]')")
     return limits.guarded(path, settings.timeout, lambda: _audit_onnx(onnx_graph, path, settings))

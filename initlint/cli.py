@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
-from dataclasses import replace
 from typing import Any
 
 import click
@@ -206,7 +205,7 @@ def check(target: str, kwargs_json: str, input_shape: str | None, seed: int, sig
     import json
 
     from .config import ConfigError, settings_for
-    from .frontends.live_torch import LiveError, check_target, parse_shape
+    from .frontends.live.torch_models import LiveError, check_target, parse_shape
 
     where = target.rpartition(":")[0]
     try:  # [tool.initlint] of the target's project (user activations, thresholds) under the flags
@@ -238,7 +237,7 @@ def _apply_demo(model: Any, before: Any, seed: int, settings: Settings) -> tuple
     import copy
 
     from .advisor import apply_recommended_init
-    from .frontends.live_torch import check_model
+    from .frontends.live.torch_models import check_model
 
     twin = copy.deepcopy(model)
     changes = apply_recommended_init(twin, before.input_shape, seed=seed, settings=settings, include_kept=True)

@@ -120,6 +120,8 @@ class LayerRecord:
     selu_network: bool = False  # dropout records: the enclosing network uses SELU
     unresolved: str = ""  # reason, empty when resolved
     shape: tuple[int, ...] | None = None  # measured tensors
+    weight_expr: str = ""  # the weight as code, for fix hints (``self.fc1.weight``); "" = ``<name>.weight``
+    kernel_arg: str = ""  # Keras: the constructor keyword of the judged initializer (``depthwise_initializer``)
     extra: dict[str, object] = field(default_factory=dict, compare=False, hash=False)
 
 

@@ -12,8 +12,8 @@ import pytest
 
 from initlint import lint_source
 from initlint.formulas import TRUNCNORM_STD_2
-from initlint.frontends import keras_source
-from initlint.frontends.source import SourceFile
+from initlint.frontends.keras import layers as keras_source
+from initlint.frontends.python.source import SourceFile
 from initlint.records import LayerRecord
 from initlint.settings import Settings
 
@@ -116,7 +116,7 @@ def test_default_kernel_is_glorot_uniform() -> None:
     assert (rec.init.scheme, rec.init.source, rec.init.scale, rec.init.mode, rec.init.distribution) == (
         "glorot", "default", 1.0, "fan_avg", "uniform")
     assert rec.init.call == "Keras default glorot_uniform"
-    assert rec.extra["kernel_arg"] == "kernel_initializer"
+    assert rec.kernel_arg == "kernel_initializer"
 
 
 @pytest.mark.parametrize(
@@ -185,8 +185,8 @@ def test_kernel_arg_names_the_judged_kernel() -> None:
             layers.Conv1DTranspose(8, 3, name="tr") if False else layers.Conv2D(8, 1, name="pw"),
         ])
     """)
-    assert found["m.dw"].extra["kernel_arg"] == "depthwise_initializer"
-    assert found["m.sep"].extra["kernel_arg"] == "pointwise_initializer"
+    assert found["m.dw"].kernel_arg == "depthwise_initializer"
+    assert found["m.sep"].kernel_arg == "pointwise_initializer"
     assert found["m.dw"].kind == found["m.sep"].kind == "conv"
 
 

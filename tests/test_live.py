@@ -10,7 +10,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from initlint import check_model  # noqa: E402
-from initlint.frontends.live_torch import LiveError, LiveResult, check_target, import_target  # noqa: E402
+from initlint.frontends.live.torch_models import LiveError, LiveResult, check_target, import_target  # noqa: E402
 
 TARGETS = Path(__file__).resolve().parent / "live_targets"
 

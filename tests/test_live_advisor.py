@@ -11,7 +11,7 @@ torch = pytest.importorskip("torch")
 nn = torch.nn
 
 from initlint import apply_recommended_init, check_model  # noqa: E402
-from initlint.frontends.live_torch import LiveResult, import_target  # noqa: E402
+from initlint.frontends.live.torch_models import LiveResult, import_target  # noqa: E402
 
 TARGETS = Path(__file__).resolve().parent / "live_targets"
 PAIRING = {"INIT001", "INIT002", "INIT003", "INIT004", "INIT005", "INIT006"}

@@ -13,7 +13,7 @@ if keras.backend.backend() != "torch":  # pragma: no cover - keras imported earl
     pytest.skip("Keras live checks need KERAS_BACKEND=torch", allow_module_level=True)
 
 from initlint import apply_recommended_init  # noqa: E402
-from initlint.frontends.live_torch import LiveError, check_target  # noqa: E402
+from initlint.frontends.live.torch_models import LiveError, check_target  # noqa: E402
 
 TARGET = f"{Path(__file__).resolve().parent / 'live_targets' / 'keras_models.py'}"
 

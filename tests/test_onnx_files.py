@@ -317,7 +317,7 @@ def test_gemm_alpha_scaling_the_weight_is_unresolved(tmp_path: Path) -> None:
 
 
 def test_onnx_external_data_writer_and_float16_weights(tmp_path: Path) -> None:
-    from initlint.frontends.onnx_graph import open_graph
+    from initlint.frontends.onnx.graph import open_graph
 
     w = numpy_helper.from_array(he((64, 128), 128).astype(np.float16), "w")
     m = model(

@@ -20,7 +20,7 @@ from click.testing import CliRunner
 from initlint import api, limits
 from initlint.api import lint_file, lint_paths, lint_source
 from initlint.cli import main
-from initlint.frontends import torch_source
+from initlint.frontends.torch import layers as torch_source
 from initlint.settings import Settings
 
 # One INIT003 (ones_ before ReLU) at line 7.

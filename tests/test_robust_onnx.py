@@ -20,7 +20,7 @@ import pytest
 
 onnx = pytest.importorskip("onnx")
 np = pytest.importorskip("numpy")
-pytest.importorskip("initlint.frontends.onnx_graph")
+pytest.importorskip("initlint.frontends.onnx.graph")
 
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402

@@ -14,8 +14,8 @@ from click.testing import CliRunner
 
 from initlint import lint_source
 from initlint.cli import main
-from initlint.frontends import torch_source
-from initlint.frontends.source import SourceFile
+from initlint.frontends.torch import layers as torch_source
+from initlint.frontends.python.source import SourceFile
 from initlint.records import LayerRecord
 
 from .conftest import FIXTURES
@@ -116,7 +116,7 @@ def test_init_calls_map_to_specs(init: str, expected: dict[str, object]) -> None
         got = getattr(rec.init, key)
         assert got == pytest.approx(value) if isinstance(value, float) else got == value, (key, got)
     assert rec.init.source == "declared"
-    assert rec.extra["init_stmt_line"] == rec.init.line
+    assert rec.init.line is not None and rec.init.line > rec.origin.line
 
 
 def test_default_spec_and_location() -> None:
@@ -124,8 +124,8 @@ def test_default_spec_and_location() -> None:
     assert rec.init is not None and rec.init.call == "PyTorch default U(±1/√fan_in)"
     assert (rec.init.scale, rec.init.mode, rec.init.distribution) == (pytest.approx(1 / 3), "fan_in", "uniform")
     assert (rec.origin.line, rec.origin.column) == (9, 19)
-    assert rec.scope == "Net" and rec.extra["weight_expr"] == "self.fc.weight"
-    assert "init_stmt_line" not in rec.extra
+    assert rec.scope == "Net" and rec.weight_expr == "self.fc.weight"
+    assert rec.init.line is None
 
 
 @pytest.mark.parametrize(

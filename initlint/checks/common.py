@@ -96,7 +96,7 @@ def scale_ratio(spec: InitSpec, act: Activation) -> tuple[str, float] | None:
 
 
 def weight_expr(record: LayerRecord) -> str:
-    return str(record.extra.get("weight_expr", f"{record.name}.weight"))
+    return record.weight_expr or f"{record.name}.weight"
 
 
 def recommended(record: LayerRecord) -> str:

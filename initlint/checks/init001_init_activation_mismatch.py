@@ -14,7 +14,16 @@ import math
 
 from ..records import LayerRecord, Severity, Verdict
 from ..rulebook import rule
-from .common import at_line, compare, consumer, describe, fix_sentence, needs, pairable, scale_ratio
+from .common import (
+    at_line,
+    compare,
+    consumer,
+    describe,
+    fix_sentence,
+    needs,
+    pairable,
+    scale_ratio,
+)
 
 CODE = "INIT001"
 

@@ -11,7 +11,16 @@ from __future__ import annotations
 
 from ..records import LayerRecord, Verdict
 from ..rulebook import rule
-from .common import at_line, compare, consumer, describe, fix_sentence, needs, pairable, scale_ratio
+from .common import (
+    at_line,
+    compare,
+    consumer,
+    describe,
+    fix_sentence,
+    needs,
+    pairable,
+    scale_ratio,
+)
 
 CODE = "INIT005"
 _HIDDEN = frozenset({"relu", "smooth", "tanh", "sigmoid"})

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import libcst as cst
 
-from ..frontends.names import dotted
+from ..frontends.python.names import dotted
 from ..records import Finding
 from ..rulebook import family_info
 from .edits import SetKeyword, quote_style
@@ -38,7 +38,7 @@ def plan(finding: Finding, ctx: Context) -> Planned | str:
         return "the layer's construction call was not found"
     if any(arg.star for arg in call.args):
         return "*args / **kwargs may set the initializer"
-    keyword = str(record.extra.get("kernel_arg", "kernel_initializer"))
+    keyword = record.kernel_arg or "kernel_initializer"
     positional = sum(1 for arg in call.args if arg.keyword is None)
     name = (dotted(call.func) or "").rpartition(".")[2]
     limit = _SAFE_POSITIONAL.get(name, _SAFE_POSITIONAL_CONV if "Conv" in name else 0)

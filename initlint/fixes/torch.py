@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import libcst as cst
 
 from ..formulas import receptive_field
-from ..frontends.names import dotted
+from ..frontends.python.names import dotted
 from ..records import Finding, InitSpec, LayerRecord
 from ..rulebook import family_info
 from .edits import AddImport, Edit, InsertAfter, ReplaceCall, Tree

@@ -18,7 +18,7 @@ from . import json as json_reporter
 from . import text as text_reporter
 
 if TYPE_CHECKING:  # torch stays unimported until a live check runs
-    from ..frontends.live_torch import LiveResult
+    from ..frontends.live.torch_models import LiveResult
 
 COLUMNS = (
     ("layer", "layer"), ("type", "type"), ("shape", "shape"), ("fan_in", "fan_in"), ("fan_out", "fan_out"),

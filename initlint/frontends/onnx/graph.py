@@ -29,13 +29,13 @@ from dataclasses import dataclass, field, replace
 
 import onnx
 
-from ..checks.common import compare
-from ..formulas import nearest, requirements, torch_fans
-from ..measure import infer
-from ..records import Activation, FileResult, LayerRecord, Origin
-from ..rulebook import activation_family
-from ..settings import Settings
-from .onnx_tensors import BadModel, Tensors, load
+from ...checks.common import compare
+from ...formulas import nearest, requirements, torch_fans
+from ...measure import infer
+from ...records import Activation, FileResult, LayerRecord, Origin
+from ...rulebook import activation_family
+from ...settings import Settings
+from .tensors import BadModel, Tensors, load
 
 WEIGHT_OPS = {"Gemm": "linear", "MatMul": "linear", "Conv": "conv", "ConvTranspose": "conv_transpose"}
 # Ops a weight passes through on its way into a layer (the value is unchanged up to layout/dtype).
@@ -432,7 +432,7 @@ def _record(g: Graph, layer: WeightLayer, path: str, scope: str, settings: Setti
     node = layer.node
     base = LayerRecord(
         name=_layer_name(layer), kind=WEIGHT_OPS[node.op_type], framework="onnx", origin=Origin(path),
-        scope=scope, extra={"op": node.op_type, "weight": layer.weight, "weight_expr": layer.weight},
+        scope=scope, extra={"op": node.op_type, "weight": layer.weight}, weight_expr=layer.weight,
     )
     if layer.unresolved:
         return replace(base, unresolved=layer.unresolved)
@@ -545,7 +545,7 @@ def audit(path: str, settings: Settings | None = None, sample: int = 65536) -> F
 
 def _network(path: str, recs: list[LayerRecord], settings: Settings) -> LayerRecord:
     """INIT008's record from onnxruntime, or one that says why propagation was skipped."""
-    from .onnx_runtime import NoRuntime, propagate
+    from .runtime import NoRuntime, propagate
 
     try:
         return propagate(path, recs, settings)

@@ -15,14 +15,37 @@ from typing import Any
 
 import libcst as cst
 
-from ..rulebook import activation_family, default_slope
-from .names import dotted
-from .torch_build import BudgetExceeded, FileContext, _module_slope, _suite, literal, torch_nn_class
-from .torch_model import (
-    ActMod, Alt, AltMod, ChildMod, DictMod, Layer, LayerMod, ListMod, Mod, NormMod, OpaqueMod, ParamMod,
-    PassMod, Repeat, Scope, SeqMod, flat,
+from ...rulebook import activation_family, default_slope
+from ..python.names import dotted
+from ..python.syntax import literal, suite
+from .build import BudgetExceeded, FileContext, _module_slope, torch_nn_class
+from .tables import (
+    DROPOUTS,
+    FUNCTIONAL_ACTIVATIONS,
+    FUNCTIONALS,
+    MATMULS,
+    NORMS,
+    PASSES,
 )
-from .torch_tables import DROPOUTS, FUNCTIONAL_ACTIVATIONS, FUNCTIONALS, MATMULS, NORMS, PASSES
+from .tree import (
+    ActMod,
+    Alt,
+    AltMod,
+    ChildMod,
+    DictMod,
+    Layer,
+    LayerMod,
+    ListMod,
+    Mod,
+    NormMod,
+    OpaqueMod,
+    ParamMod,
+    PassMod,
+    Repeat,
+    Scope,
+    SeqMod,
+    flat,
+)
 
 MAX_DEPTH = 12
 _QUERIES = frozenset({"size", "dim", "numel", "item", "tolist", "ndimension", "nelement", "shape", "ndim", "get_device", "is_contiguous"})
@@ -172,7 +195,7 @@ class Flow:
         saved, saved_scope = self.stmt, self.scope
         self.scope = scope
         try:
-            self.run(_suite(fn.body), env, scope, returns)
+            self.run(suite(fn.body), env, scope, returns)
         finally:
             self.depth -= 1
             self.stmt, self.scope = saved, saved_scope
@@ -209,9 +232,9 @@ class Flow:
                 self.for_(stmt, env, scope, returns)
             elif isinstance(stmt, cst.While):
                 for _ in range(2):
-                    self.run(_suite(stmt.body), env, scope, returns)
+                    self.run(suite(stmt.body), env, scope, returns)
             elif isinstance(stmt, (cst.With, cst.Try)):
-                if self.run(_suite(stmt.body), env, scope, returns):
+                if self.run(suite(stmt.body), env, scope, returns):
                     return True
         return False
 
@@ -241,13 +264,13 @@ class Flow:
         if isinstance(stmt.orelse, cst.If):
             orelse = [stmt.orelse]
         elif isinstance(stmt.orelse, cst.Else):
-            orelse = _suite(stmt.orelse.body)
+            orelse = suite(stmt.orelse.body)
         if test is True:
-            return self.run(_suite(stmt.body), env, scope, returns)
+            return self.run(suite(stmt.body), env, scope, returns)
         if test is False:
             return self.run(orelse, env, scope, returns)
         other = dict(env)
-        ret_a = self.run(_suite(stmt.body), env, scope, returns)
+        ret_a = self.run(suite(stmt.body), env, scope, returns)
         ret_b = self.run(orelse, other, scope, returns)
         if ret_a and not ret_b:
             env.clear()
@@ -260,7 +283,7 @@ class Flow:
     def for_(self, stmt: cst.For, env: dict[str, object], scope: Scope, returns: list[object]) -> None:
         it = stmt.iter
         target = stmt.target
-        body = _suite(stmt.body)
+        body = suite(stmt.body)
         wrapper = dotted(it.func) if isinstance(it, cst.Call) else None
         if wrapper == "enumerate" and isinstance(it, cst.Call) and it.args and isinstance(target, cst.Tuple) and len(target.elements) == 2:
             items = iteration(self.ev(it.args[0].value, env, scope))

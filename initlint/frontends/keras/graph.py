@@ -14,8 +14,8 @@ from typing import Union
 
 import libcst as cst
 
-from ..records import Activation, InitSpec
-from .keras_tables import GLOBAL_POOLING_PREFIX, WeightLayer
+from ...records import Activation, InitSpec
+from .tables import GLOBAL_POOLING_PREFIX, WeightLayer
 
 Shape = Union[tuple[Union[int, None], ...], None]
 MISSING = object()

@@ -7,9 +7,9 @@ from dataclasses import dataclass, field
 
 import libcst as cst
 
-from ..positions import Locator
-from ..records import Origin
-from ..settings import Settings
+from ...records import Origin
+from ...settings import Settings
+from .positions import Locator
 
 
 @dataclass

@@ -32,10 +32,17 @@ from typing import Any
 import torch
 from torch import nn
 
-from .. import engine, formulas
-from ..records import Activation, FileResult, InitSpec, LayerRecord, Origin
-from ..settings import Settings
-from .live_trace import WEIGHT_MODULES, Consumer, Recording, finite, fx_consumers, record_pass
+from ... import engine, formulas
+from ...records import Activation, FileResult, InitSpec, LayerRecord, Origin
+from ...settings import Settings
+from .trace import (
+    WEIGHT_MODULES,
+    Consumer,
+    Recording,
+    finite,
+    fx_consumers,
+    record_pass,
+)
 
 DEFAULT_BATCH = 128
 # Spatial size of an inferred conv input, per number of spatial dims (small enough for CPU).
@@ -328,7 +335,7 @@ def layer_record(
     declared: dict[str, InitSpec] | None,
 ) -> LayerRecord:
     """One weight layer: measured init, consumer, and the measurements of the pass."""
-    from .. import measure
+    from ... import measure
 
     shape = tuple(int(d) for d in weight.shape)
     fan_in, fan_out = fans or formulas.torch_fans(shape)
@@ -342,7 +349,6 @@ def layer_record(
         "forward_std": point.forward_std if point else None,
         "grad_std": point.grad_std if point else None,
         "dead_fraction": point.dead_fraction if point else None,
-        "weight_expr": python_path(name) + (".weight" if kind != "parameter" else ""),
     }
     if declared and name in declared:
         extra["declared"] = declared[name]
@@ -350,6 +356,7 @@ def layer_record(
         name=name, kind=kind, framework="torch", origin=Origin(path), fan_in=fan_in, fan_out=fan_out,
         init=spec, activation=act, normalized=consumer.normalized, residual_end=consumer.residual_end,
         scope=scope, unresolved=consumer.unresolved, shape=shape, extra=extra,
+        weight_expr=python_path(name) + (".weight" if kind != "parameter" else ""),
     )
 
 
@@ -445,7 +452,7 @@ def declared_inits(path: str, model: nn.Module, settings: Settings | None = None
     parent module + attribute); a child of a Sequential/ModuleList ``blocks.3`` also matches
     ``Owner.blocks[3]``, the comprehension site ``Owner.blocks[i]`` and ``Owner.blocks``.
     """
-    from ..api import lint_file
+    from ...api import lint_file
 
     result = lint_file(path, settings)
     static: dict[str, InitSpec] = {}
@@ -495,7 +502,7 @@ def check_target(
     obj, path = import_target(target)
     model = build_model(obj, kwargs or {}, seed)
     if _is_keras_model(model):
-        from .live_keras import check_keras_model
+        from .keras_models import check_keras_model
 
         return check_keras_model(model, input_shape, seed=seed, threshold=threshold, path=path,
                                  settings=settings, progress=progress), model

@@ -21,8 +21,8 @@ import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from ..formulas import TRUNCNORM_STD_2, scheme_name
-from ..records import Distribution, InitSpec, Mode
+from ...formulas import TRUNCNORM_STD_2, scheme_name
+from ...records import Distribution, InitSpec, Mode
 
 Unresolved = str  # the reason an initializer could not be understood
 Args = Mapping[str, object]

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 import libcst as cst
 
-from ..records import Family, InitSpec
+from ...records import Family, InitSpec
 
 
 @dataclass

@@ -19,6 +19,8 @@ from collections.abc import Iterator, Sequence
 
 import libcst as cst
 
+from .syntax import suite
+
 Position = tuple[int, int]  # 1-based line, 1-based column
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
@@ -114,14 +116,6 @@ def _align_block(ours: Sequence[cst.CSTNode], theirs: Sequence[ast.AST], out: di
             _align_block(cst_block, ast_block, out)
 
 
-def _suite(body: cst.BaseSuite) -> Sequence[cst.CSTNode]:
-    if isinstance(body, cst.IndentedBlock):
-        return body.body
-    if isinstance(body, cst.SimpleStatementSuite):
-        return list(body.body)
-    return []
-
-
 def _child_blocks(
     stmt: cst.CSTNode, node: ast.AST
 ) -> Iterator[tuple[Sequence[cst.CSTNode], Sequence[ast.AST]]]:
@@ -129,27 +123,27 @@ def _child_blocks(
     if isinstance(stmt, (cst.ClassDef, cst.FunctionDef)) and isinstance(
         node, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)
     ):
-        yield _suite(stmt.body), node.body
+        yield suite(stmt.body), node.body
     elif isinstance(stmt, cst.If) and isinstance(node, ast.If):
-        yield _suite(stmt.body), node.body
+        yield suite(stmt.body), node.body
         if isinstance(stmt.orelse, cst.If):
             yield [stmt.orelse], node.orelse
         elif isinstance(stmt.orelse, cst.Else):
-            yield _suite(stmt.orelse.body), node.orelse
+            yield suite(stmt.orelse.body), node.orelse
     elif isinstance(stmt, (cst.For, cst.While)) and isinstance(node, (ast.For, ast.AsyncFor, ast.While)):
-        yield _suite(stmt.body), node.body
+        yield suite(stmt.body), node.body
         if stmt.orelse is not None:
-            yield _suite(stmt.orelse.body), node.orelse
+            yield suite(stmt.orelse.body), node.orelse
     elif isinstance(stmt, cst.With) and isinstance(node, (ast.With, ast.AsyncWith)):
-        yield _suite(stmt.body), node.body
+        yield suite(stmt.body), node.body
     elif isinstance(stmt, (cst.Try, cst.TryStar)) and isinstance(node, (ast.Try, getattr(ast, "TryStar", ast.Try))):
-        yield _suite(stmt.body), node.body
+        yield suite(stmt.body), node.body
         for handler, ast_handler in zip(stmt.handlers, node.handlers):
-            yield _suite(handler.body), ast_handler.body
+            yield suite(handler.body), ast_handler.body
         if stmt.orelse is not None:
-            yield _suite(stmt.orelse.body), node.orelse
+            yield suite(stmt.orelse.body), node.orelse
         if stmt.finalbody is not None:
-            yield _suite(stmt.finalbody.body), node.finalbody
+            yield suite(stmt.finalbody.body), node.finalbody
 
 
 def _cst_calls(node: cst.CSTNode) -> Iterator[cst.Call]:

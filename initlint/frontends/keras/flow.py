@@ -14,22 +14,45 @@ from typing import TYPE_CHECKING
 
 import libcst as cst
 
-from ..records import Activation, InitSpec
-from ..rulebook import activation_family
-from . import keras_init
-from .keras_graph import (
-    MISSING, NO_DEPS, Application, Graph, Layer, Lit, Node, Param, Shape, UnitRef, Value, fans_of, pass_shape, scalar,
+from ...records import Activation, InitSpec
+from ...rulebook import activation_family
+from ..python.names import Names, dotted
+from . import initializers as keras_init
+from .graph import (
+    MISSING,
+    NO_DEPS,
+    Application,
+    Graph,
+    Layer,
+    Lit,
+    Node,
+    Param,
+    Shape,
+    UnitRef,
+    Value,
+    fans_of,
+    pass_shape,
+    scalar,
     string,
 )
-from .keras_tables import (
-    ACTIVATION_LAYERS, ACTIVATION_NAMES, ACTIVATION_NAMESPACES, FUNCTION_SLOPE_DEFAULTS, LAYER_ROLES,
-    MERGE_FUNCTIONS, MODEL_CALLS, PASS_FUNCTIONS, TOP_LEVEL_ACTIVATIONS, WEIGHT_LAYERS, WeightLayer, namespace,
+from .tables import (
+    ACTIVATION_LAYERS,
+    ACTIVATION_NAMES,
+    ACTIVATION_NAMESPACES,
+    FUNCTION_SLOPE_DEFAULTS,
+    LAYER_ROLES,
+    MERGE_FUNCTIONS,
+    MODEL_CALLS,
+    PASS_FUNCTIONS,
+    TOP_LEVEL_ACTIVATIONS,
+    WEIGHT_LAYERS,
+    WeightLayer,
+    namespace,
     qualified_class,
 )
-from .names import Names, dotted
 
 if TYPE_CHECKING:
-    from .keras_source import KerasFile
+    from .layers import KerasFile
 
 
 # -- one unit's flow --------------------------------------------------------------------------

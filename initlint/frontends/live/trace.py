@@ -28,9 +28,9 @@ import torch
 from torch import nn
 from torch.overrides import TorchFunctionMode
 
-from .. import formulas
-from ..records import Activation, Family
-from ..rulebook import activation_family, default_slope, normalise
+from ... import formulas
+from ...records import Activation, Family
+from ...rulebook import activation_family, default_slope, normalise
 
 WEIGHT_MODULES: tuple[type[nn.Module], ...] = (
     nn.Linear, nn.Bilinear, nn.Conv1d, nn.Conv2d, nn.Conv3d,

@@ -17,17 +17,42 @@ from typing import Any
 
 import libcst as cst
 
-from ..records import InitSpec
-from ..rulebook import activation_family, default_slope
-from . import torch_init as ti
-from .names import Names, dotted
-from .source import SourceFile
-from .torch_model import (
-    ActMod, Alt, AltMod, ChildMod, DictMod, InitState, Layer, LayerMod, ListMod, Mod, NormMod, OpaqueMod,
-    ParamMod, PassMod, Repeat, Scope, SeqMod, flat, mods_under,
+from ...records import InitSpec
+from ...rulebook import activation_family, default_slope
+from ..python.names import Names, dotted
+from ..python.source import SourceFile
+from ..python.syntax import arguments, literal, sized, suite
+from . import initializers as ti
+from .tables import (
+    DROPOUTS,
+    FOREIGN_PASSES,
+    HARMLESS,
+    NORMS,
+    PASSES,
+    WEIGHT_LAYERS,
+    is_instance,
+    receptive_field,
 )
-from .torch_tables import (
-    DROPOUTS, FOREIGN_PASSES, HARMLESS, NORMS, PASSES, WEIGHT_LAYERS, is_instance, receptive_field,
+from .tree import (
+    ActMod,
+    Alt,
+    AltMod,
+    ChildMod,
+    DictMod,
+    InitState,
+    Layer,
+    LayerMod,
+    ListMod,
+    Mod,
+    NormMod,
+    OpaqueMod,
+    ParamMod,
+    PassMod,
+    Repeat,
+    Scope,
+    SeqMod,
+    flat,
+    mods_under,
 )
 
 MAX_DEPTH = 8
@@ -197,63 +222,6 @@ class FileContext:
 
 
 # Interpreted numbers beyond this are no real size or scale, and float() of them would overflow.
-_MAX_INT = 2**63
-
-
-def _sized(x: object) -> object:
-    """A number the interpreter keeps: finite and within a machine integer; None (unknown) otherwise."""
-    if isinstance(x, float):
-        return x if math.isfinite(x) else None
-    if isinstance(x, int) and not isinstance(x, bool):
-        return x if -_MAX_INT <= x <= _MAX_INT else None
-    return x
-
-
-def literal(e: cst.BaseExpression) -> object:
-    """Value of an Integer / Float / SimpleString without ``ast.literal_eval`` (hot path)."""
-    v = e.value  # type: ignore[attr-defined]
-    t = type(e)  # exact type checks: libcst nodes are ABCs, isinstance on them is slow
-    try:
-        if t is cst.Integer:
-            return _sized(int(v, 0) if not (len(v) > 1 and v[0] == "0" and v[1].isdigit()) else int(v))
-        if t is cst.Float:
-            return _sized(float(v.replace("_", "")))
-    except ValueError:
-        return None
-    if t is cst.SimpleString:
-        if "\\" in v or not v or v[0] not in "'\"":
-            out = e.evaluated_value  # type: ignore[attr-defined]
-            return out if isinstance(out, str) else None
-        q = 3 if v[:3] in ('"""', "'''") else 1
-        return v[q:-q]
-    return None
-
-
-def _suite(body: cst.BaseSuite) -> list[cst.BaseStatement | cst.BaseSmallStatement]:
-    if isinstance(body, cst.IndentedBlock):
-        return list(body.body)
-    if isinstance(body, cst.SimpleStatementSuite):
-        return list(body.body)
-    return []
-
-
-def arguments(call: cst.Call) -> tuple[list[cst.BaseExpression], dict[str, cst.BaseExpression], bool]:
-    """(positional, keyword, has_star) argument expressions of a call."""
-    pos: list[cst.BaseExpression] = []
-    kw: dict[str, cst.BaseExpression] = {}
-    star = False
-    for arg in call.args:
-        if arg.star:
-            star = True
-            if arg.star == "*":
-                pos.append(cst.StarredElement(arg.value))  # type: ignore[arg-type]
-        elif arg.keyword is not None:
-            kw[arg.keyword.value] = arg.value
-        else:
-            pos.append(arg.value)
-    return pos, kw, star
-
-
 def torch_nn_class(qualified: str) -> str | None:
     """``torch.nn.Linear`` / ``torch.nn.modules.linear.Linear`` -> ``Linear``."""
     if not qualified.startswith("torch.nn."):
@@ -271,7 +239,7 @@ def _arith(op: cst.BaseBinaryOp, a: object, b: object) -> object:
     nb = isinstance(b, (int, float)) and not isinstance(b, bool)
     if na and nb:
         try:
-            return _sized({
+            return sized({
                 cst.Add: lambda: a + b, cst.Subtract: lambda: a - b, cst.Multiply: lambda: a * b,
                 cst.Divide: lambda: a / b, cst.FloorDivide: lambda: a // b, cst.Power: lambda: a ** b,
                 cst.Modulo: lambda: a % b,
@@ -383,13 +351,13 @@ class Builder:
                 self.for_(stmt, env)
             elif isinstance(stmt, cst.With):
                 self.stmt = stmt
-                if self.run(_suite(stmt.body), env):
+                if self.run(suite(stmt.body), env):
                     return True
             elif isinstance(stmt, cst.Try):
-                if self.run(_suite(stmt.body), env):
+                if self.run(suite(stmt.body), env):
                     return True
             elif isinstance(stmt, cst.While):
-                self.loop_body(_suite(stmt.body), env, None, None)
+                self.loop_body(suite(stmt.body), env, None, None)
         return False
 
     def small(self, stmt: cst.BaseSmallStatement, env: dict[str, object]) -> bool:
@@ -468,12 +436,12 @@ class Builder:
         if isinstance(stmt.orelse, cst.If):
             orelse = [stmt.orelse]
         elif isinstance(stmt.orelse, cst.Else):
-            orelse = _suite(stmt.orelse.body)
+            orelse = suite(stmt.orelse.body)
         if test is True:
-            return self.run(_suite(stmt.body), env)
+            return self.run(suite(stmt.body), env)
         if test is False:
             return self.run(orelse, env)
-        return self.both(_suite(stmt.body), orelse, env)
+        return self.both(suite(stmt.body), orelse, env)
 
     def both(self, first: list[Any], second: list[Any], env: dict[str, object]) -> bool:
         """Run two branches from the same state and merge what they did."""
@@ -543,7 +511,7 @@ class Builder:
 
     def for_(self, stmt: cst.For, env: dict[str, object]) -> None:
         iterable = self.ev(stmt.iter, env)
-        body = _suite(stmt.body)
+        body = suite(stmt.body)
         if isinstance(iterable, Candidates):
             self.dispatch(iterable, stmt.target, body, env)
             return
@@ -1173,7 +1141,7 @@ class Builder:
                 return
             saved = self.current_fn
             self.current_fn = fn.node.name.value
-            body = _suite(fn.node.body)
+            body = suite(fn.node.body)
             env: dict[str, object] = {"self": SelfRef(fn.bound)} if fn.bound is not None else {}
             self.enter(fn.node, lambda: self.dispatch(Candidates(tuple(cands)), cst.Name(params[0]), body, env))
             self.current_fn = saved
@@ -1214,7 +1182,7 @@ class Builder:
         saved_returns, saved_stmt, saved_fn = self.returns, self.stmt, self.current_fn
         self.returns = []
         self.current_fn = fn.node.name.value
-        self.enter(fn.node, lambda: self.run(_suite(fn.node.body), local))
+        self.enter(fn.node, lambda: self.run(suite(fn.node.body), local))
         returns, self.returns, self.stmt, self.current_fn = self.returns, saved_returns, saved_stmt, saved_fn
         if not returns:
             return None
@@ -1374,7 +1342,7 @@ class Builder:
         return TensorVal(kind, shape, var=var, mean=mean, value=value, call=f"torch.{maker}")
 
     def gain(self, e: cst.Call, env: dict[str, object]) -> object:
-        from .. import formulas
+        from ... import formulas
 
         pos, kw = self.args(e, env)
         nonlin = pos[0] if pos else kw.get("nonlinearity")
@@ -1688,10 +1656,10 @@ def _assigned_names(body: list[Any]) -> set[str]:
                 elif isinstance(small, (cst.AugAssign, cst.AnnAssign)):
                     out |= _target_names(small.target)
         elif isinstance(stmt, (cst.If, cst.For, cst.While, cst.With, cst.Try)):
-            out |= _assigned_names(_suite(stmt.body))
+            out |= _assigned_names(suite(stmt.body))
             orelse = getattr(stmt, "orelse", None)
             if isinstance(orelse, cst.Else):
-                out |= _assigned_names(_suite(orelse.body))
+                out |= _assigned_names(suite(orelse.body))
             elif isinstance(orelse, cst.If):
                 out |= _assigned_names([orelse])
             if isinstance(stmt, cst.For):

@@ -18,12 +18,19 @@ from typing import Any
 
 import torch
 
-from .. import engine, formulas
-from ..records import Activation, LayerRecord, Origin
-from ..rulebook import activation_family, default_slope
-from ..settings import Settings
-from .live_torch import DEFAULT_BATCH, LiveError, LiveResult, Progress, is_head, layer_row
-from .live_trace import Consumer, Recording, record_pass
+from ... import engine, formulas
+from ...records import Activation, LayerRecord, Origin
+from ...rulebook import activation_family, default_slope
+from ...settings import Settings
+from .torch_models import (
+    DEFAULT_BATCH,
+    LiveError,
+    LiveResult,
+    Progress,
+    is_head,
+    layer_row,
+)
+from .trace import Consumer, Recording, record_pass
 
 NORMALIZATION = frozenset({"BatchNormalization", "LayerNormalization", "GroupNormalization", "UnitNormalization"})
 TRANSPARENT = frozenset({
@@ -174,7 +181,7 @@ def check_keras_model(
     progress: Progress | None = None,
 ) -> LiveResult:
     """Measure, trace and propagate a Keras model on the torch backend (see the module docstring)."""
-    from .. import measure
+    from ... import measure
 
     settings = settings or Settings()
     say = progress or (lambda _msg: None)

@@ -17,8 +17,8 @@ import numpy as np
 import onnx
 from onnx import helper
 
-from ..records import LayerRecord, Origin
-from ..settings import Settings
+from ...records import LayerRecord, Origin
+from ...settings import Settings
 
 DEFAULT_BATCH = 128
 SEED = 0

@@ -31,12 +31,12 @@ from dataclasses import dataclass, replace
 
 import libcst as cst
 
-from ..records import Activation, InitSpec, LayerRecord, Origin
-from .keras_flow import Flow
-from .keras_graph import MISSING, Application, Deps, Graph, Layer, Node, Param, scalar
-from .keras_tables import DROPOUT_LAYERS, KERAS_ROOTS, qualified_class
-from .names import Names, dotted
-from .source import SourceFile
+from ...records import Activation, InitSpec, LayerRecord, Origin
+from ..python.names import Names, dotted
+from ..python.source import SourceFile
+from .flow import Flow
+from .graph import MISSING, Application, Deps, Graph, Layer, Node, Param, scalar
+from .tables import DROPOUT_LAYERS, KERAS_ROOTS, qualified_class
 
 NEXT_LAYER = Activation("linear", "linear", reaches_weight=True)  # output feeds the next weight layer directly
 HEAD = Activation("linear", "linear", reaches_weight=False)  # model output
@@ -254,7 +254,7 @@ class KerasFile:
             name=f"{layer.scope}.{layer.name}", kind=layer.spec.kind, framework="keras",
             origin=self._origin(layer), fan_in=fan_in, fan_out=fan_out, init=init, scope=layer.scope,
             unresolved=layer.init if isinstance(layer.init, str) else "",
-            extra={"kernel_arg": layer.spec.kernel_arg},
+            kernel_arg=layer.spec.kernel_arg,
         )
 
     def _record(self, app: Application) -> LayerRecord:

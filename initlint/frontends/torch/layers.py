@@ -21,15 +21,15 @@ from dataclasses import replace
 
 import libcst as cst
 
-from .. import formulas
-from ..positions import source_lines
-from ..records import Activation, InitSpec, LayerRecord
-from . import torch_init as ti
-from .names import Names, dotted
-from .source import SourceFile
-from .torch_build import Builder, BudgetExceeded, FileContext, _suite, torch_nn_class
-from .torch_flow import Flow
-from .torch_model import ActMod, InitState, Layer, LayerMod, Mod, Scope, SeqMod, mods_under
+from ... import formulas
+from ...records import Activation, InitSpec, LayerRecord
+from ..python.names import Names, dotted
+from ..python.positions import source_lines
+from ..python.source import SourceFile
+from ..python.syntax import suite
+from .build import BudgetExceeded, Builder, FileContext, torch_nn_class
+from .flow import Flow
+from .tree import ActMod, InitState, Layer, LayerMod, Mod, Scope, SeqMod, mods_under
 
 MODULE_SCOPE = "<module>"
 NOT_FOLLOWED = "consumer not visible: not used in a forward the analysis follows"
@@ -147,7 +147,7 @@ def _scope(ctx: FileContext, node: cst.ClassDef) -> Scope:
         elif q not in ("object", "abc.ABC"):
             scope.foreign_bases.append(q)
             scope.is_module = True
-    for stmt in _suite(node.body):
+    for stmt in suite(node.body):
         if isinstance(stmt, cst.FunctionDef):
             scope.methods[stmt.name.value] = stmt
         elif isinstance(stmt, cst.SimpleStatementLine):
@@ -235,7 +235,7 @@ def _build_class(ctx: FileContext, scope: Scope) -> None:
     builder.current_fn = "__init__"
     env = builder.bind_params(fn, [], {}, scope)
     builder.stack.append(id(fn))
-    builder.run(_suite(fn.body), env)
+    builder.run(suite(fn.body), env)
 
 
 def _build_module(ctx: FileContext, module: cst.Module) -> list[tuple[Mod, Scope]]:
@@ -255,7 +255,7 @@ def _build_module(ctx: FileContext, module: cst.Module) -> list[tuple[Mod, Scope
         fenv = fbuilder.bind_params(fn, [], {}, None)
         fbuilder.current_fn = name
         fbuilder.stack.append(id(fn))
-        fbuilder.run(_suite(fn.body), fenv)
+        fbuilder.run(suite(fn.body), fenv)
         roots += _root_mods(fenv, fbuilder.returns, fscope, fbuilder, name)
     return roots
 
@@ -416,7 +416,7 @@ def _assemble(ctx: FileContext, flow: Flow) -> list[LayerRecord]:
         if layer.is_dropout:
             out.append(LayerRecord(
                 name=name, kind=layer.kind, framework="torch", origin=origin, count=layer.count,
-                scope=scope_name, selu_network=layer.owner in selu_scopes, extra={"weight_expr": weight_expr},
+                scope=scope_name, selu_network=layer.owner in selu_scopes, weight_expr=weight_expr,
             ))
             continue
         state = _final_state(layer)
@@ -443,9 +443,6 @@ def _assemble(ctx: FileContext, flow: Flow) -> list[LayerRecord]:
             if state.stmt is not None:
                 pos = source.origin(state.stmt, state.call)
                 spec = replace(spec, line=pos.line, column=pos.column)
-        record_extra: dict[str, object] = {"weight_expr": weight_expr}
-        if state.stmt is not None and spec is not None and spec.line is not None:
-            record_extra["init_stmt_line"] = spec.line
         unresolved = reason or act_reason
         feeds_zero = any(_is_zero(_final_state(c).spec) for c in flow.feeds.get(layer, ()))
         if spec is not None and spec.scheme == "uninitialized":
@@ -454,7 +451,7 @@ def _assemble(ctx: FileContext, flow: Flow) -> list[LayerRecord]:
             name=name, kind=layer.kind if not layer.is_param else "parameter", framework="torch", origin=origin,
             fan_in=fan_in, fan_out=fan_out, init=spec, activation=activation, normalized=normalized,
             residual_end=residual, feeds_zero_layer=feeds_zero, is_weight=is_weight, count=layer.count, scope=scope_name,
-            unresolved=unresolved, extra=record_extra,
+            unresolved=unresolved, weight_expr=weight_expr,
         ))
     for scope, stmt, call, kind in flow.dropouts:
         origin = source.origin(stmt, call)

@@ -9,8 +9,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from .. import formulas
-from ..records import Family, InitSpec
+from ... import formulas
+from ...records import Family, InitSpec
 
 DEFAULT_CALL = "PyTorch default U(±1/√fan_in)"
 

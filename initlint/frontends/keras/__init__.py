@@ -1,0 +1,1 @@
+"""The Keras source frontend: Sequential, functional and subclassed models read with libcst."""

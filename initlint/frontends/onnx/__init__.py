@@ -1,0 +1,1 @@
+"""The ONNX frontend: graph structure, weights measured from their statistics, optional propagation."""

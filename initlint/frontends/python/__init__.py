@@ -1,0 +1,1 @@
+"""Shared by the source frontends: the parsed file, import names, positions and libcst readers."""

@@ -1,0 +1,1 @@
+"""The PyTorch source frontend: an abstract interpreter over libcst trees (never executes the code)."""
