@@ -169,3 +169,47 @@ class FileResult:
     error: str | None = None  # one clear line when the input could not be read or parsed
     suppressed: tuple[Finding, ...] = ()
     skipped: bool = False  # no framework mentioned: not parsed
+
+
+@dataclass(frozen=True)
+class Summary:
+    files: int
+    layers: int
+    resolved: int
+    unresolved: int
+    errors: int
+    warnings: int
+    advice: int
+
+
+@dataclass(frozen=True)
+class Report:
+    """The result of a run: one FileResult per input file, in path order."""
+
+    results: tuple[FileResult, ...]
+
+    @property
+    def findings(self) -> list[Finding]:
+        return [f for r in self.results for f in r.findings]
+
+    @property
+    def errors(self) -> list[str]:
+        return [r.error for r in self.results if r.error]
+
+    def summary(self) -> Summary:
+        layers = [rec for r in self.results for rec in r.records if is_layer(rec)]
+        sev = [f.severity for f in self.findings]
+        return Summary(
+            files=len(self.results),
+            layers=sum(rec.count for rec in layers),
+            resolved=sum(rec.count for rec in layers if not rec.unresolved),
+            unresolved=sum(rec.count for rec in layers if rec.unresolved),
+            errors=sev.count("error"),
+            warnings=sev.count("warning"),
+            advice=sev.count("advice"),
+        )
+
+
+def is_layer(record: LayerRecord) -> bool:
+    """Weight layers count in the summary; dropout sites and network-level records do not."""
+    return record.kind not in ("dropout", "alpha_dropout", "network")

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from .cache import Cache
 from .limits import is_transient
+from .lint import lint_bytes, lint_file
 from .records import FileResult
 from .settings import Settings
 
@@ -127,8 +128,6 @@ def _context() -> BaseContext:
 
 
 def _lint(task: Task, settings: Settings) -> FileResult:
-    from .api import lint_bytes, lint_file
-
     if task.data is None:
         return lint_file(task.path, settings)
     return lint_bytes(task.path, task.data, settings)

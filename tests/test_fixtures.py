@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from initlint import lint_file
-from initlint.api import is_layer
+from initlint.records import is_layer
 
 from .conftest import FIXTURES, expected_findings, expected_unresolved
 

@@ -12,10 +12,9 @@ import jsonschema
 import pytest
 from click.testing import CliRunner
 
-from initlint.api import Report
 from initlint.cli import main
 from initlint.engine import findings
-from initlint.records import Activation, FileResult, Finding, InitSpec, LayerRecord, Origin
+from initlint.records import Activation, FileResult, Finding, InitSpec, LayerRecord, Origin, Report
 from initlint.reporters import REPORTERS, github, sarif
 from initlint.rulebook import rules
 from initlint.settings import Settings

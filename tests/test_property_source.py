@@ -20,8 +20,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from initlint.api import Report, lint_bytes, lint_source
-from initlint.records import FileResult
+from initlint.api import lint_bytes, lint_source
+from initlint.records import FileResult, Report
 from initlint.reporters import json as json_reporter
 from initlint.reporters import text as text_reporter
 from initlint.settings import Settings

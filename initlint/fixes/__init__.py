@@ -18,18 +18,16 @@ import os
 import tokenize
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
 
 import libcst as cst
 
-from ..records import FileResult, Finding
+from ..engine import PRECEDENCE
+from ..lint import decode, lint_source
+from ..records import FileResult, Finding, Report
 from ..settings import Settings
 from . import keras, torch
 from .edits import Edit, Tree, apply
 from .torch import Context, Planned
-
-if TYPE_CHECKING:  # the api imports this package lazily; no cycle at run time
-    from ..api import Report
 
 PLANNERS: dict[str, Callable[[Finding, Context], Planned | str]] = {
     "torch": torch.plan,
@@ -126,8 +124,6 @@ def _survivors(new_text: str, path: str, fixes: Sequence[Fix], settings: Setting
     """Fixes whose layer still has a layer finding after the edit."""
     if not fixes:
         return []
-    from ..api import lint_source
-    from ..engine import PRECEDENCE
 
     after = lint_source(new_text, path, settings)
     if after.error and not after.records:
@@ -137,8 +133,6 @@ def _survivors(new_text: str, path: str, fixes: Sequence[Fix], settings: Setting
 
 
 def _read(path: str) -> str | None:
-    from ..api import decode
-
     try:
         with open(path, "rb") as fh:
             return decode(fh.read())
@@ -167,8 +161,6 @@ def annotate_result(result: FileResult, settings: Settings | None = None) -> Fil
 
 def annotate(report: Report, settings: Settings | None = None) -> Report:
     """The report with every fixable finding's ``fix`` description set (SPEC 8.21)."""
-    from ..api import Report
-
     return Report(tuple(annotate_result(r, settings) for r in report.results))
 
 

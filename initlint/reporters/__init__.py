@@ -6,7 +6,7 @@ import importlib
 from collections.abc import Callable
 from typing import Any
 
-from ..api import Report
+from ..records import Report
 
 Reporter = Callable[..., str]
 

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import os
 
-from ..api import Report
-from ..records import Finding
+from ..records import Finding, Report
 
 COMMANDS = {"error": "error", "warning": "warning", "advice": "notice"}
 

@@ -6,8 +6,7 @@ import json
 from dataclasses import asdict
 from typing import Any
 
-from ..api import Report, is_layer
-from ..records import Finding
+from ..records import Finding, Report, is_layer
 from . import layer_table
 
 FIELDS = ("code", "name", "severity", "path", "line", "column", "layer", "framework", "init", "activation", "message", "fix")

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..api import is_layer
-from ..records import FileResult, LayerRecord
+from ..records import FileResult, LayerRecord, is_layer
 
 HEADERS = ("layer", "op", "shape", "fan_in", "fan_out", "std", "scheme (conf.)", "consumer", "required", "ratio", "verdict")
 

@@ -12,8 +12,8 @@ import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from ..api import Report
 from ..checks.init008_unstable_signal import compounded
+from ..records import Report
 from . import json as json_reporter
 from . import text as text_reporter
 

@@ -19,9 +19,8 @@ from typing import Any
 from urllib.parse import quote
 
 from .. import __version__
-from ..api import Report
 from ..fixes import FileFixes, key, plan_result, replacements
-from ..records import Finding
+from ..records import Finding, Report
 from ..rulebook import DOC_SECTIONS, Rule, rules
 from ..settings import Settings
 

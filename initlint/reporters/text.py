@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import click
 
-from ..api import Report, Summary, is_layer
-from ..records import Finding
+from ..records import Finding, Report, Summary, is_layer
 from . import layer_table
 
 _COLOURS = {"error": "red", "warning": "yellow", "advice": "cyan"}

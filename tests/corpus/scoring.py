@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from initlint import lint_file
-from initlint.api import is_layer
+from initlint.records import is_layer
 
 from ..conftest import expected_findings, expected_unresolved
 
