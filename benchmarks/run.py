@@ -316,7 +316,7 @@ def child_scaling(lines: Sequence[int], reps: int) -> Json:
 def child_live(quick: bool) -> Json:
     """A ResNet-50-sized model: construction + one forward/backward, beside ``initlint.check_model``."""
     try:
-        from initlint.frontends.live import torch_models as live_torch  # noqa: F401
+        from initlint.frontends.live import torch_models  # noqa: F401
     except ImportError as err:
         return {"skipped": f"live torch frontend not available: {err}"}
     import torch

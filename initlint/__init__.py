@@ -26,7 +26,7 @@ _LAZY = {
     "lint_file": "api",
     "lint_paths": "api",
     "audit_onnx": "api",
-    "check_model": "frontends.live.torch_models",
+    "check_model": "api",
     "apply_recommended_init": "advisor",
 }
 

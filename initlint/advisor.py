@@ -135,14 +135,10 @@ def apply_recommended_init(
     Draws use the global torch RNG (seed it for reproducible weights); ``seed`` only
     fixes the tracing batch. With ``include_kept`` the layers left alone are listed too.
     """
-    from .frontends.live.torch_models import (
-        LiveError,
-        _is_keras_model,
-        check_model,
-        python_path,
-    )
+    from .api import check_model
+    from .frontends.live.targets import LiveError, is_keras_model
 
-    if _is_keras_model(model):
+    if is_keras_model(model):
         raise LiveError("apply_recommended_init re-initializes torch models; for Keras set kernel_initializer")
     result = check_model(model, input_shape, seed=seed, settings=settings)
     params = _parameters(model)
@@ -165,8 +161,7 @@ def apply_recommended_init(
                 changes.append(Change(record.name, consumer, before, "", std_before, std_before, False, reason))
             continue
         assert act is not None and record.fan_in and record.fan_out
-        expr = python_path(record.name) + ("" if record.kind == "parameter" else ".weight")
-        draw = plan(act, record.fan_in, record.fan_out, expr)
+        draw = plan(act, record.fan_in, record.fan_out, record.weight_expr)
         with torch.no_grad():
             if draw.distribution == "normal":
                 nn.init.normal_(weight, 0.0, draw.spread)

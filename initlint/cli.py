@@ -204,8 +204,9 @@ def check(target: str, kwargs_json: str, input_shape: str | None, seed: int, sig
     """
     import json
 
+    from .api import check_target
     from .config import ConfigError, settings_for
-    from .frontends.live.torch_models import LiveError, check_target, parse_shape
+    from .frontends.live.targets import LiveError, parse_shape
 
     where = target.rpartition(":")[0]
     try:  # [tool.initlint] of the target's project (user activations, thresholds) under the flags
@@ -237,11 +238,11 @@ def _apply_demo(model: Any, before: Any, seed: int, settings: Settings) -> tuple
     import copy
 
     from .advisor import apply_recommended_init
-    from .frontends.live.torch_models import check_model
+    from .api import check_model
 
     twin = copy.deepcopy(model)
     changes = apply_recommended_init(twin, before.input_shape, seed=seed, settings=settings, include_kept=True)
-    after = check_model(twin, before.input_shape, seed=seed, threshold=float(before.signal["threshold"]),
+    after = check_model(twin, before.input_shape, seed=seed, threshold=before.signal.threshold,
                         path=before.path, settings=settings)
     return changes, after
 

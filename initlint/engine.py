@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import replace
+from functools import lru_cache
 
 from .checks import CHECKS
 from .checks.common import consumer, describe
-from .records import Finding, LayerRecord, Verdict
+from .records import Activation, Finding, InitSpec, LayerRecord, Origin, Verdict
 from .rulebook import rule
 from .settings import SEVERITY_RANK, Settings
 
@@ -48,6 +49,40 @@ def judge(record: LayerRecord, settings: Settings) -> list[Verdict]:
     if layer:
         others.insert(0, min(layer, key=lambda v: PRECEDENCE.index(v.code)))
     return others
+
+
+# --------------------------------------------------------------------------- verdict agreement of measured tensors
+
+_PROBES: dict[str, tuple[str, ...]] = {
+    "relu": ("ReLU",), "smooth": ("GELU",), "tanh": ("Tanh",), "sigmoid": ("Sigmoid",),
+    "linear": ("identity",), "selu": ("SELU",),
+}
+
+
+@lru_cache(maxsize=4096)
+def _verdicts(spec: InitSpec, fan_in: int | None, fan_out: int | None, family: str, slope: float) -> frozenset[tuple[bool, str]]:
+    """The (reaches_weight, "CODE severity") verdicts the rules give this spec before one family."""
+    out: set[tuple[bool, str]] = set()
+    for reaches in (True, False):
+        act = Activation(_PROBES[family][0], family, slope if family == "relu" else 0.0, reaches_weight=reaches)  # type: ignore[arg-type]
+        record = LayerRecord("probe", "linear", "onnx", Origin("probe"), fan_in, fan_out, init=spec, activation=act)
+        out |= {(reaches, f"{v.code} {v.severity}") for v in judge(record, Settings())}
+    return frozenset(out)
+
+
+def same_verdicts(
+    specs: Sequence[InitSpec], fan_in: int | None, fan_out: int | None, family: str | None, slope: float
+) -> bool:
+    """Whether every spec draws exactly the same verdicts from the rules (for one family, or all).
+
+    How :func:`initlint.measure.infer` decides whether an ambiguous match of a measured tensor may stand.
+    """
+    families = [family] if family else list(_PROBES)
+    first, *rest = [replace(s, note="", confidence=None, measured_std=None) for s in specs]
+    return all(
+        _verdicts(other, fan_in, fan_out, f, slope) == _verdicts(first, fan_in, fan_out, f, slope)
+        for f in families for other in rest
+    )
 
 
 def to_finding(record: LayerRecord, verdict: Verdict) -> Finding:

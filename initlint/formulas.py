@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from .records import Family, InitSpec, Mode
+from .records import Family, InitSpec, Mode, SignalPoint
 
 # Keras truncates its "normal" draws at +-2 std and rescales the std by this
 # constant (scipy.stats.truncnorm.std(-2, 2)) so that the final variance is exact.
@@ -150,6 +150,25 @@ def nearest(actual: float, required: list[tuple[str, float]]) -> tuple[str, floa
     return name, var, actual / var
 
 
+def judged_requirement(
+    spec: InitSpec, family: Family, fan_in: float | None, fan_out: float | None, slope: float = 0.0
+) -> tuple[float, str, float, float] | None:
+    """(second moment, nearest ``ok`` formula's name, its variance, ratio) of ``spec`` before ``family``.
+
+    Needs the fans the formulas use (SPEC 8.2: where He allows fan_in or fan_out, the one
+    closest to the declared variance is taken). Glorot needs both fans: before tanh, sigmoid
+    and linear consumers, LeCun alone is no fair judge, so the answer is then None.
+    """
+    actual = second_moment(spec, fan_in, fan_out)
+    required = requirements(family, fan_in, fan_out, slope)
+    if actual is None or actual <= 0 or not required:
+        return None
+    if family in ("tanh", "sigmoid", "linear") and len(required) < 2:
+        return None
+    name, var, ratio = nearest(actual, required) or ("", 0.0, 0.0)
+    return actual, name, var, ratio
+
+
 def fold(ratio: float) -> float:
     """A ratio as a factor >= 1 (2.0 and 0.5 are both 2x off)."""
     return ratio if ratio >= 1 else 1 / ratio
@@ -193,3 +212,28 @@ def truncation_factor(k: float) -> float:
     phi = math.exp(-k * k / 2) / math.sqrt(2 * math.pi)
     mass = math.erf(k / math.sqrt(2))  # 2 Phi(k) - 1
     return max(0.0, 1 - 2 * k * phi / mass)  # c(k) ~ k**2/3 near 0, where rounding could go below 0
+
+
+# --------------------------------------------------------------------------- signal propagation
+
+
+def signal_body(curve: Sequence[SignalPoint]) -> list[SignalPoint]:
+    """The layers a propagation ratio is taken over: every weight layer but output heads and residual-branch ends."""
+    return [point for point in curve if not point.head and not point.residual_end]
+
+
+def compounded(measured: Sequence[tuple[SignalPoint, float]]) -> tuple[float, int]:
+    """last / first as the product of consecutive ratios, skipping steps whose output ``shape`` differs.
+
+    Per-element stds are not comparable across pooling or reshaping (a global average pool
+    divides each gradient entry by the pooled size), so only same-shape steps count. Without
+    shapes this is exactly last / first. Returns (ratio, skipped steps).
+    """
+    ratio, skipped = 1.0, 0
+    for (p, a), (q, b) in zip(measured[:-1], measured[1:]):
+        if p.shape is not None and q.shape is not None and tuple(p.shape) != tuple(q.shape):
+            skipped += 1
+            continue
+        ratio *= b / a
+    return ratio, skipped
+

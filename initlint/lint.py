@@ -111,7 +111,7 @@ def audit_onnx(path: str, settings: Settings | None = None) -> FileResult:
 
 
 def _audit_onnx(onnx_graph: Any, path: str, settings: Settings) -> FileResult:
-    result = onnx_graph.audit(path, settings)
+    result = onnx_graph.audit(path, settings, agree=engine.same_verdicts)
     if result.error:
         return result
     records = tuple(engine.plausible(r) for r in result.records)

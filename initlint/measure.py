@@ -29,16 +29,18 @@ variance is known to ±1.8 % (normal) and a uniform bound to ±0.01 % at 99.9 %.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from functools import lru_cache
 from typing import Any
 
 import numpy as np
 
 from . import formulas
 from .formulas import TRUNCNORM_STD_2, leaky_gain2
-from .records import Activation, Distribution, Family, InitSpec, LayerRecord, Origin
+from .records import Distribution, Family, InitSpec
+
+# (specs, fan_in, fan_out, family, slope) -> whether these candidate specs may stand as one match
+Agreement = Callable[[Sequence[InitSpec], "int | None", "int | None", "Family | None", float], bool]
 
 Z999 = 3.2905  # two-sided 99.9 % normal quantile
 KURTOSIS = {"normal": 0.0, "truncated_normal": -0.6345, "uniform": -1.2}
@@ -338,40 +340,6 @@ def _orthogonal_matrix(m: np.ndarray, fan_in: int | None, fan_out: int | None, r
     return None
 
 
-# --------------------------------------------------------------------------- verdict agreement
-
-_PROBES: dict[str, tuple[str, ...]] = {
-    "relu": ("ReLU",), "smooth": ("GELU",), "tanh": ("Tanh",), "sigmoid": ("Sigmoid",),
-    "linear": ("identity",), "selu": ("SELU",),
-}
-
-
-@lru_cache(maxsize=4096)
-def _verdicts(spec: InitSpec, fan_in: int | None, fan_out: int | None, family: str, slope: float) -> frozenset[tuple[bool, str]]:
-    """The (reaches_weight, "CODE severity") verdicts the rules give this spec before one family."""
-    from .engine import judge  # late: the engine imports every check
-    from .settings import Settings
-
-    out: set[tuple[bool, str]] = set()
-    for reaches in (True, False):
-        act = Activation(_PROBES[family][0], family, slope if family == "relu" else 0.0, reaches_weight=reaches)  # type: ignore[arg-type]
-        record = LayerRecord("probe", "linear", "onnx", Origin("probe"), fan_in, fan_out, init=spec, activation=act)
-        out |= {(reaches, f"{v.code} {v.severity}") for v in judge(record, Settings())}
-    return frozenset(out)
-
-
-def same_verdicts(
-    specs: Iterable[InitSpec], fan_in: int | None, fan_out: int | None, family: str | None, slope: float
-) -> bool:
-    """Whether every spec draws exactly the same verdicts from the rules (for one family, or all)."""
-    families = [family] if family else list(_PROBES)
-    first, *rest = [replace(s, note="", confidence=None, measured_std=None) for s in specs]
-    return all(
-        _verdicts(other, fan_in, fan_out, f, slope) == _verdicts(first, fan_in, fan_out, f, slope)
-        for f in families for other in rest
-    )
-
-
 # --------------------------------------------------------------------------- the inference
 
 
@@ -416,13 +384,16 @@ def infer(
     sample: int = 65536,
     seed: int = 0,
     family: Family | None = None,
+    agree: Agreement | None = None,
 ) -> InitSpec:
     """The measured :class:`InitSpec` of a weight tensor with PyTorch-convention fans.
 
     ``framework`` selects the candidate set ("torch", "keras", or "onnx" for both); ``slope``
-    adds the leaky He candidate; ``family``, when the consumer is known, lets an ambiguous
-    match stand if every candidate draws the same verdicts for that family (else all families
-    must agree). At most ``sample`` entries are read (see the module docstring for the error).
+    adds the leaky He candidate. When several candidates of one variance group match,
+    ``agree(specs, fan_in, fan_out, family, slope)`` decides whether the match may stand
+    (the engine's :func:`initlint.engine.same_verdicts`: every candidate draws the same
+    verdicts for ``family``, or for all families when it is None); without it the tensor
+    is inconclusive. At most ``sample`` entries are read (see the module docstring for the error).
     """
     arr = np.asarray(values)
     if arr.size == 0:
@@ -455,12 +426,12 @@ def infer(
     if not kurtosis_ok(st, shapes):
         return _spec("trained", None, measured_std=st.std, confidence=0.999,
                      note=f"excess kurtosis {st.kurtosis:.2g} fits no initializer's distribution")
-    return _match(st, shapes, candidates(fan_in, fan_out, framework, slope), fan_in, fan_out, family, slope)
+    return _match(st, shapes, candidates(fan_in, fan_out, framework, slope), fan_in, fan_out, family, slope, agree)
 
 
 def _match(
     st: Stats, shapes: frozenset[str], cands: list[Candidate], fan_in: int | None, fan_out: int | None,
-    family: Family | None, slope: float,
+    family: Family | None, slope: float, agree: Agreement | None,
 ) -> InitSpec:
     tests = [accepts(c, st, shapes) for c in cands]
     accepted = [g for g in _groups(cands) if any(tests[i][0] for i in g)]
@@ -475,7 +446,7 @@ def _match(
     specs = [cands[i].spec for i in members]
     ranked = sorted(members, key=lambda i: (-round(tests[i][1], 6), i))  # ties: candidate order
     labels = list(dict.fromkeys(cands[i].label for i in ranked))
-    if len(accepted) > 1 or len(members) > 1 and not same_verdicts(specs, fan_in, fan_out, family, slope):
+    if len(accepted) > 1 or len(members) > 1 and not (agree and agree(specs, fan_in, fan_out, family, slope)):
         return _inconclusive(f"cannot tell {' or '.join(labels)} apart with {st.n} entries", st)
     best = ranked[0]
     spec = cands[best].spec

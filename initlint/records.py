@@ -7,8 +7,9 @@ records into :class:`Finding` objects; reporters and fixers consume findings.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 Family = Literal["relu", "smooth", "tanh", "sigmoid", "linear", "selu"]
 Severity = Literal["error", "warning", "advice"]
@@ -43,6 +44,8 @@ Scheme = Literal[
     "trained",
     "inconclusive",
 ]
+
+Progress = Callable[[str], None]  # a callback told what a long run is doing
 
 FAN_SCALED: frozenset[str] = frozenset(
     {"he", "glorot", "lecun", "variance-scaling", "orthogonal", "torch-default"}
@@ -97,6 +100,48 @@ class Origin:
 
 
 @dataclass(frozen=True)
+class SignalPoint:
+    """One weight layer's output on the propagation pass (SPEC 8.18).
+
+    ``forward_std``: std over all elements of the layer's output; ``grad_std``: std of the
+    gradient of ``sum(output * R)`` w.r.t. that output; ``dead_fraction``: share of exactly-zero
+    outputs of its relu-family activation. None means not measured; inf/nan, overflowed.
+    """
+
+    layer: str
+    forward_std: float | None = None
+    grad_std: float | None = None
+    dead_fraction: float | None = None
+    head: bool = False  # its output reaches the model output without another weight layer
+    residual_end: bool = False  # last layer of a residual branch
+    shape: tuple[int, ...] | None = None  # output shape without the batch dimension
+
+
+@dataclass(frozen=True)
+class Signal:
+    """What a ``network`` record carries: the propagation curve INIT008 judges, or why there is none."""
+
+    curve: tuple[SignalPoint, ...] = ()
+    threshold: float = 10.0  # the factor the std may change by (SPEC 8.18)
+    input_shape: tuple[int, ...] | None = None
+    backward: bool = True  # False when only the forward pass could run (ONNX)
+    skipped: str = ""  # why no pass was run
+
+
+@dataclass(frozen=True)
+class GraphNode:
+    """Where a graph layer sits in its ONNX graph (for the per-layer table and ``--propagate``)."""
+
+    op: str  # the node's op type
+    weight: str  # the weight initializer's name
+    output: str = ""  # the node's output tensor
+    act_output: str = ""  # the consuming activation's output tensor
+    head: bool = False  # the output reaches no further weight layer
+    group: int = 1  # Conv/ConvTranspose groups
+    note: str = ""  # e.g. that a BatchNorm may be folded into the weight
+
+
+@dataclass(frozen=True)
 class LayerRecord:
     """One weight-bearing layer (or, with kind ``dropout``, one dropout site).
 
@@ -120,9 +165,12 @@ class LayerRecord:
     selu_network: bool = False  # dropout records: the enclosing network uses SELU
     unresolved: str = ""  # reason, empty when resolved
     shape: tuple[int, ...] | None = None  # measured tensors
+    point: SignalPoint | None = None  # live models: this layer on the propagation pass
+    declared: InitSpec | None = None  # live models: the initializer the source declares (INIT007)
+    node: GraphNode | None = None  # graphs: the ONNX node
+    signal: Signal | None = None  # ``network`` records
     weight_expr: str = ""  # the weight as code, for fix hints (``self.fc1.weight``); "" = ``<name>.weight``
     kernel_arg: str = ""  # Keras: the constructor keyword of the judged initializer (``depthwise_initializer``)
-    extra: dict[str, object] = field(default_factory=dict, compare=False, hash=False)
 
 
 @dataclass(frozen=True)
@@ -169,6 +217,21 @@ class FileResult:
     error: str | None = None  # one clear line when the input could not be read or parsed
     suppressed: tuple[Finding, ...] = ()
     skipped: bool = False  # no framework mentioned: not parsed
+
+
+@dataclass(frozen=True)
+class LiveResult(FileResult):
+    """A :class:`FileResult` of a live check, plus what it measured.
+
+    ``layers``: one table row per weight layer; ``signal``: the INIT008 curve and its threshold;
+    ``tracer``: "fx", "recorded" or "keras graph" (which found the consumers).
+    """
+
+    model: str = ""
+    input_shape: tuple[int, ...] = ()
+    tracer: str = ""
+    layers: tuple[dict[str, Any], ...] = ()
+    signal: Signal = field(default_factory=Signal)
 
 
 @dataclass(frozen=True)

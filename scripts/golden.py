@@ -1,6 +1,7 @@
 """Snapshot every record and every output format over a set of inputs, to prove a refactor changes nothing.
 
     python scripts/golden.py OUT.txt [PATHS...]   (default: tests/fixtures tests/corpus examples)
+    python scripts/golden.py --live OUT.txt        (initlint check on tests/live_targets, ONNX --propagate)
 
 Writes, per path: each file's records (fields with a value, sorted), then the CLI's
 text (with --show-unresolved), JSON, SARIF and github output and the ``--diff`` of
@@ -10,6 +11,7 @@ text (with --show-unresolved), JSON, SARIF and github output and the ``--diff`` 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from dataclasses import asdict, fields, is_dataclass
@@ -57,12 +59,39 @@ def records(paths: list[str]) -> str:
 
 
 def cli(args: list[str]) -> str:
-    proc = subprocess.run([sys.executable, "-m", "initlint", "--no-cache", "--jobs", "1", *args],
+    flags = [] if args[0] == "check" else ["--no-cache", "--jobs", "1"]
+    env = {**os.environ, "KERAS_BACKEND": "torch"}
+    proc = subprocess.run([sys.executable, "-m", "initlint", *flags, *args], env=env,
                           capture_output=True, text=True, check=False)
     return f"$ initlint {' '.join(args)}\nexit {proc.returncode}\n{proc.stdout}\n--- stderr\n{proc.stderr}"
 
 
+LIVE_TARGETS = (
+    ("mlp.py:build", '{"depth": 12, "activation": "relu"}'), ("mlp.py:build", '{"depth": 8, "activation": "tanh"}'),
+    ("cnn_bn.py:SmallCNN", "{}"), ("cnn_bn.py:PlainCNN", "{}"), ("dynamic_flow.py:Gated", "{}"),
+    ("init_overwritten.py:Overwritten", "{}"), ("init_runtime_skip.py:Encoder", "{}"),
+    ("init_skips_conv1d.py:AudioNet", "{}"), ("nested_overwrite.py:Net", "{}"), ("residual.py:ResMLP", "{}"),
+    ("keras_models.py:functional", "{}"), ("keras_models.py:build", '{"depth": 6}'),
+)
+
+
+def live() -> list[str]:
+    """``initlint check`` on the live targets of the tests, text and JSON (with the advisor's demo)."""
+    parts = []
+    for target, kwargs in LIVE_TARGETS:
+        name = f"tests/live_targets/{target}"
+        parts.append(cli(["check", name, "--kwargs", kwargs]))
+        parts.append(cli(["check", name, "--kwargs", kwargs, "--format", "json", "--apply-demo"]))
+    for args in (["--propagate"], ["--propagate", "--format", "json"]):
+        parts.append(cli(["examples/model.onnx", *args]))
+    return parts
+
+
 def main(argv: list[str]) -> int:
+    if argv[:1] == ["--live"]:
+        with open(argv[1], "w", encoding="utf-8") as fh:
+            fh.write("\n".join(live()))
+        return 0
     out, paths = argv[0], argv[1:] or list(DEFAULT_PATHS)
     parts = []
     for path in paths:

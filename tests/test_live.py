@@ -10,7 +10,10 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from initlint import check_model  # noqa: E402
-from initlint.frontends.live.torch_models import LiveError, LiveResult, check_target, import_target  # noqa: E402
+from initlint.api import check_target  # noqa: E402
+from initlint.formulas import signal_body  # noqa: E402
+from initlint.frontends.live.targets import LiveError, import_target  # noqa: E402
+from initlint.records import LiveResult, SignalPoint  # noqa: E402
 
 TARGETS = Path(__file__).resolve().parent / "live_targets"
 
@@ -30,13 +33,13 @@ def codes(result: LiveResult, code: str) -> list[str]:
     return [f.layer for f in result.findings if f.code == code]
 
 
-def body(result: LiveResult) -> list[dict[str, object]]:
-    return [p for p in result.signal["curve"] if not p["head"] and not p["residual_end"]]
+def body(result: LiveResult) -> list[SignalPoint]:
+    return signal_body(result.signal.curve)
 
 
 def ratio(result: LiveResult, key: str) -> float:
     points = body(result)
-    return float(points[-1][key]) / float(points[0][key])  # type: ignore[arg-type]
+    return float(getattr(points[-1], key)) / float(getattr(points[0], key))
 
 
 PAIRING = {"INIT001", "INIT002", "INIT003", "INIT004", "INIT005", "INIT006"}
@@ -45,10 +48,10 @@ PAIRING = {"INIT001", "INIT002", "INIT003", "INIT004", "INIT005", "INIT006"}
 def test_relu_default_vanishes_and_the_curve_shows_it() -> None:
     result = mlp("relu", "default")
     assert result.tracer == "fx" and result.input_shape == (128, 128)
-    assert len(result.signal["curve"]) == 51 and result.signal["curve"][-1]["head"]
+    assert len(result.signal.curve) == 51 and result.signal.curve[-1].head
     # backward: each layer scales the gradient variance by fan_out/(3 fan_in) * 1/2 = 1/6
     assert ratio(result, "grad_std") > 1e15
-    grads = [p["grad_std"] for p in body(result)]
+    grads = [p.grad_std for p in body(result)]
     assert all(a < b for a, b in zip(grads[:-1], grads[1:]))  # monotone toward the head
     [network] = [f for f in result.findings if f.code == "INIT008"]
     assert network.line is None and network.layer == "MLP" and network.path.endswith("mlp.py")
@@ -69,7 +72,7 @@ def test_relu_he_is_stable() -> None:
     assert 1 / 3 < ratio(result, "forward_std") < 3
     assert 1 / 3 < ratio(result, "grad_std") < 3
     assert {row["scheme"] for row in result.layers[:-1]} == {"he"}
-    dead = [p["dead_fraction"] for p in body(result)]
+    dead = [p.dead_fraction for p in body(result)]
     assert all(0.3 < d < 0.7 for d in dead)  # about half of a ReLU's outputs are 0
 
 
@@ -78,7 +81,7 @@ def test_relu_unscaled_normal_explodes() -> None:
     [network] = [f for f in result.findings if f.code == "INIT008"]
     assert "forward std is not finite (overflow)" in network.message
     assert len(codes(result, "INIT002")) == 50
-    forward = [p["forward_std"] for p in body(result)][:10]
+    forward = [p.forward_std for p in body(result)][:10]
     per_layer = (forward[-1] / forward[0]) ** (1 / 9)  # type: ignore[operator]
     assert 7 < per_layer < 9  # std x sqrt(128 / 2) = 8 per layer
 
@@ -130,7 +133,7 @@ def test_data_dependent_control_flow_falls_back_to_the_recorded_pass() -> None:
     assert rows["b"]["consumer"] == "LeakyReLU"  # through .view(), slope from the call
     [b] = [r for r in result.records if r.name == "b"]
     assert b.activation is not None and b.activation.slope == pytest.approx(0.2)
-    assert rows["out"]["consumer"] == "identity" and result.signal["curve"][-1]["head"]
+    assert rows["out"]["consumer"] == "identity" and result.signal.curve[-1].head
 
 
 def test_residual_raw_parameter_and_zero_branch_ends() -> None:
@@ -229,7 +232,7 @@ def test_init007_matches_child_modules_by_class_and_attribute() -> None:
     [finding] = [f for f in result.findings if f.code == "INIT007"]
     assert finding.layer == "encoder.layers.1"  # static record Encoder.layers[i]
     assert "(line 15)" in finding.message
-    declared = {r.name for r in result.records if "declared" in r.extra}
+    declared = {r.name for r in result.records if r.declared is not None}
     assert declared == {"encoder.blocks.0", "encoder.blocks.2", "encoder.layers.0", "encoder.layers.1"}
 
 
@@ -274,5 +277,5 @@ def test_pooling_between_stages_is_not_a_propagation_problem() -> None:
             torch.nn.init.zeros_(m.bias)
     result = check_model(model)
     assert not result.findings, [f.message for f in result.findings]
-    shapes = [p["shape"] for p in result.signal["curve"]]
-    assert shapes == [[16, 32, 32], [16, 16, 16], [32, 8, 8], [32, 8, 8], [10]]  # steps at pools are not counted
+    shapes = [p.shape for p in result.signal.curve]
+    assert shapes == [(16, 32, 32), (16, 16, 16), (32, 8, 8), (32, 8, 8), (10,)]  # steps at pools are not counted

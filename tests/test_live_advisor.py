@@ -11,7 +11,9 @@ torch = pytest.importorskip("torch")
 nn = torch.nn
 
 from initlint import apply_recommended_init, check_model  # noqa: E402
-from initlint.frontends.live.torch_models import LiveResult, import_target  # noqa: E402
+from initlint.formulas import signal_body  # noqa: E402
+from initlint.frontends.live.targets import import_target  # noqa: E402
+from initlint.records import LiveResult  # noqa: E402
 
 TARGETS = Path(__file__).resolve().parent / "live_targets"
 PAIRING = {"INIT001", "INIT002", "INIT003", "INIT004", "INIT005", "INIT006"}
@@ -24,8 +26,8 @@ def build(name: str, **kwargs: object) -> nn.Module:
 
 
 def body_ratio(result: LiveResult, key: str) -> float:
-    points = [p for p in result.signal["curve"] if not p["head"] and not p["residual_end"]]
-    return points[-1][key] / points[0][key]
+    points = signal_body(result.signal.curve)
+    return getattr(points[-1], key) / getattr(points[0], key)
 
 
 def fixed(activation: str) -> tuple[LiveResult, LiveResult, list[object], nn.Module]:

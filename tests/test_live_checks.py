@@ -3,21 +3,23 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 from initlint.checks import CHECKS
 from initlint.checks.init007_declared_init_not_applied import check as init007
 from initlint.checks.init008_unstable_signal import check as init008
-from initlint.records import Activation, InitSpec, LayerRecord, Origin
+from initlint.records import Activation, InitSpec, LayerRecord, Origin, Signal, SignalPoint
 
 RELU = Activation("ReLU", "relu")
 
 
-def network(curve: list[dict[str, object]], threshold: float = 10.0) -> LayerRecord:
-    return LayerRecord("Net", "network", "torch", Origin("net.py"), extra={"curve": curve, "threshold": threshold})
+def network(curve: list[SignalPoint], threshold: float = 10.0) -> LayerRecord:
+    return LayerRecord("Net", "network", "torch", Origin("net.py"), signal=Signal(tuple(curve), threshold))
 
 
-def point(layer: str, fwd: float | None, grad: float | None, dead: float | None = None, **flags: bool) -> dict[str, object]:
-    return {"layer": layer, "forward_std": fwd, "grad_std": grad, "dead_fraction": dead, **flags}
+def point(layer: str, fwd: float | None, grad: float | None, dead: float | None = None,
+          shape: tuple[int, ...] | None = None, **flags: bool) -> SignalPoint:
+    return SignalPoint(layer, fwd, grad, dead, shape=shape, **flags)
 
 
 def test_registered() -> None:
@@ -65,13 +67,13 @@ def test_init008_overflow_constant_and_dead() -> None:
 
 
 def test_init008_shape_changes_are_not_counted() -> None:
-    conv = [point(f"conv{i}", 1.0, 1e-4 * 1.1 ** i, shape=[16, 32, 32]) for i in range(4)]
-    mlp = [point(f"fc{i}", 0.5, 0.1, shape=[64]) for i in range(3)]  # after global average pooling
+    conv = [point(f"conv{i}", 1.0, 1e-4 * 1.1 ** i, shape=(16, 32, 32)) for i in range(4)]
+    mlp = [point(f"fc{i}", 0.5, 0.1, shape=(64,)) for i in range(3)]  # after global average pooling
     assert init008(network(conv + mlp)) is None  # the 1024x drop in gradient entries is the pooling
-    unshaped = [{k: v for k, v in p.items() if k != "shape"} for p in conv + mlp]
+    unshaped = [replace(p, shape=None) for p in conv + mlp]
     verdict = init008(network(unshaped))
     assert verdict is not None and "gradient std vanishes toward the input" in verdict.message
-    steep = [point(f"conv{i}", 1.0, 1e-4 * 3.0 ** i, shape=[16, 32, 32]) for i in range(4)]
+    steep = [point(f"conv{i}", 1.0, 1e-4 * 3.0 ** i, shape=(16, 32, 32)) for i in range(4)]
     verdict = init008(network(steep + mlp))
     assert verdict is not None and "27x" in verdict.message and "1 step(s) where the output shape changes" in verdict.message
 
@@ -82,7 +84,7 @@ def test_init008_zero_gradients_behind_a_zero_layer_are_skipped() -> None:
 
 
 def test_init008_ignores_other_records() -> None:
-    layer = LayerRecord("fc", "linear", "torch", Origin("x.py"), extra={"curve": [point("a", 1.0, 1.0)]})
+    layer = LayerRecord("fc", "linear", "torch", Origin("x.py"), signal=Signal((point("a", 1.0, 1.0),)))
     assert init008(layer) is None
     assert init008(network([])) is None
 
@@ -92,9 +94,8 @@ def measured(scheme: str, std: float, **kw: object) -> InitSpec:
 
 
 def record(declared: InitSpec | None, init: InitSpec, fan_in: int = 256, fan_out: int = 256) -> LayerRecord:
-    extra: dict[str, object] = {"declared": declared} if declared else {}
     return LayerRecord("fc2", "linear", "torch", Origin("m.py"), fan_in, fan_out, init=init, activation=RELU,
-                       extra=extra)
+                       declared=declared)
 
 
 HE = InitSpec("he", scale=2.0, mode="fan_in", distribution="normal", call="nn.init.kaiming_normal_", line=13)

@@ -13,7 +13,8 @@ if keras.backend.backend() != "torch":  # pragma: no cover - keras imported earl
     pytest.skip("Keras live checks need KERAS_BACKEND=torch", allow_module_level=True)
 
 from initlint import apply_recommended_init  # noqa: E402
-from initlint.frontends.live.torch_models import LiveError, check_target  # noqa: E402
+from initlint.api import check_target  # noqa: E402
+from initlint.frontends.live.targets import LiveError  # noqa: E402
 
 TARGET = f"{Path(__file__).resolve().parent / 'live_targets' / 'keras_models.py'}"
 
@@ -26,8 +27,8 @@ def test_glorot_before_relu_is_measured_and_vanishes() -> None:
     assert sum(f.code == "INIT001" and f.severity == "warning" for f in result.findings) == 20
     [network] = [f for f in result.findings if f.code == "INIT008"]
     assert network.framework == "keras" and "forward std vanishes" in network.message
-    body = [p for p in result.signal["curve"] if not p["head"]]
-    per_layer = (body[-1]["forward_std"] / body[0]["forward_std"]) ** (1 / 19)
+    body = [p for p in result.signal.curve if not p.head]
+    per_layer = (body[-1].forward_std / body[0].forward_std) ** (1 / 19)
     assert 0.6 < per_layer < 0.8  # Glorot before ReLU halves the variance: std x 0.71 per layer
 
 
@@ -54,6 +55,6 @@ def test_conv_kernels_are_measured_through_their_torch_layout() -> None:
     convs = [row for row in result.layers if row["type"] == "conv"]
     assert len(convs) == 2 and all(row["forward_std"] and row["grad_std"] for row in convs)
     assert convs[0]["fan_in"] == 27 and convs[0]["scheme"] == "he"
-    assert [p["shape"] for p in result.signal["curve"]][:2] == [[16, 16, 16], [16, 16, 16]]
+    assert [p.shape for p in result.signal.curve][:2] == [(16, 16, 16), (16, 16, 16)]
     assert not result.findings, [f.message for f in result.findings]  # global pooling is not a problem
     assert len(rows) == 4

@@ -15,6 +15,7 @@ from torch.nn import init
 
 from initlint import audit_onnx
 from initlint.records import FileResult, LayerRecord
+from initlint.reporters.layer_table import required
 
 
 def export(model: nn.Module, shape: tuple[int, ...], path: Path, opset: int = 17, fold: bool = True,
@@ -31,11 +32,11 @@ def export(model: nn.Module, shape: tuple[int, ...], path: Path, opset: int = 17
 
 def by_weight(result: FileResult) -> dict[str, LayerRecord]:
     """Records keyed by the module path of the weight (``fc1`` for ``fc1.weight``)."""
-    return {str(r.extra["weight"]).removesuffix(".weight"): r for r in result.records}
+    return {r.node.weight.removesuffix(".weight"): r for r in result.records}
 
 
 def findings(result: FileResult) -> dict[str, tuple[str, str]]:
-    weights = {r.name: str(r.extra["weight"]).removesuffix(".weight") for r in result.records}
+    weights = {r.name: r.node.weight.removesuffix(".weight") for r in result.records}
     return {weights[f.layer]: (f.code, f.severity) for f in result.findings if f.layer in weights}
 
 
@@ -87,7 +88,7 @@ def test_mlp_findings(mlp: FileResult) -> None:
 
 def test_mlp_records(mlp: FileResult) -> None:
     recs = by_weight(mlp)
-    assert [r.extra["op"] for r in mlp.records] == ["Gemm"] * 6
+    assert [r.node.op for r in mlp.records] == ["Gemm"] * 6
     assert {k: r.init.scheme for k, r in recs.items() if r.init} == {
         "fc1": "torch-default", "fc2": "glorot", "fc3": "he", "fc4": "fixed-std", "fc5": "zero", "head": "torch-default",
     }
@@ -96,7 +97,7 @@ def test_mlp_records(mlp: FileResult) -> None:
     head = recs["head"].activation
     assert head is not None and (head.name, head.family, head.reaches_weight) == ("Softmax", "linear", False)
     assert all(r.origin.line is None and r.framework == "onnx" for r in mlp.records)
-    assert recs["fc3"].extra["ratio"] == pytest.approx(1.0, abs=0.03)
+    assert required(recs["fc3"])[1] == pytest.approx(1.0, abs=0.03)
 
 
 class Heads(nn.Module):
@@ -184,7 +185,7 @@ def test_cnn_unfolded(tmp_path: Path) -> None:
     recs = by_weight(result)
     assert (recs["conv1"].fan_in, recs["conv1"].fan_out) == (27, 288)
     assert recs["conv1"].normalized and recs["conv1"].init and recs["conv1"].init.scheme == "he"
-    assert (recs["conv2"].fan_in, recs["conv2"].fan_out, recs["conv2"].extra["group"]) == (144, 576, 2)
+    assert (recs["conv2"].fan_in, recs["conv2"].fan_out, recs["conv2"].node.group) == (144, 576, 2)
     assert recs["conv3"].normalized and not recs["conv2"].normalized
     assert (recs["up"].fan_in, recs["up"].fan_out) == (256, 1024)  # (in, out/g, k, k) = (64, 16, 4, 4)
     assert recs["up"].kind == "conv_transpose" and recs["up"].init and recs["up"].init.scheme == "glorot"
@@ -198,8 +199,8 @@ def test_cnn_folded_batchnorm_is_not_mistaken_for_an_initializer(tmp_path: Path)
     with torch.no_grad():  # running statistics as after training: folding rescales every filter differently
         model.bn3.running_var.uniform_(0.2, 5.0)
     result = audit_onnx(str(export(model, (2, 3, 16, 16), tmp_path / "c.onnx", fold=True)))
-    folded = [r for r in result.records if r.extra["op"] == "Conv" and str(r.extra["weight"]).startswith("onnx::")]
-    assert folded and all("folded" in str(r.extra.get("note", "")) for r in folded)
+    folded = [r for r in result.records if r.node.op == "Conv" and r.node.weight.startswith("onnx::")]
+    assert folded and all("folded" in r.node.note for r in folded)
     conv3 = folded[-1]
     assert conv3.init is not None and conv3.init.scheme in ("trained", "inconclusive")
 
@@ -302,7 +303,7 @@ class NoBias(nn.Module):
 def test_matmul_transposed_copy_keeps_fans(tmp_path: Path, shape: tuple[int, ...]) -> None:
     result = audit_onnx(str(export(seeded(NoBias), shape, tmp_path / "n.onnx")))
     first = result.records[0]
-    assert first.extra["op"] == "MatMul" and first.shape == (96, 48)
+    assert first.node.op == "MatMul" and first.shape == (96, 48)
     assert (first.fan_in, first.fan_out) == (96, 48)
     assert first.init is not None and first.init.scheme == "he" and first.activation is not None
     assert first.activation.name == "ReLU"

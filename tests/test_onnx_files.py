@@ -74,7 +74,7 @@ def test_grouped_conv_fans(tmp_path: Path) -> None:
         [numpy_helper.from_array(w, "w")], (1, 16, 8, 8), (1, 32, 8, 8),
     )
     rec = only(audit_onnx(save(m, tmp_path / "m.onnx")))
-    assert (rec.fan_in, rec.fan_out, rec.extra["group"], rec.init.scheme) == (36, 288, 4, "he")
+    assert (rec.fan_in, rec.fan_out, rec.node.group, rec.init.scheme) == (36, 288, 4, "he")
 
 
 def test_quantized_weight_is_unresolved(tmp_path: Path) -> None:

@@ -50,9 +50,9 @@ def network(result):  # type: ignore[no-untyped-def]
 
 def test_default_init_signal_vanishes(tmp_path: Path) -> None:
     result = audit_onnx(export(deep_mlp(12, he=False), tmp_path / "d.onnx"), Settings(propagate=True))
-    curve = network(result).extra["curve"]
-    assert len(curve) == 13 and curve[-1]["head"] and not curve[0]["head"]
-    assert curve[0]["forward_std"] / curve[-2]["forward_std"] > 10
+    curve = network(result).signal.curve
+    assert len(curve) == 13 and curve[-1].head and not curve[0].head
+    assert curve[0].forward_std / curve[-2].forward_std > 10
     init008 = [f for f in result.findings if f.code == "INIT008"]
     assert len(init008) == 1 and "vanishes" in init008[0].message and init008[0].severity == "warning"
 
@@ -60,7 +60,7 @@ def test_default_init_signal_vanishes(tmp_path: Path) -> None:
 def test_he_init_signal_is_stable(tmp_path: Path) -> None:
     result = audit_onnx(export(deep_mlp(12, he=True), tmp_path / "h.onnx"), Settings(propagate=True))
     assert not [f for f in result.findings if f.code == "INIT008"]
-    assert all(0.25 < p["dead_fraction"] < 0.75 for p in network(result).extra["curve"][:-1])
+    assert all(0.25 < p.dead_fraction < 0.75 for p in network(result).signal.curve[:-1])
 
 
 def test_dead_layer(tmp_path: Path) -> None:
@@ -75,14 +75,14 @@ def test_batchnorm_runs_on_batch_statistics(tmp_path: Path) -> None:
     with torch.no_grad():
         model[1].running_mean.fill_(100.0)  # eval statistics would make every unit negative; batch statistics do not
     result = audit_onnx(export(model, tmp_path / "bn.onnx", (8, 3, 8, 8), fold=False), Settings(propagate=True))
-    curve = network(result).extra["curve"]
-    assert curve[0]["dead_fraction"] == pytest.approx(0.5, abs=0.1)  # normalized pre-activations: half negative
+    curve = network(result).signal.curve
+    assert curve[0].dead_fraction == pytest.approx(0.5, abs=0.1)  # normalized pre-activations: half negative
 
 
 def test_dynamic_dims_need_input_shape(tmp_path: Path) -> None:
     path = export(deep_mlp(2, he=True), tmp_path / "dyn.onnx", dynamic=True)
     skipped = network(audit_onnx(path, Settings(propagate=True)))
-    assert "dynamic dimension 1" in skipped.extra["skipped"] and "--input-shape" in skipped.extra["skipped"]
+    assert "dynamic dimension 1" in skipped.signal.skipped and "--input-shape" in skipped.signal.skipped
     ran = CliRunner().invoke(main, ["--propagate", "--input-shape", "32,128", path])
     assert "forward std per weight layer on one N(0,1) batch 32x128" in ran.output, ran.output
 

@@ -59,22 +59,16 @@ def pairable(record: LayerRecord) -> bool:
 
 
 def compare(record: LayerRecord, spec: InitSpec | None = None) -> Comparison | None:
-    """The record's second moment against the nearest ``ok`` formula of its family.
-
-    Needs the fans the formulas use (SPEC 8.2: where He allows fan_in or fan_out,
-    the one closest to the declared variance is taken).
-    """
+    """The record's second moment against the nearest ``ok`` formula of its family (see
+    :func:`initlint.formulas.judged_requirement`)."""
     spec = spec or record.init
     act = record.activation
     if spec is None or act is None:
         return None
-    actual = formulas.second_moment(spec, record.fan_in, record.fan_out)
-    required = formulas.requirements(act.family, record.fan_in, record.fan_out, act.slope)
-    if actual is None or actual <= 0 or not required:
+    found = formulas.judged_requirement(spec, act.family, record.fan_in, record.fan_out, act.slope)
+    if found is None:
         return None
-    if act.family in ("tanh", "sigmoid", "linear") and len(required) < 2:
-        return None  # Glorot needs both fans; judging by LeCun alone would be unfair
-    name, var, ratio = formulas.nearest(actual, required) or ("", 0.0, 0.0)
+    actual, name, var, ratio = found
     return Comparison(actual=actual, required=var, required_name=name, ratio=ratio)
 
 

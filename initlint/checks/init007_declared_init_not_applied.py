@@ -1,12 +1,12 @@
 """INIT007 declared-init-not-applied: the source declares an initializer the live tensor contradicts.
 
 Input: a weight record whose ``init`` is the measured spec (source ``"measured"``)
-and whose ``extra["declared"]`` is the :class:`InitSpec` the static analysis
+and whose ``declared`` is the :class:`InitSpec` the static analysis
 resolved for the same layer (source ``"declared"``). Fires when the measured
 scheme is conclusive and contradicts the declaration (SPEC 8.19):
 
 * both variances computable (``formulas.second_moment`` with the record's fans):
-  they differ by the rule's ``agree`` factor (1.5x) or more;
+  they differ by the rule's ``agree`` threshold (1.5x, SPEC 8.3) or more;
 * declared constant/zero but measured random, or declared random but measured constant.
 
 Measured ``trained``/``inconclusive`` tensors and declared defaults, uninitialized
@@ -17,10 +17,10 @@ from __future__ import annotations
 
 from ..formulas import fold, second_moment
 from ..records import InitSpec, LayerRecord, Verdict
+from ..rulebook import rule
 from .common import describe
 
 CODE = "INIT007"
-AGREE = 1.5  # the variance factor below which two inits are "the same" (SPEC 8.3)
 
 _UNJUDGED_MEASURED = frozenset({"trained", "inconclusive", "uninitialized"})
 _UNJUDGED_DECLARED = frozenset({"trained", "inconclusive", "uninitialized", "identity"})
@@ -44,16 +44,16 @@ def contradiction(declared: InitSpec, measured: InitSpec, fan_in: int | None, fa
         return None
     if want == 0 or got == 0:
         return None if want == got else f"mean square {got:.3g} where the declaration gives {want:.3g}"
-    if fold(got / want) < AGREE:
+    if fold(got / want) < rule(CODE).threshold("agree"):
         return None
     way = "above" if got > want else "below"
     return f"its mean square {got:.3g} is {fold(got / want):.2g}x {way} the declared {want:.3g}"
 
 
 def check(record: LayerRecord) -> Verdict | None:
-    declared = record.extra.get("declared")
+    declared = record.declared
     measured = record.init
-    if not isinstance(declared, InitSpec) or measured is None or measured.source != "measured":
+    if declared is None or measured is None or measured.source != "measured":
         return None
     if declared.source != "declared" or declared.scheme in _UNJUDGED_DECLARED:
         return None

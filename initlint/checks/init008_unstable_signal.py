@@ -1,21 +1,9 @@
 """INIT008 unstable-signal: on one random batch the signal or its gradient vanishes, explodes or dies.
 
-Input: one record of kind ``"network"`` (any framework) whose ``extra`` holds
-
-* ``extra["curve"]``: the weight layers in execution order, each a dict
-  ``{"layer": str, "forward_std": float | None, "grad_std": float | None,
-  "dead_fraction": float | None, "head": bool}``. ``forward_std`` is the std over
-  all elements of the layer's output, ``grad_std`` the std of the gradient of
-  the loss ``sum(output * R)`` w.r.t. that output, ``dead_fraction`` the share of
-  exactly-zero outputs of the relu-family activation that consumes it (None when
-  its consumer is not in the relu family), ``head`` marks output heads (their
-  output reaches the model output without another weight layer) and the optional
-  ``residual_end`` the last layer of a residual branch (its output is added to a
-  skip path, and is often zero-initialized on purpose), the optional ``shape`` the
-  layer's output shape without the batch dimension; ``None`` or a missing key
-  means "not measured", ``inf``/``nan`` means the value overflowed.
-* ``extra["threshold"]``: the factor (default 10) the std may change by from the
-  first non-head layer to the last non-head layer (SPEC 8.18).
+Input: one record of kind ``"network"`` (any framework) whose ``signal`` holds the
+weight layers' :class:`~initlint.records.SignalPoint` s in execution order and the
+factor (default 10) the std may change by from the first non-head layer to the last
+non-head layer (SPEC 8.18).
 
 Fires once per network: when forward or gradient std changes by more than the
 threshold between those two layers (ratio = last / first, folded to >= 1), when a
@@ -29,10 +17,10 @@ problem (SPEC 8.18).
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Sequence
 
-from ..records import LayerRecord, Verdict
+from ..formulas import compounded, signal_body
+from ..records import LayerRecord, SignalPoint, Verdict
 from ..rulebook import rule
 
 CODE = "INIT008"
@@ -45,17 +33,12 @@ _SIGNALS = (
 )
 
 
-def body(curve: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
-    """The layers the ratio is taken over: every weight layer but output heads and residual-branch ends."""
-    return [point for point in curve if not point.get("head", False) and not point.get("residual_end", False)]
-
-
-def _value(point: Mapping[str, Any], key: str) -> float | None:
-    value = point.get(key)
+def _value(point: SignalPoint, key: str) -> float | None:
+    value = getattr(point, key)
     return None if value is None else float(value)
 
 
-def ratio_problem(points: Sequence[Mapping[str, Any]], key: str, label: str, words: tuple[str, str],
+def ratio_problem(points: Sequence[SignalPoint], key: str, label: str, words: tuple[str, str],
                   threshold: float) -> str | None:
     """``forward std vanishes 1.2e+09x from fc0 (0.58) to fc48 (4.8e-10)`` when last/first is beyond the threshold.
 
@@ -66,11 +49,11 @@ def ratio_problem(points: Sequence[Mapping[str, Any]], key: str, label: str, wor
     measured = [(p, v) for p in points if (v := _value(p, key)) is not None]
     broken = [p for p, v in measured if not math.isfinite(v)]
     if broken:
-        return f"{label} is not finite (overflow) from {broken[0]['layer']} on"
+        return f"{label} is not finite (overflow) from {broken[0].layer} on"
     if key == "forward_std":
         constant = [p for p, v in measured if v == 0]
         if constant:
-            return f"the output of {constant[0]['layer']} is constant (std 0)"
+            return f"the output of {constant[0].layer} is constant (std 0)"
     measured = [(p, v) for p, v in measured if v > 0]
     if len(measured) < 2:
         return None
@@ -85,34 +68,18 @@ def ratio_problem(points: Sequence[Mapping[str, Any]], key: str, label: str, wor
     note = (f" (the {skipped} step(s) where the output shape changes, e.g. at pooling, are not counted)"
             if skipped else "")
     return (
-        f"{label} {word}: {factor:.2g}x from {first['layer']} ({a:.3g}) to {last['layer']} ({b:.3g}) "
+        f"{label} {word}: {factor:.2g}x from {first.layer} ({a:.3g}) to {last.layer} ({b:.3g}) "
         f"over {steps + 1} weight layers, ~{per_layer:.3g}x per layer{note}"
     )
 
 
-def compounded(measured: Sequence[tuple[Mapping[str, Any], float]]) -> tuple[float, int]:
-    """last / first as the product of consecutive ratios, skipping steps whose output ``shape`` differs.
-
-    Per-element stds are not comparable across pooling or reshaping (a global average pool
-    divides each gradient entry by the pooled size), so only same-shape steps count. Without
-    ``shape`` keys this is exactly last / first. Returns (ratio, skipped steps).
-    """
-    ratio, skipped = 1.0, 0
-    for (p, a), (q, b) in zip(measured[:-1], measured[1:]):
-        if p.get("shape") is not None and q.get("shape") is not None and list(p["shape"]) != list(q["shape"]):
-            skipped += 1
-            continue
-        ratio *= b / a
-    return ratio, skipped
-
-
-def dead_layers(curve: Sequence[Mapping[str, Any]], dead: float) -> list[str]:
+def dead_layers(curve: Sequence[SignalPoint], dead: float) -> list[str]:
     """``layers.3 (97 % zeros)`` for every layer whose relu-family output is more than ``dead`` zeros."""
     out = []
     for point in curve:
         fraction = _value(point, "dead_fraction")
         if fraction is not None and fraction > dead:
-            out.append(f"{point['layer']} ({fraction:.0%} zeros)")
+            out.append(f"{point.layer} ({fraction:.0%} zeros)")
     return out
 
 
@@ -122,7 +89,7 @@ def _num(value: float | None) -> str:
     return f"{value:.2g}" if math.isfinite(value) else "overflow"
 
 
-def sketch(points: Sequence[Mapping[str, Any]], samples: int = 5) -> str:
+def sketch(points: Sequence[SignalPoint], samples: int = 5) -> str:
     """Up to ``samples`` evenly spaced points: ``fc0 0.62/1e-20, fc12 0.11/4e-15, ..., fc49 0.057/0.11``."""
     if len(points) <= samples:
         picked = list(points)
@@ -130,19 +97,18 @@ def sketch(points: Sequence[Mapping[str, Any]], samples: int = 5) -> str:
         step = (len(points) - 1) / (samples - 1)
         picked = [points[round(i * step)] for i in range(samples)]
     return ", ".join(
-        f"{p['layer']} {_num(_value(p, 'forward_std'))}/{_num(_value(p, 'grad_std'))}" for p in picked
+        f"{p.layer} {_num(_value(p, 'forward_std'))}/{_num(_value(p, 'grad_std'))}" for p in picked
     )
 
 
 def check(record: LayerRecord) -> Verdict | None:
     if record.kind != "network":
         return None
-    curve = record.extra.get("curve")
-    if not isinstance(curve, list) or not curve:
+    if record.signal is None or not record.signal.curve:
         return None
     data = rule(CODE).thresholds
-    threshold = float(record.extra.get("threshold", data["factor"]))  # type: ignore[arg-type]
-    points = body(curve)
+    curve, threshold = record.signal.curve, record.signal.threshold
+    points = signal_body(curve)
     problems = [
         problem
         for key, label, words in _SIGNALS

@@ -2,14 +2,15 @@
 
 Columns: layer, op, shape, fan_in, fan_out, measured std, inferred scheme (confidence),
 consumer, required std, ratio (measured / required std), verdict (the finding's code and
-severity, ``ok``, or ``unresolved``). No numpy: rows are built from the records' ``extra``.
+severity, ``ok``, or ``unresolved``). No numpy: rows are built from the records' fields.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from ..records import FileResult, LayerRecord, is_layer
+from .. import formulas
+from ..records import FileResult, LayerRecord, SignalPoint, is_layer
 
 HEADERS = ("layer", "op", "shape", "fan_in", "fan_out", "std", "scheme (conf.)", "consumer", "required", "ratio", "verdict")
 
@@ -29,24 +30,46 @@ def _num(value: Any, fmt: str = ".3g") -> str:
     return "-" if value is None else format(float(value), fmt)
 
 
+def required(record: LayerRecord) -> tuple[float, float] | None:
+    """(required std, measured / required std) against the consumer family's nearest ``ok`` formula.
+
+    A recognised scheme is compared by its formula's second moment; a trained or
+    inconclusive tensor by its measured std.
+    """
+    spec, act = record.init, record.activation
+    if spec is None or act is None:
+        return None
+    if spec.scheme not in ("trained", "inconclusive"):
+        found = formulas.judged_requirement(spec, act.family, record.fan_in, record.fan_out, act.slope)
+        if found is not None:
+            return found[2] ** 0.5, found[3] ** 0.5
+    if spec.measured_std:
+        need = formulas.requirements(act.family, record.fan_in, record.fan_out, act.slope)
+        near = formulas.nearest(spec.measured_std**2, need)
+        if near is not None:
+            return near[1] ** 0.5, near[2] ** 0.5
+    return None
+
+
 def row(record: LayerRecord, result: FileResult) -> dict[str, Any]:
     """One layer as a JSON-ready dict (the table's columns plus the unresolved reason)."""
-    extra = record.extra
+    spec, node = record.init, record.node
+    need = required(record)
     return {
         "layer": record.name,
-        "op": extra.get("op"),
-        "weight": extra.get("weight"),
+        "op": node.op if node else None,
+        "weight": node.weight if node else None,
         "shape": list(record.shape) if record.shape else None,
         "fan_in": record.fan_in,
         "fan_out": record.fan_out,
-        "measured_std": extra.get("measured_std"),
-        "scheme": extra.get("scheme"),
-        "confidence": extra.get("confidence"),
-        "scheme_note": extra.get("scheme_note", ""),
-        "consumer": extra.get("consumer"),
+        "measured_std": spec.measured_std if spec else None,
+        "scheme": spec.scheme if spec else None,
+        "confidence": spec.confidence if spec else None,
+        "scheme_note": spec.note if spec else "",
+        "consumer": record.activation.name if record.activation else "?" if spec else None,  # None: not measured
         "normalized": record.normalized,
-        "required_std": extra.get("required_std"),
-        "ratio": extra.get("ratio"),
+        "required_std": need[0] if need else None,
+        "ratio": need[1] if need else None,
         "verdict": verdict(record, result),
         "unresolved": record.unresolved or None,
     }
@@ -72,11 +95,19 @@ def _cells(item: dict[str, Any]) -> list[str]:
 def propagation(result: FileResult) -> dict[str, Any] | None:
     """The ``--propagate`` outcome of a graph audit: the forward curve, or why it was skipped."""
     for record in result.records:
-        if record.kind == "network" and record.framework == "onnx":
-            if "skipped" in record.extra:
-                return {"skipped": record.extra["skipped"]}
-            return {"input_shape": record.extra.get("input_shape"), "curve": record.extra.get("curve")}
+        if record.kind == "network" and record.framework == "onnx" and record.signal is not None:
+            signal = record.signal
+            if signal.skipped:
+                return {"skipped": signal.skipped}
+            shape = list(signal.input_shape) if signal.input_shape is not None else None
+            return {"input_shape": shape, "curve": [_point(p) for p in signal.curve]}
     return None
+
+
+def _point(point: SignalPoint) -> dict[str, Any]:
+    """A graph's curve point: forward only (onnxruntime has no backward pass)."""
+    return {"layer": point.layer, "forward_std": point.forward_std, "grad_std": point.grad_std,
+            "dead_fraction": point.dead_fraction, "head": point.head}
 
 
 def _propagation_lines(result: FileResult) -> list[str]:

@@ -10,15 +10,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from dataclasses import asdict
+from typing import Any
 
-from ..checks.init008_unstable_signal import compounded
-from ..records import Report
+from ..formulas import compounded, signal_body
+from ..records import LiveResult, Report
 from . import json as json_reporter
 from . import text as text_reporter
-
-if TYPE_CHECKING:  # torch stays unimported until a live check runs
-    from ..frontends.live.torch_models import LiveResult
 
 COLUMNS = (
     ("layer", "layer"), ("type", "type"), ("shape", "shape"), ("fan_in", "fan_in"), ("fan_out", "fan_out"),
@@ -59,21 +57,21 @@ def table(rows: Sequence[dict[str, Any]]) -> str:
 
 def curve_text(result: LiveResult) -> str:
     """``signal: forward std 0.58 -> 0.054 (11x), gradient std 5.4e-21 -> 0.12 (2.2e+19x) over 50 layers``."""
-    body = [p for p in result.signal.get("curve", []) if not p.get("head") and not p.get("residual_end")]
+    body = signal_body(result.signal.curve)
     if len(body) < 2:
         return "signal: fewer than two weight layers before the head\n"
     first, last = body[0], body[-1]
     parts = []
     for key, label in (("forward_std", "forward std"), ("grad_std", "gradient std")):
-        a, b = first.get(key), last.get(key)
+        a, b = getattr(first, key), getattr(last, key)
         if a is None or b is None or not (math.isfinite(a) and math.isfinite(b)) or a <= 0 or b <= 0:
             parts.append(f"{label} {_num(a)} -> {_num(b)}")
         else:
-            measured = [(p, p[key]) for p in body if p.get(key) is not None and p[key] > 0]
+            measured = [(p, v) for p in body if (v := getattr(p, key)) is not None and v > 0]
             ratio, skipped = compounded(measured)
             extra = f"; {skipped} shape change(s) not counted" if skipped else ""
             parts.append(f"{label} {a:.3g} -> {b:.3g} ({_factor(ratio)}{extra})")
-    return f"signal ({first['layer']} -> {last['layer']}, {len(body)} layers): " + ", ".join(parts) + "\n"
+    return f"signal ({first.layer} -> {last.layer}, {len(body)} layers): " + ", ".join(parts) + "\n"
 
 
 def _num(x: float | None) -> str:
@@ -105,11 +103,17 @@ def document(result: LiveResult) -> dict[str, Any]:
         "tracer": result.tracer,
         "layers": [clean(row) for row in result.layers],
         "signal": {
-            "threshold": result.signal.get("threshold"),
-            "curve": [clean(point) for point in result.signal.get("curve", [])],
+            "threshold": result.signal.threshold,
+            "curve": [clean(_point(point)) for point in result.signal.curve],
         },
     })
     return doc
+
+
+def _point(point: Any) -> dict[str, Any]:
+    row = asdict(point)
+    row["shape"] = list(point.shape) if point.shape is not None else None
+    return row
 
 
 def clean(row: dict[str, Any]) -> dict[str, Any]:
@@ -126,24 +130,24 @@ def plot(result: LiveResult, path: str) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    curve = result.signal.get("curve", [])
-    threshold = float(result.signal.get("threshold", 10.0))
+    curve = result.signal.curve
+    threshold = result.signal.threshold
     xs = list(range(len(curve)))
     fig, ax = plt.subplots(figsize=(max(6.0, 0.12 * len(curve) + 4), 4.5))
     for key, label, colour in (("forward_std", "forward std", "tab:blue"), ("grad_std", "gradient std", "tab:orange")):
-        ys = [p.get(key) for p in curve]
+        ys = [getattr(p, key) for p in curve]
         pts = [(x, y) for x, y in zip(xs, ys) if y is not None and math.isfinite(y) and y > 0]
         if pts:
             ax.plot([x for x, _ in pts], [y for _, y in pts], marker="o", markersize=3, label=label, color=colour)
             ref = pts[0][1]
             ax.axhline(ref, color=colour, linestyle=":", linewidth=1)
             ax.axhspan(ref / threshold, ref * threshold, color=colour, alpha=0.06)
-    heads = [x for x, p in zip(xs, curve) if p.get("head")]
+    heads = [x for x, p in zip(xs, curve) if p.head]
     for x in heads:
         ax.axvline(x, color="grey", linestyle="--", linewidth=1)
     ax.set_yscale("log")
     ax.set_xticks(xs)
-    ax.set_xticklabels([p["layer"] for p in curve], rotation=90, fontsize=6)
+    ax.set_xticklabels([p.layer for p in curve], rotation=90, fontsize=6)
     ax.set_xlabel("weight layer (execution order; dashed: output head)")
     ax.set_ylabel("std on one N(0,1) batch")
     ax.set_title(f"{result.model}: signal propagation (band: {threshold:g}x around the first layer)")

@@ -1,7 +1,7 @@
 """Live Keras models on the torch backend (``KERAS_BACKEND=torch``; tensorflow is never needed).
 
 A Keras 3 model on the torch backend is a ``torch.nn.Module`` whose kernels are torch
-parameters, so the recorded pass of :mod:`.live_trace` measures it as it measures a
+parameters, so the recorded pass of :mod:`.trace` measures it as it measures a
 torch model (the kernel's matmul/conv output is the layer's pre-activation output).
 Consumers come from the Keras graph instead of the ops: the layer's own
 ``activation`` config, else the next layers (``Activation``, ``ReLU``, ``LeakyReLU``,
@@ -18,18 +18,13 @@ from typing import Any
 
 import torch
 
-from ... import engine, formulas
-from ...records import Activation, LayerRecord, Origin
+from ... import formulas
+from ...measure import Agreement, infer
+from ...records import Activation, InitSpec, LayerRecord, Origin, Progress, Signal, SignalPoint
 from ...rulebook import activation_family, default_slope
 from ...settings import Settings
-from .torch_models import (
-    DEFAULT_BATCH,
-    LiveError,
-    LiveResult,
-    Progress,
-    is_head,
-    layer_row,
-)
+from .common import DEFAULT_BATCH, Measurement, is_head
+from .targets import LiveError
 from .trace import Consumer, Recording, record_pass
 
 NORMALIZATION = frozenset({"BatchNormalization", "LayerNormalization", "GroupNormalization", "UnitNormalization"})
@@ -170,20 +165,23 @@ def propagate(model: Any, shape: tuple[int, ...], seed: int) -> Recording:
             variable.assign(value)
 
 
-def check_keras_model(
+def measure(
     model: Any,
     input_shape: Sequence[int] | None = None,
     *,
     seed: int = 0,
-    threshold: float = 10.0,
-    path: str = "<keras model>",
-    settings: Settings | None = None,
+    threshold: float,
+    path: str | None = None,
+    settings: Settings,
+    declared: dict[str, InitSpec] | None = None,
     progress: Progress | None = None,
-) -> LiveResult:
-    """Measure, trace and propagate a Keras model on the torch backend (see the module docstring)."""
-    from ... import measure
+    agree: Agreement | None = None,
+) -> Measurement:
+    """Measure, trace and propagate a Keras model on the torch backend (see the module docstring).
 
-    settings = settings or Settings()
+    ``declared`` is accepted for the torch frontend's signature; Keras sources declare nothing to compare.
+    """
+    path = path or "<keras model>"
     say = progress or (lambda _msg: None)
     shape = tuple(input_shape) if input_shape else input_shape_of(model)
     say(f"forward/backward pass on N(0,1) input {shape} (Keras, torch backend)")
@@ -201,8 +199,8 @@ def check_keras_model(
         fan_in, fan_out = formulas.keras_fans(shape_k)
         found = consumer(layer, kids, graph)
         act = found.activation
-        spec = measure.infer(value.detach().cpu().float().numpy(), fan_in, fan_out, framework="keras",
-                             slope=act.slope if act else 0.0, seed=seed, family=act.family if act else None)
+        spec = infer(value.detach().cpu().float().numpy(), fan_in, fan_out, framework="keras",
+                     slope=act.slope if act else 0.0, seed=seed, family=act.family if act else None, agree=agree)
         raw = by_param.get(id(value))
         point = rec.points.get(raw) if raw else None
         if raw and point is not None:
@@ -213,22 +211,16 @@ def check_keras_model(
             name=layer.name, kind=kind, framework="keras", origin=Origin(path), fan_in=fan_in, fan_out=fan_out,
             init=spec, activation=act, normalized=found.normalized, residual_end=found.residual_end,
             scope=model.name, unresolved=found.unresolved, shape=shape_k,
-            extra={"forward_std": point.forward_std if point else None,
-                   "grad_std": point.grad_std if point else None,
-                   "dead_fraction": point.dead_fraction if point else None},
+            point=SignalPoint(layer.name, point.forward_std, point.grad_std, point.dead_fraction) if point else None,
         ))
     by_name = {r.name: r for r in records}
-    curve = [
-        {"layer": name, "forward_std": points[name].forward_std, "grad_std": points[name].grad_std,
-         "dead_fraction": points[name].dead_fraction, "head": is_head(by_name[name]),
-         "residual_end": by_name[name].residual_end,
-         "shape": list(points[name].shape) if points[name].shape is not None else None}
+    curve = tuple(
+        SignalPoint(name, points[name].forward_std, points[name].grad_std, points[name].dead_fraction,
+                    head=is_head(by_name[name]), residual_end=by_name[name].residual_end,
+                    shape=tuple(points[name].shape) if points[name].shape is not None else None)
         for name in (layer_of[raw] for raw in rec.order if raw in layer_of)
-    ]
+    )
+    signal = Signal(curve, threshold)
     records.append(LayerRecord(name=model.name, kind="network", framework="keras", origin=Origin(path),
-                               scope=model.name, extra={"curve": curve, "threshold": threshold}))
-    found_all = tuple(engine.findings(records, settings))
-    rows = tuple(layer_row(r, found_all) for r in records if r.kind != "network")
-    return LiveResult(path=path, records=tuple(records), findings=found_all, model=model.name, input_shape=shape,
-                      tracer="keras graph", layers=rows, signal={"threshold": threshold, "curve": curve})
-
+                               scope=model.name, signal=signal))
+    return Measurement(path, model.name, shape, "keras graph", tuple(records), signal)

@@ -22,17 +22,15 @@ on a bounded sample, so the time grows with the number of layers, not parameters
 
 from __future__ import annotations
 
-import math
 import os
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
 
 import onnx
 
-from ...checks.common import compare
-from ...formulas import nearest, requirements, torch_fans
-from ...measure import infer
-from ...records import Activation, FileResult, LayerRecord, Origin
+from ...formulas import torch_fans
+from ...measure import Agreement, infer
+from ...records import Activation, FileResult, GraphNode, LayerRecord, Origin, Signal
 from ...rulebook import activation_family
 from ...settings import Settings
 from .tensors import BadModel, Tensors, load
@@ -389,13 +387,14 @@ def _layer_name(layer: WeightLayer) -> str:
     return layer.node.name or layer.weight
 
 
-def records(g: Graph, path: str, settings: Settings, sample: int = 65536) -> list[LayerRecord]:
+def records(g: Graph, path: str, settings: Settings, sample: int = 65536,
+            agree: Agreement | None = None) -> list[LayerRecord]:
     """One record per weight layer, in graph order."""
     scope = g.model.graph.name or "graph"
     layers = [wl for node in g.model.graph.node if (wl := g.layer(node)) is not None]
     out = []
     for layer in layers:
-        out.append(_record(g, layer, path, scope, settings, sample))
+        out.append(_record(g, layer, path, scope, settings, sample, agree))
     return _zero_chains(g, layers, out) + _subgraph_layers(g, path, scope)
 
 
@@ -408,7 +407,7 @@ def _subgraph_layers(g: Graph, path: str, scope: str) -> list[LayerRecord]:
                 if inner.op_type in WEIGHT_OPS and len(inner.input) > 1 and inner.input[1] in constants:
                     out.append(LayerRecord(
                         name=inner.name or inner.input[1], kind=WEIGHT_OPS[inner.op_type], framework="onnx",
-                        origin=Origin(path), scope=scope, extra={"op": inner.op_type, "weight": inner.input[1]},
+                        origin=Origin(path), scope=scope, node=GraphNode(inner.op_type, inner.input[1]),
                         unresolved=f"inside the body of {owner}: subgraphs are not analysed",
                     ))
     return out
@@ -428,11 +427,12 @@ def _bodies(node: onnx.NodeProto, outer: set[str]) -> list[tuple[str, tuple[set[
     return found
 
 
-def _record(g: Graph, layer: WeightLayer, path: str, scope: str, settings: Settings, sample: int) -> LayerRecord:
+def _record(g: Graph, layer: WeightLayer, path: str, scope: str, settings: Settings, sample: int,
+            agree: Agreement | None) -> LayerRecord:
     node = layer.node
     base = LayerRecord(
         name=_layer_name(layer), kind=WEIGHT_OPS[node.op_type], framework="onnx", origin=Origin(path),
-        scope=scope, extra={"op": node.op_type, "weight": layer.weight}, weight_expr=layer.weight,
+        scope=scope, node=GraphNode(node.op_type, layer.weight), weight_expr=layer.weight,
     )
     if layer.unresolved:
         return replace(base, unresolved=layer.unresolved)
@@ -442,49 +442,24 @@ def _record(g: Graph, layer: WeightLayer, path: str, scope: str, settings: Setti
     if layer.perm is not None:
         values = values.transpose(layer.perm)  # a view: the node's layout, for the structure checks
     spec = infer(values, layer.fan_in, layer.fan_out, framework="onnx", slope=act.slope if act else 0.0,
-                 sample=sample, family=act.family if act else None)
+                 sample=sample, family=act.family if act else None, agree=agree)
     record = replace(
         base, fan_in=layer.fan_in, fan_out=layer.fan_out, init=spec, activation=act, shape=layer.shape,
         normalized=consumer.normalized, residual_end=consumer.residual,
         unresolved=consumer.reason if act is None else _inconclusive(spec.note) if spec.scheme == "inconclusive" else "",
     )
-    record.extra.update(_table_extra(record, node, g))
-    record.extra.update(output=node.output[0], act_output=consumer.out, head=not reaches_weight(g, node.output[0]))
-    return record
+    group = int(g.attr(node, "group", 1)) if node.op_type.startswith("Conv") else 1  # type: ignore[arg-type]
+    folded = node.op_type == "Conv" and layer.weight.startswith("onnx::Conv")
+    return replace(record, node=GraphNode(
+        node.op_type, layer.weight, output=node.output[0], act_output=consumer.out,
+        head=not reaches_weight(g, node.output[0]), group=group,
+        note="weight renamed by constant folding: a BatchNorm may be folded into it" if folded else "",
+    ))
 
 
 def _inconclusive(note: str) -> str:
     """An initializer the statistics cannot pin down leaves the layer unresolved (it is judged by nothing)."""
     return f"measured initializer is inconclusive: {note}"
-
-
-def _table_extra(record: LayerRecord, node: onnx.NodeProto, g: Graph) -> dict[str, object]:
-    """The per-layer table's columns that the frontend knows (the verdict comes from the findings)."""
-    spec = record.init
-    extra: dict[str, object] = {
-        "group": int(g.attr(node, "group", 1)) if node.op_type.startswith("Conv") else 1,  # type: ignore[arg-type]
-        "measured_std": spec.measured_std if spec else None,
-        "scheme": spec.scheme if spec else None,
-        "confidence": spec.confidence if spec else None,
-        "scheme_note": spec.note if spec else "",
-        "consumer": record.activation.name if record.activation else "?",
-        "normalized": record.normalized,
-        "required_std": None,
-        "ratio": None,
-    }
-    cmp = compare(record) if record.activation and spec and spec.scheme not in ("trained", "inconclusive") else None
-    if cmp is not None:
-        extra["required_std"] = math.sqrt(cmp.required)
-        extra["ratio"] = math.sqrt(cmp.ratio)  # in std, as the table shows stds
-    elif record.activation is not None and spec is not None and spec.measured_std:
-        req = requirements(record.activation.family, record.fan_in, record.fan_out, record.activation.slope)
-        near = nearest(spec.measured_std**2, req)
-        if near is not None:
-            extra["required_std"] = math.sqrt(near[1])
-            extra["ratio"] = math.sqrt(near[2])
-    if record.init and node.op_type == "Conv" and str(record.extra.get("weight", "")).startswith("onnx::Conv"):
-        extra["note"] = "weight renamed by constant folding: a BatchNorm may be folded into it"
-    return extra
 
 
 def _zero_chains(g: Graph, layers: list[WeightLayer], recs: list[LayerRecord]) -> list[LayerRecord]:
@@ -526,12 +501,16 @@ def open_graph(path: str) -> Graph:
     return Graph.build(model, tensors)
 
 
-def audit(path: str, settings: Settings | None = None, sample: int = 65536) -> FileResult:
-    """Records for every weight layer of an ONNX file; ``error`` (never an exception) for bad input."""
+def audit(path: str, settings: Settings | None = None, sample: int = 65536,
+          agree: Agreement | None = None) -> FileResult:
+    """Records for every weight layer of an ONNX file; ``error`` (never an exception) for bad input.
+
+    ``agree`` decides ambiguous tensor matches (see :func:`initlint.measure.infer`).
+    """
     settings = settings or Settings()
     try:
         g = open_graph(path)
-        recs = records(g, path, settings, sample)
+        recs = records(g, path, settings, sample, agree)
     except BadModel as err:
         return FileResult(path, error=f"{path}: {err}")
     except (OSError, ValueError) as err:
@@ -550,4 +529,4 @@ def _network(path: str, recs: list[LayerRecord], settings: Settings) -> LayerRec
     try:
         return propagate(path, recs, settings)
     except NoRuntime as err:
-        return LayerRecord(os.path.basename(path), "network", "onnx", Origin(path), extra={"skipped": str(err)})
+        return LayerRecord(os.path.basename(path), "network", "onnx", Origin(path), signal=Signal(skipped=str(err)))

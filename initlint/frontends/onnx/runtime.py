@@ -5,7 +5,7 @@ goes through the graph with every weight layer's output and its relu-family acti
 output added as graph outputs. Per SPEC 8.18 BatchNormalization runs on batch statistics
 (``training_mode=1``, as in the first training step) and dropout is off (inference).
 onnxruntime has no backward pass, so only the forward std is measured. The result is one
-record of kind ``network`` whose ``extra["curve"]`` the INIT008 check reads.
+record of kind ``network`` whose ``signal`` the INIT008 check reads.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import numpy as np
 import onnx
 from onnx import helper
 
-from ...records import LayerRecord, Origin
+from ...records import GraphNode, LayerRecord, Origin, Signal, SignalPoint
 from ...settings import Settings
 
 DEFAULT_BATCH = 128
@@ -75,7 +75,7 @@ def propagate(path: str, records: list[LayerRecord], settings: Settings) -> Laye
         import onnxruntime as ort
     except ImportError:
         raise NoRuntime(f"onnxruntime is not installed ({HOW_TO_ENABLE})") from None
-    layers = [r for r in records if r.kind != "network" and r.extra.get("output")]
+    layers = [r for r in records if r.kind != "network" and r.node is not None and r.node.output]
     if not layers:
         raise NoRuntime("no weight layer to measure")
     model = onnx.load(path, load_external_data=True)  # locations were validated by the audit
@@ -83,7 +83,7 @@ def propagate(path: str, records: list[LayerRecord], settings: Settings) -> Laye
     name, shape = _input_shape(model, initializers, settings.input_shape)
     _train_batchnorm(model)
     wanted = list(dict.fromkeys(
-        n for r in layers for n in (str(r.extra["output"]), str(r.extra.get("act_output") or "")) if n
+        n for r in layers if r.node for n in (r.node.output, r.node.act_output) if n
     ))
     existing = {o.name for o in model.graph.output}
     model.graph.output.extend(helper.make_empty_tensor_value_info(n) for n in wanted if n not in existing)
@@ -97,21 +97,19 @@ def propagate(path: str, records: list[LayerRecord], settings: Settings) -> Laye
         values = dict(zip(names, session.run(names, {name: batch})))
     except Exception as err:  # onnxruntime raises its own exception types for bad shapes and ops
         raise NoRuntime(f"onnxruntime could not run the graph: {str(err).splitlines()[0][:200]}") from None
-    curve = [_point(r, values) for r in layers]
-    return LayerRecord(
-        name=os.path.basename(path), kind="network", framework="onnx", origin=Origin(path),
-        extra={"curve": curve, "threshold": settings.signal_threshold, "input_shape": list(shape), "backward": False},
-    )
+    signal = Signal(tuple(_point(r, r.node, values) for r in layers if r.node), settings.signal_threshold,
+                    shape, backward=False)
+    return LayerRecord(name=os.path.basename(path), kind="network", framework="onnx", origin=Origin(path),
+                       signal=signal)
 
 
-def _point(record: LayerRecord, values: dict[str, np.ndarray]) -> dict[str, Any]:
-    out = values.get(str(record.extra["output"]))
-    act = values.get(str(record.extra.get("act_output") or ""))
+def _point(record: LayerRecord, node: GraphNode, values: dict[str, np.ndarray]) -> SignalPoint:
+    out = values.get(node.output)
+    act = values.get(node.act_output) if node.act_output else None
     relu = record.activation is not None and record.activation.family == "relu"
-    return {
-        "layer": record.name,
-        "forward_std": None if out is None else float(np.asarray(out, dtype=np.float64).std()),
-        "grad_std": None,
-        "dead_fraction": float(np.mean(act == 0)) if relu and act is not None and act.size else None,
-        "head": bool(record.extra.get("head", False)),
-    }
+    return SignalPoint(
+        layer=record.name,
+        forward_std=None if out is None else float(np.asarray(out, dtype=np.float64).std()),
+        dead_fraction=float(np.mean(act == 0)) if relu and act is not None and act.size else None,
+        head=node.head,
+    )
