@@ -18,7 +18,8 @@ import libcst as cst
 from ...rulebook import activation_family, default_slope
 from ..python.names import dotted
 from ..python.syntax import literal, suite
-from .build import BudgetExceeded, FileContext, _module_slope, torch_nn_class
+from .context import BudgetExceeded, FileContext
+from .library import module_slope
 from .tables import (
     DROPOUTS,
     FUNCTIONAL_ACTIVATIONS,
@@ -26,6 +27,7 @@ from .tables import (
     MATMULS,
     NORMS,
     PASSES,
+    torch_nn_class,
 )
 from .tree import (
     ActMod,
@@ -523,7 +525,7 @@ class Flow:
         if cls is not None:
             fam = activation_family(cls, self.extra)
             if fam is not None:  # nn.ReLU() built in forward: the module, applied by the caller
-                return ActMod(cls, fam, _module_slope(cls, args, kwargs))
+                return ActMod(cls, fam, module_slope(cls, args, kwargs))
             if cls in NORMS:
                 return NormMod(cls)
             if cls in PASSES or cls in DROPOUTS:

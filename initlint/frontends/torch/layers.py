@@ -4,11 +4,11 @@ Three passes over one libcst parse, walked by hand:
 
 1. collect the file's classes, functions and constants, and which module
    classes build which (a same-file class named in another's body);
-2. interpret every constructor (``torch_build``): layers, containers, and the
+2. interpret every constructor (``interpreter``): layers, containers, and the
    init code that reaches them, children before parents so that a parent's
    ``self.modules()`` loop sees its children's layers;
 3. follow ``forward`` of the outermost models into their children
-   (``torch_flow``) to find each layer's consuming activation.
+   (``flow``) to find each layer's consuming activation.
 
 Never imports torch; anything it cannot resolve becomes ``unresolved``.
 """
@@ -27,9 +27,21 @@ from ..python.names import Names, dotted
 from ..python.positions import source_lines
 from ..python.source import SourceFile
 from ..python.syntax import suite
-from .build import BudgetExceeded, Builder, FileContext, torch_nn_class
+from .context import BudgetExceeded, FileContext
 from .flow import Flow
-from .tree import ActMod, InitState, Layer, LayerMod, Mod, Scope, SeqMod, mods_under
+from .interpreter import Interpreter
+from .tables import torch_nn_class
+from .tree import (
+    ActMod,
+    InitState,
+    Layer,
+    LayerMod,
+    Mod,
+    Scope,
+    SeqMod,
+    mods_under,
+    name_mod,
+)
 
 MODULE_SCOPE = "<module>"
 NOT_FOLLOWED = "consumer not visible: not used in a forward the analysis follows"
@@ -231,7 +243,7 @@ def _build_class(ctx: FileContext, scope: Scope) -> None:
     fn = ctx.method(scope, "__init__")
     if fn is None:
         return
-    builder = Builder(ctx, scope)
+    builder = Interpreter(ctx, scope)
     builder.current_fn = "__init__"
     env = builder.bind_params(fn, [], {}, scope)
     builder.stack.append(id(fn))
@@ -243,24 +255,24 @@ def _build_module(ctx: FileContext, module: cst.Module) -> list[tuple[Mod, Scope
     roots: list[tuple[Mod, Scope]] = []
     scope = Scope(MODULE_SCOPE, None)
     ctx.scopes.setdefault(MODULE_SCOPE, scope)
-    builder = Builder(ctx, scope)
+    builder = Interpreter(ctx, scope)
     env: dict[str, object] = {}
     builder.run(list(module.body), env)
-    roots += _root_mods(env, [], scope, builder)
+    roots += _root_mods(env, [], scope)
     for name, fn in ctx.functions.items():
         if ctx.mentions[name] > 1:
             continue  # called somewhere: analysed where it is called
         fscope = Scope(name, None)
-        fbuilder = Builder(ctx, fscope)
+        fbuilder = Interpreter(ctx, fscope)
         fenv = fbuilder.bind_params(fn, [], {}, None)
         fbuilder.current_fn = name
         fbuilder.stack.append(id(fn))
         fbuilder.run(suite(fn.body), fenv)
-        roots += _root_mods(fenv, fbuilder.returns, fscope, fbuilder, name)
+        roots += _root_mods(fenv, fbuilder.returns, fscope, name)
     return roots
 
 
-def _root_mods(env: dict[str, object], returns: list[object], scope: Scope, builder: Builder, fn: str = "") -> list[tuple[Mod, Scope]]:
+def _root_mods(env: dict[str, object], returns: list[object], scope: Scope, fn: str = "") -> list[tuple[Mod, Scope]]:
     out: list[tuple[Mod, Scope]] = []
     used: set[int] = set()
     candidates = [(k, v) for k, v in env.items()] + [(fn, r) for r in returns]
@@ -268,7 +280,7 @@ def _root_mods(env: dict[str, object], returns: list[object], scope: Scope, buil
         # a Sequential is a model of its own; a bare layer returned by a helper is not
         if (isinstance(value, SeqMod) or isinstance(value, LayerMod) and key != fn) and id(value) not in used:
             used.add(id(value))
-            builder.name_mod(value, key)
+            name_mod(value, key)
             for m in mods_under(value):
                 if isinstance(m, ActMod) and m.family == "selu":
                     scope.uses_selu = True
