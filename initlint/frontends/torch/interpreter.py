@@ -25,11 +25,11 @@ from ..python.syntax import arguments, literal, suite
 from . import initializers as ti
 from .branches import join, merge, restore, snapshot
 from .context import BudgetExceeded, FileContext
+from .inlining import Inliner
 from .library import TorchLibrary
 from .reflection import Reflection
 from .tables import HARMLESS
 from .tree import (
-    ActMod,
     Alt,
     ChildMod,
     DictMod,
@@ -37,10 +37,8 @@ from .tree import (
     LayerMod,
     ListMod,
     Mod,
-    NormMod,
     OpaqueMod,
     ParamMod,
-    PassMod,
     Repeat,
     Scope,
     SeqMod,
@@ -51,7 +49,6 @@ from .values import (
     NONE,
     BiasRef,
     Candidates,
-    ClassOf,
     ClassRef,
     Func,
     LambdaRef,
@@ -69,7 +66,6 @@ from .values import (
     truth,
 )
 
-MAX_DEPTH = 8
 _CONSTANTS = {"math.pi": math.pi, "math.e": math.e, "numpy.pi": math.pi}
 
 
@@ -81,12 +77,11 @@ class Interpreter:
         self.scope = scope
         self.stmt: cst.CSTNode | None = None
         self.repeat = 1
-        self.depth = 0
-        self.stack: list[int] = []
         self.returns: list[object] = []
         self.current_fn: str | None = None  # the function whose code runs (for notes on init loops)
         self.torch = TorchLibrary(self)
         self.reflect = Reflection(self)
+        self.inline = Inliner(self)
 
     # -- statements --------------------------------------------------------
 
@@ -359,27 +354,7 @@ class Interpreter:
         if isinstance(base, ClassRef):
             q = f"{base.qualified}.{attr}"
             return _CONSTANTS.get(q, ClassRef(q))
-        if isinstance(base, LayerMod):
-            return {"weight": WeightRef(base.layer), "bias": BiasRef(base.layer), "__class__": ClassOf(base.layer.cls)}.get(attr)
-        if isinstance(base, ParamMod):
-            return WeightRef(base.layer) if attr == "data" else None
-        if isinstance(base, WeightRef):
-            return base if attr == "data" else None
-        if isinstance(base, ClassOf) and attr == "__name__":
-            return base.name
-        if isinstance(base, ChildMod):
-            if attr == "__class__":
-                return ClassOf(base.cls)
-            scope = self.ctx.scopes.get(base.cls)
-            return scope.attrs.get(attr) if scope else None
-        if isinstance(base, (NormMod, PassMod, ActMod)) and attr == "__class__":
-            return ClassOf(getattr(base, "cls", getattr(base, "name", "")))
-        if isinstance(base, DictMod):
-            return base.items.get(attr)
-        if isinstance(base, SeqMod) and base.keys and attr in base.keys:
-            entry = base.entries[base.keys.index(attr)]
-            return entry
-        return None
+        return self.reflect.attribute(base, attr)
 
     def sequence(self, elements: Any, env: dict[str, object]) -> tuple[object, ...]:
         out: list[object] = []
@@ -472,7 +447,7 @@ class Interpreter:
         func = e.func
         if isinstance(func, cst.Attribute):
             if isinstance(func.value, cst.Call) and dotted(func.value.func) == "super":
-                return self.super_call(func.attr.value, e, env)
+                return self.inline.super_call(func.attr.value, e, env)
             recv = self.ev(func.value, env)
             if not isinstance(recv, (ClassRef, type(None))) or recv is None and func.attr.value in ti.METHOD_SIGNATURES:
                 return self.method_call(recv, func.attr.value, e, env)
@@ -482,7 +457,7 @@ class Interpreter:
         if isinstance(callee, LocalClass):
             return self.torch.construct_local(callee.name, e, env)
         if isinstance(callee, Func):
-            return self.call_function(callee, e, env)
+            return self.inline.call_function(callee, e, env)
         if isinstance(callee, LambdaRef):
             return None
         if isinstance(callee, Sym):
@@ -572,70 +547,6 @@ class Interpreter:
             # something.unknown(...): weights passed to it become unresolved
             self.torch.unknown_call(dotted(e.func) or method, e, env)
         return None
-
-    def super_call(self, method: str, e: cst.Call, env: dict[str, object]) -> object:
-        scope = self.scope
-        if method != "__init__":
-            return None
-        for base in scope.local_bases:
-            fn = self.ctx.method(self.ctx.scopes[base], "__init__") if base in self.ctx.scopes else None
-            if fn is not None:
-                return self.call_function(Func(fn, scope), e, env)
-        if scope.sequential_base:
-            pos, _ = self.args(e, env)
-            self.torch.sequential_init(pos)
-        return None
-
-    # -- inlining same-file code ---------------------------------------------
-
-    def enter(self, node: cst.CSTNode, action: Any) -> Any:
-        if id(node) in self.stack:
-            return None  # recursion: the inner call adds nothing new
-        if self.depth >= MAX_DEPTH:
-            raise BudgetExceeded  # what the deeper helper does is unknown: do not guess
-        self.depth += 1
-        self.stack.append(id(node))
-        try:
-            return action()
-        finally:
-            self.stack.pop()
-            self.depth -= 1
-
-    def call_function(self, fn: Func, e: cst.Call, env: dict[str, object]) -> object:
-        """Inline a same-file function or method: bind its parameters, run its body, return what it returns."""
-        self.ctx.invoked.add(id(fn.node))
-        pos, kw = self.args(e, env)
-        local = self.bind_params(fn.node, pos, kw, fn.bound)
-        saved_returns, saved_stmt, saved_fn = self.returns, self.stmt, self.current_fn
-        self.returns = []
-        self.current_fn = fn.node.name.value
-        self.enter(fn.node, lambda: self.run(suite(fn.node.body), local))
-        returns, self.returns, self.stmt, self.current_fn = self.returns, saved_returns, saved_stmt, saved_fn
-        if not returns:
-            return None
-        value = returns[0]
-        for other in returns[1:]:
-            value = join(value, other, True, True)
-        return value
-
-    def bind_params(self, node: cst.FunctionDef, pos: list[object], kw: dict[str, object], bound: Scope | None) -> dict[str, object]:
-        params = list(node.params.posonly_params) + list(node.params.params)
-        local: dict[str, object] = {}
-        if bound is not None and params and params[0].name.value in ("self", "cls"):
-            local[params[0].name.value] = SelfRef(bound)
-            params = params[1:]
-        for i, p in enumerate(params + list(node.params.kwonly_params)):
-            name = p.name.value
-            if i < len(params) and i < len(pos):
-                local[name] = pos[i]
-            elif name in kw:
-                local[name] = kw[name]
-            elif p.default is not None:
-                local[name] = self.ev(p.default, {})
-            else:
-                local[name] = Sym(name)
-        return local
-
 
 
 _AUG = {

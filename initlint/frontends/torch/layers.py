@@ -245,8 +245,8 @@ def _build_class(ctx: FileContext, scope: Scope) -> None:
         return
     builder = Interpreter(ctx, scope)
     builder.current_fn = "__init__"
-    env = builder.bind_params(fn, [], {}, scope)
-    builder.stack.append(id(fn))
+    env = builder.inline.bind_params(fn, [], {}, scope)
+    builder.inline.stack.append(id(fn))
     builder.run(suite(fn.body), env)
 
 
@@ -264,9 +264,9 @@ def _build_module(ctx: FileContext, module: cst.Module) -> list[tuple[Mod, Scope
             continue  # called somewhere: analysed where it is called
         fscope = Scope(name, None)
         fbuilder = Interpreter(ctx, fscope)
-        fenv = fbuilder.bind_params(fn, [], {}, None)
+        fenv = fbuilder.inline.bind_params(fn, [], {}, None)
         fbuilder.current_fn = name
-        fbuilder.stack.append(id(fn))
+        fbuilder.inline.stack.append(id(fn))
         fbuilder.run(suite(fn.body), fenv)
         roots += _root_mods(fenv, fbuilder.returns, fscope, name)
     return roots
@@ -319,16 +319,16 @@ def _final_state(layer: Layer) -> InitState:
 
 
 def _consumer(layer: Layer, flow: Flow, settings_extra: dict[str, str]) -> tuple[Activation | None, bool, bool, str]:
-    events = flow.events.get(layer)
+    events = flow.out.events.get(layer)
     if not events:
         return None, False, False, NOT_FOLLOWED
-    unresolved = sorted(e[1] for e in events if e[0] == "unresolved")
+    unresolved = sorted(e.reason for e in events if e.kind == "unresolved")
     if unresolved:
         return None, False, False, unresolved[0]
-    normalized = any(e[-2] for e in events)
-    residual = any(e[-1] for e in events)
-    acts = {(e[1], e[2], e[3]) for e in events if e[0] == "act"}
-    plain = {e[0] for e in events if e[0] in ("weight", "head")}
+    normalized = any(e.normalized for e in events)
+    residual = any(e.residual for e in events)
+    acts = {(e.name, e.family, e.slope) for e in events if e.kind == "act"}
+    plain = {e.kind for e in events if e.kind in ("weight", "head")}
     if acts and plain:
         return None, normalized, residual, "consumers disagree: an activation on one path, none on another"
     if len(acts) > 1:
@@ -338,7 +338,7 @@ def _consumer(layer: Layer, flow: Flow, settings_extra: dict[str, str]) -> tuple
         name, family, slope = acts.pop()
         if slope < 0:
             return None, normalized, residual, f"{name} slope is not a literal"
-        return Activation(name, family, slope, reaches_weight=layer in flow.reach), normalized, residual, ""
+        return Activation(name, family, slope, reaches_weight=layer in flow.out.reach), normalized, residual, ""
     return Activation("identity", "linear", 0.0, reaches_weight="weight" in plain), normalized, residual, ""
 
 
@@ -413,7 +413,7 @@ def _torch_mode(layer: Layer, spec: InitSpec, fin: list[int]) -> tuple[InitSpec 
 def _assemble(ctx: FileContext, flow: Flow) -> list[LayerRecord]:
     source = ctx.source
     extra = source.settings.activations
-    selu_scopes = {s.name for s in ctx.scopes.values() if s.uses_selu} | flow.selu_scopes
+    selu_scopes = {s.name for s in ctx.scopes.values() if s.uses_selu} | flow.out.selu_scopes
     out: list[LayerRecord] = []
     for layer in ctx.layers:
         origin = source.origin(layer.stmt, layer.call)
@@ -456,7 +456,7 @@ def _assemble(ctx: FileContext, flow: Flow) -> list[LayerRecord]:
                 pos = source.origin(state.stmt, state.call)
                 spec = replace(spec, line=pos.line, column=pos.column)
         unresolved = reason or act_reason
-        feeds_zero = any(_is_zero(_final_state(c).spec) for c in flow.feeds.get(layer, ()))
+        feeds_zero = any(_is_zero(_final_state(c).spec) for c in flow.out.feeds.get(layer, ()))
         if spec is not None and spec.scheme == "uninitialized":
             unresolved = ""  # INIT010 judges it whatever consumes it
         out.append(LayerRecord(
@@ -465,10 +465,10 @@ def _assemble(ctx: FileContext, flow: Flow) -> list[LayerRecord]:
             residual_end=residual, feeds_zero_layer=feeds_zero, is_weight=is_weight, count=layer.count, scope=scope_name,
             unresolved=unresolved, weight_expr=weight_expr,
         ))
-    for scope, stmt, call, kind in flow.dropouts:
-        origin = source.origin(stmt, call)
+    for drop in flow.out.dropouts:
+        origin = source.origin(drop.stmt, drop.call)
         out.append(LayerRecord(
-            name=f"{scope.name}.{dotted(call.func) or 'dropout'}", kind=kind, framework="torch", origin=origin,
-            scope=scope.name, selu_network=scope.name in selu_scopes,
+            name=f"{drop.scope.name}.{dotted(drop.call.func) or 'dropout'}", kind=drop.kind, framework="torch", origin=origin,
+            scope=drop.scope.name, selu_network=drop.scope.name in selu_scopes,
         ))
     return out

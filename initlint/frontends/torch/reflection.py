@@ -37,6 +37,7 @@ from .tree import (
 from .values import (
     BiasRef,
     Candidates,
+    ClassOf,
     ClassRef,
     Func,
     LambdaRef,
@@ -82,7 +83,7 @@ class Reflection:
             return None
         fn = self.ctx.method(scope, method)
         if fn is not None:
-            return self.it.call_function(Func(fn, scope), e, env)
+            return self.it.inline.call_function(Func(fn, scope), e, env)
         if ("init" in method or "reset" in method) and scope.foreign_bases:
             for layer in all_layers(self.ctx, scope):
                 self.it.torch.set_state(layer, InitState(None, f"initialized by self.{method}() of base class {scope.foreign_bases[0]}"))
@@ -103,14 +104,38 @@ class Reflection:
                 scope = self.ctx.scopes[mod.cls]
                 fn = self.ctx.method(scope, "reset_parameters")
                 if fn is not None:
-                    return self.it.call_function(Func(fn, scope), e, env)
+                    return self.it.inline.call_function(Func(fn, scope), e, env)
             return None
         if method in ("to", "cuda", "cpu", "float", "double", "half", "train", "eval", "requires_grad_"):
             return mod
         if isinstance(mod, ChildMod) and mod.cls in self.ctx.scopes:
             fn = self.ctx.method(self.ctx.scopes[mod.cls], method)
             if fn is not None and ("init" in method or "reset" in method):
-                return self.it.call_function(Func(fn, self.ctx.scopes[mod.cls]), e, env)
+                return self.it.inline.call_function(Func(fn, self.ctx.scopes[mod.cls]), e, env)
+        return None
+
+    def attribute(self, base: object, attr: str) -> object:
+        """An attribute of a module or weight value: ``.weight``, ``.bias``, ``.data``, ``__class__``, a child's attribute."""
+        if isinstance(base, LayerMod):
+            return {"weight": WeightRef(base.layer), "bias": BiasRef(base.layer), "__class__": ClassOf(base.layer.cls)}.get(attr)
+        if isinstance(base, ParamMod):
+            return WeightRef(base.layer) if attr == "data" else None
+        if isinstance(base, WeightRef):
+            return base if attr == "data" else None
+        if isinstance(base, ClassOf) and attr == "__name__":
+            return base.name
+        if isinstance(base, ChildMod):
+            if attr == "__class__":
+                return ClassOf(base.cls)
+            scope = self.ctx.scopes.get(base.cls)
+            return scope.attrs.get(attr) if scope else None
+        if isinstance(base, (NormMod, PassMod, ActMod)) and attr == "__class__":
+            return ClassOf(getattr(base, "cls", getattr(base, "name", "")))
+        if isinstance(base, DictMod):
+            return base.items.get(attr)
+        if isinstance(base, SeqMod) and base.keys and attr in base.keys:
+            entry = base.entries[base.keys.index(attr)]
+            return entry
         return None
 
     # -- what a module holds ----------------------------------------------------
@@ -186,7 +211,7 @@ class Reflection:
             self.it.current_fn = fn.node.name.value
             body = suite(fn.node.body)
             env: dict[str, object] = {"self": SelfRef(fn.bound)} if fn.bound is not None else {}
-            self.it.enter(fn.node, lambda: self.dispatch(Candidates(tuple(cands)), cst.Name(params[0]), body, env))
+            self.it.inline.enter(fn.node, lambda: self.dispatch(Candidates(tuple(cands)), cst.Name(params[0]), body, env))
             self.it.current_fn = saved
             return
         if isinstance(fn, LambdaRef):
