@@ -102,6 +102,7 @@ def join(a: object, b: object, has_a: bool, has_b: bool) -> object:
 
 
 def join_state(base: InitState, a: InitState | None, b: InitState | None) -> InitState:
+    """A weight's init after two branches: one branch's change wins; two different ones are unknown."""
     a = a or base
     b = b or base
     if a is b or (a.spec == b.spec and a.reason == b.reason):

@@ -33,6 +33,7 @@ class FileContext:
         self.invoked: set[int] = set()  # functions and methods the interpretation ran
 
     def descendants(self, name: str) -> list[Scope]:
+        """The same-file module classes a class builds, transitively (sorted per level)."""
         out, todo, seen = [], [name], {name}
         while todo:
             for child in sorted(self.children.get(todo.pop(), ())):

@@ -1,11 +1,10 @@
 """Data flow through ``forward``: which activation consumes each layer's output.
 
-A value is the set of layers whose output it still is (not yet activated), with
-whether a normalization or a residual add sits in between, plus the layers whose
-activation produced it (to see whether that activation reaches another weight,
-SPEC 8.5). Each consumption is an event on the layer; ``torch_source`` turns
-agreeing events into an Activation and disagreeing ones into "unresolved".
-Child modules of the same file are entered with the caller's value (SPEC 8.13).
+Runs the forward methods of the outermost models (and of same-file children,
+entered with the caller's value, SPEC 8.13) over :class:`Val` tensors, and records
+each consumption of a layer's output as an :class:`Event` in :class:`Consumers`
+(``consumers``); ``layers`` turns agreeing events into an Activation and
+disagreeing ones into "unresolved".
 """
 
 from __future__ import annotations

@@ -122,6 +122,7 @@ class Interpreter:
         return False
 
     def small(self, stmt: cst.BaseSmallStatement, env: dict[str, object]) -> bool:
+        """Execute one small statement; True when it returned."""
         kind = type(stmt)
         if kind is cst.Import or kind is cst.ImportFrom or kind is cst.Pass:
             return False
@@ -143,6 +144,7 @@ class Interpreter:
         return False
 
     def assign(self, target: cst.BaseExpression, value: object, env: dict[str, object]) -> None:
+        """Bind a value to an assignment target (a name, ``self.x``, a tuple, a subscript)."""
         if isinstance(target, cst.Name):
             env[target.value] = value
             if isinstance(value, Mod):
@@ -172,6 +174,7 @@ class Interpreter:
                 self.torch.set_state(base.layer, InitState(None, "weight written by index"))
 
     def aug_assign(self, stmt: cst.AugAssign, env: dict[str, object]) -> None:
+        """``x += ...``: lists grow, weights scale, numbers compute."""
         target = self.ev(stmt.target, env)
         value = self.ev(stmt.value, env)
         if isinstance(target, ListBuild) and isinstance(value, (tuple, ListBuild)):
@@ -192,6 +195,7 @@ class Interpreter:
             env[stmt.target.value] = arith(_AUG[type(stmt.operator)], target, value) if type(stmt.operator) in _AUG else None
 
     def if_(self, stmt: cst.If, env: dict[str, object]) -> bool:
+        """An ``if``: the known branch, or both merged; True when it returned."""
         test = truth(self.ev(stmt.test, env))
         orelse: list[Any] = []
         if isinstance(stmt.orelse, cst.If):
@@ -217,6 +221,7 @@ class Interpreter:
         return ret_a and ret_b
 
     def for_(self, stmt: cst.For, env: dict[str, object]) -> None:
+        """A loop over modules/weights dispatches per item; any other loop builds."""
         iterable = self.ev(stmt.iter, env)
         body = suite(stmt.body)
         if isinstance(iterable, Candidates):
@@ -260,6 +265,7 @@ class Interpreter:
     # -- expressions -------------------------------------------------------
 
     def ev(self, e: cst.BaseExpression, env: dict[str, object]) -> object:
+        """The abstract value of an expression (None: unknown)."""
         t = type(e)
         if t is cst.Name:
             return self.name(e.value, env)  # type: ignore[attr-defined]
@@ -318,6 +324,7 @@ class Interpreter:
         return None
 
     def name(self, name: str, env: dict[str, object]) -> object:
+        """A name: local, builtin constant, same-file class/function/constant, or imported."""
         if name in env:
             return env[name]
         if name == "True":
@@ -336,6 +343,7 @@ class Interpreter:
         return ClassRef(q) if q is not None else None
 
     def attribute(self, e: cst.Attribute, env: dict[str, object]) -> object:
+        """``base.attr``: self's attributes and methods, class constants, qualified names, module values."""
         attr = e.attr.value
         base = self.ev(e.value, env)
         if isinstance(base, SelfRef):
@@ -357,6 +365,7 @@ class Interpreter:
         return self.reflect.attribute(base, attr)
 
     def sequence(self, elements: Any, env: dict[str, object]) -> tuple[object, ...]:
+        """The elements of a tuple or list display, starred ones expanded."""
         out: list[object] = []
         for el in elements:
             if isinstance(el, cst.StarredElement):
@@ -372,6 +381,7 @@ class Interpreter:
         return tuple(out)
 
     def comprehension(self, e: cst.ListComp | cst.GeneratorExp, env: dict[str, object]) -> object:
+        """A list comprehension / generator: existing values listed, or built entries repeated."""
         local = dict(env)
         count: int | None = 1
         comp: cst.CompFor | None = e.for_in
@@ -404,6 +414,7 @@ class Interpreter:
         return ListBuild([Repeat((value,))])
 
     def subscript(self, e: cst.Subscript, env: dict[str, object]) -> object:
+        """``base[key]`` on containers with literal keys."""
         base = self.ev(e.value, env)
         if len(e.slice) != 1 or not isinstance(e.slice[0].slice, cst.Index):
             return None
@@ -429,6 +440,7 @@ class Interpreter:
             return None
 
     def compare(self, e: cst.Comparison, env: dict[str, object]) -> object:
+        """A comparison chain; None when any link is unknown."""
         left = self.ev(e.left, env)
         result: bool | None = True
         for target in e.comparisons:
@@ -444,6 +456,7 @@ class Interpreter:
     # -- calls -------------------------------------------------------------
 
     def call(self, e: cst.Call, env: dict[str, object]) -> object:
+        """A call, routed by what the callee is."""
         func = e.func
         if isinstance(func, cst.Attribute):
             if isinstance(func.value, cst.Call) and dotted(func.value.func) == "super":
@@ -496,6 +509,7 @@ class Interpreter:
         return None
 
     def args(self, e: cst.Call, env: dict[str, object]) -> tuple[list[object], dict[str, object]]:
+        """The evaluated (positional, keyword) arguments of a call, ``*args`` expanded."""
         pos, kw, _ = arguments(e)
         values: list[object] = []
         for p in pos:

@@ -130,6 +130,10 @@ def _collect(ctx: FileContext, module: cst.Module) -> None:
 
 
 def _literal(e: cst.BaseExpression) -> object:
+    """A class- or module-level constant: a number (also negated), string or bool, as Python evaluates it.
+
+    Not ``syntax.literal``: that one keeps numbers within machine range and reads neither ``-x`` nor booleans.
+    """
     if isinstance(e, (cst.Integer, cst.Float)):
         return e.evaluated_value
     if isinstance(e, cst.UnaryOperation) and isinstance(e.operator, cst.Minus) and isinstance(e.expression, (cst.Integer, cst.Float)):

@@ -70,6 +70,7 @@ class TorchLibrary:
     # -- calls of imported names ---------------------------------------------
 
     def qualified_call(self, q: str, e: cst.Call, env: dict[str, object]) -> object:
+        """A call of an imported name: nn classes, nn.init, nn.Parameter, tensor makers, math."""
         last = q.rsplit(".", 1)[-1]
         if q.startswith("torch.nn.init.") or (q.startswith("timm.") and ti.canonical(last) in ("trunc_normal_", "trunc_normal_tf_", "lecun_normal_")):
             if last == "calculate_gain":
@@ -121,6 +122,7 @@ class TorchLibrary:
         return values
 
     def origin_text(self, name: str) -> str:
+        """How a finding names a helper: where it was imported from."""
         root = name.split(".", 1)[0]
         q = self.ctx.names.lookup(root)
         if q is not None:
@@ -146,6 +148,7 @@ class TorchLibrary:
         return None
 
     def tensor_method(self, ref: WeightRef, method: str, e: cst.Call, env: dict[str, object]) -> object:
+        """``weight.normal_(...)``, ``.mul_(c)``, other in-place writes, ``.dim()`` on a weight."""
         pos, kw = self.it.args(e, env)
         if method in ti.METHOD_SIGNATURES:
             spec = ti.spec_for(method, f"{self.weight_text(e)}.{method}", pos, kw, method=True)
@@ -169,6 +172,7 @@ class TorchLibrary:
         return None
 
     def weight_text(self, e: cst.Call) -> str:
+        """The receiver of a fill method as written (``self.fc.weight``)."""
         func = e.func
         if isinstance(func, cst.Attribute):
             return dotted(func.value) or "weight"
@@ -177,6 +181,7 @@ class TorchLibrary:
     # -- building ------------------------------------------------------------
 
     def construct(self, cls: str, e: cst.Call, env: dict[str, object]) -> object:
+        """An ``nn.<cls>(...)`` instance: a layer site, a container, a norm, an activation or opaque."""
         if cls in WEIGHT_LAYERS:
             return LayerMod(self.layer(cls, e, env))
         if cls == "Sequential":
@@ -214,6 +219,7 @@ class TorchLibrary:
         return ChildMod(name)
 
     def sequential(self, pos: list[object], kw: dict[str, object]) -> SeqMod:
+        """``nn.Sequential(*modules)`` or ``nn.Sequential(OrderedDict(...))``."""
         if len(pos) == 1 and isinstance(pos[0], tuple) and pos[0] and pos[0][0] == "odict":
             items = _odict(pos[0][1])
             return SeqMod(tuple(items.values()), tuple(items.keys()))
@@ -232,6 +238,7 @@ class TorchLibrary:
         name_mod(scope.seq, "")
 
     def site(self, cls: str, kind: str, e: cst.Call) -> Layer:
+        """The layer built by this call in this scope (one per call site, however often it runs)."""
         key = (id(e), self.scope.name)
         layer = self.ctx.sites.get(key)
         if layer is None:
@@ -244,6 +251,7 @@ class TorchLibrary:
         return layer
 
     def layer(self, cls: str, e: cst.Call, env: dict[str, object]) -> Layer:
+        """A weight layer: its fans from the constructor arguments and PyTorch's default init."""
         spec = WEIGHT_LAYERS[cls]
         fresh = (id(e), self.scope.name) not in self.ctx.sites
         layer = self.site(cls, spec.kind, e)
@@ -262,6 +270,7 @@ class TorchLibrary:
         return layer
 
     def parameter(self, value: object, e: cst.Call) -> object:
+        """``nn.Parameter(tensor)``: a raw parameter drawn as the tensor was."""
         layer = self.site("Parameter", "parameter", e)
         if isinstance(value, TensorVal):
             layer.shape = value.shape
@@ -272,6 +281,7 @@ class TorchLibrary:
         return ParamMod(layer)
 
     def tensor(self, maker: str, e: cst.Call, env: dict[str, object]) -> object:
+        """``torch.randn(...)`` and friends: a tensor with its shape and distribution."""
         pos, kw = self.it.args(e, env)
         kind = TENSOR_MAKERS[maker]
         if maker in ("Tensor", "FloatTensor", "DoubleTensor", "HalfTensor") and pos and isinstance(pos[0], (tuple, ListBuild)):
@@ -293,6 +303,7 @@ class TorchLibrary:
         return TensorVal(kind, shape, var=var, mean=mean, value=value, call=f"torch.{maker}")
 
     def gain(self, e: cst.Call, env: dict[str, object]) -> object:
+        """``nn.init.calculate_gain(nonlinearity, param)`` as a number that remembers its nonlinearity."""
         from ... import formulas
 
         pos, kw = self.it.args(e, env)
@@ -309,6 +320,7 @@ class TorchLibrary:
         return ti.Gain(math.sqrt(found[0]), found[1], nonlin)
 
     def init_call(self, fn: str, q: str, e: cst.Call, env: dict[str, object]) -> object:
+        """``nn.init.<fn>(tensor, ...)``: the init spec of a weight (or of a fresh tensor)."""
         name = ti.canonical(fn)
         pos, kw = self.it.args(e, env)
         target = pos[0] if pos else kw.get("tensor")
@@ -331,18 +343,21 @@ class TorchLibrary:
     # -- init states ---------------------------------------------------------
 
     def set_spec(self, layer: Layer, spec: InitSpec | str, e: cst.Call) -> None:
+        """The weight is initialized by the call ``e`` (or why its init is unknown)."""
         if isinstance(spec, str):
             self.set_state(layer, InitState(None, spec, self.it.stmt, e))
         else:
             self.set_state(layer, InitState(spec, "", self.it.stmt, e))
 
     def set_state(self, layer: Layer, state: InitState) -> None:
+        """Set a weight's init; a parent class initializing a child's layer records an override."""
         if layer.owner != self.scope.name and layer.in_class and self.scope.name != layer.owner:
             layer.overrides[self.scope.name] = state
         else:
             layer.state = state
 
     def scale_weight(self, layer: Layer, factor: float) -> None:
+        """``weight *= c`` after an init: the spec scaled."""
         state = layer.overrides.get(self.scope.name, layer.state) if layer.owner != self.scope.name else layer.state
         if state.spec is None:
             return

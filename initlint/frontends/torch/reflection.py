@@ -62,6 +62,7 @@ class Reflection:
     # -- methods of modules ----------------------------------------------------
 
     def self_method(self, scope: Scope, method: str, e: cst.Call, env: dict[str, object]) -> object:
+        """``self.<method>(...)``: reflection, module registration, or an own method inlined."""
         if method in ("modules", "children", "named_modules", "named_children"):
             return Candidates(tuple(self.modules_of(SelfRef(scope))), named=method.startswith("named"))
         if method in ("parameters", "named_parameters"):
@@ -90,6 +91,7 @@ class Reflection:
         return None
 
     def module_method(self, mod: Mod, method: str, e: cst.Call, env: dict[str, object]) -> object:
+        """``module.<method>(...)`` on a submodule: reflection, ``reset_parameters``, device moves."""
         if method in ("modules", "children", "named_modules", "named_children"):
             return Candidates(tuple(self.modules_of(mod)), named=method.startswith("named"))
         if method in ("parameters", "named_parameters"):
@@ -180,6 +182,7 @@ class Reflection:
         return unique
 
     def parameters_of(self, root: object) -> list[object]:
+        """``root.parameters()``: weight and bias of every layer, and raw parameters."""
         out: list[object] = []
         for m in self.modules_of(root):
             if isinstance(m, LayerMod):
@@ -251,6 +254,7 @@ class Reflection:
                     layer.note = layer.note or f"the init dispatch in {fn} skips {layer.cls}"
 
     def isinstance_(self, e: cst.Call, env: dict[str, object]) -> object:
+        """``isinstance(m, kinds)`` for a module value: True, False or unknown."""
         if len(e.args) != 2:
             return None
         obj, kinds = self.it.ev(e.args[0].value, env), self.it.ev(e.args[1].value, env)
@@ -263,6 +267,7 @@ class Reflection:
         return None
 
     def hasattr_(self, e: cst.Call, env: dict[str, object]) -> object:
+        """``hasattr(m, "weight")`` for a module value: True, False or unknown."""
         if len(e.args) != 2:
             return None
         obj, attr = self.it.ev(e.args[0].value, env), self.it.ev(e.args[1].value, env)

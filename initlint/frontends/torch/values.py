@@ -163,6 +163,7 @@ def arith(op: cst.BaseBinaryOp, a: object, b: object) -> object:
 
 
 def as_scale(v: object) -> Scale | None:
+    """A symbolic size or scale as a Scale; None for anything else."""
     if isinstance(v, Scale):
         return v
     if isinstance(v, Sym):
@@ -192,6 +193,7 @@ def _tensor_arith(op: cst.BaseBinaryOp, a: object, b: object) -> object:
 
 
 def truth(v: object) -> bool | None:
+    """Truth value of an abstract value; None when unknown."""
     if v is None:
         return None
     if isinstance(v, (Sym, Scale, TensorVal)):
@@ -206,6 +208,7 @@ def truth(v: object) -> bool | None:
 
 
 def compare(op: cst.BaseCompOp, left: object, right: object) -> bool | None:
+    """One comparison (``is None``, ``in``, ``==``, ``<`` ...); None when unknown."""
     if isinstance(op, (cst.Is, cst.IsNot)):
         if right is NONE and left is not None:
             same = left is NONE
@@ -257,6 +260,7 @@ def _same(a: object, b: object) -> bool:
     return a == b
 
 def class_of(v: object) -> object:
+    """``type(m)`` of a module value."""
     if isinstance(v, LayerMod):
         return ClassOf(v.layer.cls)
     if isinstance(v, ChildMod):
@@ -268,6 +272,7 @@ def class_of(v: object) -> object:
     return None
 
 def str_method(s: str, method: str, args: list[object]) -> object:
+    """The few ``str`` methods init code uses on names."""
     if method == "find" and args and isinstance(args[0], str):
         return s.find(args[0])
     if method in ("startswith", "endswith") and args and isinstance(args[0], (str, tuple)):
