@@ -1,11 +1,10 @@
 """Data flow through ``forward``: which activation consumes each layer's output.
 
-A value is the set of layers whose output it still is (not yet activated), with
-whether a normalization or a residual add sits in between, plus the layers whose
-activation produced it (to see whether that activation reaches another weight,
-SPEC 8.5). Each consumption is an event on the layer; ``torch_source`` turns
-agreeing events into an Activation and disagreeing ones into "unresolved".
-Child modules of the same file are entered with the caller's value (SPEC 8.13).
+Runs the forward methods of the outermost models (and of same-file children,
+entered with the caller's value, SPEC 8.13) over :class:`Val` tensors, and records
+each consumption of a layer's output as an :class:`Event` in :class:`Consumers`
+(``consumers``); ``layers`` turns agreeing events into an Activation and
+disagreeing ones into "unresolved".
 """
 
 from __future__ import annotations
@@ -18,7 +17,9 @@ import libcst as cst
 from ...rulebook import activation_family, default_slope
 from ..python.names import dotted
 from ..python.syntax import literal, suite
-from .build import BudgetExceeded, FileContext, _module_slope, torch_nn_class
+from .consumers import EMPTY, Consumers, DropoutCall, Event, Pending, Val
+from .context import BudgetExceeded, FileContext
+from .library import module_slope
 from .tables import (
     DROPOUTS,
     FUNCTIONAL_ACTIVATIONS,
@@ -26,6 +27,7 @@ from .tables import (
     MATMULS,
     NORMS,
     PASSES,
+    torch_nn_class,
 )
 from .tree import (
     ActMod,
@@ -33,7 +35,6 @@ from .tree import (
     AltMod,
     ChildMod,
     DictMod,
-    Layer,
     LayerMod,
     ListMod,
     Mod,
@@ -53,34 +54,6 @@ _CONVS = frozenset({"conv1d", "conv2d", "conv3d"})
 
 
 @dataclass(frozen=True)
-class Pending:
-    layer: Layer
-    normalized: bool = False
-    residual: bool = False
-
-
-@dataclass(frozen=True)
-class Val:
-    """A tensor: the layers whose output it still is, and the layers whose activation made it."""
-
-    opens: frozenset[Pending] = frozenset()
-    acts: frozenset[Layer] = frozenset()
-
-    def union(self, other: Val) -> Val:
-        return Val(self.opens | other.opens, self.acts | other.acts)
-
-    def marked(self, normalized: bool = False, residual: bool = False) -> Val:
-        return Val(
-            frozenset(Pending(p.layer, p.normalized or normalized, p.residual or residual) for p in self.opens),
-            self.acts,
-        )
-
-
-EMPTY = Val()
-Event = tuple[Any, ...]
-
-
-@dataclass(frozen=True)
 class SelfVal:
     scope: Scope
 
@@ -90,44 +63,26 @@ class Flow:
 
     def __init__(self, ctx: FileContext) -> None:
         self.ctx = ctx
-        self.events: dict[Layer, set[Event]] = {}
-        self.reach: set[Layer] = set()
+        self.out = Consumers()  # what the pass finds
         self.entered: set[str] = set()
         self.depth = 0
         self.extra = ctx.extra_activations
-        self.dropouts: list[tuple[Scope, cst.CSTNode, cst.Call, str]] = []
         self.stmt: cst.CSTNode | None = None
         self.scope: Scope | None = None
-        self.selu_scopes: set[str] = set()
         self.active: list[str] = []  # forwards being followed (no re-entry)
-        self.feeds: dict[Layer, set[Layer]] = {}
 
     # -- events ------------------------------------------------------------
-
-    def consume(self, v: object, event: Event) -> None:
-        if not isinstance(v, Val):
-            if isinstance(v, tuple):
-                for item in v:
-                    self.consume(item, event)
-            return
-        for p in v.opens:
-            if event[0] == "unresolved":
-                self.events.setdefault(p.layer, set()).add(event)
-            else:
-                self.events.setdefault(p.layer, set()).add(event + (p.normalized, p.residual))
-        if event[0] == "weight":
-            self.reach |= v.acts
 
     def activate(self, v: object, name: str, slope: float | None = None) -> Val:
         fam = activation_family(name, self.extra)
         if fam is None:
-            self.consume(v, ("unresolved", f"consumer {name} has no activation family"))
+            self.out.consume(v, Event("unresolved", reason=f"consumer {name} has no activation family"))
             return EMPTY
         if slope is None:
             slope = default_slope("torch", name)
         if fam == "selu" and self.scope is not None:
-            self.selu_scopes.add(self.scope.name)
-        self.consume(v, ("act", name, fam, slope))
+            self.out.selu_scopes.add(self.scope.name)
+        self.out.consume(v, Event("act", name, fam, slope))
         val = as_val(v)
         return Val(acts=frozenset(p.layer for p in val.opens))
 
@@ -149,14 +104,14 @@ class Flow:
         if out is None:
             return
         if root:
-            self.consume(out, ("head",))
+            self.out.consume(out, Event("head"))
         else:
-            self.consume(out, ("unresolved", "consumer not visible: output returned to caller"))
+            self.out.consume(out, Event("unresolved", reason="consumer not visible: output returned to caller"))
 
     def run_module(self, mod: Mod, scope: Scope) -> None:
         """A Sequential (or layer) built outside classes: the model itself (SPEC 8.13)."""
         out = self.apply_mod(mod, Val(), scope)
-        self.consume(out, ("head",))
+        self.out.consume(out, Event("head"))
 
     def forward(self, scope: Scope, args: list[object], kwargs: dict[str, object]) -> object:
         fn = self.ctx.method(scope, "forward")
@@ -249,7 +204,7 @@ class Flow:
             op = _AUG.get(type(stmt.operator))
             left = self.ev(stmt.target, env, scope)
             right = self.ev(stmt.value, env, scope)
-            bind(stmt.target, self.binary(op, left, right) if op else self.opaque(left, right), env)
+            bind(stmt.target, self.binary(op, left, right) if op else self.out.opaque(left, right), env)
         elif isinstance(stmt, cst.Expr):
             if not isinstance(stmt.value, (cst.SimpleString, cst.ConcatenatedString)):
                 self.ev(stmt.value, env, scope)
@@ -408,10 +363,10 @@ class Flow:
         va, vb = isinstance(a, Val), isinstance(b, Val)
         if isinstance(op, cst.MatrixMultiply):
             if isinstance(b, ParamMod):
-                return self.weight_use(b.layer, "x@w", a)
+                return self.out.weight_use(b.layer, "x@w", a)
             if isinstance(a, ParamMod):
-                return self.weight_use(a.layer, "w@x", b)
-            return self.opaque(a, b)
+                return self.out.weight_use(a.layer, "w@x", b)
+            return self.out.opaque(a, b)
         if not va and not vb:
             if isinstance(a, (int, float)) and isinstance(b, (int, float)) and not isinstance(a, bool):
                 return None
@@ -422,43 +377,11 @@ class Flow:
             return a if va else b
         if isinstance(op, (cst.Multiply, cst.Divide)):
             if va and vb and (a.opens or a.acts) and (b.opens or b.acts):  # type: ignore[union-attr]
-                return self.opaque(a, b, "consumer not visible: multiplied with another branch (gating)")
+                return self.out.opaque(a, b, "consumer not visible: multiplied with another branch (gating)")
             if va and vb:
                 return a.union(b)  # type: ignore[union-attr]
             return a if va else b
-        return self.opaque(a, b)
-
-    def opaque(
-        self, *values: object, reason: str = "consumer not visible: an operation the analysis does not follow",
-        taint: bool = True,
-    ) -> Val:
-        """An operation the analysis does not model consumes its inputs.
-
-        With ``taint`` it also transforms activation outputs elementwise (``relu(x) ** 2``, gating), so the
-        activation alone no longer describes what the layer feeds: those layers become unresolved too.
-        Passing a value to an unknown module or function only hides its next consumer (no taint).
-        """
-        for v in values:
-            self.consume(v, ("unresolved", reason))
-            if taint:
-                for item in v if isinstance(v, tuple) else (v,):
-                    if isinstance(item, Val):
-                        for layer in item.acts:
-                            self.events.setdefault(layer, set()).add(
-                                ("unresolved", "its activation's output is transformed further (e.g. squared or gated)"))
-        return Val()
-
-    def fed(self, v: object, consumer: Layer) -> None:
-        """Remember which weight layer each open output feeds (a zero layer feeding a zero layer, SPEC 8.6)."""
-        if isinstance(v, Val):
-            for p in v.opens:
-                self.feeds.setdefault(p.layer, set()).add(consumer)
-
-    def weight_use(self, layer: Layer, use: str, x: object) -> Val:
-        layer.uses.add(use)
-        self.consume(x, ("weight",))
-        self.fed(x, layer)
-        return Val(frozenset({Pending(layer)}))
+        return self.out.opaque(a, b)
 
     # -- calls -------------------------------------------------------------
 
@@ -473,10 +396,10 @@ class Flow:
             if isinstance(recv, SelfVal):
                 fn = self.ctx.method(recv.scope, name)
                 if fn is not None and name not in recv.scope.attrs:
-                    return self.call(fn, recv.scope, args, kwargs) if self.depth < MAX_DEPTH else self.opaque(*args)
+                    return self.call(fn, recv.scope, args, kwargs) if self.depth < MAX_DEPTH else self.out.opaque(*args)
                 mod = recv.scope.attrs.get(name)
                 if mod is None:
-                    return self.opaque(*args, *kwargs.values(), reason=f"consumer not visible: passed to self.{name}", taint=False)
+                    return self.out.opaque(*args, *kwargs.values(), reason=f"consumer not visible: passed to self.{name}", taint=False)
                 return self.apply_mod(mod, first, scope, f"self.{name}")
             if isinstance(recv, Val):
                 return self.tensor_method(recv, name, args, kwargs)
@@ -492,7 +415,7 @@ class Flow:
             return None
         if isinstance(func, cst.Name) and func.value in self.extra:
             return self.activate(first, func.value)
-        return self.opaque(*args, *kwargs.values(), reason=f"consumer not visible: passed to {dotted(func) or 'a call'}", taint=False)
+        return self.out.opaque(*args, *kwargs.values(), reason=f"consumer not visible: passed to {dotted(func) or 'a call'}", taint=False)
 
     def tensor_method(self, v: Val, name: str, args: list[object], kwargs: dict[str, object]) -> object:
         base = name.rstrip("_")
@@ -504,8 +427,8 @@ class Flow:
         if role is not None:
             return self.role(role, [v] + args)
         if name in ("matmul", "mm", "bmm") and args and isinstance(args[0], ParamMod):
-            return self.weight_use(args[0].layer, "x@w", v)
-        return self.opaque(v, *args, reason=f"consumer not visible: .{name}()")
+            return self.out.weight_use(args[0].layer, "x@w", v)
+        return self.out.opaque(v, *args, reason=f"consumer not visible: .{name}()")
 
     def functional(self, q: str, args: list[object], kwargs: dict[str, object], call: cst.Call) -> object:
         last = q.rsplit(".", 1)[-1]
@@ -523,14 +446,14 @@ class Flow:
         if cls is not None:
             fam = activation_family(cls, self.extra)
             if fam is not None:  # nn.ReLU() built in forward: the module, applied by the caller
-                return ActMod(cls, fam, _module_slope(cls, args, kwargs))
+                return ActMod(cls, fam, module_slope(cls, args, kwargs))
             if cls in NORMS:
                 return NormMod(cls)
             if cls in PASSES or cls in DROPOUTS:
                 return PassMod(cls)
         if last in self.extra or q in self.extra:
             return self.activate(first, last)
-        return self.opaque(*args, *kwargs.values(), reason=f"consumer not visible: passed to {q}")
+        return self.out.opaque(*args, *kwargs.values(), reason=f"consumer not visible: passed to {q}")
 
     def role(self, role: str, args: list[object], call: cst.Call | None = None) -> object:
         first = args[0] if args else None
@@ -544,7 +467,7 @@ class Flow:
         if role == "norm":
             return as_val(first).marked(normalized=True)
         if role in ("dropout", "alpha_dropout") and self.stmt is not None and self.scope is not None and call is not None:
-            self.dropouts.append((self.scope, self.stmt, call, role))
+            self.out.dropouts.append(DropoutCall(self.scope, self.stmt, call, role))
         return first if isinstance(first, Val) else (Val() if first is None else first)
 
     def matmul(self, name: str, args: list[object], kwargs: dict[str, object]) -> object:
@@ -563,23 +486,23 @@ class Flow:
                 for j, o in enumerate(ops):
                     if j != i and isinstance(o, Val):
                         x = x.union(o)
-                return self.weight_use(ops[i].layer, f"einsum:{contracted}", x)  # type: ignore[union-attr]
-            return self.opaque(*ops)
+                return self.out.weight_use(ops[i].layer, f"einsum:{contracted}", x)  # type: ignore[union-attr]
+            return self.out.opaque(*ops)
         x = args[0] if args else kwargs.get("input")
         w = args[1] if len(args) > 1 else kwargs.get("weight", kwargs.get("other", kwargs.get("mat2")))
         if isinstance(w, ParamMod):
             use = {"linear": "linear", "conv1d": "conv", "conv2d": "conv", "conv3d": "conv"}.get(name, "x@w")
-            return self.weight_use(w.layer, use, x)
+            return self.out.weight_use(w.layer, use, x)
         if isinstance(x, ParamMod) and name in ("matmul", "mm"):
-            return self.weight_use(x.layer, "w@x", w)
-        return self.opaque(*args, *kwargs.values())
+            return self.out.weight_use(x.layer, "w@x", w)
+        return self.out.opaque(*args, *kwargs.values())
 
     def apply_mod(self, mod: object, v: object, scope: Scope, text: str = "a module") -> object:
         if isinstance(mod, LayerMod):
             if mod.layer.kind == "embedding":
                 return Val()
-            self.consume(v, ("weight",))
-            self.fed(v, mod.layer)
+            self.out.consume(v, Event("weight"))
+            self.out.fed(v, mod.layer)
             return Val(frozenset({Pending(mod.layer)}))
         if isinstance(mod, ActMod):
             return self.activate(v, mod.name, mod.slope)
@@ -592,10 +515,10 @@ class Flow:
         if isinstance(mod, ChildMod):
             child = self.ctx.scopes.get(mod.cls)
             if child is None or self.depth >= MAX_DEPTH:
-                return self.opaque(v, reason=f"consumer not visible: passed to {mod.cls}", taint=False)
+                return self.out.opaque(v, reason=f"consumer not visible: passed to {mod.cls}", taint=False)
             out = self.forward(child, [v], {})
             if out is None:
-                return self.opaque(v, reason=f"consumer not visible: {mod.cls} has no forward in this file", taint=False)
+                return self.out.opaque(v, reason=f"consumer not visible: {mod.cls} has no forward in this file", taint=False)
             return out
         if isinstance(mod, AltMod):
             out: object = None
@@ -604,8 +527,8 @@ class Flow:
                 out = r if out is None else join(out, r)
             return out
         if isinstance(mod, OpaqueMod):
-            return self.opaque(v, reason=_opaque_reason(mod.reason), taint=False)
-        return self.opaque(v, reason=f"consumer not visible: passed to {text}", taint=False)
+            return self.out.opaque(v, reason=_opaque_reason(mod.reason), taint=False)
+        return self.out.opaque(v, reason=f"consumer not visible: passed to {text}", taint=False)
 
     def sequence(self, entries: tuple[object, ...], v: object, scope: Scope) -> object:
         for entry in entries:

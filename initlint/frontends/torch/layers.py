@@ -4,11 +4,11 @@ Three passes over one libcst parse, walked by hand:
 
 1. collect the file's classes, functions and constants, and which module
    classes build which (a same-file class named in another's body);
-2. interpret every constructor (``torch_build``): layers, containers, and the
+2. interpret every constructor (``interpreter``): layers, containers, and the
    init code that reaches them, children before parents so that a parent's
    ``self.modules()`` loop sees its children's layers;
 3. follow ``forward`` of the outermost models into their children
-   (``torch_flow``) to find each layer's consuming activation.
+   (``flow``) to find each layer's consuming activation.
 
 Never imports torch; anything it cannot resolve becomes ``unresolved``.
 """
@@ -27,9 +27,21 @@ from ..python.names import Names, dotted
 from ..python.positions import source_lines
 from ..python.source import SourceFile
 from ..python.syntax import suite
-from .build import BudgetExceeded, Builder, FileContext, torch_nn_class
+from .context import BudgetExceeded, FileContext
 from .flow import Flow
-from .tree import ActMod, InitState, Layer, LayerMod, Mod, Scope, SeqMod, mods_under
+from .interpreter import Interpreter
+from .tables import torch_nn_class
+from .tree import (
+    ActMod,
+    InitState,
+    Layer,
+    LayerMod,
+    Mod,
+    Scope,
+    SeqMod,
+    mods_under,
+    name_mod,
+)
 
 MODULE_SCOPE = "<module>"
 NOT_FOLLOWED = "consumer not visible: not used in a forward the analysis follows"
@@ -118,6 +130,10 @@ def _collect(ctx: FileContext, module: cst.Module) -> None:
 
 
 def _literal(e: cst.BaseExpression) -> object:
+    """A class- or module-level constant: a number (also negated), string or bool, as Python evaluates it.
+
+    Not ``syntax.literal``: that one keeps numbers within machine range and reads neither ``-x`` nor booleans.
+    """
     if isinstance(e, (cst.Integer, cst.Float)):
         return e.evaluated_value
     if isinstance(e, cst.UnaryOperation) and isinstance(e.operator, cst.Minus) and isinstance(e.expression, (cst.Integer, cst.Float)):
@@ -231,10 +247,10 @@ def _build_class(ctx: FileContext, scope: Scope) -> None:
     fn = ctx.method(scope, "__init__")
     if fn is None:
         return
-    builder = Builder(ctx, scope)
+    builder = Interpreter(ctx, scope)
     builder.current_fn = "__init__"
-    env = builder.bind_params(fn, [], {}, scope)
-    builder.stack.append(id(fn))
+    env = builder.inline.bind_params(fn, [], {}, scope)
+    builder.inline.stack.append(id(fn))
     builder.run(suite(fn.body), env)
 
 
@@ -243,24 +259,24 @@ def _build_module(ctx: FileContext, module: cst.Module) -> list[tuple[Mod, Scope
     roots: list[tuple[Mod, Scope]] = []
     scope = Scope(MODULE_SCOPE, None)
     ctx.scopes.setdefault(MODULE_SCOPE, scope)
-    builder = Builder(ctx, scope)
+    builder = Interpreter(ctx, scope)
     env: dict[str, object] = {}
     builder.run(list(module.body), env)
-    roots += _root_mods(env, [], scope, builder)
+    roots += _root_mods(env, [], scope)
     for name, fn in ctx.functions.items():
         if ctx.mentions[name] > 1:
             continue  # called somewhere: analysed where it is called
         fscope = Scope(name, None)
-        fbuilder = Builder(ctx, fscope)
-        fenv = fbuilder.bind_params(fn, [], {}, None)
+        fbuilder = Interpreter(ctx, fscope)
+        fenv = fbuilder.inline.bind_params(fn, [], {}, None)
         fbuilder.current_fn = name
-        fbuilder.stack.append(id(fn))
+        fbuilder.inline.stack.append(id(fn))
         fbuilder.run(suite(fn.body), fenv)
-        roots += _root_mods(fenv, fbuilder.returns, fscope, fbuilder, name)
+        roots += _root_mods(fenv, fbuilder.returns, fscope, name)
     return roots
 
 
-def _root_mods(env: dict[str, object], returns: list[object], scope: Scope, builder: Builder, fn: str = "") -> list[tuple[Mod, Scope]]:
+def _root_mods(env: dict[str, object], returns: list[object], scope: Scope, fn: str = "") -> list[tuple[Mod, Scope]]:
     out: list[tuple[Mod, Scope]] = []
     used: set[int] = set()
     candidates = [(k, v) for k, v in env.items()] + [(fn, r) for r in returns]
@@ -268,7 +284,7 @@ def _root_mods(env: dict[str, object], returns: list[object], scope: Scope, buil
         # a Sequential is a model of its own; a bare layer returned by a helper is not
         if (isinstance(value, SeqMod) or isinstance(value, LayerMod) and key != fn) and id(value) not in used:
             used.add(id(value))
-            builder.name_mod(value, key)
+            name_mod(value, key)
             for m in mods_under(value):
                 if isinstance(m, ActMod) and m.family == "selu":
                     scope.uses_selu = True
@@ -307,16 +323,16 @@ def _final_state(layer: Layer) -> InitState:
 
 
 def _consumer(layer: Layer, flow: Flow, settings_extra: dict[str, str]) -> tuple[Activation | None, bool, bool, str]:
-    events = flow.events.get(layer)
+    events = flow.out.events.get(layer)
     if not events:
         return None, False, False, NOT_FOLLOWED
-    unresolved = sorted(e[1] for e in events if e[0] == "unresolved")
+    unresolved = sorted(e.reason for e in events if e.kind == "unresolved")
     if unresolved:
         return None, False, False, unresolved[0]
-    normalized = any(e[-2] for e in events)
-    residual = any(e[-1] for e in events)
-    acts = {(e[1], e[2], e[3]) for e in events if e[0] == "act"}
-    plain = {e[0] for e in events if e[0] in ("weight", "head")}
+    normalized = any(e.normalized for e in events)
+    residual = any(e.residual for e in events)
+    acts = {(e.name, e.family, e.slope) for e in events if e.kind == "act"}
+    plain = {e.kind for e in events if e.kind in ("weight", "head")}
     if acts and plain:
         return None, normalized, residual, "consumers disagree: an activation on one path, none on another"
     if len(acts) > 1:
@@ -326,7 +342,7 @@ def _consumer(layer: Layer, flow: Flow, settings_extra: dict[str, str]) -> tuple
         name, family, slope = acts.pop()
         if slope < 0:
             return None, normalized, residual, f"{name} slope is not a literal"
-        return Activation(name, family, slope, reaches_weight=layer in flow.reach), normalized, residual, ""
+        return Activation(name, family, slope, reaches_weight=layer in flow.out.reach), normalized, residual, ""
     return Activation("identity", "linear", 0.0, reaches_weight="weight" in plain), normalized, residual, ""
 
 
@@ -401,7 +417,7 @@ def _torch_mode(layer: Layer, spec: InitSpec, fin: list[int]) -> tuple[InitSpec 
 def _assemble(ctx: FileContext, flow: Flow) -> list[LayerRecord]:
     source = ctx.source
     extra = source.settings.activations
-    selu_scopes = {s.name for s in ctx.scopes.values() if s.uses_selu} | flow.selu_scopes
+    selu_scopes = {s.name for s in ctx.scopes.values() if s.uses_selu} | flow.out.selu_scopes
     out: list[LayerRecord] = []
     for layer in ctx.layers:
         origin = source.origin(layer.stmt, layer.call)
@@ -444,7 +460,7 @@ def _assemble(ctx: FileContext, flow: Flow) -> list[LayerRecord]:
                 pos = source.origin(state.stmt, state.call)
                 spec = replace(spec, line=pos.line, column=pos.column)
         unresolved = reason or act_reason
-        feeds_zero = any(_is_zero(_final_state(c).spec) for c in flow.feeds.get(layer, ()))
+        feeds_zero = any(_is_zero(_final_state(c).spec) for c in flow.out.feeds.get(layer, ()))
         if spec is not None and spec.scheme == "uninitialized":
             unresolved = ""  # INIT010 judges it whatever consumes it
         out.append(LayerRecord(
@@ -453,10 +469,10 @@ def _assemble(ctx: FileContext, flow: Flow) -> list[LayerRecord]:
             residual_end=residual, feeds_zero_layer=feeds_zero, is_weight=is_weight, count=layer.count, scope=scope_name,
             unresolved=unresolved, weight_expr=weight_expr,
         ))
-    for scope, stmt, call, kind in flow.dropouts:
-        origin = source.origin(stmt, call)
+    for drop in flow.out.dropouts:
+        origin = source.origin(drop.stmt, drop.call)
         out.append(LayerRecord(
-            name=f"{scope.name}.{dotted(call.func) or 'dropout'}", kind=kind, framework="torch", origin=origin,
-            scope=scope.name, selu_network=scope.name in selu_scopes,
+            name=f"{drop.scope.name}.{dotted(drop.call.func) or 'dropout'}", kind=drop.kind, framework="torch", origin=origin,
+            scope=drop.scope.name, selu_network=drop.scope.name in selu_scopes,
         ))
     return out

@@ -66,6 +66,17 @@ BASES: dict[str, frozenset[str]] = {
 ANY_MODULE = frozenset({"Module"})
 
 
+def torch_nn_class(qualified: str) -> str | None:
+    """``torch.nn.Linear`` / ``torch.nn.modules.linear.Linear`` -> ``Linear``."""
+    if not qualified.startswith("torch.nn."):
+        return None
+    last = qualified.rsplit(".", 1)[-1]
+    rest = qualified[len("torch.nn."):]
+    if rest == last or rest.startswith("modules."):
+        return last
+    return None
+
+
 def is_instance(cls: str, target: str) -> bool:
     """``isinstance(m, nn.<target>)`` for a module of torch class ``cls``."""
     return cls == target or target in BASES.get(cls, frozenset()) or target in ANY_MODULE

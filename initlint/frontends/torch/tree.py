@@ -1,7 +1,7 @@
 """The PyTorch source frontend's picture of a file: layer sites, module values, scopes.
 
-The constructor interpreter (``torch_build``) fills these; the data-flow pass
-(``torch_flow``) reads them; ``torch_source`` turns them into LayerRecords.
+The constructor interpreter (``interpreter``) fills these; the data-flow pass
+(``flow``) reads them; ``layers`` turns them into LayerRecords.
 """
 
 from __future__ import annotations
@@ -173,3 +173,34 @@ def mods_under(mod: object) -> list[Mod]:
     if isinstance(mod, AltMod):
         return [m for e in mod.options for m in mods_under(e)]
     return [mod] if isinstance(mod, Mod) else []
+
+
+def name_mod(mod: object, path: str, provisional: bool = False) -> None:
+    """Give layers their attribute path (``fc1``, ``features[3]``, ``net.fc1``) when first bound.
+
+    A provisional path (a local variable's name, kept with a leading ``~``) yields to the first real one.
+    """
+    if isinstance(mod, (LayerMod, ParamMod)):
+        if mod.layer.path is None or mod.layer.path.startswith("~"):
+            mod.layer.path = ("~" + path) if provisional else path
+    elif isinstance(mod, PassMod) and mod.dropout is not None:
+        if mod.dropout.path is None or mod.dropout.path.startswith("~"):
+            mod.dropout.path = ("~" + path) if provisional else path
+    elif isinstance(mod, (SeqMod, ListMod)):
+        keys = getattr(mod, "keys", None)
+        for i, entry in enumerate(mod.entries):
+            sub = (f"{path}.{keys[i]}" if path else keys[i]) if keys and i < len(keys) else f"{path}[{i}]"
+            if isinstance(entry, Repeat):
+                for item in flat(entry.entries):
+                    name_mod(item, f"{path}[i]", provisional)
+            elif isinstance(entry, Alt):
+                for item in flat(entry.first) + flat(entry.second):
+                    name_mod(item, f"{path}[i]", provisional)
+            else:
+                name_mod(entry, sub, provisional)
+    elif isinstance(mod, DictMod):
+        for key, item in mod.items.items():
+            name_mod(item, f"{path}.{key}" if path else key, provisional)
+    elif isinstance(mod, AltMod):
+        for item in mod.options:
+            name_mod(item, path, provisional)

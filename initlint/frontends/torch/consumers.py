@@ -1,0 +1,130 @@
+"""What the data-flow pass finds: per layer, what consumed its output, and the functional dropout calls.
+
+A tensor is a :class:`Val`: the layers whose output it still is (with whether a
+normalization or residual add sits in between) and the layers whose activation
+produced it. Each consumption of an open output is an :class:`Event` on that
+layer; ``layers`` turns agreeing events into an Activation and disagreeing ones
+into "unresolved".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+import libcst as cst
+
+from ...records import Family
+from .tree import Layer, Scope
+
+
+@dataclass(frozen=True)
+class Pending:
+    """A layer's output not yet activated, and what it passed on the way."""
+
+    layer: Layer
+    normalized: bool = False
+    residual: bool = False
+
+
+@dataclass(frozen=True)
+class Val:
+    """A tensor: the layers whose output it still is, and the layers whose activation made it."""
+
+    opens: frozenset[Pending] = frozenset()
+    acts: frozenset[Layer] = frozenset()
+
+    def union(self, other: Val) -> Val:
+        return Val(self.opens | other.opens, self.acts | other.acts)
+
+    def marked(self, normalized: bool = False, residual: bool = False) -> Val:
+        return Val(
+            frozenset(Pending(p.layer, p.normalized or normalized, p.residual or residual) for p in self.opens),
+            self.acts,
+        )
+
+
+EMPTY = Val()
+
+
+@dataclass(frozen=True)
+class Event:
+    """One consumer of a layer's output on one path through forward."""
+
+    kind: Literal["act", "weight", "head", "unresolved"]  # an activation, another weight, the model output, unknown
+    name: str = ""  # act: the activation's name
+    family: Family | None = None  # act
+    slope: float = 0.0  # act: negative slope (-1: not a literal)
+    reason: str = ""  # unresolved: why the consumer is not known
+    normalized: bool = False  # a normalization sits between the layer and this consumer
+    residual: bool = False  # a residual add sits between the layer and this consumer
+
+
+@dataclass(frozen=True)
+class DropoutCall:
+    """A functional dropout (``F.dropout(x, p)``) in a forward."""
+
+    scope: Scope
+    stmt: cst.CSTNode
+    call: cst.Call
+    kind: str  # dropout, alpha_dropout
+
+
+@dataclass
+class Consumers:
+    """The data-flow pass's findings, filled as forward methods run."""
+
+    events: dict[Layer, set[Event]] = field(default_factory=dict)
+    reach: set[Layer] = field(default_factory=set)  # layers whose activation output reaches another weight
+    feeds: dict[Layer, set[Layer]] = field(default_factory=dict)  # layer -> weight layers its output feeds
+    selu_scopes: set[str] = field(default_factory=set)  # scopes whose forward applies SELU
+    dropouts: list[DropoutCall] = field(default_factory=list)
+
+    def consume(self, v: object, event: Event) -> None:
+        """Every open output in ``v`` (a tensor or a tuple of them) is consumed by ``event``."""
+        if not isinstance(v, Val):
+            if isinstance(v, tuple):
+                for item in v:
+                    self.consume(item, event)
+            return
+        for p in v.opens:
+            if event.kind == "unresolved":
+                self.events.setdefault(p.layer, set()).add(event)
+            else:
+                self.events.setdefault(p.layer, set()).add(
+                    Event(event.kind, event.name, event.family, event.slope, event.reason, p.normalized, p.residual))
+        if event.kind == "weight":
+            self.reach |= v.acts
+
+    def opaque(
+        self, *values: object, reason: str = "consumer not visible: an operation the analysis does not follow",
+        taint: bool = True,
+    ) -> Val:
+        """An operation the analysis does not model consumes its inputs.
+
+        With ``taint`` it also transforms activation outputs elementwise (``relu(x) ** 2``, gating), so the
+        activation alone no longer describes what the layer feeds: those layers become unresolved too.
+        Passing a value to an unknown module or function only hides its next consumer (no taint).
+        """
+        for v in values:
+            self.consume(v, Event("unresolved", reason=reason))
+            if taint:
+                for item in v if isinstance(v, tuple) else (v,):
+                    if isinstance(item, Val):
+                        for layer in item.acts:
+                            self.events.setdefault(layer, set()).add(Event(
+                                "unresolved", reason="its activation's output is transformed further (e.g. squared or gated)"))
+        return Val()
+
+    def fed(self, v: object, consumer: Layer) -> None:
+        """Remember which weight layer each open output feeds (a zero layer feeding a zero layer, SPEC 8.6)."""
+        if isinstance(v, Val):
+            for p in v.opens:
+                self.feeds.setdefault(p.layer, set()).add(consumer)
+
+    def weight_use(self, layer: Layer, use: str, x: object) -> Val:
+        """``x`` flows into the weight of ``layer`` (used as ``use``); the result is that layer's open output."""
+        layer.uses.add(use)
+        self.consume(x, Event("weight"))
+        self.fed(x, layer)
+        return Val(frozenset({Pending(layer)}))

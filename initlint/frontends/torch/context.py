@@ -1,0 +1,56 @@
+"""What one file's interpretation shares: its scopes, functions, constants, layer sites and step budget."""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from ..python.names import Names
+from ..python.source import SourceFile
+from .tree import Layer, Scope
+
+
+class BudgetExceeded(Exception):
+    """The file needs more interpretation steps than a lint should spend: give up on it (unresolved)."""
+
+
+class FileContext:
+    """Everything one file's interpretation shares."""
+
+    def __init__(self, source: SourceFile, names: Names) -> None:
+        self.steps = 0
+        # statements interpreted per file: generous for real models, bounded for pathological code
+        self.budget = 20_000 + 20 * source.text.count("\n")
+        self.source = source
+        self.names = names
+        self.scopes: dict[str, Scope] = {}
+        self.functions: dict[str, cst.FunctionDef] = {}
+        self.constants: dict[str, object] = {}
+        self.children: dict[str, set[str]] = {}
+        self.sites: dict[tuple[int, str], Layer] = {}
+        self.layers: list[Layer] = []
+        self.extra_activations = source.settings.activations
+        self.mentions: dict[str, int] = {}
+        self.invoked: set[int] = set()  # functions and methods the interpretation ran
+
+    def descendants(self, name: str) -> list[Scope]:
+        """The same-file module classes a class builds, transitively (sorted per level)."""
+        out, todo, seen = [], [name], {name}
+        while todo:
+            for child in sorted(self.children.get(todo.pop(), ())):
+                if child not in seen and child in self.scopes:
+                    seen.add(child)
+                    out.append(self.scopes[child])
+                    todo.append(child)
+        return out
+
+    def method(self, scope: Scope, name: str, seen: frozenset[str] = frozenset()) -> cst.FunctionDef | None:
+        """A method of the class or of its same-file bases."""
+        if name in scope.methods:
+            return scope.methods[name]
+        for base in scope.local_bases:
+            if base in self.scopes and base not in seen:
+                found = self.method(self.scopes[base], name, seen | {scope.name})
+                if found is not None:
+                    return found
+        return None
+

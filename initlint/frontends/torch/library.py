@@ -1,0 +1,467 @@
+"""What PyTorch calls mean to the constructor interpreter (the library, not the language).
+
+``torch.nn`` classes build module values and layer sites with their fans,
+``nn.init`` functions and in-place fills set a weight's :class:`InitState`,
+``torch.randn``-style makers build the tensors given to ``nn.Parameter``, and a call
+the analysis does not model leaves the weights it receives unresolved. The
+interpreter evaluates the arguments; the data tables are in ``tables``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+import libcst as cst
+
+from ...records import InitSpec
+from ...rulebook import activation_family, default_slope
+from ..python.names import dotted
+from . import initializers as ti
+from .reflection import layers_in
+from .tables import (
+    DROPOUTS,
+    FOREIGN_PASSES,
+    NORMS,
+    PASSES,
+    WEIGHT_LAYERS,
+    receptive_field,
+    torch_nn_class,
+)
+from .tree import (
+    ActMod,
+    ChildMod,
+    DictMod,
+    InitState,
+    Layer,
+    LayerMod,
+    ListMod,
+    Mod,
+    NormMod,
+    OpaqueMod,
+    ParamMod,
+    PassMod,
+    SeqMod,
+    name_mod,
+)
+from .values import NONE, ListBuild, Scale, TensorVal, WeightRef, as_scale
+
+if TYPE_CHECKING:
+    from .interpreter import Interpreter
+
+TENSOR_MAKERS = {
+    "randn": "randn", "rand": "rand", "empty": "empty", "zeros": "zeros", "ones": "ones", "full": "full",
+    "Tensor": "empty", "FloatTensor": "empty", "DoubleTensor": "empty", "HalfTensor": "empty", "eye": "eye",
+    "randn_like": "randn", "zeros_like": "zeros", "ones_like": "ones", "empty_like": "empty",
+}
+_NUMERIC = {"sqrt": math.sqrt, "log": math.log, "exp": math.exp, "floor": math.floor, "ceil": math.ceil}
+_NUMERIC_ROOTS = ("math.", "numpy.", "np.", "torch.")
+
+
+class TorchLibrary:
+    """PyTorch's API for one interpreter: builds layer sites and module values, and sets each weight's init state."""
+
+    def __init__(self, it: Interpreter) -> None:
+        self.it = it
+        self.ctx = it.ctx
+        self.scope = it.scope
+
+    # -- calls of imported names ---------------------------------------------
+
+    def qualified_call(self, q: str, e: cst.Call, env: dict[str, object]) -> object:
+        """A call of an imported name: nn classes, nn.init, nn.Parameter, tensor makers, math."""
+        last = q.rsplit(".", 1)[-1]
+        if q.startswith("torch.nn.init.") or (q.startswith("timm.") and ti.canonical(last) in ("trunc_normal_", "trunc_normal_tf_", "lecun_normal_")):
+            if last == "calculate_gain":
+                return self.gain(e, env)
+            return self.init_call(last, q, e, env)
+        if q in ("torch.nn.Parameter", "torch.nn.parameter.Parameter"):
+            pos, _ = self.it.args(e, env)
+            return self.parameter(pos[0] if pos else None, e)
+        cls = torch_nn_class(q)
+        if cls is not None:
+            return self.construct(cls, e, env)
+        if q in ("collections.OrderedDict",):
+            pos, _ = self.it.args(e, env)
+            return ("odict", pos[0]) if pos else None
+        if q.startswith("torch.") and last in TENSOR_MAKERS and q.count(".") == 1:
+            return self.tensor(last, e, env)
+        if q.startswith(_NUMERIC_ROOTS) and last in _NUMERIC:
+            pos, _ = self.it.args(e, env)
+            if len(pos) == 1:
+                x = pos[0]
+                if isinstance(x, (int, float)) and not isinstance(x, bool):
+                    try:
+                        return _NUMERIC[last](x)
+                    except (ValueError, OverflowError):
+                        return None
+                if last == "sqrt":
+                    s = as_scale(x)
+                    return Scale(math.sqrt(s.coef), s.dim, s.power / 2) if s and s.coef >= 0 else None
+            return None
+        if last in self.ctx.extra_activations or q in self.ctx.extra_activations:
+            fam = activation_family(last, self.ctx.extra_activations)
+            return ActMod(last, fam) if fam else None
+        if last in FOREIGN_PASSES:
+            return PassMod(last)
+        values = self.unknown_call(dotted(e.func) or q, e, env)
+        if q.startswith("torch.nn.utils.") and values and isinstance(values[0], LayerMod):
+            return values[0]  # spectral_norm / weight_norm wrap and return the layer they reparametrize
+        return None
+
+    def unknown_call(self, name: str, e: cst.Call, env: dict[str, object]) -> list[object]:
+        """A call the analysis does not model: weights it receives become unresolved."""
+        if not e.args:
+            return []
+        values, kw = self.it.args(e, env)
+        origin = self.origin_text(name)
+        for v in list(values) + list(kw.values()):
+            for layer in layers_in(self.ctx, v, weights_only=isinstance(v, WeightRef)):
+                self.set_state(layer, InitState(None, f"initialized by helper {origin}"))
+        return values
+
+    def origin_text(self, name: str) -> str:
+        """How a finding names a helper: where it was imported from."""
+        root = name.split(".", 1)[0]
+        q = self.ctx.names.lookup(root)
+        if q is not None:
+            module, _, obj = q.rpartition(".")
+            return f"{name} imported from {module or q}" if module else f"{name} (module {q})"
+        return name
+
+    # -- methods of torch values -----------------------------------------------
+
+    def grow(self, seq: ListMod | SeqMod, method: str, e: cst.Call, env: dict[str, object]) -> object:
+        """``ModuleList.append/extend``, ``Sequential.append/add_module``: the container gains entries."""
+        pos, _ = self.it.args(e, env)
+        if isinstance(seq, ListMod):
+            if pos:
+                add = [pos[0]] if method == "append" else list(pos[0].entries if isinstance(pos[0], ListBuild) else pos[0] if isinstance(pos[0], tuple) else ())
+                path = next((k for k, v in self.scope.attrs.items() if v is seq), None)
+                for i, item in enumerate(add, start=len(seq.entries)):
+                    name_mod(item, f"{path}[{i}]", provisional=path is None)
+                seq.entries = seq.entries + tuple(add)
+            return None
+        if pos:
+            seq.entries = seq.entries + (pos[-1],)
+        return None
+
+    def tensor_method(self, ref: WeightRef, method: str, e: cst.Call, env: dict[str, object]) -> object:
+        """``weight.normal_(...)``, ``.mul_(c)``, other in-place writes, ``.dim()`` on a weight."""
+        pos, kw = self.it.args(e, env)
+        if method in ti.METHOD_SIGNATURES:
+            spec = ti.spec_for(method, f"{self.weight_text(e)}.{method}", pos, kw, method=True)
+            self.set_spec(ref.layer, spec, e)
+        elif method in ("mul_", "div_") and len(pos) == 1 and isinstance(pos[0], (int, float)) and not isinstance(pos[0], bool):
+            factor = float(pos[0]) if method == "mul_" else (1 / float(pos[0]) if pos[0] else 0.0)
+            self.scale_weight(ref.layer, factor)
+        elif method in ("copy_", "set_", "add_", "sub_", "clamp_", "bernoulli_", "exponential_", "random_", "cauchy_",
+                        "log_normal_", "geometric_", "masked_fill_", "mul_", "div_", "index_fill_"):
+            self.set_state(ref.layer, InitState(None, f"weight modified by .{method}()"))
+        elif method in ("dim", "ndimension"):
+            return ref.layer.rank
+        return None
+
+    def fresh_tensor_method(self, t: TensorVal, method: str, e: cst.Call, env: dict[str, object]) -> object:
+        """``torch.empty(n, m).normal_(...)``: the fill becomes how the tensor is drawn."""
+        if method in ("normal_", "uniform_", "fill_", "zero_"):
+            spec = ti.spec_for(method, f".{method}", *self.it.args(e, env), method=True)
+            if isinstance(spec, InitSpec):
+                return _tensor_from_spec(t, spec)
+        return None
+
+    def weight_text(self, e: cst.Call) -> str:
+        """The receiver of a fill method as written (``self.fc.weight``)."""
+        func = e.func
+        if isinstance(func, cst.Attribute):
+            return dotted(func.value) or "weight"
+        return "weight"
+
+    # -- building ------------------------------------------------------------
+
+    def construct(self, cls: str, e: cst.Call, env: dict[str, object]) -> object:
+        """An ``nn.<cls>(...)`` instance: a layer site, a container, a norm, an activation or opaque."""
+        if cls in WEIGHT_LAYERS:
+            return LayerMod(self.layer(cls, e, env))
+        if cls == "Sequential":
+            pos, kw = self.it.args(e, env)
+            return self.sequential(pos, kw)
+        if cls == "ModuleList":
+            pos, _ = self.it.args(e, env)
+            return ListMod(tuple(_entries(pos[0]) if pos else ()))
+        if cls == "ModuleDict":
+            pos, _ = self.it.args(e, env)
+            items = pos[0] if pos else {}
+            if isinstance(items, tuple) and items and items[0] == "odict":
+                items = _odict(items[1])
+            return DictMod({k: v for k, v in items.items() if isinstance(v, Mod)}) if isinstance(items, dict) else OpaqueMod("ModuleDict not literal")
+        if cls in NORMS:
+            self.it.args(e, env)
+            return NormMod(cls)
+        if cls in PASSES:
+            return PassMod(cls)
+        if cls in DROPOUTS:
+            layer = self.site(cls, DROPOUTS[cls], e)
+            return PassMod(cls, dropout=layer)
+        fam = activation_family(cls, self.ctx.extra_activations)
+        if fam is not None:
+            pos, kw = self.it.args(e, env)
+            if fam == "selu":
+                self.scope.uses_selu = True
+            return ActMod(cls, fam, module_slope(cls, pos, kw))
+        self.it.args(e, env)
+        return OpaqueMod(f"{cls} is not modelled")
+
+    def construct_local(self, name: str, e: cst.Call, env: dict[str, object]) -> object:
+        """A same-file module class instantiated: a child module."""
+        self.it.args(e, env)  # arguments may build layers (a block given a layer)
+        return ChildMod(name)
+
+    def sequential(self, pos: list[object], kw: dict[str, object]) -> SeqMod:
+        """``nn.Sequential(*modules)`` or ``nn.Sequential(OrderedDict(...))``."""
+        if len(pos) == 1 and isinstance(pos[0], tuple) and pos[0] and pos[0][0] == "odict":
+            items = _odict(pos[0][1])
+            return SeqMod(tuple(items.values()), tuple(items.keys()))
+        entries: list[object] = []
+        for p in pos:
+            entries += _entries(p) if isinstance(p, ListBuild) else [p]
+        return SeqMod(tuple(entries))
+
+    def sequential_init(self, pos: list[object]) -> None:
+        """``super().__init__(*modules)`` of an ``nn.Sequential`` subclass: the class is that sequence."""
+        scope = self.scope
+        if len(pos) == 1 and isinstance(pos[0], tuple) and pos[0] and pos[0][0] == "odict":
+            scope.seq = self.sequential([pos[0]], {})
+        else:
+            scope.seq = self.sequential(pos, {})
+        name_mod(scope.seq, "")
+
+    def site(self, cls: str, kind: str, e: cst.Call) -> Layer:
+        """The layer built by this call in this scope (one per call site, however often it runs)."""
+        key = (id(e), self.scope.name)
+        layer = self.ctx.sites.get(key)
+        if layer is None:
+            assert self.it.stmt is not None
+            layer = Layer(cls=cls, kind=kind, owner=self.scope.name, stmt=self.it.stmt, call=e,
+                          count=self.it.repeat, in_class=self.scope.is_module)
+            self.ctx.sites[key] = layer
+            self.ctx.layers.append(layer)
+            self.scope.layers.append(layer)
+        return layer
+
+    def layer(self, cls: str, e: cst.Call, env: dict[str, object]) -> Layer:
+        """A weight layer: its fans from the constructor arguments and PyTorch's default init."""
+        spec = WEIGHT_LAYERS[cls]
+        fresh = (id(e), self.scope.name) not in self.ctx.sites
+        layer = self.site(cls, spec.kind, e)
+        pos, kw = self.it.args(e, env)
+        if not fresh:
+            return layer
+        a = dict(zip(spec.params, pos))
+        a.update({k: v for k, v in kw.items() if k in spec.params})
+        fan_in, fan_out, scale = _fans(cls, a)
+        layer.fan_in, layer.fan_out = fan_in, fan_out
+        layer.rank = 2 + (WEIGHT_LAYERS[cls].rank)
+        if spec.kind == "embedding":
+            layer.state = InitState(InitSpec("fixed-std", source="default", std=1.0, distribution="normal", call="PyTorch default N(0, 1)"))
+        else:
+            layer.state = InitState(ti.default_spec(scale=scale))
+        return layer
+
+    def parameter(self, value: object, e: cst.Call) -> object:
+        """``nn.Parameter(tensor)``: a raw parameter drawn as the tensor was."""
+        layer = self.site("Parameter", "parameter", e)
+        if isinstance(value, TensorVal):
+            layer.shape = value.shape
+            layer.rank = len(value.shape)
+            layer.state = InitState(_parameter_spec(value, layer))
+        else:
+            layer.state = InitState(None, "parameter value not understood")
+        return ParamMod(layer)
+
+    def tensor(self, maker: str, e: cst.Call, env: dict[str, object]) -> object:
+        """``torch.randn(...)`` and friends: a tensor with its shape and distribution."""
+        pos, kw = self.it.args(e, env)
+        kind = TENSOR_MAKERS[maker]
+        if maker in ("Tensor", "FloatTensor", "DoubleTensor", "HalfTensor") and pos and isinstance(pos[0], (tuple, ListBuild)):
+            return None  # built from data
+        shape: tuple[object, ...] = tuple(pos)
+        value = None
+        if kind == "full" and len(pos) == 2:
+            shape = (pos[0],) if not isinstance(pos[0], tuple) else pos[0]
+            value = pos[1] if isinstance(pos[1], (int, float)) else None
+        elif len(pos) == 1 and isinstance(pos[0], tuple):
+            shape = pos[0]
+        if maker.endswith("_like"):
+            shape = ()
+        if kind == "eye":
+            shape = tuple(pos[:2]) if len(pos) > 1 else tuple(pos) * 2
+        var, mean = {"randn": (1.0, 0.0), "rand": (1 / 12, 0.5)}.get(kind, (0.0, 0.0))
+        if kind == "ones":
+            value = 1.0
+        return TensorVal(kind, shape, var=var, mean=mean, value=value, call=f"torch.{maker}")
+
+    def gain(self, e: cst.Call, env: dict[str, object]) -> object:
+        """``nn.init.calculate_gain(nonlinearity, param)`` as a number that remembers its nonlinearity."""
+        from ... import formulas
+
+        pos, kw = self.it.args(e, env)
+        nonlin = pos[0] if pos else kw.get("nonlinearity")
+        param = pos[1] if len(pos) > 1 else kw.get("param")
+        if not isinstance(nonlin, str):
+            return None
+        param_f = float(param) if isinstance(param, (int, float)) and not isinstance(param, bool) else None
+        if param is not None and param_f is None and param is not NONE:
+            return None
+        found = formulas.torch_gain2(nonlin, param_f)
+        if found is None:
+            return None
+        return ti.Gain(math.sqrt(found[0]), found[1], nonlin)
+
+    def init_call(self, fn: str, q: str, e: cst.Call, env: dict[str, object]) -> object:
+        """``nn.init.<fn>(tensor, ...)``: the init spec of a weight (or of a fresh tensor)."""
+        name = ti.canonical(fn)
+        pos, kw = self.it.args(e, env)
+        target = pos[0] if pos else kw.get("tensor")
+        if isinstance(target, ParamMod):
+            target = WeightRef(target.layer)
+        call_text = dotted(e.func) or fn
+        if name is None:
+            if isinstance(target, WeightRef):
+                self.set_state(target.layer, InitState(None, f"{call_text} is not modelled"))
+            return target
+        if isinstance(target, TensorVal):
+            spec = ti.spec_for(name, call_text, pos[1:], {k: v for k, v in kw.items() if k != "tensor"})
+            return _tensor_from_spec(target, spec) if isinstance(spec, InitSpec) else None
+        if not isinstance(target, WeightRef):
+            return target
+        spec = ti.spec_for(name, call_text, pos[1:], {k: v for k, v in kw.items() if k != "tensor"})
+        self.set_spec(target.layer, spec, e)
+        return target
+
+    # -- init states ---------------------------------------------------------
+
+    def set_spec(self, layer: Layer, spec: InitSpec | str, e: cst.Call) -> None:
+        """The weight is initialized by the call ``e`` (or why its init is unknown)."""
+        if isinstance(spec, str):
+            self.set_state(layer, InitState(None, spec, self.it.stmt, e))
+        else:
+            self.set_state(layer, InitState(spec, "", self.it.stmt, e))
+
+    def set_state(self, layer: Layer, state: InitState) -> None:
+        """Set a weight's init; a parent class initializing a child's layer records an override."""
+        if layer.owner != self.scope.name and layer.in_class and self.scope.name != layer.owner:
+            layer.overrides[self.scope.name] = state
+        else:
+            layer.state = state
+
+    def scale_weight(self, layer: Layer, factor: float) -> None:
+        """``weight *= c`` after an init: the spec scaled."""
+        state = layer.overrides.get(self.scope.name, layer.state) if layer.owner != self.scope.name else layer.state
+        if state.spec is None:
+            return
+        self.set_state(layer, InitState(ti.scaled(state.spec, factor), state.reason, self.it.stmt or state.stmt, state.call))
+
+
+
+def _entries(value: object) -> list[object]:
+    if isinstance(value, ListBuild):
+        return list(value.entries)
+    if isinstance(value, tuple):
+        return list(value)
+    if isinstance(value, (SeqMod, ListMod)):
+        return list(value.entries)
+    return [value] if isinstance(value, Mod) else []
+
+
+def _odict(value: object) -> dict[str, object]:
+    out: dict[str, object] = {}
+    items = value.entries if isinstance(value, ListBuild) else value if isinstance(value, tuple) else ()
+    for item in items:
+        if isinstance(item, tuple) and len(item) == 2 and isinstance(item[0], str):
+            out[item[0]] = item[1]
+    if isinstance(value, dict):
+        out.update(value)
+    return out
+
+
+def _int(v: object) -> int | None:
+    if isinstance(v, bool):
+        return None
+    if isinstance(v, int) and abs(v) <= 2**40:  # beyond: no real layer, and float(v) would overflow
+        return v
+    if isinstance(v, float) and v.is_integer() and abs(v) <= 2**40:
+        return int(v)
+    return None
+
+
+def _fans(cls: str, a: dict[str, object]) -> tuple[int | None, int | None, float | None]:
+    """fan_in, fan_out (PyTorch's storage convention) and the default's variance scale (1/3 of 1/fan_in).
+
+    Linear (out, in); Conv (out, in/groups, k...): fan_in = in/groups*rf, fan_out = out*rf;
+    ConvTranspose stored (in, out/groups, k...): fan_in = out/groups*rf, fan_out = in*rf;
+    Bilinear (out, in1, in2): fans in1*in2, out*in2, default U(±1/√in1).
+    """
+    spec = WEIGHT_LAYERS[cls]
+    if spec.kind in ("linear", "embedding"):
+        fi = _int(a.get("in_features", a.get("num_embeddings")))
+        fo = _int(a.get("out_features", a.get("embedding_dim")))
+        return fi, fo, 1 / 3
+    if spec.kind == "bilinear":
+        i1, i2, out = (_int(a.get(k)) for k in spec.params)
+        if i1 is None or i2 is None or out is None:
+            return None, None, None
+        return i1 * i2, out * i2, i2 / 3
+    rf = receptive_field(a.get("kernel_size"), spec.rank)
+    groups = _int(a.get("groups", 1))
+    cin, cout = _int(a.get("in_channels")), _int(a.get("out_channels"))
+    if rf is None or not groups:
+        return None, None, 1 / 3
+    if spec.kind == "conv":
+        fi = cin // groups * rf if cin is not None else None
+        fo = cout * rf if cout is not None else None
+    else:
+        fi = cout // groups * rf if cout is not None else None
+        fo = cin * rf if cin is not None else None
+    return fi, fo, 1 / 3
+
+
+def module_slope(cls: str, pos: list[object], kw: dict[str, object]) -> float:
+    """LeakyReLU(negative_slope), PReLU(init=0.25), RReLU: mean of (lower, upper) (SPEC 8.26)."""
+    default = default_slope("torch", cls)
+    if cls == "LeakyReLU":
+        v = kw.get("negative_slope", pos[0] if pos else default)
+    elif cls == "PReLU":
+        v = kw.get("init", pos[1] if len(pos) > 1 else default)
+    elif cls == "RReLU":
+        lo = kw.get("lower", pos[0] if pos else 1 / 8)
+        hi = kw.get("upper", pos[1] if len(pos) > 1 else 1 / 3)
+        v = (lo + hi) / 2 if isinstance(lo, (int, float)) and isinstance(hi, (int, float)) else default
+    else:
+        return 0.0
+    return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else default
+
+
+def _parameter_spec(t: TensorVal, layer: Layer) -> InitSpec:
+    if t.kind == "empty":
+        return InitSpec("uninitialized", call=t.call)
+    if t.kind == "zeros":
+        return InitSpec("zero", value=0.0, distribution="constant", call=t.call)
+    if t.kind in ("ones", "full"):
+        if t.value is None:
+            return InitSpec("constant", value=None, call=t.call)
+        return InitSpec("zero" if t.value == 0 else "constant", value=t.value, distribution="constant", call=t.call)
+    if t.kind == "eye":
+        return InitSpec("identity", call=t.call)
+    if t.kind == "spec" and t.spec is not None:
+        return t.spec
+    dist = "normal" if t.kind == "randn" else "uniform"
+    if t.dim is None or t.power == 0:
+        return InitSpec("fixed-std", std=math.sqrt(t.var), mean=t.mean, distribution=dist, call=t.call)  # type: ignore[arg-type]
+    layer.param_scale = (t.var, t.dim) if math.isclose(t.power, -1.0) else (t.var, None)
+    return InitSpec("fixed-std", std=None, distribution=dist, call=t.call, note="scaled by a symbolic size")  # type: ignore[arg-type]
+
+
+def _tensor_from_spec(t: TensorVal, spec: InitSpec) -> TensorVal:
+    return replace(t, kind="spec", spec=spec, call=spec.call)

@@ -1,0 +1,364 @@
+"""nn.Module reflection in the constructor interpreter: ``modules()``, ``parameters()``, ``apply(fn)`` and init loops.
+
+An init loop (``for m in self.modules(): if isinstance(m, nn.Linear): ...``) runs
+its body once per candidate module or parameter, so ``isinstance``/``hasattr`` on
+module values are answered here too; same-file child classes contribute their
+layers (they were built first).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import libcst as cst
+
+from ..python.names import dotted
+from ..python.syntax import suite
+from . import initializers as ti
+from .context import FileContext
+from .tables import is_instance, torch_nn_class
+from .tree import (
+    ActMod,
+    ChildMod,
+    DictMod,
+    InitState,
+    Layer,
+    LayerMod,
+    ListMod,
+    Mod,
+    NormMod,
+    ParamMod,
+    PassMod,
+    Scope,
+    SeqMod,
+    mods_under,
+    name_mod,
+)
+from .values import (
+    BiasRef,
+    Candidates,
+    ClassOf,
+    ClassRef,
+    Func,
+    LambdaRef,
+    ListBuild,
+    LocalClass,
+    PathStr,
+    SelfRef,
+    WeightRef,
+)
+
+if TYPE_CHECKING:
+    from .interpreter import Interpreter
+
+
+class Reflection:
+    """What iterating, applying to and inspecting ``nn.Module`` values does, for one interpreter."""
+
+    def __init__(self, it: Interpreter) -> None:
+        self.it = it
+        self.ctx = it.ctx
+
+    # -- methods of modules ----------------------------------------------------
+
+    def self_method(self, scope: Scope, method: str, e: cst.Call, env: dict[str, object]) -> object:
+        """``self.<method>(...)``: reflection, module registration, or an own method inlined."""
+        if method in ("modules", "children", "named_modules", "named_children"):
+            return Candidates(tuple(self.modules_of(SelfRef(scope))), named=method.startswith("named"))
+        if method in ("parameters", "named_parameters"):
+            return Candidates(tuple(self.parameters_of(SelfRef(scope))), named=method == "named_parameters")
+        if method == "apply" and e.args:
+            self.apply(self.it.ev(e.args[0].value, env), self.modules_of(SelfRef(scope)), e)
+            return SelfRef(scope)
+        if method in ("add_module", "register_module") and len(e.args) == 2:
+            key, mod = self.it.ev(e.args[0].value, env), self.it.ev(e.args[1].value, env)
+            if isinstance(key, str):
+                name_mod(mod, key)
+                scope.attrs[key] = mod
+            return None
+        if method == "register_parameter" and len(e.args) == 2:
+            key, mod = self.it.ev(e.args[0].value, env), self.it.ev(e.args[1].value, env)
+            if isinstance(key, str) and isinstance(mod, ParamMod):
+                name_mod(mod, key)
+                scope.attrs[key] = mod
+            return None
+        fn = self.ctx.method(scope, method)
+        if fn is not None:
+            return self.it.inline.call_function(Func(fn, scope), e, env)
+        if ("init" in method or "reset" in method) and scope.foreign_bases:
+            for layer in all_layers(self.ctx, scope):
+                self.it.torch.set_state(layer, InitState(None, f"initialized by self.{method}() of base class {scope.foreign_bases[0]}"))
+        return None
+
+    def module_method(self, mod: Mod, method: str, e: cst.Call, env: dict[str, object]) -> object:
+        """``module.<method>(...)`` on a submodule: reflection, ``reset_parameters``, device moves."""
+        if method in ("modules", "children", "named_modules", "named_children"):
+            return Candidates(tuple(self.modules_of(mod)), named=method.startswith("named"))
+        if method in ("parameters", "named_parameters"):
+            return Candidates(tuple(self.parameters_of(mod)), named=method == "named_parameters")
+        if method == "apply" and e.args:
+            self.apply(self.it.ev(e.args[0].value, env), self.modules_of(mod), e)
+            return mod
+        if method == "reset_parameters":
+            if isinstance(mod, LayerMod):
+                self.it.torch.set_state(mod.layer, InitState(ti.default_spec("reset_parameters() after the init restores the default")))
+            elif isinstance(mod, ChildMod) and mod.cls in self.ctx.scopes:
+                scope = self.ctx.scopes[mod.cls]
+                fn = self.ctx.method(scope, "reset_parameters")
+                if fn is not None:
+                    return self.it.inline.call_function(Func(fn, scope), e, env)
+            return None
+        if method in ("to", "cuda", "cpu", "float", "double", "half", "train", "eval", "requires_grad_"):
+            return mod
+        if isinstance(mod, ChildMod) and mod.cls in self.ctx.scopes:
+            fn = self.ctx.method(self.ctx.scopes[mod.cls], method)
+            if fn is not None and ("init" in method or "reset" in method):
+                return self.it.inline.call_function(Func(fn, self.ctx.scopes[mod.cls]), e, env)
+        return None
+
+    def attribute(self, base: object, attr: str) -> object:
+        """An attribute of a module or weight value: ``.weight``, ``.bias``, ``.data``, ``__class__``, a child's attribute."""
+        if isinstance(base, LayerMod):
+            return {"weight": WeightRef(base.layer), "bias": BiasRef(base.layer), "__class__": ClassOf(base.layer.cls)}.get(attr)
+        if isinstance(base, ParamMod):
+            return WeightRef(base.layer) if attr == "data" else None
+        if isinstance(base, WeightRef):
+            return base if attr == "data" else None
+        if isinstance(base, ClassOf) and attr == "__name__":
+            return base.name
+        if isinstance(base, ChildMod):
+            if attr == "__class__":
+                return ClassOf(base.cls)
+            scope = self.ctx.scopes.get(base.cls)
+            return scope.attrs.get(attr) if scope else None
+        if isinstance(base, (NormMod, PassMod, ActMod)) and attr == "__class__":
+            return ClassOf(getattr(base, "cls", getattr(base, "name", "")))
+        if isinstance(base, DictMod):
+            return base.items.get(attr)
+        if isinstance(base, SeqMod) and base.keys and attr in base.keys:
+            entry = base.entries[base.keys.index(attr)]
+            return entry
+        return None
+
+    # -- what a module holds ----------------------------------------------------
+
+    def modules_of(self, root: object) -> list[object]:
+        """``root.modules()``: the module, its submodules, and those of same-file child classes."""
+        out: list[object] = []
+        seen: set[str] = set()
+
+        def visit(value: object) -> None:
+            if isinstance(value, SelfRef):
+                scope = value.scope
+                seen.add(scope.name)
+                mods: list[object] = list(scope.attrs.values()) + ([scope.seq] if scope.seq else [])
+                for v in mods:
+                    visit(v)
+                return
+            for m in mods_under(value):
+                if isinstance(m, ParamMod):
+                    continue
+                out.append(m)
+                if isinstance(m, ChildMod) and m.cls not in seen and m.cls in self.ctx.scopes:
+                    visit(SelfRef(self.ctx.scopes[m.cls]))
+
+        if not isinstance(root, SelfRef):
+            out.append(root) if not isinstance(root, (SeqMod, ListMod, DictMod)) else None
+        visit(root)
+        # same-file children built in ways the attributes do not show (a block class passed as a parameter)
+        if isinstance(root, (SelfRef, ChildMod)):
+            name = root.scope.name if isinstance(root, SelfRef) else root.cls
+            for child in self.ctx.descendants(name):
+                if child.name not in seen:
+                    seen.add(child.name)
+                    out.append(ChildMod(child.name))
+                    visit(SelfRef(child))
+        unique: list[object] = []
+        ids: set[int] = set()
+        for m in out:
+            if id(m) not in ids and not (isinstance(m, LayerMod) and any(isinstance(u, LayerMod) and u.layer is m.layer for u in unique)):
+                ids.add(id(m))
+                unique.append(m)
+        return unique
+
+    def parameters_of(self, root: object) -> list[object]:
+        """``root.parameters()``: weight and bias of every layer, and raw parameters."""
+        out: list[object] = []
+        for m in self.modules_of(root):
+            if isinstance(m, LayerMod):
+                out += [WeightRef(m.layer), BiasRef(m.layer)]
+        scopes = [root.scope] if isinstance(root, SelfRef) else []
+        if isinstance(root, (SelfRef, ChildMod)):
+            name = root.scope.name if isinstance(root, SelfRef) else root.cls
+            scopes += [s for s in [self.ctx.scopes.get(name)] if s] + self.ctx.descendants(name)
+        seen: set[int] = set()
+        for scope in scopes:
+            if id(scope) in seen:
+                continue
+            seen.add(id(scope))
+            out += [WeightRef(l) for l in scope.layers if l.is_param]
+        return out
+
+    # -- running init code per module ---------------------------------------------
+
+    def apply(self, fn: object, cands: list[object], e: cst.Call) -> None:
+        """``module.apply(fn)``: fn runs on every submodule."""
+        if isinstance(fn, Func):
+            self.ctx.invoked.add(id(fn.node))
+            params = [p.name.value for p in fn.node.params.params]
+            if fn.bound is not None and params and params[0] == "self":
+                params = params[1:]
+            if not params:
+                return
+            saved = self.it.current_fn
+            self.it.current_fn = fn.node.name.value
+            body = suite(fn.node.body)
+            env: dict[str, object] = {"self": SelfRef(fn.bound)} if fn.bound is not None else {}
+            self.it.inline.enter(fn.node, lambda: self.dispatch(Candidates(tuple(cands)), cst.Name(params[0]), body, env))
+            self.it.current_fn = saved
+            return
+        if isinstance(fn, LambdaRef):
+            params = [p.name.value for p in fn.node.params.params]
+            if params:
+                for item in cands:
+                    self.it.ev(fn.node.body, {params[0]: item})
+            return
+        name = dotted(e.args[0].value) or "a function"
+        if isinstance(fn, ClassRef):
+            reason = f"initialized by helper {self.it.torch.origin_text(name)}"
+        else:
+            reason = f"initialized by {name} (not resolved)"
+        for item in cands:
+            for layer in layers_in(self.ctx, item):
+                self.it.torch.set_state(layer, InitState(None, reason))
+
+    def dispatch(self, cands: Candidates, target: cst.BaseExpression, body: list[Any], env: dict[str, object]) -> None:
+        """An init loop: run the body once per candidate module or parameter."""
+        before = {id(l): l.state for l in self.ctx.layers}
+        visited: list[Layer] = []
+        for item in cands.items:
+            local = dict(env)
+            value: object = item
+            if cands.named and isinstance(target, cst.Tuple) and len(target.elements) == 2:
+                value = (_param_name(item), item)
+            self.it.assign(target, value, local)
+            layer = _layer_of(item)
+            if layer is not None:
+                visited.append(layer)
+            self.it.run(body, local)
+        changed = any(l.state is not before.get(id(l)) for l in self.ctx.layers)
+        if changed:
+            fn = self.it.current_fn or "the init loop"
+            for layer in visited:
+                if layer.state is before.get(id(layer)) and layer.state.spec is not None and layer.state.spec.source == "default":
+                    layer.note = layer.note or f"the init dispatch in {fn} skips {layer.cls}"
+
+    def isinstance_(self, e: cst.Call, env: dict[str, object]) -> object:
+        """``isinstance(m, kinds)`` for a module value: True, False or unknown."""
+        if len(e.args) != 2:
+            return None
+        obj, kinds = self.it.ev(e.args[0].value, env), self.it.ev(e.args[1].value, env)
+        options = kinds if isinstance(kinds, tuple) else tuple(kinds.entries) if isinstance(kinds, ListBuild) else (kinds,)
+        results = [_isinstance(obj, k, self.ctx) for k in options]
+        if any(r is True for r in results):
+            return True
+        if all(r is False for r in results):
+            return False
+        return None
+
+    def hasattr_(self, e: cst.Call, env: dict[str, object]) -> object:
+        """``hasattr(m, "weight")`` for a module value: True, False or unknown."""
+        if len(e.args) != 2:
+            return None
+        obj, attr = self.it.ev(e.args[0].value, env), self.it.ev(e.args[1].value, env)
+        if isinstance(obj, LayerMod) and attr in ("weight", "reset_parameters"):
+            return True
+        if isinstance(obj, (NormMod,)) and attr in ("weight", "reset_parameters"):
+            return True
+        if isinstance(obj, (ActMod, PassMod)) and attr == "weight":
+            return False
+        return None
+
+
+
+def _isinstance(obj: object, kind: object, ctx: FileContext) -> bool | None:
+    if isinstance(kind, ClassRef):
+        cls = torch_nn_class(kind.qualified)
+        if cls is None:
+            if isinstance(obj, ChildMod):
+                scope = ctx.scopes.get(obj.cls)
+                # a same-file class deriving from this imported class
+                return True if scope and kind.qualified in scope.foreign_bases else None
+            return False if isinstance(obj, (LayerMod, NormMod, ActMod, PassMod)) else None
+        if isinstance(obj, LayerMod):
+            return is_instance(obj.layer.cls, cls)
+        if isinstance(obj, (NormMod, PassMod)):
+            return is_instance(obj.cls, cls)
+        if isinstance(obj, ActMod):
+            return is_instance(obj.name, cls)
+        if isinstance(obj, ChildMod):
+            return True if cls == "Module" else None
+        if isinstance(obj, (SeqMod, ListMod, DictMod)):
+            return cls in ("Module", {SeqMod: "Sequential", ListMod: "ModuleList", DictMod: "ModuleDict"}[type(obj)])
+        return None
+    if isinstance(kind, LocalClass):
+        if isinstance(obj, ChildMod):
+            seen, todo = set(), [obj.cls]
+            while todo:
+                name = todo.pop()
+                if name == kind.name:
+                    return True
+                seen.add(name)
+                todo += [b for b in ctx.scopes[name].local_bases if b not in seen] if name in ctx.scopes else []
+            return False
+        return False if isinstance(obj, (LayerMod, NormMod, ActMod, PassMod, SeqMod, ListMod, DictMod)) else None
+    return None
+
+
+def _layer_of(item: object) -> Layer | None:
+    if isinstance(item, LayerMod):
+        return item.layer
+    if isinstance(item, WeightRef):
+        return item.layer
+    return None
+
+
+def _param_name(item: object) -> object:
+    if isinstance(item, WeightRef):
+        path = (item.layer.path or "").lstrip("~")
+        return PathStr(path if item.layer.is_param else f"{path}.weight")
+    if isinstance(item, BiasRef):
+        return PathStr(f"{(item.layer.path or '').lstrip('~')}.bias")
+    if isinstance(item, LayerMod):
+        return PathStr((item.layer.path or "").lstrip("~"))
+    return None
+
+
+def layers_in(ctx: FileContext, v: object, weights_only: bool = False) -> list[Layer]:
+    """The layers a value is or contains (a module, the model itself, a weight)."""
+    if isinstance(v, (WeightRef,)):
+        return [v.layer]
+    if isinstance(v, BiasRef) or weights_only:
+        return []
+    if isinstance(v, SelfRef):
+        return all_layers(ctx, v.scope)
+    if isinstance(v, ChildMod):
+        scope = ctx.scopes.get(v.cls)
+        return all_layers(ctx, scope) if scope else []
+    if isinstance(v, Mod):
+        out = []
+        for m in mods_under(v):
+            if isinstance(m, (LayerMod, ParamMod)):
+                out.append(m.layer)
+            elif isinstance(m, ChildMod) and m.cls in ctx.scopes:
+                out += all_layers(ctx, ctx.scopes[m.cls])
+        return out
+    return []
+
+
+def all_layers(ctx: FileContext, scope: Scope) -> list[Layer]:
+    """The weight layers and parameters a class builds, with those of its same-file children."""
+    out = [l for l in scope.layers if not l.is_dropout]
+    for child in ctx.descendants(scope.name):
+        out += [l for l in child.layers if not l.is_dropout]
+    return out
