@@ -7,7 +7,8 @@ import math
 import pytest
 
 from initlint import engine
-from initlint.records import Activation, InitSpec, LayerRecord, Origin
+from initlint.checks import CHECKS, Check
+from initlint.records import Activation, InitSpec, LayerRecord, Origin, Verdict
 from initlint.rulebook import activation_family
 from initlint.settings import Settings
 
@@ -139,6 +140,60 @@ def test_zero_init() -> None:
 def test_uninitialized_and_precedence() -> None:
     empty = InitSpec("uninitialized", call="torch.empty")
     assert verdicts(record(empty, None, is_weight=False, kind="parameter")) == [("INIT010", "error")]
+
+
+# SPEC 8.4 as written there, not read from the engine: one layer finding, the first of these.
+SPEC_PRECEDENCE = ("INIT003", "INIT010", "INIT002", "INIT004", "INIT001", "INIT006", "INIT005")
+
+
+def test_precedence_unscaled_before_selu_reports_init002_only() -> None:
+    # N(0,1) before SELU is both unscaled (INIT002) and not LeCun normal (INIT004).
+    randn = InitSpec("fixed-std", std=1.0, distribution="normal", call="nn.init.normal_")
+    rec = record(randn, act("SELU"), 256, 256)
+    both = (CHECKS["INIT002"](rec), CHECKS["INIT004"](rec))
+    assert [v.code if v else None for v in both] == ["INIT002", "INIT004"]  # both rules fire on this layer
+    assert verdicts(rec) == [("INIT002", "error")]
+    assert verdicts(record(randn, act("SELU"), 256, 256, normalized=True)) == [("INIT002", "advice")]
+
+
+def test_precedence_in_linted_source() -> None:
+    from initlint.api import lint_source
+
+    source = (
+        "import torch.nn as nn\n"
+        "import torch.nn.functional as F\n\n\n"
+        "class SNN(nn.Module):\n"
+        "    def __init__(self):\n"
+        "        super().__init__()\n"
+        "        self.fc = nn.Linear(256, 256)\n"
+        "        self.out = nn.Linear(256, 10)\n"
+        "        nn.init.normal_(self.fc.weight)\n\n"
+        "    def forward(self, x):\n"
+        "        return self.out(F.selu(self.fc(x)))\n"
+    )
+    (finding,) = lint_source(source).findings
+    assert (finding.code, finding.layer, finding.line) == ("INIT002", "SNN.fc", 8)
+    # The losing verdict must not even be counted into the site's message (SPEC 8.16 merges sites, not rules).
+    assert "INIT004" not in finding.message and "This site builds" not in finding.message
+
+
+def _firing(codes: tuple[str, ...]) -> dict[str, Check]:
+    """Stand-in checks: every code in ``codes`` fires (as an error) on any record, the others stay silent."""
+    def stub(code: str) -> Check:
+        return lambda rec: Verdict(code, "error", f"{code} fired") if code in codes else None
+    return {code: stub(code) for code in CHECKS}
+
+
+@pytest.mark.parametrize("first", range(len(SPEC_PRECEDENCE)), ids=SPEC_PRECEDENCE)
+def test_precedence_keeps_only_the_first_layer_code(first: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Every layer code from ``first`` on fires; INIT007-INIT009 are about other things and stay alongside.
+    firing = SPEC_PRECEDENCE[first:] + ("INIT007", "INIT008", "INIT009")
+    monkeypatch.setattr(engine, "CHECKS", _firing(firing))
+    codes = [v.code for v in engine.judge(record(HE, act("ReLU"), 64, 64), Settings())]
+    assert sorted(codes) == sorted([SPEC_PRECEDENCE[first], "INIT007", "INIT008", "INIT009"])
+    found = engine.findings([record(HE, act("ReLU"), 64, 64)], Settings())
+    assert sorted(f.code for f in found) == sorted([SPEC_PRECEDENCE[first], "INIT007", "INIT008", "INIT009"])
+    assert not any("This site builds" in f.message for f in found)
 
 
 def test_select_ignore() -> None:
