@@ -34,6 +34,7 @@ from torch import nn
 
 from . import formulas
 from .records import Activation, InitSpec, LayerRecord
+from .rulebook import rule
 from .settings import Settings
 
 KEEP = {
@@ -81,19 +82,22 @@ def plan(act: Activation, fan_in: int, fan_out: int, weight: str) -> Plan:
     family = act.family
     if family in ("relu", "smooth"):
         slope = act.slope if family == "relu" else 0.0
-        std = math.sqrt(formulas.leaky_gain2(slope) / fan_in)
+        std = formulas.scaled_std(formulas.leaky_gain2(slope), "fan_in", fan_in, fan_out)
         call = (f'nn.init.kaiming_normal_({weight}, a={slope:g}, nonlinearity="leaky_relu")' if slope
                 else f'nn.init.kaiming_normal_({weight}, nonlinearity="relu")')
         return Plan(call, "normal", std)
     if family == "selu":
-        return Plan(f'nn.init.kaiming_normal_({weight}, nonlinearity="linear")', "normal", math.sqrt(1 / fan_in))
-    return Plan(f"nn.init.xavier_uniform_({weight})", "uniform", math.sqrt(6 / (fan_in + fan_out)))
+        return Plan(f'nn.init.kaiming_normal_({weight}, nonlinearity="linear")', "normal",
+                    formulas.scaled_std(1.0, "fan_in", fan_in, fan_out))
+    glorot = formulas.scaled_std(1.0, "fan_avg", fan_in, fan_out)
+    return Plan(f"nn.init.xavier_uniform_({weight})", "uniform", math.sqrt(3) * glorot)  # U(+-b) has std b/sqrt(3)
 
 
 def looks_default(std: float, max_abs: float, fan_in: int) -> bool:
     """Consistent with PyTorch's U(+-1/sqrt(fan_in)): inside the bound, std near 1/sqrt(3 fan_in)."""
-    bound = 1 / math.sqrt(fan_in)
-    return max_abs <= bound * (1 + 1e-6) and 0.5 < std * math.sqrt(3 * fan_in) < 2
+    expected = formulas.scaled_std(formulas.TORCH_DEFAULT_SCALE, "fan_in", fan_in, fan_in)
+    bound = math.sqrt(3) * expected
+    return max_abs <= bound * (1 + 1e-6) and 0.5 < std / expected < 2
 
 
 def decide(record: LayerRecord, max_abs: float | None = None) -> str:
@@ -112,8 +116,8 @@ def decide(record: LayerRecord, max_abs: float | None = None) -> str:
             and looks_default(spec.measured_std, max_abs, record.fan_in))
         if default:
             return ""
-        glorot = math.sqrt(2 / (record.fan_in + record.fan_out))
-        if spec.measured_std < glorot / math.sqrt(1.5):
+        glorot = formulas.scaled_std(1.0, "fan_avg", record.fan_in, record.fan_out)
+        if spec.measured_std < glorot / math.sqrt(rule("INIT001").threshold("agree")):
             return f"a head scaled below Glorot on purpose (std {spec.measured_std:.3g} < {glorot:.3g})"
     return ""
 

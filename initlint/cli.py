@@ -242,7 +242,7 @@ def _apply_demo(model: Any, before: Any, seed: int, settings: Settings) -> tuple
 
     twin = copy.deepcopy(model)
     changes = apply_recommended_init(twin, before.input_shape, seed=seed, settings=settings, include_kept=True)
-    after = check_model(twin, before.input_shape, seed=seed, threshold=before.signal.threshold,
+    after = check_model(twin, before.input_shape, seed=seed, threshold=before.signal.threshold if before.signal else None,
                         path=before.path, settings=settings)
     return changes, after
 

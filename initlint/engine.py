@@ -17,13 +17,10 @@ from functools import lru_cache
 from .checks import CHECKS
 from .checks.common import consumer, describe
 from .records import Activation, Finding, InitSpec, LayerRecord, Origin, Verdict
-from .rulebook import rule
+from .rulebook import precedence, rule
 from .settings import SEVERITY_RANK, Settings
 
-PRECEDENCE = ("INIT003", "INIT010", "INIT002", "INIT004", "INIT001", "INIT006", "INIT005")
-_SILENT_WHEN_NORMALIZED = frozenset({"INIT005", "INIT006"})
-_ADVICE_WHEN_NORMALIZED = frozenset({"INIT001", "INIT002", "INIT004"})
-_CHAINED = frozenset({"INIT001", "INIT004", "INIT005", "INIT006"})
+PRECEDENCE = precedence()
 NORMALIZED_NOTE = (
     " A normalization layer sits between the layer and its activation, so the weight scale no "
     "longer sets the forward signal: advice only."
@@ -39,9 +36,9 @@ def judge(record: LayerRecord, settings: Settings) -> list[Verdict]:
         verdict = check(record)
         if verdict is None:
             continue
-        if record.normalized and code in _SILENT_WHEN_NORMALIZED:
+        if record.normalized and rule(code).when_normalized == "silent":
             continue
-        if record.normalized and code in _ADVICE_WHEN_NORMALIZED:
+        if record.normalized and rule(code).when_normalized == "advice":
             verdict = replace(verdict, severity="advice", message=verdict.message + NORMALIZED_NOTE)
         verdicts.append(verdict)
     layer = [v for v in verdicts if v.code in PRECEDENCE]
@@ -179,7 +176,7 @@ def _chain(items: list[tuple[Finding, Verdict]]) -> list[tuple[Finding, Verdict]
     chains: dict[tuple[str, str, bool], list[int]] = defaultdict(list)
     for i, (finding, verdict) in enumerate(items):
         record = finding.record
-        if verdict.code in _CHAINED and verdict.factor and verdict.factor != 1 and record and record.scope:
+        if rule(verdict.code).chained and verdict.factor and verdict.factor != 1 and record and record.scope:
             if record.activation and record.activation.family != "linear" and not record.normalized:
                 chains[(finding.path, record.scope, verdict.factor > 1)].append(i)
     out = list(items)

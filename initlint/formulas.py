@@ -54,6 +54,25 @@ def fan(mode: Mode, fan_in: float, fan_out: float) -> float:
     }[mode]
 
 
+TORCH_DEFAULT_SCALE = 1 / 3  # PyTorch's Linear/Conv default U(+-1/sqrt(fan_in)): variance 1/(3 fan_in)
+RRELU_BOUNDS = (1 / 8, 1 / 3)  # torch.nn.RReLU's default (lower, upper)
+
+
+def rrelu_slope(lower: float = RRELU_BOUNDS[0], upper: float = RRELU_BOUNDS[1]) -> float:
+    """RReLU's initial slope: the mean of its bounds (SPEC 8.26; 11/48 by default)."""
+    return (lower + upper) / 2
+
+
+def scaled_std(scale: float, mode: Mode, fan_in: float, fan_out: float) -> float:
+    """The std of a variance-scaling draw: sqrt(scale / fan(mode)) (He: scale 2, Glorot: 1 with fan_avg)."""
+    return math.sqrt(scale / fan(mode, fan_in, fan_out))
+
+
+def loosest_requirement(*fans: float) -> float:
+    """The largest variance any family's ``ok`` formula asks for: He on the smaller known fan, 2 / min(fans)."""
+    return 2.0 / min(fans)
+
+
 def leaky_gain2(slope: float) -> float:
     """Squared He gain for a leaky rectifier: 2 / (1 + a**2) (He et al. 2015)."""
     return 2.0 / (1.0 + slope * slope)

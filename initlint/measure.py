@@ -92,17 +92,19 @@ def _fan(label: str, torch_only: bool, shapes: frozenset[str] = ANY_SHAPE, **fie
     return label, _spec(scheme, fields.pop("distribution", None), **fields), shapes, torch_only
 
 
+TANH_GAIN2 = formulas.torch_gain2("tanh")[0]  # type: ignore[index]
+SELU_GAIN2 = formulas.torch_gain2("selu")[0]  # type: ignore[index]
 # Fan-scaled hypotheses in order of preference on ties: (label, spec, shapes, PyTorch only).
 FAN_SCALED = (
     _fan("He (fan_in)", False, scheme="he", scale=2.0, mode="fan_in"),
     _fan("He (fan_out)", False, scheme="he", scale=2.0, mode="fan_out"),
     _fan("Glorot", False, scheme="glorot", scale=1.0, mode="fan_avg"),
-    _fan("xavier tanh gain", True, scale=25 / 9, mode="fan_avg", gain_for="tanh", gain_nonlinearity="tanh"),
+    _fan("xavier tanh gain", True, scale=TANH_GAIN2, mode="fan_avg", gain_for="tanh", gain_nonlinearity="tanh"),
     _fan("LeCun", False, scheme="lecun", scale=1.0, mode="fan_in"),
     _fan("PyTorch default", True, frozenset({"uniform"}), scheme="torch-default", distribution="uniform",
-         scale=1 / 3, mode="fan_in"),
-    _fan("kaiming tanh gain", True, scale=25 / 9, mode="fan_in", gain_for="tanh", gain_nonlinearity="tanh"),
-    _fan("kaiming selu gain", True, scale=9 / 16, mode="fan_in", gain_for="selu", gain_nonlinearity="selu"),
+         scale=formulas.TORCH_DEFAULT_SCALE, mode="fan_in"),
+    _fan("kaiming tanh gain", True, scale=TANH_GAIN2, mode="fan_in", gain_for="tanh", gain_nonlinearity="tanh"),
+    _fan("kaiming selu gain", True, scale=SELU_GAIN2, mode="fan_in", gain_for="selu", gain_nonlinearity="selu"),
 )
 # Fan-independent hypotheses: N(0, s²) and U(±s) for round s, Keras' TruncatedNormal(0.05) (std before the cut).
 FIXED = tuple(
@@ -475,7 +477,7 @@ def _unmatched(
     if st.n < TRAINED_MIN:
         return _inconclusive(f"fits no initializer, too few entries ({st.n}) to say more", st)
     fans = [f for f in (fan_in, fan_out) if f]
-    loosest = 2.0 / min(fans) if fans else None
+    loosest = formulas.loosest_requirement(*fans) if fans else None
     clean = kurtosis_ok(st, shapes)
     if clean and loosest is not None and st.var >= 10 * loosest:
         return _spec("fixed-std", dist, std=st.std, measured_std=st.std, confidence=0.999,

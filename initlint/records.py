@@ -121,8 +121,8 @@ class SignalPoint:
 class Signal:
     """What a ``network`` record carries: the propagation curve INIT008 judges, or why there is none."""
 
-    curve: tuple[SignalPoint, ...] = ()
-    threshold: float = 10.0  # the factor the std may change by (SPEC 8.18)
+    curve: tuple[SignalPoint, ...]
+    threshold: float  # the factor the std may change by (SPEC 8.18; settings.signal_threshold)
     input_shape: tuple[int, ...] | None = None
     backward: bool = True  # False when only the forward pass could run (ONNX)
     skipped: str = ""  # why no pass was run
@@ -231,7 +231,7 @@ class LiveResult(FileResult):
     input_shape: tuple[int, ...] = ()
     tracer: str = ""
     layers: tuple[dict[str, Any], ...] = ()
-    signal: Signal = field(default_factory=Signal)
+    signal: Signal | None = None
 
 
 @dataclass(frozen=True)

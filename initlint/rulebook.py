@@ -6,7 +6,7 @@ import sys
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, Literal, cast
 
 from .records import Family, Severity
 
@@ -18,9 +18,12 @@ else:  # pragma: no cover
 FAMILIES: tuple[Family, ...] = ("relu", "smooth", "tanh", "sigmoid", "linear", "selu")
 
 
+Normalized = Literal["silent", "advice", "keep"]
+
+
 @dataclass(frozen=True)
 class Rule:
-    """One rule code's data: name, severity, thresholds and documentation."""
+    """One rule code's data: name, severity, thresholds, how the engine treats it, and documentation."""
 
     code: str
     name: str
@@ -28,6 +31,10 @@ class Rule:
     summary: str
     thresholds: dict[str, float]
     docs: dict[str, str]
+    precedence: int | None = None  # SPEC 8.4: one layer finding per layer, the lowest wins; None: reported alongside
+    when_normalized: Normalized = "keep"  # SPEC 8.1
+    chained: bool = False  # SPEC 8.34: the compounded factor over a chain is stated
+    fixable: bool = False  # --fix can rewrite the source
 
     def threshold(self, key: str) -> float:
         return float(self.thresholds[key])
@@ -71,8 +78,19 @@ def rules() -> dict[str, Rule]:
             summary=entry["summary"],
             thresholds={k: float(v) for k, v in entry.get("thresholds", {}).items()},
             docs={key: entry.get(key, "").strip() for key, _ in DOC_SECTIONS},
+            precedence=entry.get("precedence"),
+            when_normalized=cast(Normalized, entry.get("when_normalized", "keep")),
+            chained=bool(entry.get("chained", False)),
+            fixable=bool(entry.get("fixable", False)),
         )
     return out
+
+
+@lru_cache(maxsize=None)
+def precedence() -> tuple[str, ...]:
+    """The layer rules in SPEC 8.4's order: of those firing on one layer only the first is reported."""
+    layer = [r for r in rules().values() if r.precedence is not None]
+    return tuple(r.code for r in sorted(layer, key=lambda r: r.precedence or 0))
 
 
 def rule(code: str) -> Rule:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .records import Severity
+from .rulebook import rule
 
 SEVERITY_RANK: dict[str, int] = {"advice": 0, "warning": 1, "error": 2}
 
@@ -15,7 +16,7 @@ class Settings:
     ignore: tuple[str, ...] = ()
     fail_on: Severity = "warning"
     activations: dict[str, str] = field(default_factory=dict)  # user name -> family
-    signal_threshold: float = 10.0
+    signal_threshold: float = field(default_factory=lambda: rule("INIT008").threshold("factor"))
     exclude: tuple[str, ...] = ()
     extend_exclude: tuple[str, ...] = ()
     per_file_ignores: dict[str, tuple[str, ...]] = field(default_factory=dict)

@@ -84,7 +84,7 @@ def test_init008_zero_gradients_behind_a_zero_layer_are_skipped() -> None:
 
 
 def test_init008_ignores_other_records() -> None:
-    layer = LayerRecord("fc", "linear", "torch", Origin("x.py"), signal=Signal((point("a", 1.0, 1.0),)))
+    layer = LayerRecord("fc", "linear", "torch", Origin("x.py"), signal=Signal((point("a", 1.0, 1.0),), 10.0))
     assert init008(layer) is None
     assert init008(network([])) is None
 

@@ -64,7 +64,7 @@ def _model_class(text: str) -> str:
 
 
 def _live_codes(text: str, path: Path) -> list[str]:
-    from initlint.frontends.live.torch_models import check_target
+    from initlint.api import check_target
 
     path.write_text(text, encoding="utf-8")
     result, _ = check_target(f"{path}:{_model_class(text)}")

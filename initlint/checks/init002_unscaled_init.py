@@ -36,7 +36,7 @@ def check(record: LayerRecord) -> Verdict | None:
         )
         return Verdict(CODE, "error", message, factor=cmp.ratio)
     if record.fan_in and record.fan_out and record.activation is None:
-        loosest = 2.0 / min(record.fan_in, record.fan_out)
+        loosest = formulas.loosest_requirement(record.fan_in, record.fan_out)
         if m2 < thresholds["factor"] * loosest:
             return None
         message = (

@@ -26,8 +26,8 @@ from ..lint import decode, lint_source
 from ..records import FileResult, Finding, Report
 from ..settings import Settings
 from . import keras, torch
+from .common import Context, Planned
 from .edits import Edit, Tree, apply
-from .torch import Context, Planned
 
 PLANNERS: dict[str, Callable[[Finding, Context], Planned | str]] = {
     "torch": torch.plan,

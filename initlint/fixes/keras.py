@@ -14,8 +14,8 @@ import libcst as cst
 from ..frontends.python.names import dotted
 from ..records import Finding
 from ..rulebook import family_info
+from .common import Context, Planned, unfixable
 from .edits import SetKeyword, quote_style
-from .torch import Context, Planned, unfixable
 
 # Positional arguments that cannot reach ``kernel_initializer`` (Dense: its 4th parameter;
 # every convolution takes at least eight parameters before it).

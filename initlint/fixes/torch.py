@@ -18,60 +18,20 @@ file's own alias for ``torch.nn`` / ``torch.nn.init``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
-
 import libcst as cst
 
 from ..formulas import receptive_field
 from ..frontends.python.names import dotted
 from ..records import Finding, InitSpec, LayerRecord
-from ..rulebook import family_info
-from .edits import AddImport, Edit, InsertAfter, ReplaceCall, Tree
+from ..rulebook import family_info, rule
+from .common import Context, Planned, unfixable
+from .edits import Edit, InsertAfter, ReplaceCall
 
-FIXABLE = frozenset({"INIT001", "INIT002", "INIT003", "INIT004", "INIT005", "INIT006", "INIT010"})
 # Tensor methods that fill a weight in place (``self.fc.weight.data.normal_(0, 0.02)``).
 _IN_PLACE = frozenset({"normal_", "uniform_", "fill_", "zero_", "constant_", "copy_"})
 _ALLOCATORS = frozenset({"empty", "Tensor", "FloatTensor", "randn", "rand", "zeros", "ones"})
 _CONTAINERS = ("Sequential", "ModuleList")
 _HE_FAMILIES = frozenset({"relu", "smooth", "selu"})  # kaiming_*: the mode decides which fan
-
-
-@dataclass(frozen=True)
-class Planned:
-    description: str
-    edits: tuple[Edit, ...]
-
-
-@dataclass(frozen=True)
-class Context:
-    """What one file's fixes share: its tree, import bindings, records and current findings."""
-
-    tree: Tree
-    records: Sequence[LayerRecord]
-    findings: Sequence[Finding]
-
-    def init_prefix(self) -> tuple[str, tuple[Edit, ...]]:
-        """How this file spells ``torch.nn.init.`` (adding ``import torch`` when nothing fits)."""
-        bound = self.tree.bindings()
-        for qualified, suffix in (("torch.nn.init", "."), ("torch.nn", ".init."), ("torch", ".nn.init.")):
-            for local in sorted(bound):
-                if bound[local] == qualified:
-                    return local + suffix, ()
-        return "torch.nn.init.", (AddImport("import torch"),)
-
-    def math_name(self) -> tuple[str, tuple[Edit, ...]]:
-        bound = self.tree.bindings()
-        for local in sorted(bound):
-            if bound[local] == "math":
-                return local, ()
-        return "math", (AddImport("import math", stdlib=True),)
-
-    def qualify(self, expr: cst.BaseExpression) -> str:
-        text = dotted(expr) or ""
-        root, _, rest = text.partition(".")
-        base = self.tree.bindings().get(root)
-        return f"{base}.{rest}" if base and rest else (base or text)
 
 
 def recommended(record: LayerRecord, weight: str, prefix: str, mode: str | None = None) -> str | None:
@@ -86,28 +46,6 @@ def recommended(record: LayerRecord, weight: str, prefix: str, mode: str | None 
     if mode and act.family in _HE_FAMILIES:
         code = f'{code[:-1]}, mode="{mode}")'
     return code
-
-
-# Under normalization these rules are advice: the scale does not set the signal, so a rewrite is churn.
-_SCALE_ONLY = frozenset({"INIT001", "INIT002", "INIT004", "INIT005", "INIT006"})
-
-
-def unfixable(finding: Finding) -> str:
-    """Why no framework can fix this finding ('' when a planner may try)."""
-    record = finding.record
-    if finding.code not in FIXABLE:
-        return "no automatic fix for this rule"
-    if record is None or finding.line is None or record.origin.line is None:
-        return "no source location"
-    if not record.is_weight:
-        return "not used as a weight: the right scale is unknown; fill it by hand"
-    if record.unresolved or record.activation is None or record.init is None:
-        return "the layer is unresolved"
-    if record.count > 1 or "," in finding.layer:
-        return f"this site builds {record.count} layers; fix them by hand"
-    if record.normalized and finding.code in _SCALE_ONLY:
-        return "a normalization layer follows, so the weight scale does not set the signal; change it by hand if wanted"
-    return ""
 
 
 def plan(finding: Finding, ctx: Context) -> Planned | str:
@@ -366,7 +304,7 @@ def _shared(record: LayerRecord, code: str, weight: str, prefix: str, ctx: Conte
     """Why one init call cannot be rewritten for this layer alone ('' when it can)."""
     spec = record.init
     assert spec is not None
-    flagged = {id(f.record) for f in ctx.findings if f.record is not None and f.code in FIXABLE}
+    flagged = {id(f.record) for f in ctx.findings if f.record is not None and rule(f.code).fixable}
     for other in ctx.records:
         if other is record or not _same_call(other.init, spec):
             continue

@@ -14,7 +14,7 @@ from dataclasses import asdict
 from typing import Any
 
 from ..formulas import compounded, signal_body
-from ..records import LiveResult, Report
+from ..records import LiveResult, Report, SignalPoint
 from . import json as json_reporter
 from . import text as text_reporter
 
@@ -57,7 +57,7 @@ def table(rows: Sequence[dict[str, Any]]) -> str:
 
 def curve_text(result: LiveResult) -> str:
     """``signal: forward std 0.58 -> 0.054 (11x), gradient std 5.4e-21 -> 0.12 (2.2e+19x) over 50 layers``."""
-    body = signal_body(result.signal.curve)
+    body = signal_body(_curve(result))
     if len(body) < 2:
         return "signal: fewer than two weight layers before the head\n"
     first, last = body[0], body[-1]
@@ -103,14 +103,18 @@ def document(result: LiveResult) -> dict[str, Any]:
         "tracer": result.tracer,
         "layers": [clean(row) for row in result.layers],
         "signal": {
-            "threshold": result.signal.threshold,
-            "curve": [clean(_point(point)) for point in result.signal.curve],
+            "threshold": result.signal.threshold if result.signal else None,
+            "curve": [clean(_point(point)) for point in _curve(result)],
         },
     })
     return doc
 
 
-def _point(point: Any) -> dict[str, Any]:
+def _curve(result: LiveResult) -> tuple[SignalPoint, ...]:
+    return result.signal.curve if result.signal else ()
+
+
+def _point(point: SignalPoint) -> dict[str, Any]:
     row = asdict(point)
     row["shape"] = list(point.shape) if point.shape is not None else None
     return row
@@ -130,8 +134,8 @@ def plot(result: LiveResult, path: str) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    curve = result.signal.curve
-    threshold = result.signal.threshold
+    curve = _curve(result)
+    threshold = result.signal.threshold if result.signal else 0.0
     xs = list(range(len(curve)))
     fig, ax = plt.subplots(figsize=(max(6.0, 0.12 * len(curve) + 4), 4.5))
     for key, label, colour in (("forward_std", "forward std", "tab:blue"), ("grad_std", "gradient std", "tab:orange")):

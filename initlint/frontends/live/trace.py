@@ -126,7 +126,8 @@ def functional_activation(name: str, args: Sequence[Any], kwargs: dict[str, Any]
     slopes: dict[str, Callable[[], float]] = {
         "leaky_relu": lambda: float(_arg(args, kwargs, 1, "negative_slope", 0.01)),
         "prelu": lambda: _mean(_arg(args, kwargs, 1, "weight", 0.25)),
-        "rrelu": lambda: (float(_arg(args, kwargs, 1, "lower", 1 / 8)) + float(_arg(args, kwargs, 2, "upper", 1 / 3))) / 2,
+        "rrelu": lambda: formulas.rrelu_slope(float(_arg(args, kwargs, 1, "lower", formulas.RRELU_BOUNDS[0])),
+                                              float(_arg(args, kwargs, 2, "upper", formulas.RRELU_BOUNDS[1]))),
     }
     slope = slopes[name]() if name in slopes else None
     return _activation(name, slope, extra)
@@ -138,7 +139,7 @@ def module_activation(module: nn.Module, extra: dict[str, str]) -> Activation | 
     slopes: dict[str, Callable[[], float]] = {
         "LeakyReLU": lambda: float(module.negative_slope),  # type: ignore[arg-type]
         "PReLU": lambda: _mean(module.weight),
-        "RReLU": lambda: (float(module.lower) + float(module.upper)) / 2,  # type: ignore[arg-type]
+        "RReLU": lambda: formulas.rrelu_slope(float(module.lower), float(module.upper)),  # type: ignore[arg-type]
     }
     if cls == "Hardtanh" and float(module.min_val) == 0:  # type: ignore[arg-type]
         return _activation("relu6", 0.0, extra)

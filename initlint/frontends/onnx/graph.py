@@ -529,4 +529,4 @@ def _network(path: str, recs: list[LayerRecord], settings: Settings) -> LayerRec
     try:
         return propagate(path, recs, settings)
     except NoRuntime as err:
-        return LayerRecord(os.path.basename(path), "network", "onnx", Origin(path), signal=Signal(skipped=str(err)))
+        return LayerRecord(os.path.basename(path), "network", "onnx", Origin(path), signal=Signal((), settings.signal_threshold, skipped=str(err)))

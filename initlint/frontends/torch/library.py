@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 import libcst as cst
 
+from ... import formulas
 from ...records import InitSpec
 from ...rulebook import activation_family, default_slope
 from ..python.names import dotted
@@ -435,9 +436,9 @@ def module_slope(cls: str, pos: list[object], kw: dict[str, object]) -> float:
     elif cls == "PReLU":
         v = kw.get("init", pos[1] if len(pos) > 1 else default)
     elif cls == "RReLU":
-        lo = kw.get("lower", pos[0] if pos else 1 / 8)
-        hi = kw.get("upper", pos[1] if len(pos) > 1 else 1 / 3)
-        v = (lo + hi) / 2 if isinstance(lo, (int, float)) and isinstance(hi, (int, float)) else default
+        lo = kw.get("lower", pos[0] if pos else formulas.RRELU_BOUNDS[0])
+        hi = kw.get("upper", pos[1] if len(pos) > 1 else formulas.RRELU_BOUNDS[1])
+        v = formulas.rrelu_slope(lo, hi) if isinstance(lo, (int, float)) and isinstance(hi, (int, float)) else default
     else:
         return 0.0
     return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else default
