@@ -118,12 +118,10 @@ def lint(paths: Sequence[str], fmt: str, select: str | None, ignore: str | None,
             sys.exit(2 if report.errors else 1 if changed else 0)
         report = lint_paths(list(paths) or ["."], settings, jobs=jobs, cache=cache)
     options: dict[str, Any] = {"show_suppressed": True} if show_suppressed else {}
-    if fmt == "sarif":
-        options["settings"] = settings
-    elif fmt == "json":
+    if fmt in ("json", "sarif"):
         from .fixes import annotate
 
-        report = annotate(report, settings)
+        report = annotate(report, settings, edits=fmt == "sarif")
     colour = fmt == "text" and sys.stdout.isatty()
     click.echo(REPORTERS[fmt](report, show_unresolved, colour, **options), nl=False)
     for error in report.errors:

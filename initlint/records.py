@@ -185,6 +185,15 @@ class Verdict:
 
 
 @dataclass(frozen=True)
+class TextEdit:
+    """A replacement in a file's original text: the characters [start, end) become ``text``."""
+
+    start: int
+    end: int
+    text: str
+
+
+@dataclass(frozen=True)
 class Finding:
     """A reported problem, located and ready for reporters and fixers."""
 
@@ -201,6 +210,7 @@ class Finding:
     message: str
     fix: str | None = None
     related_line: int | None = None  # the init call's line
+    edits: tuple[TextEdit, ...] = ()  # the ``--fix`` edit of this finding alone, when planned with edits
     record: LayerRecord | None = field(default=None, compare=False, repr=False)
 
     def sort_key(self) -> tuple[str, int, int, str, str]:

@@ -54,7 +54,8 @@ def records(paths: list[str]) -> str:
         for rec in result.records:
             lines.append(json.dumps(_plain(rec), sort_keys=True))
         for finding in result.findings + result.suppressed:
-            lines.append(json.dumps(_plain(asdict(finding) | {"record": None}), sort_keys=True))
+            lines.append(json.dumps({k: v for k, v in _plain(asdict(finding)).items() if k != "record" and not _empty(v)},
+                                    sort_keys=True))
     return "\n".join(lines)
 
 

@@ -14,6 +14,7 @@ from click.testing import CliRunner
 
 from initlint.cli import main
 from initlint.engine import findings
+from initlint.fixes import annotate
 from initlint.records import Activation, FileResult, Finding, InitSpec, LayerRecord, Origin, Report
 from initlint.reporters import REPORTERS, github, sarif
 from initlint.rulebook import rules
@@ -70,7 +71,7 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 def test_sarif_validates_and_carries_rules_locations_fixes(project: Path) -> None:
     report = report_for(Path("models/net.py"), graph=project / "model.onnx")
-    doc = sarif.document(report)
+    doc = sarif.document(annotate(report, edits=True))
     jsonschema.validate(doc, SCHEMA)
     run = doc["runs"][0]
     driver = run["tool"]["driver"]

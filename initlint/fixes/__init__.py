@@ -23,7 +23,7 @@ import libcst as cst
 
 from ..engine import PRECEDENCE
 from ..lint import decode, lint_source
-from ..records import FileResult, Finding, Report
+from ..records import FileResult, Finding, Report, TextEdit
 from ..settings import Settings
 from . import keras, torch
 from .common import Context, Planned
@@ -150,18 +150,30 @@ def plan_result(result: FileResult, settings: Settings | None = None) -> FileFix
     return plan_source(text, result, settings)
 
 
-def annotate_result(result: FileResult, settings: Settings | None = None) -> FileResult:
-    """Set each finding's ``fix`` to the description of its edit (None when there is none)."""
+def annotate_result(result: FileResult, settings: Settings | None = None, edits: bool = False) -> FileResult:
+    """Set each finding's ``fix`` to the description of its edit (None when there is none).
+
+    With ``edits``, also each fix's :class:`TextEdit` s, applied alone to the original text
+    (what SARIF's ``fixes`` carry).
+    """
     planned = plan_result(result, settings)
     if planned is None:
         return result
-    described = {key(fix.finding): fix.description for fix in planned.fixes}
-    return replace(result, findings=tuple(replace(f, fix=described.get(key(f))) for f in result.findings))
+    fixes = {key(fix.finding): fix for fix in planned.fixes}
+
+    def annotated(finding: Finding) -> Finding:
+        fix = fixes.get(key(finding))
+        if fix is None:
+            return replace(finding, fix=None)
+        ranges = tuple(TextEdit(*r) for r in replacements(planned, fix)) if edits else ()
+        return replace(finding, fix=fix.description, edits=ranges)
+
+    return replace(result, findings=tuple(annotated(f) for f in result.findings))
 
 
-def annotate(report: Report, settings: Settings | None = None) -> Report:
-    """The report with every fixable finding's ``fix`` description set (SPEC 8.21)."""
-    return Report(tuple(annotate_result(r, settings) for r in report.results))
+def annotate(report: Report, settings: Settings | None = None, edits: bool = False) -> Report:
+    """The report with every fixable finding's ``fix`` description set (SPEC 8.21), and with ``edits`` its edits."""
+    return Report(tuple(annotate_result(r, settings, edits) for r in report.results))
 
 
 def replacements(planned: FileFixes, fix: Fix) -> list[tuple[int, int, str]]:

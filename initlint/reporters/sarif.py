@@ -13,16 +13,13 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 from .. import __version__
-from ..fixes import FileFixes, key, plan_result, replacements
 from ..records import Finding, Report
 from ..rulebook import DOC_SECTIONS, Rule, rules
-from ..settings import Settings
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 INFORMATION_URI = "https://pypi.org/project/initlint/"
@@ -80,7 +77,6 @@ def result(
     index: dict[str, int],
     cwd: str | None = None,
     suppressed: bool = False,
-    planned: FileFixes | None = None,
 ) -> dict[str, Any]:
     location: dict[str, Any] = {"physicalLocation": _physical(finding, finding.line, finding.column, cwd)}
     if finding.line is None and finding.layer:
@@ -101,22 +97,15 @@ def result(
                 "message": {"text": "init call"},
             }
         ]
-    fixes = _fixes(finding, planned, cwd) if finding.fix else []
-    if fixes:
-        out["fixes"] = fixes
+    if finding.fix and finding.edits:
+        out["fixes"] = _fixes(finding, cwd)
     if suppressed:
         out["suppressions"] = [{"kind": "inSource"}]
     return out
 
 
-def _fixes(finding: Finding, planned: FileFixes | None, cwd: str | None) -> list[dict[str, Any]]:
+def _fixes(finding: Finding, cwd: str | None) -> list[dict[str, Any]]:
     """The edit as SARIF replacements (character offsets into the original file)."""
-    fix = next((f for f in planned.fixes if key(f.finding) == key(finding)), None) if planned else None
-    if planned is None or fix is None:
-        return []
-    edits = replacements(planned, fix)
-    if not edits:
-        return []
     change = {
         "artifactLocation": artifact_location(finding.path, cwd),
         "replacements": [
@@ -124,24 +113,17 @@ def _fixes(finding: Finding, planned: FileFixes | None, cwd: str | None) -> list
                 "deletedRegion": {"charOffset": start, "charLength": end - start},
                 **({"insertedContent": {"text": text}} if text else {}),
             }
-            for start, end, text in edits
+            for start, end, text in ((e.start, e.end, e.text) for e in finding.edits)
         ],
     }
-    return [{"description": {"text": fix.description}, "artifactChanges": [change]}]
+    return [{"description": {"text": finding.fix}, "artifactChanges": [change]}]
 
 
-def document(
-    report: Report, show_suppressed: bool = False, cwd: str | None = None, settings: Settings | None = None
-) -> dict[str, Any]:
+def document(report: Report, show_suppressed: bool = False, cwd: str | None = None) -> dict[str, Any]:
+    """The SARIF log; a finding's ``fixes`` come from its ``edits`` (see :func:`initlint.fixes.annotate`)."""
     catalogue = list(rules().values())
     index = {r.code: i for i, r in enumerate(catalogue)}
-    results = []
-    for file_result in report.results:
-        planned = plan_result(file_result, settings) if file_result.findings else None
-        described = {key(fix.finding): fix.description for fix in planned.fixes} if planned else {}
-        for finding in file_result.findings:
-            finding = replace(finding, fix=described.get(key(finding)))
-            results.append(result(finding, index, cwd, planned=planned))
+    results = [result(finding, index, cwd) for file_result in report.results for finding in file_result.findings]
     if show_suppressed:
         results += [result(f, index, cwd, suppressed=True) for r in report.results for f in r.suppressed]
     run: dict[str, Any] = {
@@ -174,6 +156,5 @@ def render(
     show_unresolved: bool = False,
     colour: bool = False,
     show_suppressed: bool = False,
-    settings: Settings | None = None,
 ) -> str:
-    return json.dumps(document(report, show_suppressed, settings=settings), indent=2) + "\n"
+    return json.dumps(document(report, show_suppressed), indent=2) + "\n"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any, Protocol
+
 import libcst as cst
 
 from ..python.names import Names
@@ -53,4 +55,28 @@ class FileContext:
                 if found is not None:
                     return found
         return None
+
+
+class Host(Protocol):
+    """What the interpreter's helpers (the PyTorch library, reflection, the inliner) use of the interpreter.
+
+    A protocol rather than the class itself, so the helpers do not import the interpreter that builds them.
+    """
+
+    ctx: FileContext
+    scope: Scope
+    stmt: cst.CSTNode | None
+    repeat: int
+    returns: list[object]
+    current_fn: str | None
+    torch: Any  # the TorchLibrary
+    inline: Any  # the Inliner
+
+    def ev(self, e: cst.BaseExpression, env: dict[str, object]) -> object: ...
+
+    def run(self, body: list[Any], env: dict[str, object]) -> bool: ...
+
+    def assign(self, target: cst.BaseExpression, value: object, env: dict[str, object]) -> None: ...
+
+    def args(self, e: cst.Call, env: dict[str, object]) -> tuple[list[object], dict[str, object]]: ...
 

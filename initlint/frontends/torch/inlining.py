@@ -8,18 +8,15 @@ Recursion adds nothing; nesting beyond ``MAX_DEPTH`` gives up on the file.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import libcst as cst
 
 from ..python.syntax import suite
 from .branches import join
-from .context import BudgetExceeded
+from .context import BudgetExceeded, Host
 from .tree import Scope
 from .values import Func, SelfRef, Sym
-
-if TYPE_CHECKING:
-    from .interpreter import Interpreter
 
 MAX_DEPTH = 8
 
@@ -27,7 +24,7 @@ MAX_DEPTH = 8
 class Inliner:
     """Runs same-file functions and methods for one interpreter, without recursion and to a bounded depth."""
 
-    def __init__(self, it: Interpreter) -> None:
+    def __init__(self, it: Host) -> None:
         self.it = it
         self.depth = 0
         self.stack: list[int] = []  # ids of the function nodes being run

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import replace
-from typing import TYPE_CHECKING
 
 import libcst as cst
 
@@ -20,6 +19,7 @@ from ...records import InitSpec
 from ...rulebook import activation_family, default_slope
 from ..python.names import dotted
 from . import initializers as ti
+from .context import Host
 from .reflection import layers_in
 from .tables import (
     DROPOUTS,
@@ -48,9 +48,6 @@ from .tree import (
 )
 from .values import NONE, ListBuild, Scale, TensorVal, WeightRef, as_scale
 
-if TYPE_CHECKING:
-    from .interpreter import Interpreter
-
 TENSOR_MAKERS = {
     "randn": "randn", "rand": "rand", "empty": "empty", "zeros": "zeros", "ones": "ones", "full": "full",
     "Tensor": "empty", "FloatTensor": "empty", "DoubleTensor": "empty", "HalfTensor": "empty", "eye": "eye",
@@ -63,7 +60,7 @@ _NUMERIC_ROOTS = ("math.", "numpy.", "np.", "torch.")
 class TorchLibrary:
     """PyTorch's API for one interpreter: builds layer sites and module values, and sets each weight's init state."""
 
-    def __init__(self, it: Interpreter) -> None:
+    def __init__(self, it: Host) -> None:
         self.it = it
         self.ctx = it.ctx
         self.scope = it.scope

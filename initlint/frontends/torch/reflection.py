@@ -8,14 +8,14 @@ layers (they were built first).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import libcst as cst
 
 from ..python.names import dotted
 from ..python.syntax import suite
 from . import initializers as ti
-from .context import FileContext
+from .context import FileContext, Host
 from .tables import is_instance, torch_nn_class
 from .tree import (
     ActMod,
@@ -48,14 +48,11 @@ from .values import (
     WeightRef,
 )
 
-if TYPE_CHECKING:
-    from .interpreter import Interpreter
-
 
 class Reflection:
     """What iterating, applying to and inspecting ``nn.Module`` values does, for one interpreter."""
 
-    def __init__(self, it: Interpreter) -> None:
+    def __init__(self, it: Host) -> None:
         self.it = it
         self.ctx = it.ctx
 
