@@ -49,6 +49,7 @@ DOC_SECTIONS = (
     ("limitations", "Known limitations"),
     ("references", "References"),
 )
+CODE_SECTIONS = frozenset({"example", "use_instead"})  # documentation sections that are Python code
 
 
 def rules_dir() -> Path:

@@ -79,6 +79,8 @@ def test_sarif_validates_and_carries_rules_locations_fixes(project: Path) -> Non
     assert [r["id"] for r in driver["rules"]] == list(rules())
     rule = driver["rules"][0]
     assert rule["name"] == "init-activation-mismatch"
+    example = rule["help"]["markdown"].split("## Example\n\n", 1)[1]
+    assert example.startswith("```python\nimport ") and "\n```" in example  # code, not Markdown headings
     assert rule["shortDescription"]["text"] and rule["fullDescription"]["text"] and "What it does" in rule["help"]["text"]
     assert rule["helpUri"].endswith("docs/rules/INIT001.md")
     by_rule = {r["ruleId"]: r for r in run["results"] if r["properties"]["layer"].startswith("Net.")}

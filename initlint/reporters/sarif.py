@@ -19,7 +19,7 @@ from urllib.parse import quote
 
 from .. import __version__
 from ..records import Finding, Report
-from ..rulebook import DOC_SECTIONS, Rule, rules
+from ..rulebook import CODE_SECTIONS, DOC_SECTIONS, Rule, rules
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 INFORMATION_URI = "https://pypi.org/project/initlint/"
@@ -35,7 +35,8 @@ def _text(value: str) -> str:
 
 def rule_descriptor(r: Rule) -> dict[str, Any]:
     help_parts = [f"{heading}:\n{r.docs[key]}" for key, heading in DOC_SECTIONS if r.docs.get(key)]
-    help_md = "\n\n".join(f"## {heading}\n\n{r.docs[key]}" for key, heading in DOC_SECTIONS if r.docs.get(key))
+    help_md = "\n\n".join(f"## {heading}\n\n{_markdown(key, r.docs[key])}"
+                          for key, heading in DOC_SECTIONS if r.docs.get(key))
     return {
         "id": r.code,
         "name": r.name,
@@ -46,6 +47,11 @@ def rule_descriptor(r: Rule) -> dict[str, Any]:
         "defaultConfiguration": {"level": LEVELS[r.severity]},
         "properties": {"tags": ["initialization", "deep-learning"]},
     }
+
+
+def _markdown(key: str, text: str) -> str:
+    """A documentation section as Markdown: the examples are Python code, fenced."""
+    return f"```python\n{text}\n```" if key in CODE_SECTIONS else text
 
 
 def artifact_location(path: str, cwd: str | None = None) -> dict[str, Any]:
