@@ -13,7 +13,7 @@ import libcst as cst
 
 from ..frontends.python.names import dotted
 from ..records import Finding
-from ..rulebook import family_info
+from ..rulebook import family_info, rule
 from .common import Context, Planned, unfixable
 from .edits import SetKeyword, quote_style
 
@@ -21,7 +21,6 @@ from .edits import SetKeyword, quote_style
 # every convolution takes at least eight parameters before it).
 _SAFE_POSITIONAL = {"Dense": 3}
 _SAFE_POSITIONAL_CONV = 7
-_HE_LIMIT = 1.5  # he_normal stays within SPEC 8.3's agreement for slopes with 1 + a**2 below this
 
 
 def plan(finding: Finding, ctx: Context) -> Planned | str:
@@ -31,7 +30,8 @@ def plan(finding: Finding, ctx: Context) -> Planned | str:
     record = finding.record
     assert record is not None and record.activation is not None and record.origin.line is not None
     act = record.activation
-    if act.family == "relu" and act.slope and 1 + act.slope**2 >= _HE_LIMIT:
+    # he_normal stays within SPEC 8.3's agreement while 1 + a**2 is below the agreement factor
+    if act.family == "relu" and act.slope and 1 + act.slope**2 >= rule("INIT001").threshold("agree"):
         return f"no named initializer fits slope {act.slope:g}; use VarianceScaling(scale=2 / (1 + a**2))"
     call = ctx.tree.call_at(record.origin.line, record.origin.column)
     if call is None:
