@@ -10,7 +10,6 @@ operations (whose consumers stay unresolved).
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import TYPE_CHECKING
 
 import libcst as cst
 
@@ -35,6 +34,7 @@ from .graph import (
     scalar,
     string,
 )
+from .program import Program, TopLevel
 from .tables import (
     ACTIVATION_LAYERS,
     ACTIVATION_NAMES,
@@ -51,8 +51,14 @@ from .tables import (
     qualified_class,
 )
 
-if TYPE_CHECKING:
-    from .layers import KerasFile
+
+def read(top: TopLevel) -> Program:
+    """Every unit of the file read into its graph, starting from the module body."""
+    program = Program()
+    module = Flow(top, program, Graph("<module>", "module"), top.names, None, "<module>")
+    module.walk(top.source.module.body)
+    module.finish()
+    return program
 
 
 # -- one unit's flow --------------------------------------------------------------------------
@@ -61,8 +67,10 @@ if TYPE_CHECKING:
 class Flow:
     """Walks the statements of one unit (function, class, module body) and builds its graph."""
 
-    def __init__(self, file: KerasFile, graph: Graph, names: Names, parent: Flow | None, scope: str) -> None:
-        self.file = file
+    def __init__(self, top: TopLevel, program: Program, graph: Graph, names: Names, parent: Flow | None,
+                 scope: str) -> None:
+        self.top = top
+        self.program = program
         self.graph = graph
         self.names = names
         self.parent = parent
@@ -71,7 +79,7 @@ class Flow:
         self.sequentials: list[Layer] = []
         self.stmt: cst.CSTNode | None = None
         self.deps: set[tuple[str, str]] = set()  # parameter defaults read since the last reset
-        file.graphs.setdefault(graph.unit, graph)
+        program.graphs.setdefault(graph.unit, graph)
 
     # -- statements -------------------------------------------------------------------------
 
@@ -104,10 +112,10 @@ class Flow:
                 self.walk(_suite(stmt.finalbody.body))
         elif isinstance(stmt, cst.FunctionDef):
             name = f"{self.scope}.{stmt.name.value}" if self.graph.kind != "module" else stmt.name.value
-            function_unit(self.file, stmt, name, self)
+            function_unit(self.top, self.program, stmt, name, self)
             self.env[stmt.name.value] = UnitRef(name)
         elif isinstance(stmt, cst.ClassDef):
-            class_unit(self.file, stmt, self)
+            class_unit(self.top, self.program, stmt, self)
             self.env[stmt.name.value] = UnitRef(stmt.name.value)
 
     def branches(self, stmt: cst.If) -> None:
@@ -207,13 +215,13 @@ class Flow:
         while flow is not None:
             if key in flow.env:
                 value = flow.env[key]
-                if flow.graph.kind == "module" and key in self.file.consts and value is None:
+                if flow.graph.kind == "module" and key in self.top.consts and value is None:
                     return MISSING  # type: ignore[return-value]  # a module constant: read its expression
                 if isinstance(value, int) and flow.graph is not self.graph:
                     return None  # a tensor of an enclosing unit's graph: not followed across units
                 return value
             flow = flow.parent
-        if key in self.file.units:
+        if key in self.top.units:
             return UnitRef(key)
         return MISSING  # type: ignore[return-value]
 
@@ -227,8 +235,8 @@ class Flow:
         if isinstance(bound, Param) and bound.default is not None:
             self.deps.add((bound.unit, bound.name))
             return self.resolve(bound.default, depth + 1)
-        if bound is MISSING and expr.value in self.file.consts:
-            return self.resolve(self.file.consts[expr.value], depth + 1)
+        if bound is MISSING and expr.value in self.top.consts:
+            return self.resolve(self.top.consts[expr.value], depth + 1)
         return expr
 
     def literal(self, expr: cst.BaseExpression | None) -> object:
@@ -269,11 +277,10 @@ class Flow:
         bare = func.value if isinstance(func, cst.Name) else None
         if bare is not None and self.lookup(bare) is not MISSING:
             return None  # a local rebinding, not the import
-        return qualified_class(self.qualify(func), self.file.star, bare)
+        return qualified_class(self.qualify(func), self.top.star, bare)
 
     def code(self, expr: cst.CSTNode) -> str:
-        text = self.file.source.module.code_for_node(expr).strip()
-        return text if len(text) <= 60 else text[:57] + "..."
+        return self.top.code(expr)
 
     # -- expressions ------------------------------------------------------------------------
 
@@ -354,9 +361,9 @@ class Flow:
         if isinstance(bound, Layer):  # dense(x), self.fc1(x)
             return self.apply(bound, call)
         if isinstance(bound, UnitRef):
-            unit = self.file.units.get(bound.name) if bound.name in self.file.units else None
-            factory = self.file.graphs.get(bound.name)
-            if isinstance(unit, cst.ClassDef) or self.file.unit_kinds.get(bound.name) in ("model", "layer", "other") or (
+            unit = self.top.units.get(bound.name) if bound.name in self.top.units else None
+            factory = self.program.graphs.get(bound.name)
+            if isinstance(unit, cst.ClassDef) or self.program.unit_kinds.get(bound.name) in ("model", "layer", "other") or (
                 factory is not None and factory.returned_layer is not None
             ):
                 return self.construct(call)
@@ -409,14 +416,14 @@ class Flow:
         """A call of a helper function of this file: tensors bind to its parameters."""
         inputs: list[int] = []
         names: list[str] = []
-        self.file.site_args.setdefault(unit, []).append(self.passed_args(call))
+        self.program.site_args.setdefault(unit, []).append(self.passed_args(call))
         for i, arg in enumerate(call.args):
             name = arg.keyword.value if arg.keyword is not None else f"#{i}"
             for t in self.tensors(arg.value):
                 inputs.append(t)
                 names.append(name)
         nid = self.graph.add(Node("unit", tuple(inputs), unit=unit, params=tuple(names)))
-        self.file.sites.setdefault(unit, []).append((self.graph, nid))
+        self.program.sites.setdefault(unit, []).append((self.graph, nid))
         return nid
 
     def passed_args(self, call: cst.Call) -> dict[str, object]:
@@ -452,13 +459,13 @@ class Flow:
 
     def construct(self, call: cst.Call) -> Layer | None:
         """The layer object a constructor call builds (cached per call site, so loops build one)."""
-        cached = self.file.layer_cache.get(id(call))
+        cached = self.program.layer_cache.get(id(call))
         if cached is not None:
             return cached
         layer = self._construct(call)
         if layer is not None:
-            self.file.layer_cache[id(call)] = layer
-            self.file.layers.append(layer)
+            self.program.layer_cache[id(call)] = layer
+            self.program.layers.append(layer)
         return layer
 
     def _construct(self, call: cst.Call) -> Layer | None:
@@ -467,20 +474,20 @@ class Flow:
         bound = self.lookup(key) if key is not None else MISSING
         new = lambda role, cls: Layer(role, cls, call, self.stmt, self.scope)  # noqa: E731
         if isinstance(bound, UnitRef):
-            factory = self.file.graphs.get(bound.name)
+            factory = self.program.graphs.get(bound.name)
             if factory is not None and factory.returned_layer is not None:
                 return factory.returned_layer
             layer = new("unit", bound.name)
             layer.unit = bound.name
-            self.file.site_args.setdefault(f"{bound.name}.__init__", []).append(self.passed_args(call))
+            self.program.site_args.setdefault(f"{bound.name}.__init__", []).append(self.passed_args(call))
             return layer
         cls = self.keras_name(func)
         if cls is not None and "initializers" in (self.qualify(func) or "").split("."):
             return None  # keras.initializers.Identity is not keras.layers.Identity
         if cls is None:
             user = key.rpartition(".")[2] if key else ""
-            family = activation_family(user, self.file.source.settings.activations) if user else None
-            if user and user in self.file.source.settings.activations and family is not None:
+            family = activation_family(user, self.top.source.settings.activations) if user else None
+            if user and user in self.top.source.settings.activations and family is not None:
                 layer = new("act", user)
                 layer.activation = Activation(user, family)
                 return layer
@@ -545,7 +552,7 @@ class Flow:
             key = dotted(target.targets[0].target)
             if key is not None:
                 return key.rpartition(".")[2]
-        return self.file.auto_name(self.scope, cls)
+        return self.program.auto_name(self.scope, cls)
 
     def weight_layer(self, layer: Layer, spec: WeightLayer) -> None:
         call = layer.call
@@ -594,7 +601,7 @@ class Flow:
             if value.role == "sequential":
                 value.applied = True
             if value.role == "weight" and not value.name:
-                value.name = self.file.auto_name(self.scope, value.cls)
+                value.name = self.program.auto_name(self.scope, value.cls)
             return [value]
         unknown = Layer("unknown", self.code(expr), None, self.stmt, self.scope)
         return [unknown]
@@ -627,7 +634,7 @@ class Flow:
             return self.chain(layer, inputs[0] if inputs else None)
         if layer.role == "unit":
             nid = self.graph.add(Node("unit", tuple(inputs[:1]), unit=layer.unit, params=("#0",) * len(inputs[:1])))
-            self.file.sites.setdefault(layer.unit, []).append((self.graph, nid))
+            self.program.sites.setdefault(layer.unit, []).append((self.graph, nid))
             return nid
         return self.apply_one(layer, tuple(inputs))
 
@@ -645,7 +652,7 @@ class Flow:
                 current = self.chain(item, current)
             elif item.role == "unit":
                 current = self.graph.add(Node("unit", (current,), unit=item.unit, params=("#0",)))
-                self.file.sites.setdefault(item.unit, []).append((self.graph, current))
+                self.program.sites.setdefault(item.unit, []).append((self.graph, current))
             else:
                 current = self.apply_one(item, (current,))
         return current
@@ -658,7 +665,7 @@ class Flow:
             fan_in, fan_out, out = fans_of(layer, shape)
             before = frozenset().union(*(graph.nodes[i].deps or NO_DEPS for i in inputs))
             nid = graph.add(Node("weight", inputs, out, layer=layer, deps=before | layer.fan_deps))
-            self.file.applications.append(Application(graph, nid, layer, fan_in, fan_out, before))
+            self.program.applications.append(Application(graph, nid, layer, fan_in, fan_out, before))
             return nid
         if layer.role == "act":
             return graph.add(Node("act", inputs, shape, act=layer.activation, layer=layer))
@@ -667,7 +674,7 @@ class Flow:
         if layer.role == "opaque":
             return graph.add(Node("weight", inputs))  # consumes linearly; judged by no rule here
         if layer.role == "dropout":
-            self.file.dropouts.append((graph, layer))
+            self.program.dropouts.append((graph, layer))
             return graph.add(Node("dropout", inputs, shape))
         if layer.role == "add":
             return graph.add(Node("add", inputs, shape))
@@ -706,7 +713,7 @@ class Flow:
             return None
         if not isinstance(name, str):
             return f"activation={written} is not resolved"
-        extra = self.file.source.settings.activations
+        extra = self.top.source.settings.activations
         if name in extra:
             family = activation_family(name, extra)
             return Activation(name, family) if family else f"activation {name!r} has no family"
@@ -748,7 +755,7 @@ class Flow:
         if cls == "ReLU":
             top = self.literal(_arg(call, "max_value", 0))
             name = "LeakyReLU" if slope else "ReLU6" if top == 6 else "ReLU"
-        family = activation_family(name, self.file.source.settings.activations)
+        family = activation_family(name, self.top.source.settings.activations)
         return Activation(name, family, slope=slope) if family else f"{cls} belongs to no family"
 
     def initializer(self, expr: cst.BaseExpression, depth: int = 0) -> InitSpec | str:
@@ -775,12 +782,12 @@ class Flow:
             value = self.literal(expr)
             return self.config_initializer(value, written) if isinstance(value, dict) else f"{written} is not literal"
         if isinstance(expr, (cst.Name, cst.Attribute)):
-            name = qualified_class(self.qualify(expr), self.file.star, None)
+            name = qualified_class(self.qualify(expr), self.top.star, None)
             if name and keras_init.lookup(name):
                 return keras_init.from_name(name, {}, written)
             return f"kernel initializer {written} is not resolved"
         if isinstance(expr, cst.Call):
-            name = qualified_class(self.qualify(expr.func), self.file.star,
+            name = qualified_class(self.qualify(expr.func), self.top.star,
                                    expr.func.value if isinstance(expr.func, cst.Name) else None)
             if name == "get" and expr.args and depth < 3:
                 return self.initializer(expr.args[0].value, depth + 1)
@@ -819,14 +826,14 @@ def _param_names(func: cst.FunctionDef, unit: str) -> list[Param]:
     return [Param(x.name.value, x.default, unit) for x in (*p.posonly_params, *p.params, *p.kwonly_params)]
 
 
-def function_unit(file: KerasFile, func: cst.FunctionDef, name: str, parent: Flow | None) -> Graph:
+def function_unit(top: TopLevel, program: Program, func: cst.FunctionDef, name: str, parent: Flow | None) -> Graph:
     graph = Graph(name, "function")
     params = _param_names(func, name)
-    file.signatures[name] = tuple(params)
+    program.signatures[name] = tuple(params)
     graph.call_params = tuple(p.name for p in params)
-    file.unit_kinds[name] = "function"
-    flow = Flow(file, graph, (parent.names if parent else file.names).child(), parent, name)
-    file.graphs[name] = graph
+    program.unit_kinds[name] = "function"
+    flow = Flow(top, program, graph, (parent.names if parent else top.names).child(), parent, name)
+    program.graphs[name] = graph
     for p in params:
         flow.env[p.name] = p
     flow.names.scan(_suite(func.body))
@@ -835,15 +842,15 @@ def function_unit(file: KerasFile, func: cst.FunctionDef, name: str, parent: Flo
     return graph
 
 
-def class_unit(file: KerasFile, cls: cst.ClassDef, parent: Flow | None) -> Graph:
+def class_unit(top: TopLevel, program: Program, cls: cst.ClassDef, parent: Flow | None) -> Graph:
     """A subclassed model or layer: layers from ``__init__``/``build``, data flow from ``call``."""
     name = cls.name.value
-    names = parent.names if parent else file.names
-    kind = file.is_model_class(cls, names)
-    file.unit_kinds[name] = kind
+    names = parent.names if parent else top.names
+    kind = _class_kind(cls, names, top.star)
+    program.unit_kinds[name] = kind
     graph = Graph(name, kind)
-    file.graphs[name] = graph
-    flow = Flow(file, graph, names.child(), parent, name)
+    program.graphs[name] = graph
+    flow = Flow(top, program, graph, names.child(), parent, name)
     methods = {s.name.value: s for s in _suite(cls.body) if isinstance(s, cst.FunctionDef)}
     for method in ("__init__", "build", "call"):
         func = methods.get(method)
@@ -851,7 +858,7 @@ def class_unit(file: KerasFile, cls: cst.ClassDef, parent: Flow | None) -> Graph
             continue
         unit = f"{name}.__init__" if method == "__init__" else f"{name}.{method}"
         params = _param_names(func, unit)[1:]  # drop self
-        file.signatures[unit] = tuple(params)
+        program.signatures[unit] = tuple(params)
         if method == "call":
             graph.call_params = tuple(p.name for p in params)
         saved = {k: v for k, v in flow.env.items() if k.startswith("self.")}
@@ -861,6 +868,17 @@ def class_unit(file: KerasFile, cls: cst.ClassDef, parent: Flow | None) -> Graph
         flow.walk(_suite(func.body))
     flow.env = {k: v for k, v in flow.env.items() if k.startswith("self.")}
     return graph
+
+
+def _class_kind(stmt: cst.ClassDef, names: Names, star: bool) -> str:
+    """model (a Model, Sequential or Functional subclass), layer (a Layer subclass) or other."""
+    for base in stmt.bases:
+        name = qualified_class(names.qualify(base.value), star, dotted(base.value))
+        if name in ("Model", "Sequential", "Functional"):
+            return "model"
+        if name == "Layer":
+            return "layer"
+    return "other"
 
 
 # -- helpers ---------------------------------------------------------------------------------
