@@ -13,12 +13,15 @@ from collections.abc import Sequence
 import libcst as cst
 
 from ..python.names import Names, dotted
+from ..python.syntax import suite
 from .construct import rescope
 from .expressions import Values
 from .graph import Graph, Layer, Lit, Node, Param, UnitRef, Value
 from .program import Program, TopLevel
 from .scope import Scope
 from .tables import qualified_class
+
+Statement = cst.BaseStatement | cst.BaseSmallStatement  # a one-line suite's statements come bare
 
 
 def read(top: TopLevel) -> Program:
@@ -42,11 +45,11 @@ class Flow:
         self.values = Values(self.scope, program)
         program.graphs.setdefault(graph.unit, graph)
 
-    def walk(self, body: Sequence[cst.CSTNode]) -> None:
+    def walk(self, body: Sequence[Statement]) -> None:
         for stmt in body:
             self.statement(stmt)
 
-    def statement(self, stmt: cst.CSTNode) -> None:
+    def statement(self, stmt: Statement) -> None:
         scope = self.scope
         if isinstance(stmt, cst.SimpleStatementLine):
             for small in stmt.body:
@@ -61,15 +64,15 @@ class Flow:
                 items = self.values.value(stmt.iter) if isinstance(stmt.iter, (cst.Name, cst.Attribute)) else None
                 self.bind(stmt.target, items if isinstance(items, Layer) and items.role != "sequential" else None)
             for _ in range(2):  # twice: what one iteration produces is consumed by the next
-                self.walk(_suite(stmt.body))
+                self.walk(suite(stmt.body))
         elif isinstance(stmt, cst.With):
-            self.walk(_suite(stmt.body))
+            self.walk(suite(stmt.body))
         elif isinstance(stmt, cst.Try):
-            self.walk(_suite(stmt.body))
+            self.walk(suite(stmt.body))
             if stmt.orelse is not None:
-                self.walk(_suite(stmt.orelse.body))
+                self.walk(suite(stmt.orelse.body))
             if stmt.finalbody is not None:
-                self.walk(_suite(stmt.finalbody.body))
+                self.walk(suite(stmt.finalbody.body))
         elif isinstance(stmt, cst.FunctionDef):
             name = f"{scope.name}.{stmt.name.value}" if self.graph.kind != "module" else stmt.name.value
             function_unit(self.top, self.program, stmt, name, self)
@@ -77,6 +80,9 @@ class Flow:
         elif isinstance(stmt, cst.ClassDef):
             class_unit(self.top, self.program, stmt, self)
             scope.env[stmt.name.value] = UnitRef(stmt.name.value)
+        elif isinstance(stmt, cst.BaseSmallStatement):  # `if c: x = f(x)`: suite() gives no line around it
+            scope.stmt = stmt
+            self.small(stmt)
 
     def branches(self, stmt: cst.If) -> None:
         """Both branches from the same start; names that differ after them meet in a pass node."""
@@ -86,9 +92,9 @@ class Flow:
         current: cst.If | cst.Else | None = stmt
         while current is not None:
             scope.env = dict(start)
-            body = _suite(current.body)
+            body = suite(current.body)
             self.walk(body)
-            if not (body and _ends_flow(body[-1])):
+            if not (body and _ends_flow(body)):
                 ends.append(scope.env)
             current = current.orelse if isinstance(current, cst.If) else None
         if not isinstance(stmt.orelse, cst.Else) and not _has_else(stmt):
@@ -184,8 +190,13 @@ def function_unit(top: TopLevel, program: Program, func: cst.FunctionDef, name: 
     scope = flow.scope
     for p in params:
         scope.env[p.name] = p
-    scope.names.scan(_suite(func.body))
-    flow.walk(_suite(func.body))
+    body = suite(func.body)
+    if isinstance(func.body, cst.IndentedBlock):
+        scope.names.scan(body)
+    else:  # Names.scan reads statement lines; a one-line body's imports are added one by one
+        for small in body:
+            scope.names.add(small)  # type: ignore[arg-type]
+    flow.walk(body)
     flow.values.finish()
     return graph
 
@@ -200,7 +211,7 @@ def class_unit(top: TopLevel, program: Program, cls: cst.ClassDef, parent: Flow 
     program.graphs[name] = graph
     flow = Flow(top, program, graph, names.child(), parent, name)
     scope = flow.scope
-    methods = {s.name.value: s for s in _suite(cls.body) if isinstance(s, cst.FunctionDef)}
+    methods = {s.name.value: s for s in suite(cls.body) if isinstance(s, cst.FunctionDef)}
     for method in ("__init__", "build", "call"):
         func = methods.get(method)
         if func is None:
@@ -214,7 +225,7 @@ def class_unit(top: TopLevel, program: Program, cls: cst.ClassDef, parent: Flow 
         scope.env = dict(saved)
         for p in params:
             scope.env[p.name] = p
-        flow.walk(_suite(func.body))
+        flow.walk(suite(func.body))
     scope.env = {k: v for k, v in scope.env.items() if k.startswith("self.")}
     return graph
 
@@ -233,16 +244,16 @@ def _class_kind(stmt: cst.ClassDef, names: Names, star: bool) -> str:
 # -- helpers ---------------------------------------------------------------------------------
 
 
-def _suite(body: cst.BaseSuite) -> list[cst.CSTNode]:
-    if isinstance(body, cst.IndentedBlock):
-        return list(body.body)
-    if isinstance(body, cst.SimpleStatementSuite):
-        return [cst.SimpleStatementLine(body=body.body)]
-    return []
-
-
-def _ends_flow(stmt: cst.CSTNode) -> bool:
-    return isinstance(stmt, cst.SimpleStatementLine) and any(isinstance(s, (cst.Return, cst.Raise)) for s in stmt.body)
+def _ends_flow(body: Sequence[Statement]) -> bool:
+    """Whether a block ends in ``return`` / ``raise`` (in a one-line suite: any of its statements)."""
+    last = body[-1]
+    if isinstance(last, cst.SimpleStatementLine):
+        line: Sequence[Statement] = last.body
+    elif isinstance(last, cst.BaseSmallStatement):
+        line = body  # `if c: x = f(x); return x`: suite() gives the small statements of the one line
+    else:
+        return False
+    return any(isinstance(s, (cst.Return, cst.Raise)) for s in line)
 
 
 def _has_else(stmt: cst.If) -> bool:
