@@ -1,4 +1,4 @@
-"""The Keras source frontend's data: values a flow binds, graph nodes, and layer geometry.
+"""The Keras source frontend's data: values a flow binds, graph nodes, literal readers and layer geometry.
 
 A unit (function, model class, module body) is read into a :class:`Graph` of
 :class:`Node` s; names are bound to tensor node ids, constructed :class:`Layer`
@@ -153,6 +153,17 @@ def scalar(expr: cst.BaseExpression) -> object:
     if isinstance(expr, cst.Name) and expr.value in _CONSTANTS:
         return _CONSTANTS[expr.value]
     return MISSING
+
+
+def argument(call: cst.Call, keyword: str, index: int) -> cst.BaseExpression | None:
+    """The argument given as ``keyword=`` or at position ``index`` (-1: keyword only; ``*args`` take no position)."""
+    for arg in call.args:
+        if arg.keyword is not None and arg.keyword.value == keyword:
+            return arg.value
+    positional = [a for a in call.args if a.keyword is None and not a.star]
+    if 0 <= index < len(positional):
+        return positional[index].value
+    return None
 
 
 def _ints(value: object, rank: int) -> tuple[int, ...] | None:

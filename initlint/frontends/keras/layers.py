@@ -26,17 +26,16 @@ Never imports keras or tensorflow: the file is only parsed.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, replace
 
 import libcst as cst
 
 from ...records import Activation, InitSpec, LayerRecord, Origin
-from ..python.names import Names, dotted
 from ..python.source import SourceFile
-from .flow import Flow
+from .flow import read
 from .graph import MISSING, Application, Deps, Graph, Layer, Node, Param, scalar
-from .tables import DROPOUT_LAYERS, KERAS_ROOTS, qualified_class
+from .program import TopLevel
+from .tables import DROPOUT_LAYERS
 
 NEXT_LAYER = Activation("linear", "linear", reaches_weight=True)  # output feeds the next weight layer directly
 HEAD = Activation("linear", "linear", reaches_weight=False)  # model output
@@ -47,7 +46,7 @@ def records(source: SourceFile) -> list[LayerRecord]:
     text = source.text
     if "keras" not in text and "tensorflow" not in text:
         return []
-    return KerasFile(source).run()
+    return KerasFile(source).records()
 
 
 @dataclass(frozen=True)
@@ -67,50 +66,12 @@ class Consumer:
 
 
 class KerasFile:
-    """Reads one module: builds every unit's graph, then resolves consumers into records."""
+    """One module read into graphs (by :func:`.flow.read`), its consumers resolved into records."""
 
     def __init__(self, source: SourceFile) -> None:
         self.source = source
-        self.names = Names().scan(source.module.body)
-        self.star = _star_keras(source.module.body)
-        self.consts = _module_consts(source.module.body)
-        self.units: dict[str, cst.FunctionDef | cst.ClassDef] = {}
-        self.unit_kinds: dict[str, str] = {}
-        self.graphs: dict[str, Graph] = {}
-        self.sites: dict[str, list[tuple[Graph, int]]] = {}
-        # What each call of a unit passes: parameter name (or "#i" by position) -> literal value or MISSING.
-        self.site_args: dict[str, list[dict[str, object]]] = {}
-        self.signatures: dict[str, tuple[Param, ...]] = {}
-        self.applications: list[Application] = []
-        self.dropouts: list[tuple[Graph, Layer]] = []
-        self.layers: list[Layer] = []
-        self.layer_cache: dict[int, Layer] = {}
-        self.counters: dict[tuple[str, str], int] = {}
-        for stmt in source.module.body:
-            if isinstance(stmt, (cst.FunctionDef, cst.ClassDef)):
-                self.units[stmt.name.value] = stmt
-
-    def run(self) -> list[LayerRecord]:
-        module = Flow(self, Graph("<module>", "module"), self.names, None, "<module>")
-        module.walk(self.source.module.body)
-        module.finish()
-        return self.records()
-
-    def is_model_class(self, stmt: cst.ClassDef, names: Names) -> str:
-        for base in stmt.bases:
-            name = qualified_class(names.qualify(base.value), self.star, dotted(base.value))
-            if name in ("Model", "Sequential", "Functional"):
-                return "model"
-            if name == "Layer":
-                return "layer"
-        return "other"
-
-    def auto_name(self, scope: str, cls: str) -> str:
-        """Keras' automatic layer name: snake_case of the class, then _1, _2, ... per scope."""
-        snake = re.sub("([a-z])([A-Z])", r"\1_\2", re.sub("(.)([A-Z][a-z]+)", r"\1_\2", cls)).lower()
-        n = self.counters.get((scope, snake), 0)
-        self.counters[(scope, snake)] = n + 1
-        return snake if n == 0 else f"{snake}_{n}"
+        self.top = TopLevel.scan(source)
+        self.program = read(self.top)
 
     # -- consumers ------------------------------------------------------------------------
 
@@ -169,22 +130,21 @@ class KerasFile:
             return [step for param, src in zip(node.params, node.inputs) if src == nid
                     for step in self.passed(node.unit, param)]
         if node.expr is not None:
-            text = self.source.module.code_for_node(node.expr).strip()
-            return [Consumer(reason=f"consumed by {text if len(text) <= 60 else text[:57] + '...'}")]
+            return [Consumer(reason=f"consumed by {self.top.code(node.expr)}")]
         return [Consumer(reason=node.what or "consumed by code the analysis does not follow")]
 
     def returned(self, unit: str) -> list[Consumer | tuple[Graph, int]]:
         """What ``unit`` returns is consumed at its call sites in this file."""
-        sites = self.sites.get(unit, [])
+        sites = self.program.sites.get(unit, [])
         if sites:
             return list(sites)
-        if self.unit_kinds.get(unit) == "model":
+        if self.program.unit_kinds.get(unit) == "model":
             return [Consumer(HEAD)]
         return [Consumer(reason=f"returned by {unit}() and not consumed in this file")]
 
     def passed(self, unit: str, param: str) -> list[Consumer | tuple[Graph, int]]:
         """A tensor passed to ``unit`` as ``param`` is consumed in its body."""
-        graph = self.graphs.get(unit)
+        graph = self.program.graphs.get(unit)
         if graph is not None and param.startswith("#"):
             index = int(param[1:])  # positional: named by the callee's signature, known once it is read
             param = graph.call_params[index] if index < len(graph.call_params) else param
@@ -210,12 +170,12 @@ class KerasFile:
     def overridden(self, deps: Deps) -> str:
         """The first parameter whose literal default some caller in this file replaces, else ''."""
         for unit, name in sorted(deps):
-            params = self.signatures.get(unit, ())
+            params = self.program.signatures.get(unit, ())
             index = next((i for i, p in enumerate(params) if p.name == name), None)
             default = next((p for p in params if p.name == name), None)
             if default is None:
                 continue
-            for args in self.site_args.get(unit, []):
+            for args in self.program.site_args.get(unit, []):
                 passed = args.get(name, args.get(f"#{index}", MISSING_ARG))
                 if passed is not MISSING_ARG and (passed is MISSING or passed != self.default_value(default)):
                     return name
@@ -227,15 +187,17 @@ class KerasFile:
     # -- records --------------------------------------------------------------------------
 
     def records(self) -> list[LayerRecord]:
-        built = [self._record(app) for app in self.applications]
-        applied = {id(app.layer) for app in self.applications}
-        for layer in self.layers:
+        """One record per weight layer built (applied or not) and per Dropout, one per construction site."""
+        program = self.program
+        built = [self._record(app) for app in program.applications]
+        applied = {id(app.layer) for app in program.applications}
+        for layer in program.layers:
             if layer.role == "weight" and id(layer) not in applied:
                 built.append(self._unapplied(layer))
         out = _dedupe(built)
         # The network a Dropout belongs to is its scope: the model variable, function or class.
         selu = {r.scope for r in out if r.activation is not None and r.activation.family == "selu"}
-        for _, layer in self.dropouts:
+        for _, layer in program.dropouts:
             out.append(LayerRecord(
                 name=f"{layer.scope}.{layer.name}", kind=DROPOUT_LAYERS[layer.cls], framework="keras",
                 origin=self._origin(layer), scope=layer.scope, selu_network=layer.scope in selu,
@@ -349,30 +311,3 @@ def _dedupe(items: list[LayerRecord]) -> list[LayerRecord]:
         out.append(first)
     return out
 
-
-def _star_keras(body: object) -> bool:
-    """``from keras.layers import *`` (or tf.keras): bare names then count as Keras."""
-    for stmt in body:  # type: ignore[attr-defined]
-        if isinstance(stmt, cst.SimpleStatementLine):
-            for small in stmt.body:
-                if isinstance(small, cst.ImportFrom) and isinstance(small.names, cst.ImportStar):
-                    module = dotted(small.module) if small.module is not None else ""
-                    if module and module.split(".")[0] in KERAS_ROOTS:
-                        return True
-    return False
-
-
-def _module_consts(body: object) -> dict[str, cst.BaseExpression]:
-    """Top-level ``NAME = expr`` bound exactly once."""
-    seen: dict[str, cst.BaseExpression | None] = {}
-    for stmt in body:  # type: ignore[attr-defined]
-        if not isinstance(stmt, cst.SimpleStatementLine):
-            continue
-        for small in stmt.body:
-            if isinstance(small, cst.Assign) and len(small.targets) == 1:
-                target = small.targets[0].target
-                if isinstance(target, cst.Name):
-                    seen[target.value] = None if target.value in seen else small.value
-            elif isinstance(small, cst.AnnAssign) and isinstance(small.target, cst.Name) and small.value is not None:
-                seen[small.target.value] = None if small.target.value in seen else small.value
-    return {k: v for k, v in seen.items() if v is not None}

@@ -1,0 +1,276 @@
+"""What the expressions of one unit of Keras code evaluate to, as nodes of its graph.
+
+Calls become layer constructions, layer applications, activation functions,
+residual sums, calls of helpers of the same file, or unknown operations (whose
+consumers stay unresolved); names evaluate to what they are bound to.
+"""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from ..python.names import dotted
+from .construct import LayerBuilder, input_shape
+from .graph import (
+    MISSING,
+    NO_DEPS,
+    Application,
+    Layer,
+    Lit,
+    Node,
+    Param,
+    UnitRef,
+    Value,
+    argument,
+    fans_of,
+    pass_shape,
+)
+from .layer_args import function_activation
+from .program import Program
+from .scope import Scope
+from .tables import (
+    ACTIVATION_NAMES,
+    ACTIVATION_NAMESPACES,
+    MERGE_FUNCTIONS,
+    MODEL_CALLS,
+    PASS_FUNCTIONS,
+    TOP_LEVEL_ACTIVATIONS,
+    namespace,
+)
+
+
+class Values:
+    """Evaluates one unit's expressions into its graph: tensors are node ids, layers are applied."""
+
+    def __init__(self, scope: Scope, program: Program) -> None:
+        self.scope = scope
+        self.graph = scope.graph
+        self.program = program
+        self.layers = LayerBuilder(scope, program, self.value)
+
+    def value(self, expr: cst.BaseExpression) -> Value:
+        """What an expression evaluates to: a tensor node id, a Layer, a literal, or None (unknown)."""
+        if isinstance(expr, cst.Call):
+            return self.call(expr)
+        if isinstance(expr, (cst.Name, cst.Attribute)):
+            key = dotted(expr)
+            if key is None:
+                return None
+            bound = self.scope.lookup(key)
+            if isinstance(bound, Param):
+                return self.scope.param_node(bound.name)
+            if bound is MISSING:
+                lit = self.scope.literal(expr)
+                return None if lit is MISSING else Lit(lit)
+            return bound
+        if isinstance(expr, cst.BinaryOperation):
+            left, right = self.value(expr.left), self.value(expr.right)
+            if isinstance(expr.operator, cst.Add) and isinstance(left, int) and isinstance(right, int):
+                return self.graph.add(Node("add", (left, right), self.graph.nodes[left].shape))
+            tensors = tuple(v for v in (left, right) if isinstance(v, int))
+            if tensors:
+                return self.graph.add(Node("unknown", tensors, expr=expr))
+            lit = self.scope.literal(expr)
+            return None if lit is MISSING else Lit(lit)
+        if isinstance(expr, cst.ListComp) and isinstance(expr.elt, cst.Call):
+            built = self.layers.construct(expr.elt)  # [Dense(64) for _ in range(3)]: one site, several layers
+            return built if built is not None and built.role not in ("sequential", "unit") else None
+        if isinstance(expr, cst.IfExp):
+            either = [v for v in (self.value(expr.body), self.value(expr.orelse)) if isinstance(v, int)]
+            return self.graph.add(Node("phi", tuple(dict.fromkeys(either)))) if either else None
+        if isinstance(expr, cst.Subscript):
+            base = self.value(expr.value)
+            if isinstance(base, int):
+                return self.graph.add(Node("pass", (base,)))
+            return None
+        if isinstance(expr, (cst.Integer, cst.Float, cst.SimpleString, cst.UnaryOperation, cst.Tuple, cst.List,
+                             cst.Dict)):
+            lit = self.scope.literal(expr)
+            if lit is not MISSING:
+                return Lit(lit)
+        return None
+
+    def tensors(self, expr: cst.BaseExpression) -> list[int]:
+        """Tensor nodes an argument expression holds (lists and tuples are flattened)."""
+        if isinstance(expr, (cst.List, cst.Tuple)):
+            return [t for el in expr.elements for t in self.tensors(el.value)]
+        if isinstance(expr, cst.Dict):
+            return [t for el in expr.elements if isinstance(el, cst.DictElement) for t in self.tensors(el.value)]
+        if isinstance(expr, (cst.Name, cst.Attribute, cst.Call, cst.BinaryOperation, cst.Subscript, cst.IfExp)):
+            value = self.value(expr)
+            return [value] if isinstance(value, int) else []
+        return []
+
+    def unknown(self, expr: cst.BaseExpression, value: Value, extra: Value = None) -> int | None:
+        """A node for an operation the analysis does not model, on the tensors it uses."""
+        tensors = [v for v in (value, extra) if isinstance(v, int)]
+        if not tensors:
+            return None
+        return self.graph.add(Node("unknown", tuple(tensors), expr=expr))
+
+    # -- calls ------------------------------------------------------------------------------
+
+    def call(self, call: cst.Call) -> Value:
+        scope = self.scope
+        func = call.func
+        if isinstance(func, cst.Call):  # Dense(64)(x)
+            layer = self.layers.construct(func)
+            if isinstance(layer, Layer):
+                return self.apply(layer, call)
+            return self.unknown_call(call)
+        key = dotted(func)
+        bound = scope.lookup(key) if key is not None else MISSING
+        if isinstance(bound, Layer):  # dense(x), self.fc1(x)
+            return self.apply(bound, call)
+        if isinstance(bound, UnitRef):
+            units = scope.top.units
+            unit = units.get(bound.name) if bound.name in units else None
+            factory = self.program.graphs.get(bound.name)
+            if isinstance(unit, cst.ClassDef) or self.program.unit_kinds.get(bound.name) in ("model", "layer", "other") or (
+                factory is not None and factory.returned_layer is not None
+            ):
+                return self.layers.construct(call)
+            return self.unit_call(bound.name, call)
+        if _is_super_init(func):
+            self.model_outputs(call)
+            return None
+        cls = scope.keras_name(func)
+        if cls is None:
+            return self.unknown_call(call)
+        if cls == "Input":  # keras.Input returns a tensor; InputLayer is a layer (see LayerBuilder)
+            scope.deps = set()
+            shape = input_shape(scope, call)
+            return self.graph.add(Node("input", shape=shape, deps=frozenset(scope.deps)))
+        if cls in MODEL_CALLS:
+            self.model_outputs(call)
+            return None
+        qualified = scope.qualify(func)
+        if cls[:1].isupper():
+            return self.layers.construct(call)
+        space = namespace(qualified)
+        if space == "layers" and cls in MERGE_FUNCTIONS:
+            inputs = self.tensors(call.args[0].value) if call.args else []
+            if not inputs:
+                return None
+            op = MERGE_FUNCTIONS[cls]
+            return self.graph.add(Node(op, tuple(inputs), self.graph.nodes[inputs[0]].shape if op == "add" else None))
+        if cls in ACTIVATION_NAMES and (space in ACTIVATION_NAMESPACES or
+                                        (qualified or "").split(".")[:1] == ["tensorflow"] and cls in TOP_LEVEL_ACTIVATIONS):
+            inputs = self.tensors(call.args[0].value) if call.args else []
+            if not inputs:
+                return None
+            act = function_activation(scope, cls, call)
+            return self.graph.add(Node("act", (inputs[0],), self.graph.nodes[inputs[0]].shape, act=act))
+        if cls in PASS_FUNCTIONS:
+            inputs = self.tensors(call.args[0].value) if call.args else []
+            return self.graph.add(Node("pass", tuple(inputs))) if inputs else None
+        return self.unknown_call(call)
+
+    def unknown_call(self, call: cst.Call) -> Value:
+        tensors = [t for arg in call.args for t in self.tensors(arg.value)]
+        if not tensors:
+            return None
+        func = dotted(call.func)
+        if func is None:
+            return self.graph.add(Node("unknown", tuple(tensors), expr=call))
+        return self.graph.add(Node("unknown", tuple(tensors), what=f"consumed by {func}()"))
+
+    def unit_call(self, unit: str, call: cst.Call) -> Value:
+        """A call of a helper function of this file: tensors bind to its parameters."""
+        inputs: list[int] = []
+        names: list[str] = []
+        self.program.site_args.setdefault(unit, []).append(self.scope.passed_args(call))
+        for i, arg in enumerate(call.args):
+            name = arg.keyword.value if arg.keyword is not None else f"#{i}"
+            for t in self.tensors(arg.value):
+                inputs.append(t)
+                names.append(name)
+        nid = self.graph.add(Node("unit", tuple(inputs), unit=unit, params=tuple(names)))
+        self.program.sites.setdefault(unit, []).append((self.graph, nid))
+        return nid
+
+    def model_outputs(self, call: cst.Call) -> None:
+        """``keras.Model(inputs, outputs)``: the outputs are the model's heads."""
+        outputs = argument(call, "outputs", 1)
+        if outputs is None:
+            return
+        for t in self.tensors(outputs):
+            self.graph.add(Node("output", (t,)))
+
+    # -- applying layers --------------------------------------------------------------------
+
+    def apply(self, layer: Layer, call: cst.Call) -> Value:
+        if layer.role == "opaque":  # attention takes query, value, key: every tensor meets a projection
+            inputs = [t for a in call.args for t in self.tensors(a.value)]
+            return self.apply_one(layer, tuple(dict.fromkeys(inputs)))
+        arg = argument(call, "inputs", 0)
+        inputs = self.tensors(arg) if arg is not None else []
+        if layer.role == "sequential":
+            layer.applied = True
+            return self.chain(layer, inputs[0] if inputs else None)
+        if layer.role == "unit":
+            nid = self.graph.add(Node("unit", tuple(inputs[:1]), unit=layer.unit, params=("#0",) * len(inputs[:1])))
+            self.program.sites.setdefault(layer.unit, []).append((self.graph, nid))
+            return nid
+        return self.apply_one(layer, tuple(inputs))
+
+    def chain(self, seq: Layer, start: int | None) -> int | None:
+        """A Sequential applied to ``start`` (None: its own input): its items one after another."""
+        if start is None:
+            first = next((item for item in seq.items if item.role != "input"), None)
+            shape = seq.input_shape or (first.input_shape if first is not None else None)
+            start = self.graph.add(Node("input", shape=shape))
+        current: int | None = start
+        for item in seq.items:
+            if current is None:
+                return None
+            if item.role == "sequential":
+                item.applied = True
+                current = self.chain(item, current)
+            elif item.role == "unit":
+                current = self.graph.add(Node("unit", (current,), unit=item.unit, params=("#0",)))
+                self.program.sites.setdefault(item.unit, []).append((self.graph, current))
+            else:
+                current = self.apply_one(item, (current,))
+        return current
+
+    def apply_one(self, layer: Layer, inputs: tuple[int, ...]) -> int:
+        graph = self.graph
+        shape = graph.nodes[inputs[0]].shape if inputs else None
+        if layer.role == "weight":
+            layer.applied = True
+            fan_in, fan_out, out = fans_of(layer, shape)
+            before = frozenset().union(*(graph.nodes[i].deps or NO_DEPS for i in inputs))
+            nid = graph.add(Node("weight", inputs, out, layer=layer, deps=before | layer.fan_deps))
+            self.program.applications.append(Application(graph, nid, layer, fan_in, fan_out, before))
+            return nid
+        if layer.role == "act":
+            return graph.add(Node("act", inputs, shape, act=layer.activation, layer=layer))
+        if layer.role == "norm":
+            return graph.add(Node("norm", inputs, shape))
+        if layer.role == "opaque":
+            return graph.add(Node("weight", inputs))  # consumes linearly; judged by no rule here
+        if layer.role == "dropout":
+            self.program.dropouts.append((graph, layer))
+            return graph.add(Node("dropout", inputs, shape))
+        if layer.role == "add":
+            return graph.add(Node("add", inputs, shape))
+        if layer.role == "pass":
+            return graph.add(Node("pass", inputs, pass_shape(layer, [graph.nodes[i].shape for i in inputs])))
+        if layer.role == "input":
+            return graph.add(Node("input", shape=layer.input_shape))
+        return graph.add(Node("unknown", inputs, what=f"consumed by {layer.cls}"))
+
+    def finish(self) -> None:
+        """Sequentials never applied in this unit are models of their own: expand them to an output."""
+        for seq in self.layers.sequentials:
+            if not seq.applied and seq.standalone_ok:
+                end = self.chain(seq, None)
+                if end is not None:
+                    self.graph.add(Node("output", (end,)))
+
+
+def _is_super_init(func: cst.BaseExpression) -> bool:
+    """``super().__init__``: a subclassed Functional model passes its outputs there."""
+    return (isinstance(func, cst.Attribute) and func.attr.value == "__init__" and isinstance(func.value, cst.Call)
+            and isinstance(func.value.func, cst.Name) and func.value.func.value == "super")
