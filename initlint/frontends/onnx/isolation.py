@@ -15,6 +15,7 @@ re-imported). Where ``os.fork`` does not exist the work runs in-process.
 
 from __future__ import annotations
 
+import faulthandler
 import os
 import pickle
 import select
@@ -98,6 +99,7 @@ def _child(work: Callable[[], object], read_end: int, write_end: int, quiet: boo
     try:
         os.close(read_end)
         signal.signal(signal.SIGINT, signal.SIG_DFL)  # Ctrl-C ends the child at once; the parent reports it
+        faulthandler.disable()  # a crash is reported by the parent, in one line, not as a dump on stderr
         if quiet:
             null = os.open(os.devnull, os.O_WRONLY)
             os.dup2(null, 1)

@@ -116,7 +116,7 @@ def propagate(path: str, records: list[LayerRecord], settings: Settings) -> Laye
     except BadModel as err:
         raise NoRuntime(str(err)) from None
     except MemoryError:
-        raise NoRuntime(f"onnxruntime ran out of memory (capped at {MEMORY_CAP >> 30} GiB)") from None
+        raise NoRuntime("onnxruntime ran out of memory") from None
     except NoRuntime:
         raise
     except Exception as err:  # noqa: BLE001 - a graph that breaks shape inference or the loader in a new way
@@ -140,11 +140,22 @@ def _measure(path: str, wanted: list[str], given: tuple[int, ...] | None) -> tup
 
     ``name`` -> std of a layer output, ``name + "/zeros"`` -> share of exact zeros of an activation output.
     """
-    _cap_memory()
+    cap = _cap_memory()
+    try:
+        return _run(path, wanted, given)
+    except MemoryError:
+        capped = f" (its address space is capped at {_size(cap)})" if cap else ""
+        raise NoRuntime(f"onnxruntime ran out of memory{capped}") from None
+
+
+def _run(path: str, wanted: list[str], given: tuple[int, ...] | None) -> tuple[tuple[int, ...], dict[str, float]]:
+    """The bounds first (nothing is allocated for a graph that breaks one), then the weights, then one run."""
     model = load(path)
     initializers = {t.name for t in model.graph.initializer}
     name, shape = _input_shape(model, initializers, given)
     _check_bounds(model, name, shape)
+    if given is not None:
+        _set_input_shape(model, name, shape)
     _inline_external(model, os.path.dirname(os.path.abspath(path)))
     _train_batchnorm(model)
     existing = {o.name for o in model.graph.output}
@@ -186,8 +197,8 @@ def _first_line(err: BaseException) -> str:
     return (lines[0] if lines else type(err).__name__)[:200]
 
 
-def _cap_memory() -> None:
-    """RLIMIT_AS of the child: what it inherited plus MEMORY_CAP (a graph whose sizes shape inference cannot see)."""
+def _cap_memory() -> int:
+    """RLIMIT_AS of the child: what it inherited plus MEMORY_CAP (for sizes shape inference cannot see); the cap."""
     try:
         import resource
 
@@ -199,8 +210,10 @@ def _cap_memory() -> None:
             cap = min(cap, hard)
         if soft == resource.RLIM_INFINITY or cap < soft:
             resource.setrlimit(resource.RLIMIT_AS, (cap, hard))
+            return cap
+        return soft
     except (ImportError, OSError, ValueError):  # not Linux: the time limit still holds
-        pass
+        return 0
 
 
 def _check_bounds(model: onnx.ModelProto, name: str, shape: tuple[int, ...]) -> None:
@@ -231,12 +244,7 @@ def _inferred(model: onnx.ModelProto, name: str, shape: tuple[int, ...]) -> dict
     """Tensor name -> its type as shape inference sees it with the input fixed to ``shape`` ({} when it fails)."""
     probe = onnx.ModelProto()
     probe.CopyFrom(model)
-    for value in probe.graph.input:
-        if value.name == name:
-            dims = value.type.tensor_type.shape.dim
-            del dims[:]
-            for d in shape:
-                dims.add().dim_value = d
+    _set_input_shape(probe, name, shape)
     try:
         inferred = onnx.shape_inference.infer_shapes(probe, strict_mode=False, data_prop=True)
     except Exception:  # noqa: BLE001 - a graph shape inference rejects: its sizes are simply unknown
@@ -244,6 +252,16 @@ def _inferred(model: onnx.ModelProto, name: str, shape: tuple[int, ...]) -> dict
     graph = inferred.graph
     return {v.name: v for v in [*graph.input, *graph.value_info, *graph.output] if v.name not in
             {t.name for t in graph.initializer}}
+
+
+def _set_input_shape(model: onnx.ModelProto, name: str, shape: tuple[int, ...]) -> None:
+    """Declare the fed shape on the graph input (onnxruntime refuses a batch that contradicts a declared dim)."""
+    for value in model.graph.input:
+        if value.name == name:
+            dims = value.type.tensor_type.shape.dim
+            del dims[:]
+            for d in shape:
+                dims.add().dim_value = d
 
 
 def _bytes(value: onnx.ValueInfoProto) -> int:
