@@ -64,6 +64,7 @@ def run(work: Callable[[], _T], limit: float | None = None, quiet: bool = True) 
     """
     if not available():
         return work()
+    _reap_exited()
     read_end, write_end = os.pipe()
     with warnings.catch_warnings():  # Python 3.12+ warns about fork() in a process with threads (numpy's BLAS pool)
         warnings.simplefilter("ignore", DeprecationWarning)
@@ -78,20 +79,26 @@ def run(work: Callable[[], _T], limit: float | None = None, quiet: bool = True) 
         raise
     finally:
         os.close(read_end)
+    if data:  # answered: its exit (a large child takes a while to free its memory) is not waited for
+        _EXITING.append(pid)
+        _reap_exited()
+        ok, value = pickle.loads(data)
+        if ok:
+            return value  # type: ignore[no-any-return]
+        raise value
     try:
         status = _reap(pid)
     except BaseException:  # the deadline fired while the child was exiting
         _kill(pid)
         raise
-    if not data:
-        if os.WIFSIGNALED(status):
-            signum = os.WTERMSIG(status)
-            raise ChildFailed(f"killed by {_signal_name(signum)}", signum)
-        raise ChildFailed(f"exited with status {os.WEXITSTATUS(status) if os.WIFEXITED(status) else status}")
-    ok, value = pickle.loads(data)
-    if ok:
-        return value  # type: ignore[no-any-return]
-    raise value
+    if os.WIFSIGNALED(status):
+        signum = os.WTERMSIG(status)
+        raise ChildFailed(f"killed by {_signal_name(signum)}", signum)
+    raise ChildFailed(f"exited with status {os.WEXITSTATUS(status) if os.WIFEXITED(status) else status}")
+
+
+# Children killed or done but maybe not yet gone: reaped without waiting, now or at the next run.
+_EXITING: list[int] = []
 
 
 def _child(work: Callable[[], object], read_end: int, write_end: int, quiet: bool) -> None:
@@ -144,11 +151,23 @@ def _collect(fd: int, limit: float | None) -> bytes:
 
 
 def _kill(pid: int) -> None:
+    """SIGKILL, without waiting for the child to free its memory (``_reap_exited`` collects it later)."""
     try:
         os.kill(pid, signal.SIGKILL)
     except ProcessLookupError:
         pass
-    _reap(pid)
+    _EXITING.append(pid)
+    _reap_exited()
+
+
+def _reap_exited() -> None:
+    for pid in list(_EXITING):
+        try:
+            done = os.waitpid(pid, os.WNOHANG)[0]
+        except ChildProcessError:
+            done = pid
+        if done:
+            _EXITING.remove(pid)
 
 
 def _reap(pid: int) -> int:

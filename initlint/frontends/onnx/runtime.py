@@ -132,7 +132,7 @@ def _time_budget(settings: Settings) -> float | None:
     left = isolation.remaining_deadline()
     if left is None:
         return settings.timeout or None
-    return max(0.05, left - max(0.5, 0.1 * left))
+    return max(0.05, left - max(1.5, 0.1 * left))
 
 
 def _measure(path: str, wanted: list[str], given: tuple[int, ...] | None) -> tuple[tuple[int, ...], dict[str, float]]:
