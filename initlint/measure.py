@@ -23,7 +23,10 @@ Used by the ONNX audit and the live-model check. The decision procedure:
 Statistics use at most ``sample`` entries, read as contiguous blocks at seeded random
 offsets (iid initializers make block sampling as good as entry sampling, and a memory
 mapped tensor is touched in a few pages only). With the default 65,536 entries the
-variance is known to ±1.8 % (normal) and a uniform bound to ±0.01 % at 99.9 %.
+variance is known to ±1.8 % (normal) and a uniform bound to ±0.01 % at 99.9 %. No check
+reads a tensor whole beyond ``FULL_SCAN`` (4 Mi) entries: a constant sample is confirmed
+on the whole tensor up to that size, beyond it on 4 Mi entries in 256 blocks spread
+evenly over it.
 """
 
 from __future__ import annotations
@@ -50,6 +53,7 @@ TRAINED_MIN = 256  # fewer entries never make a "trained" or unscaled claim, onl
 MERGE = 0.05  # candidates closer than 5 % in variance are one hypothesis
 BLOCKS = 128  # contiguous blocks per sample
 FULL_SCAN = 1 << 22  # structure checks read the whole tensor up to this many entries
+CONSTANT_BLOCKS = 256  # beyond it, a constant sample is confirmed on FULL_SCAN entries in this many blocks
 ROUND_STDS = tuple(m * 10.0**e for e in range(-3, 1) for m in (1.0, 2.0, 5.0))
 ANY_SHAPE = frozenset({"normal", "truncated_normal", "uniform"})
 NORMALS = frozenset({"normal", "truncated_normal"})
@@ -260,16 +264,30 @@ def _flattenings(arr: np.ndarray) -> list[np.ndarray]:
 
 
 def _constant(arr: np.ndarray, x: np.ndarray) -> InitSpec | None:
-    """Every entry equal (checked on the whole tensor, in chunks, once the sample is constant)."""
+    """Every entry equal, once the sample is constant: checked on the whole tensor up to FULL_SCAN
+    entries, beyond that on FULL_SCAN entries in CONSTANT_BLOCKS evenly spread blocks (never read whole)."""
     if x.size < 2 or x.min() != x.max():
         return None
-    return _constant_spec(float(x[0])) if _all_equal(arr, float(x[0])) else None
+    value = float(x[0])
+    if not _all_equal(arr, value):
+        return None
+    spec = _constant_spec(value)
+    if arr.size > FULL_SCAN:
+        return replace(spec, note=f"every entry read is {value:g} ({FULL_SCAN:,} of {arr.size:,}, in "
+                                  f"{CONSTANT_BLOCKS} blocks spread over the tensor)")
+    return spec
+
 
 
 def _all_equal(arr: np.ndarray, value: float) -> bool:
-    flat = arr.reshape(-1)
-    step = 1 << 20
-    return all(bool(np.all(flat[i:i + step] == value)) for i in range(0, flat.size, step))
+    flat = arr.ravel(order="K")  # memory order: a view even for a transposed layout, so nothing is copied
+    n = flat.size
+    if n <= FULL_SCAN:
+        step = 1 << 20
+        return all(bool(np.all(flat[i:i + step] == value)) for i in range(0, n, step))
+    width = FULL_SCAN // CONSTANT_BLOCKS
+    starts = np.linspace(0, n - width, CONSTANT_BLOCKS).astype(np.int64)  # the first and the last entries included
+    return all(bool(np.all(flat[s:s + width] == value)) for s in starts)
 
 
 def _constant_spec(value: float) -> InitSpec:
@@ -397,7 +415,7 @@ def infer(
     verdicts for ``family``, or for all families when it is None); without it the tensor
     is inconclusive. At most ``sample`` entries are read (see the module docstring for the error).
     """
-    arr = np.asarray(values)
+    arr = values if getattr(values, "lazy", False) else np.asarray(values)  # external data: read in pieces
     if arr.size == 0:
         return _inconclusive("empty tensor")
     if arr.dtype.kind != "f" and arr.dtype.name != "bfloat16":

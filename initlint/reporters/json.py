@@ -1,8 +1,13 @@
-"""``--format json``: the SPEC 6 schema, sorted and deterministic."""
+"""``--format json``: the SPEC 6 schema, sorted and deterministic.
+
+Strict JSON (RFC 8259): a non-finite number (NaN, an infinite std or ratio) is written as
+``null``, like a value that was not measured; the text table shows it as ``nan``/``inf``.
+"""
 
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import asdict
 from typing import Any
 
@@ -38,8 +43,20 @@ def document(report: Report, show_unresolved: bool = False, show_suppressed: boo
         doc["propagation"] = runs  # graph audits with --propagate
     if show_suppressed:
         doc["suppressed"] = [finding_dict(f) for r in report.results for f in r.suppressed]
-    return doc
+    return finite(doc)
+
+
+def finite(value: Any) -> Any:
+    """A copy of a JSON-ready value with every non-finite float replaced by None."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {key: finite(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [finite(item) for item in value]
+    return value
 
 
 def render(report: Report, show_unresolved: bool = False, colour: bool = False, show_suppressed: bool = False) -> str:
-    return json.dumps(document(report, show_unresolved, show_suppressed), indent=2, sort_keys=False) + "\n"
+    return json.dumps(document(report, show_unresolved, show_suppressed), indent=2, sort_keys=False,
+                      allow_nan=False) + "\n"

@@ -23,9 +23,13 @@ on a bounded sample, so the time grows with the number of layers, not parameters
 from __future__ import annotations
 
 import os
+import warnings
 from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 
+import numpy as np
 import onnx
 
 from ...formulas import torch_fans
@@ -436,6 +440,9 @@ def _record(g: Graph, layer: WeightLayer, path: str, scope: str, settings: Setti
     )
     if layer.unresolved:
         return replace(base, unresolved=layer.unresolved)
+    unmeasurable = g.tensors.unmeasurable(layer.weight)  # a sparse initializer too large or malformed to densify
+    if unmeasurable:
+        return replace(base, unresolved=unmeasurable)
     consumer = resolve(g, node.output[0], settings) if node.output else Consumer(None, reason="no output")
     act = consumer.activation
     values = g.tensors.array(layer.weight)
@@ -508,18 +515,32 @@ def audit(path: str, settings: Settings | None = None, sample: int = 65536,
     ``agree`` decides ambiguous tensor matches (see :func:`initlint.measure.infer`).
     """
     settings = settings or Settings()
-    try:
-        g = open_graph(path)
-        recs = records(g, path, settings, sample, agree)
-    except BadModel as err:
-        return FileResult(path, error=f"{path}: {err}")
-    except (OSError, ValueError) as err:
-        return FileResult(path, error=f"{path}: cannot read weights: {err}")
-    except Exception as err:  # a graph that parses but breaks the ONNX spec in a way not checked above
-        return FileResult(path, error=f"{path}: malformed graph ({type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''})")
-    if settings.propagate:
-        recs.append(_network(path, recs, settings))
+    with quiet_numerics():
+        try:
+            recs = records(open_graph(path), path, settings, sample, agree)
+        except BadModel as err:
+            return FileResult(path, error=f"{path}: {err}")
+        except (OSError, ValueError) as err:
+            return FileResult(path, error=f"{path}: cannot read weights: {_one_line(err)}")
+        except MemoryError:
+            return FileResult(path, error=f"{path}: cannot read weights: out of memory")
+        except Exception as err:  # a graph that parses but breaks the ONNX spec in a way not checked above
+            return FileResult(path, error=f"{path}: malformed graph ({type(err).__name__}: {_one_line(err)})")
+        if settings.propagate:
+            recs.append(_network(path, recs, settings))
     return FileResult(path, records=tuple(recs))
+
+
+def _one_line(err: BaseException) -> str:
+    return " ".join(str(err).split())[:300]
+
+
+@contextmanager
+def quiet_numerics() -> Iterator[None]:
+    """NumPy's overflow/invalid-value RuntimeWarnings on hostile weights are not the run's output."""
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore", RuntimeWarning)
+        yield
 
 
 def _network(path: str, recs: list[LayerRecord], settings: Settings) -> LayerRecord:
