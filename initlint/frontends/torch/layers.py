@@ -94,10 +94,15 @@ def _give_up(ctx: FileContext, reason: str) -> list[LayerRecord]:
             continue
         origin = ctx.source.origin(layer.stmt, layer.call)
         path = (layer.path or "").lstrip("~") or f"<{layer.cls} at line {origin.line}>"
-        name = f"{layer.owner}.{path}" if layer.in_class else path
+        name = member(layer.owner, path) if layer.in_class else path
         out.append(LayerRecord(name=name, kind=layer.kind, framework="torch", origin=origin,
                                count=layer.count, scope=layer.owner, unresolved=reason))
     return out
+
+
+def member(owner: str, path: str) -> str:
+    """``Net.fc1``, and ``Head[2]`` for an entry of a Sequential subclass (its path is ``[2]``)."""
+    return f"{owner}{path}" if path.startswith("[") else f"{owner}.{path}"
 
 
 def _mentions_layers(text: str) -> bool:
@@ -423,8 +428,8 @@ def _assemble(ctx: FileContext, flow: Flow) -> list[LayerRecord]:
         origin = source.origin(layer.stmt, layer.call)
         path = (layer.path or "").lstrip("~") or f"<{layer.cls} at line {origin.line}>"
         if layer.in_class:
-            name, scope_name = f"{layer.owner}.{path}", layer.owner
-            weight_expr = f"self.{path}" if layer.is_param else f"self.{path}.weight"
+            name, scope_name = member(layer.owner, path), layer.owner
+            weight_expr = member("self", path) if layer.is_param else f"{member('self', path)}.weight"
         else:
             name = path
             scope_name = re.split(r"[\[.]", path, maxsplit=1)[0]

@@ -137,8 +137,11 @@ class TorchLibrary:
             if pos:
                 add = [pos[0]] if method == "append" else list(pos[0].entries if isinstance(pos[0], ListBuild) else pos[0] if isinstance(pos[0], tuple) else ())
                 path = next((k for k, v in self.scope.attrs.items() if v is seq), None)
+                local = next((k for k, v in env.items() if v is seq), None)  # a list built in a local first
                 for i, item in enumerate(add, start=len(seq.entries)):
-                    name_mod(item, f"{path}[{i}]", provisional=path is None)
+                    if path is not None or local is not None:  # in a loop every run appends: ``[i]``
+                        index = "i" if self.it.repeat > 1 else i
+                        name_mod(item, f"{path or local}[{index}]", provisional=path is None)
                 seq.entries = seq.entries + tuple(add)
             return None
         if pos:
