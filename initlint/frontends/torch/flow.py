@@ -84,7 +84,12 @@ class Flow:
             self.out.selu_scopes.add(self.scope.name)
         self.out.consume(v, Event("act", name, fam, slope))
         val = as_val(v)
-        return Val(acts=frozenset(p.layer for p in val.opens))
+        path = frozenset(p.layer for p in val.opens if not p.normalized and not p.residual)
+        if not val.opens:
+            path = val.chain  # an activation of an activation's output: the same path
+        elif len(path) < len(val.opens):
+            path = frozenset()  # a normalization or residual add on the way: no sequential path (SPEC 8.34)
+        return Val(acts=frozenset(p.layer for p in val.opens), chain=path)
 
     # -- entry points --------------------------------------------------------
 
@@ -503,6 +508,7 @@ class Flow:
                 return Val()
             self.out.consume(v, Event("weight"))
             self.out.fed(v, mod.layer)
+            self.out.link(v, mod.layer)
             return Val(frozenset({Pending(mod.layer)}))
         if isinstance(mod, ActMod):
             return self.activate(v, mod.name, mod.slope)

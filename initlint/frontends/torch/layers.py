@@ -351,6 +351,30 @@ def _consumer(layer: Layer, flow: Flow, settings_extra: dict[str, str]) -> tuple
     return Activation("identity", "linear", 0.0, reaches_weight="weight" in plain), normalized, residual, ""
 
 
+def _upstream(layer: Layer, flow: Flow) -> tuple[Layer | None, bool]:
+    """The one weight layer whose activation feeds ``layer`` on every call (SPEC 8.34), and whether it feeds itself.
+
+    Every call must agree: fed by one activated layer (or, in a loop-built stack, by the site itself).
+    An input that mixes branches, passes a normalization or residual add, or comes from elsewhere: none.
+    """
+    previous: set[Layer] = set()
+    repeats = starts = False
+    for fed in flow.out.inputs.get(layer, ()):
+        if fed is None or len(fed) > 1:
+            return None, False
+        if not fed:
+            starts = True  # the path starts here (the model's input, or a value from no activated layer)
+            continue
+        (source,) = fed
+        if source is layer:
+            repeats = True
+        else:
+            previous.add(source)
+    if len(previous) != 1 or starts:
+        return None, repeats
+    return previous.pop(), repeats
+
+
 def _param_fans(layer: Layer) -> tuple[int | None, int | None, list[int], list[int]]:
     """Fans of a raw parameter from its shape and how forward uses it (positions of fan_in / fan_out dims)."""
     shape = layer.shape or ()
@@ -468,11 +492,13 @@ def _assemble(ctx: FileContext, flow: Flow) -> list[LayerRecord]:
         feeds_zero = any(_is_zero(_final_state(c).spec) for c in flow.out.feeds.get(layer, ()))
         if spec is not None and spec.scheme == "uninitialized":
             unresolved = ""  # INIT010 judges it whatever consumes it
+        upstream, repeats = _upstream(layer, flow)
         out.append(LayerRecord(
             name=name, kind=layer.kind if not layer.is_param else "parameter", framework="torch", origin=origin,
             fan_in=fan_in, fan_out=fan_out, init=spec, activation=activation, normalized=normalized,
             residual_end=residual, feeds_zero_layer=feeds_zero, is_weight=is_weight, count=layer.count, scope=scope_name,
-            unresolved=unresolved, weight_expr=weight_expr,
+            unresolved=unresolved, weight_expr=weight_expr, traced=True,
+            upstream=source.origin(upstream.stmt, upstream.call) if upstream is not None else None, repeats=repeats,
         ))
     for drop in flow.out.dropouts:
         origin = source.origin(drop.stmt, drop.call)
