@@ -55,7 +55,8 @@ EMPTY = Val()
 class Event:
     """One consumer of a layer's output on one path through forward."""
 
-    kind: Literal["act", "weight", "head", "unresolved"]  # an activation, another weight, the model output, unknown
+    # an activation, another weight, the model output, an attention product (linear, SPEC 4), unknown
+    kind: Literal["act", "weight", "head", "attention", "unresolved"]
     name: str = ""  # act: the activation's name
     family: Family | None = None  # act
     slope: float = 0.0  # act: negative slope (-1: not a literal)
@@ -86,6 +87,8 @@ class Consumers:
     # None marks an input that mixes in a raw layer output or an opaque value
     inputs: dict[Layer, list[frozenset[Layer] | None]] = field(default_factory=dict)
     dropouts: list[DropoutCall] = field(default_factory=list)
+    applied: set[Layer] = field(default_factory=set)  # layers a forward applied (their output existed)
+    touched: dict[Layer, str] = field(default_factory=dict)  # layers a forward read (``self.blocks``) -> how
 
     def consume(self, v: object, event: Event) -> None:
         """Every open output in ``v`` (a tensor or a tuple of them) is consumed by ``event``."""
@@ -144,6 +147,7 @@ class Consumers:
     def weight_use(self, layer: Layer, use: str, x: object) -> Val:
         """``x`` flows into the weight of ``layer`` (used as ``use``); the result is that layer's open output."""
         layer.uses.add(use)
+        self.applied.add(layer)
         self.consume(x, Event("weight"))
         self.fed(x, layer)
         self.link(x, layer)

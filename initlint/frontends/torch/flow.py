@@ -19,6 +19,17 @@ from ..python.names import dotted
 from ..python.syntax import literal, suite
 from .consumers import EMPTY, Consumers, DropoutCall, Event, Pending, Val
 from .context import BudgetExceeded, FileContext
+from .forms import (
+    ATTENTION_FUNCTIONS,
+    ATTENTION_MODULES,
+    LOSS_FUNCTIONS,
+    OutputVal,
+    is_attention_call,
+    is_loss_module,
+    is_output_class,
+    is_output_name,
+    norm_like,
+)
 from .library import module_slope
 from .tables import (
     DROPOUTS,
@@ -45,7 +56,9 @@ from .tree import (
     Repeat,
     Scope,
     SeqMod,
+    SinkMod,
     flat,
+    mods_under,
 )
 
 MAX_DEPTH = 12
@@ -287,7 +300,11 @@ class Flow:
             base = self.ev(e.value, env, scope)  # type: ignore[attr-defined]
             attr = e.attr.value  # type: ignore[attr-defined]
             if isinstance(base, SelfVal):
-                return base.scope.attrs.get(attr)
+                value = base.scope.attrs.get(attr)
+                touch(self, value, f"self.{attr}")
+                return value
+            if isinstance(base, OutputVal):
+                return base.get(attr)
             if isinstance(base, DictMod):
                 return base.items.get(attr)
             if isinstance(base, SeqMod) and base.keys and attr in base.keys:
@@ -362,6 +379,10 @@ class Flow:
                 return base[key]
             except IndexError:
                 return None
+        if isinstance(base, OutputVal):
+            if isinstance(key, str):
+                return base.get(key)
+            return everything(base.values())  # which field ``outputs[0]`` is depends on the class: any of them
         return None
 
     def binary(self, op: cst.BaseBinaryOp | None, a: object, b: object) -> object:
@@ -371,7 +392,11 @@ class Flow:
                 return self.out.weight_use(b.layer, "x@w", a)
             if isinstance(a, ParamMod):
                 return self.out.weight_use(a.layer, "w@x", b)
+            if va and vb:
+                return attend(self, a, b)  # q @ k.transpose(-2, -1), attn @ v
             return self.out.opaque(a, b)
+        if isinstance(op, cst.Add) and (isinstance(a, tuple) or isinstance(b, tuple)):
+            return concat(a, b)
         if not va and not vb:
             if isinstance(a, (int, float)) and isinstance(b, (int, float)) and not isinstance(a, bool):
                 return None
@@ -403,6 +428,11 @@ class Flow:
                 if fn is not None and name not in recv.scope.attrs:
                     return self.call(fn, recv.scope, args, kwargs) if self.depth < MAX_DEPTH else self.out.opaque(*args)
                 mod = recv.scope.attrs.get(name)
+                touch(self, mod, f"self.{name}")
+                if isinstance(mod, SinkMod):
+                    return sink(self, mod.kind, args, kwargs)
+                if mod is None and is_attention_call(name):
+                    return sink(self, "attention", args, kwargs)
                 if mod is None:
                     return self.out.opaque(*args, *kwargs.values(), reason=f"consumer not visible: passed to self.{name}", taint=False)
                 return self.apply_mod(mod, first, scope, f"self.{name}")
@@ -411,6 +441,13 @@ class Flow:
             if isinstance(recv, Mod) and name == "forward":
                 return self.apply_mod(recv, first, scope)
         callee = self.ev(func, env, scope) if not isinstance(func, cst.Attribute) else None
+        if isinstance(callee, SinkMod):
+            return sink(self, callee.kind, args, kwargs)
+        called = dotted(func) or ""
+        if is_attention_call(called):
+            return sink(self, "attention", args, kwargs)
+        if output_call(self, func, called):
+            return OutputVal(tuple(kwargs.items()), tuple(args))
         if isinstance(callee, Mod):
             return self.apply_mod(callee, first, scope, dotted(func) or "a module")
         q = self.ctx.names.qualify(func)
@@ -442,6 +479,10 @@ class Flow:
         torchy = q.startswith("torch.")
         if torchy and base in FUNCTIONAL_ACTIVATIONS and (q.startswith("torch.nn.functional.") or q.count(".") == 1 or q.startswith("torch.special.")):
             return self.activate(first, FUNCTIONAL_ACTIVATIONS[base], _slope(base, args, kwargs, 1))
+        if torchy and last in ATTENTION_FUNCTIONS:
+            return sink(self, "attention", args, kwargs)
+        if torchy and last in LOSS_FUNCTIONS:
+            return sink(self, "loss", args, kwargs)
         if torchy and (base in MATMULS or base in _CONVS):
             return self.matmul(base, args, kwargs)
         if torchy and (base in FUNCTIONALS or last in FUNCTIONALS):
@@ -456,6 +497,8 @@ class Flow:
                 return NormMod(cls)
             if cls in PASSES or cls in DROPOUTS:
                 return PassMod(cls)
+            if cls in ATTENTION_MODULES or is_loss_module(cls):
+                return SinkMod("attention" if cls in ATTENTION_MODULES else "loss", cls)
         if last in self.extra or q in self.extra:
             return self.activate(first, last)
         return self.out.opaque(*args, *kwargs.values(), reason=f"consumer not visible: passed to {q}")
@@ -492,6 +535,8 @@ class Flow:
                     if j != i and isinstance(o, Val):
                         x = x.union(o)
                 return self.out.weight_use(ops[i].layer, f"einsum:{contracted}", x)  # type: ignore[union-attr]
+            if not params and len(ops) == 2 and all(isinstance(o, Val) for o in ops):
+                return attend(self, *ops)  # einsum("bhqd,bhkd->bhqk", q, k)
             return self.out.opaque(*ops)
         x = args[0] if args else kwargs.get("input")
         w = args[1] if len(args) > 1 else kwargs.get("weight", kwargs.get("other", kwargs.get("mat2")))
@@ -500,6 +545,8 @@ class Flow:
             return self.out.weight_use(w.layer, use, x)
         if isinstance(x, ParamMod) and name in ("matmul", "mm"):
             return self.out.weight_use(x.layer, "w@x", w)
+        if name in ("matmul", "mm", "bmm") and isinstance(x, Val) and isinstance(w, Val):
+            return attend(self, x, w)
         return self.out.opaque(*args, *kwargs.values())
 
     def apply_mod(self, mod: object, v: object, scope: Scope, text: str = "a module") -> object:
@@ -509,6 +556,7 @@ class Flow:
             self.out.consume(v, Event("weight"))
             self.out.fed(v, mod.layer)
             self.out.link(v, mod.layer)
+            self.out.applied.add(mod.layer)
             return Val(frozenset({Pending(mod.layer)}))
         if isinstance(mod, ActMod):
             return self.activate(v, mod.name, mod.slope)
@@ -518,8 +566,12 @@ class Flow:
             return v if isinstance(v, Val) else Val()
         if isinstance(mod, SeqMod):
             return self.sequence(mod.entries, v, scope)
+        if isinstance(mod, SinkMod):
+            return sink(self, mod.kind, [v], {})
         if isinstance(mod, ChildMod):
             child = self.ctx.scopes.get(mod.cls)
+            if child is not None and norm_like(child.name, self.ctx.method(child, "forward")):
+                return as_val(v).marked(normalized=True)  # a same-file RMSNorm / LayerNorm (SPEC 8.1)
             if child is None or self.depth >= MAX_DEPTH:
                 return self.out.opaque(v, reason=f"consumer not visible: passed to {mod.cls}", taint=False)
             out = self.forward(child, [v], {})
@@ -548,6 +600,60 @@ class Flow:
             else:
                 v = self.apply_mod(entry, v, scope)
         return v
+
+
+def touch(flow: Flow, value: object, text: str) -> None:
+    """Forward read ``self.<attr>``: the layers it holds are used there, whatever the analysis makes of it."""
+    if isinstance(value, Mod) and not isinstance(value, ChildMod):
+        for m in mods_under(value):
+            if isinstance(m, (LayerMod, ParamMod)):
+                flow.out.touched.setdefault(m.layer, text)
+
+
+def everything(values: tuple[object, ...]) -> object:
+    """One value standing for any of several (the union of their tensors): for an unknown pick among them."""
+    out: object = None
+    for v in values:
+        if isinstance(v, tuple):
+            v = everything(v)
+        if isinstance(v, Val):
+            out = v if not isinstance(out, Val) else out.union(v)
+    return out
+
+
+def concat(a: object, b: object) -> object:
+    """``(x,) + outputs[1:]``: tuples concatenate; an unknown tensor-valued operand is one more item."""
+    left = a if isinstance(a, tuple) else (a,) if isinstance(a, Val) else (everything((a,)),)
+    right = b if isinstance(b, tuple) else (b,) if isinstance(b, Val) else (everything((b,)),)
+    return left + right
+
+
+def attend(flow: Flow, *operands: object) -> Val:
+    """An attention product of tensors (``q @ k^T``, ``attn @ v``): each operand is consumed linearly (SPEC 4:
+    attention consumers are ``linear``); the product is a fresh tensor."""
+    for v in operands:
+        flow.out.consume(v, Event("attention"))
+    return Val()
+
+
+def sink(flow: Flow, kind: str, args: list[object], kwargs: dict[str, object]) -> object:
+    """Attention (q, k, v consumed linearly) or a loss (its input is the model's output, a head)."""
+    if kind == "loss":
+        first = args[0] if args else kwargs.get("input")
+        flow.out.consume(first, Event("head"))
+        return Val()
+    tensors = [v for v in list(args) + list(kwargs.values()) if isinstance(v, Val)]
+    out = attend(flow, *tensors)
+    return (out, Val())  # nn.MultiheadAttention / attention_interface: (output, weights)
+
+
+def output_call(flow: Flow, func: cst.BaseExpression, called: str) -> bool:
+    """Whether a call builds an output container (``BaseModelOutput(...)``, a same-file ``ModelOutput`` dataclass)."""
+    scope = flow.ctx.scopes.get(called)
+    if scope is not None:
+        return is_output_class(scope.node, scope.foreign_bases) or (not scope.is_module and is_output_name(called))
+    q = flow.ctx.names.qualify(func)
+    return q is not None and not q.startswith("torch.") and is_output_name(q)
 
 
 _AUG = {

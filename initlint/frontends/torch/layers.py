@@ -45,6 +45,7 @@ from .tree import (
 
 MODULE_SCOPE = "<module>"
 NOT_FOLLOWED = "consumer not visible: not used in a forward the analysis follows"
+LOST = "consumer not visible: forward applies it, but its output passes through code the analysis does not follow"
 
 
 def records(source: SourceFile) -> list[LayerRecord]:
@@ -330,6 +331,10 @@ def _final_state(layer: Layer) -> InitState:
 def _consumer(layer: Layer, flow: Flow, settings_extra: dict[str, str]) -> tuple[Activation | None, bool, bool, str]:
     events = flow.out.events.get(layer)
     if not events:
+        if layer in flow.out.applied:
+            return None, False, False, LOST
+        if layer in flow.out.touched:
+            return None, False, False, f"consumer not visible: forward uses {flow.out.touched[layer]} in a way the analysis does not follow"
         return None, False, False, NOT_FOLLOWED
     unresolved = sorted(e.reason for e in events if e.kind == "unresolved")
     if unresolved:
@@ -337,7 +342,7 @@ def _consumer(layer: Layer, flow: Flow, settings_extra: dict[str, str]) -> tuple
     normalized = any(e.normalized for e in events)
     residual = any(e.residual for e in events)
     acts = {(e.name, e.family, e.slope) for e in events if e.kind == "act"}
-    plain = {e.kind for e in events if e.kind in ("weight", "head")}
+    plain = {e.kind for e in events if e.kind in ("weight", "head", "attention")}
     if acts and plain:
         return None, normalized, residual, "consumers disagree: an activation on one path, none on another"
     if len(acts) > 1:

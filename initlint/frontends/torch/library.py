@@ -21,6 +21,7 @@ from ...rulebook import activation_family, default_slope, initializes_nothing
 from ..python.names import dotted
 from . import initializers as ti
 from .context import Host
+from .forms import ATTENTION_MODULES, is_loss_module
 from .reflection import layers_in
 from .tables import (
     DROPOUTS,
@@ -45,6 +46,7 @@ from .tree import (
     ParamMod,
     PassMod,
     SeqMod,
+    SinkMod,
     name_mod,
 )
 from .values import NONE, ListBuild, Scale, Sym, TensorVal, WeightRef, as_scale
@@ -54,6 +56,7 @@ TENSOR_MAKERS = {
     "Tensor": "empty", "FloatTensor": "empty", "DoubleTensor": "empty", "HalfTensor": "empty", "eye": "eye",
     "randn_like": "randn", "zeros_like": "zeros", "ones_like": "ones", "empty_like": "empty",
 }
+_REPARAMETRIZE = frozenset({"weight_norm", "spectral_norm", "remove_weight_norm", "remove_spectral_norm"})
 _LEGACY = frozenset({"Tensor", "FloatTensor", "DoubleTensor", "HalfTensor"})
 _SIZE_WORD = re.compile(r"(size|dim|num|width|len|features|channels|heads|count|^n_|^n[A-Z]|^[a-z]$)", re.IGNORECASE)
 _NUMERIC = {"sqrt": math.sqrt, "log": math.log, "exp": math.exp, "floor": math.floor, "ceil": math.ceil}
@@ -106,10 +109,21 @@ class TorchLibrary:
             return ActMod(last, fam) if fam else None
         if last in FOREIGN_PASSES:
             return PassMod(last)
+        if q.startswith("torch.nn.utils.") and last in _REPARAMETRIZE:
+            return self.reparametrize(last, e, env)
         values = self.unknown_call(dotted(e.func) or q, e, env)
         if q.startswith("torch.nn.utils.") and values and isinstance(values[0], LayerMod):
-            return values[0]  # spectral_norm / weight_norm wrap and return the layer they reparametrize
+            return values[0]
         return None
+
+    def reparametrize(self, fn: str, e: cst.Call, env: dict[str, object]) -> object:
+        """``weight_norm(layer)`` keeps the layer's init (g = ||v|| at the start, so w = v); ``spectral_norm``
+        divides the weight by its largest singular value, a scale the analysis does not compute."""
+        pos, _ = self.it.args(e, env)
+        layer = pos[0] if pos else None
+        if isinstance(layer, LayerMod) and fn == "spectral_norm":
+            self.set_state(layer.layer, InitState(None, "spectral_norm divides the weight by its largest singular value"))
+        return layer
 
     def unknown_call(self, name: str, e: cst.Call, env: dict[str, object]) -> list[object]:
         """A call the analysis does not model: weights it receives become unresolved.
@@ -213,6 +227,9 @@ class TorchLibrary:
         if cls in DROPOUTS:
             layer = self.site(cls, DROPOUTS[cls], e)
             return PassMod(cls, dropout=layer)
+        if cls in ATTENTION_MODULES or is_loss_module(cls):
+            self.it.args(e, env)
+            return SinkMod("attention" if cls in ATTENTION_MODULES else "loss", cls)
         fam = activation_family(cls, self.ctx.extra_activations)
         if fam is not None:
             pos, kw = self.it.args(e, env)
