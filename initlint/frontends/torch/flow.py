@@ -259,7 +259,12 @@ class Flow:
         body = suite(stmt.body)
         wrapper = dotted(it.func) if isinstance(it, cst.Call) else None
         if wrapper == "enumerate" and isinstance(it, cst.Call) and it.args and isinstance(target, cst.Tuple) and len(target.elements) == 2:
-            items = iteration(self.ev(it.args[0].value, env, scope))
+            inner = it.args[0].value
+            if isinstance(inner, cst.Call) and dotted(inner.func) == "zip" and isinstance(target.elements[1].value, (cst.Tuple, cst.List)):
+                env_target_unknown(target.elements[0].value, env)
+                if self.zipped(inner, target.elements[1].value, body, env, scope, returns):  # enumerate(zip(...))
+                    return
+            items = iteration(self.ev(inner, env, scope))
             if items is not None:
                 for item in items:
                     env_target_unknown(target.elements[0].value, env)
@@ -267,14 +272,8 @@ class Flow:
                     if self.run(body, env, scope, returns):
                         return
                 return
-        if wrapper == "zip" and isinstance(it, cst.Call) and isinstance(target, cst.Tuple):
-            lists = [iteration(self.ev(a.value, env, scope)) for a in it.args]
-            if all(l is not None for l in lists) and len({len(l) for l in lists if l is not None}) == 1 and len(lists) == len(target.elements):
-                for items in zip(*[l for l in lists if l is not None]):
-                    for el, item in zip(target.elements, items):
-                        bind(el.value, item, env)
-                    if self.run(body, env, scope, returns):
-                        return
+        if wrapper == "zip" and isinstance(it, cst.Call) and isinstance(target, (cst.Tuple, cst.List)):
+            if self.zipped(it, target, body, env, scope, returns):
                 return
         items = iteration(self.ev(it, env, scope))
         if items is not None:
@@ -286,6 +285,25 @@ class Flow:
         env_target_unknown(target, env)
         for _ in range(2):
             self.run(body, env, scope, returns)
+
+    def zipped(self, it: cst.Call, target: cst.Tuple | cst.List, body: list[Any], env: dict[str, object],
+               scope: Scope, returns: list[object]) -> bool:
+        """``for a, blk in zip(xs, self.blocks)``: the module lists set the steps; any other operand pairs each
+        step with any of its tensors (a tuple built at run time). False when no operand is a module list."""
+        values = [self.ev(a.value, env, scope) for a in it.args]
+        lists = [iteration(v) for v in values]
+        sizes = {len(l) for l in lists if l is not None}
+        if len(values) != len(target.elements) or len(sizes) != 1 or any(a.star for a in it.args):
+            return False
+        steps = sizes.pop()
+        columns = [l if l is not None else [everything(v if isinstance(v, tuple) else (v,))] * steps
+                   for l, v in zip(lists, values)]
+        for items in zip(*columns):
+            for el, item in zip(target.elements, items):
+                bind(el.value, item, env)
+            if self.run(body, env, scope, returns):
+                break
+        return True
 
     # -- expressions -------------------------------------------------------
 
@@ -440,6 +458,8 @@ class Flow:
                 return self.tensor_method(recv, name, args, kwargs)
             if isinstance(recv, Mod) and name == "forward":
                 return self.apply_mod(recv, first, scope)
+            if isinstance(recv, DictMod) and name in ("items", "values"):
+                return tuple(recv.items.items()) if name == "items" else tuple(recv.items.values())
         callee = self.ev(func, env, scope) if not isinstance(func, cst.Attribute) else None
         if isinstance(callee, SinkMod):
             return sink(self, callee.kind, args, kwargs)
@@ -468,6 +488,8 @@ class Flow:
         role = FUNCTIONALS.get(base) or FUNCTIONALS.get(name)
         if role is not None:
             return self.role(role, [v] + args)
+        if base in _ELEMENTWISE and len(args) == 1:
+            return self.binary(_ELEMENTWISE[base], v, args[0])  # x.mul_(self.gamma): layer scale
         if name in ("matmul", "mm", "bmm") and args and isinstance(args[0], ParamMod):
             return self.out.weight_use(args[0].layer, "x@w", v)
         return self.out.opaque(v, *args, reason=f"consumer not visible: .{name}()")
@@ -656,6 +678,9 @@ def output_call(flow: Flow, func: cst.BaseExpression, called: str) -> bool:
     return q is not None and not q.startswith("torch.") and is_output_name(q)
 
 
+_ELEMENTWISE: dict[str, cst.BaseBinaryOp] = {
+    "mul": cst.Multiply(), "div": cst.Divide(), "add": cst.Add(), "sub": cst.Subtract(),
+}
 _AUG = {
     cst.AddAssign: cst.Add(), cst.SubtractAssign: cst.Subtract(), cst.MultiplyAssign: cst.Multiply(),
     cst.DivideAssign: cst.Divide(), cst.MatrixMultiplyAssign: cst.MatrixMultiply(),
@@ -739,4 +764,6 @@ def iteration(value: object) -> list[object] | None:
         return list(value.items.values())
     if isinstance(value, tuple) and value and all(isinstance(v, Mod) for v in value):
         return list(value)
+    if isinstance(value, tuple) and value and all(isinstance(v, tuple) and len(v) == 2 and isinstance(v[1], Mod) for v in value):
+        return list(value)  # ModuleDict.items(): (name, module) pairs
     return None
