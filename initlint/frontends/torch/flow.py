@@ -262,7 +262,7 @@ class Flow:
             inner = it.args[0].value
             if isinstance(inner, cst.Call) and dotted(inner.func) == "zip" and isinstance(target.elements[1].value, (cst.Tuple, cst.List)):
                 env_target_unknown(target.elements[0].value, env)
-                if self.zipped(inner, target.elements[1].value, body, env, scope, returns):  # enumerate(zip(...))
+                if zipped(self, inner, target.elements[1].value, body, env, scope, returns):  # enumerate(zip(...))
                     return
             items = iteration(self.ev(inner, env, scope))
             if items is not None:
@@ -273,7 +273,7 @@ class Flow:
                         return
                 return
         if wrapper == "zip" and isinstance(it, cst.Call) and isinstance(target, (cst.Tuple, cst.List)):
-            if self.zipped(it, target, body, env, scope, returns):
+            if zipped(self, it, target, body, env, scope, returns):
                 return
         items = iteration(self.ev(it, env, scope))
         if items is not None:
@@ -285,25 +285,6 @@ class Flow:
         env_target_unknown(target, env)
         for _ in range(2):
             self.run(body, env, scope, returns)
-
-    def zipped(self, it: cst.Call, target: cst.Tuple | cst.List, body: list[Any], env: dict[str, object],
-               scope: Scope, returns: list[object]) -> bool:
-        """``for a, blk in zip(xs, self.blocks)``: the module lists set the steps; any other operand pairs each
-        step with any of its tensors (a tuple built at run time). False when no operand is a module list."""
-        values = [self.ev(a.value, env, scope) for a in it.args]
-        lists = [iteration(v) for v in values]
-        sizes = {len(l) for l in lists if l is not None}
-        if len(values) != len(target.elements) or len(sizes) != 1 or any(a.star for a in it.args):
-            return False
-        steps = sizes.pop()
-        columns = [l if l is not None else [everything(v if isinstance(v, tuple) else (v,))] * steps
-                   for l, v in zip(lists, values)]
-        for items in zip(*columns):
-            for el, item in zip(target.elements, items):
-                bind(el.value, item, env)
-            if self.run(body, env, scope, returns):
-                break
-        return True
 
     # -- expressions -------------------------------------------------------
 
@@ -344,7 +325,7 @@ class Flow:
             base = self.ev(e.value, env, scope)  # type: ignore[attr-defined]
             if isinstance(base, Val):
                 return base
-            return self.index(base, e, env, scope)  # type: ignore[arg-type]
+            return index(self, base, e, env, scope)  # type: ignore[arg-type]
         if t is cst.Tuple or t is cst.List:
             return tuple(self.ev(el.value, env, scope) for el in e.elements)  # type: ignore[attr-defined]
         if t is cst.IfExp:
@@ -375,32 +356,6 @@ class Flow:
             return literal(e)
         if t is cst.ListComp or t is cst.GeneratorExp:
             return None
-        return None
-
-    def index(self, base: object, e: cst.Subscript, env: dict[str, object], scope: Scope) -> object:
-        if len(e.slice) != 1 or not isinstance(e.slice[0].slice, cst.Index):
-            return None
-        key = self.ev(e.slice[0].slice.value, env, scope)
-        if isinstance(base, DictMod) and isinstance(key, str):
-            return base.items.get(key)
-        if isinstance(base, (SeqMod, ListMod)) and isinstance(key, int) and not isinstance(key, bool):
-            if any(isinstance(x, (Repeat, Alt)) for x in base.entries):
-                if len(base.entries) == 1 and isinstance(base.entries[0], Repeat) and len(base.entries[0].entries) == 1:
-                    return base.entries[0].entries[0]
-                return None
-            try:
-                return base.entries[key]
-            except IndexError:
-                return None
-        if isinstance(base, tuple) and isinstance(key, int):
-            try:
-                return base[key]
-            except IndexError:
-                return None
-        if isinstance(base, OutputVal):
-            if isinstance(key, str):
-                return base.get(key)
-            return everything(base.values())  # which field ``outputs[0]`` is depends on the class: any of them
         return None
 
     def binary(self, op: cst.BaseBinaryOp | None, a: object, b: object) -> object:
@@ -506,7 +461,7 @@ class Flow:
         if torchy and last in LOSS_FUNCTIONS:
             return sink(self, "loss", args, kwargs)
         if torchy and (base in MATMULS or base in _CONVS):
-            return self.matmul(base, args, kwargs)
+            return matmul(self, base, args, kwargs)
         if torchy and (base in FUNCTIONALS or last in FUNCTIONALS):
             role = FUNCTIONALS.get(base) or FUNCTIONALS[last]
             return self.role(role, args, call)
@@ -539,37 +494,6 @@ class Flow:
         if role in ("dropout", "alpha_dropout") and self.stmt is not None and self.scope is not None and call is not None:
             self.out.dropouts.append(DropoutCall(self.scope, self.stmt, call, role))
         return first if isinstance(first, Val) else (Val() if first is None else first)
-
-    def matmul(self, name: str, args: list[object], kwargs: dict[str, object]) -> object:
-        if name == "einsum" and args and isinstance(args[0], str):
-            ops = list(args[1:])
-            if len(ops) == 1 and isinstance(ops[0], tuple):
-                ops = list(ops[0])
-            spec = args[0].replace(" ", "")
-            ins, _, out = spec.partition("->")
-            subs = ins.split(",")
-            params = [i for i, o in enumerate(ops) if isinstance(o, ParamMod)]
-            if len(params) == 1 and len(subs) == len(ops) and out:
-                i = params[0]
-                contracted = "".join(str(k) for k, ch in enumerate(subs[i]) if ch not in out)
-                x = Val()
-                for j, o in enumerate(ops):
-                    if j != i and isinstance(o, Val):
-                        x = x.union(o)
-                return self.out.weight_use(ops[i].layer, f"einsum:{contracted}", x)  # type: ignore[union-attr]
-            if not params and len(ops) == 2 and all(isinstance(o, Val) for o in ops):
-                return attend(self, *ops)  # einsum("bhqd,bhkd->bhqk", q, k)
-            return self.out.opaque(*ops)
-        x = args[0] if args else kwargs.get("input")
-        w = args[1] if len(args) > 1 else kwargs.get("weight", kwargs.get("other", kwargs.get("mat2")))
-        if isinstance(w, ParamMod):
-            use = {"linear": "linear", "conv1d": "conv", "conv2d": "conv", "conv3d": "conv"}.get(name, "x@w")
-            return self.out.weight_use(w.layer, use, x)
-        if isinstance(x, ParamMod) and name in ("matmul", "mm"):
-            return self.out.weight_use(x.layer, "w@x", w)
-        if name in ("matmul", "mm", "bmm") and isinstance(x, Val) and isinstance(w, Val):
-            return attend(self, x, w)
-        return self.out.opaque(*args, *kwargs.values())
 
     def apply_mod(self, mod: object, v: object, scope: Scope, text: str = "a module") -> object:
         if isinstance(mod, LayerMod):
@@ -622,6 +546,83 @@ class Flow:
             else:
                 v = self.apply_mod(entry, v, scope)
         return v
+
+
+def zipped(flow: Flow, it: cst.Call, target: cst.Tuple | cst.List, body: list[Any], env: dict[str, object],
+           scope: Scope, returns: list[object]) -> bool:
+    """``for a, blk in zip(xs, self.blocks)``: the module lists set the steps; any other operand pairs each
+    step with any of its tensors (a tuple built at run time). False when no operand is a module list."""
+    values = [flow.ev(a.value, env, scope) for a in it.args]
+    lists = [iteration(v) for v in values]
+    sizes = {len(l) for l in lists if l is not None}
+    if len(values) != len(target.elements) or len(sizes) != 1 or any(a.star for a in it.args):
+        return False
+    steps = sizes.pop()
+    columns = [l if l is not None else [everything(v if isinstance(v, tuple) else (v,))] * steps
+               for l, v in zip(lists, values)]
+    for items in zip(*columns):
+        for el, item in zip(target.elements, items):
+            bind(el.value, item, env)
+        if flow.run(body, env, scope, returns):
+            break
+    return True
+
+def index(flow: Flow, base: object, e: cst.Subscript, env: dict[str, object], scope: Scope) -> object:
+    if len(e.slice) != 1 or not isinstance(e.slice[0].slice, cst.Index):
+        return None
+    key = flow.ev(e.slice[0].slice.value, env, scope)
+    if isinstance(base, DictMod) and isinstance(key, str):
+        return base.items.get(key)
+    if isinstance(base, (SeqMod, ListMod)) and isinstance(key, int) and not isinstance(key, bool):
+        if any(isinstance(x, (Repeat, Alt)) for x in base.entries):
+            if len(base.entries) == 1 and isinstance(base.entries[0], Repeat) and len(base.entries[0].entries) == 1:
+                return base.entries[0].entries[0]
+            return None
+        try:
+            return base.entries[key]
+        except IndexError:
+            return None
+    if isinstance(base, tuple) and isinstance(key, int):
+        try:
+            return base[key]
+        except IndexError:
+            return None
+    if isinstance(base, OutputVal):
+        if isinstance(key, str):
+            return base.get(key)
+        return everything(base.values())  # which field ``outputs[0]`` is depends on the class: any of them
+    return None
+
+def matmul(flow: Flow, name: str, args: list[object], kwargs: dict[str, object]) -> object:
+    if name == "einsum" and args and isinstance(args[0], str):
+        ops = list(args[1:])
+        if len(ops) == 1 and isinstance(ops[0], tuple):
+            ops = list(ops[0])
+        spec = args[0].replace(" ", "")
+        ins, _, out = spec.partition("->")
+        subs = ins.split(",")
+        params = [i for i, o in enumerate(ops) if isinstance(o, ParamMod)]
+        if len(params) == 1 and len(subs) == len(ops) and out:
+            i = params[0]
+            contracted = "".join(str(k) for k, ch in enumerate(subs[i]) if ch not in out)
+            x = Val()
+            for j, o in enumerate(ops):
+                if j != i and isinstance(o, Val):
+                    x = x.union(o)
+            return flow.out.weight_use(ops[i].layer, f"einsum:{contracted}", x)  # type: ignore[union-attr]
+        if not params and len(ops) == 2 and all(isinstance(o, Val) for o in ops):
+            return attend(flow, *ops)  # einsum("bhqd,bhkd->bhqk", q, k)
+        return flow.out.opaque(*ops)
+    x = args[0] if args else kwargs.get("input")
+    w = args[1] if len(args) > 1 else kwargs.get("weight", kwargs.get("other", kwargs.get("mat2")))
+    if isinstance(w, ParamMod):
+        use = {"linear": "linear", "conv1d": "conv", "conv2d": "conv", "conv3d": "conv"}.get(name, "x@w")
+        return flow.out.weight_use(w.layer, use, x)
+    if isinstance(x, ParamMod) and name in ("matmul", "mm"):
+        return flow.out.weight_use(x.layer, "w@x", w)
+    if name in ("matmul", "mm", "bmm") and isinstance(x, Val) and isinstance(w, Val):
+        return attend(flow, x, w)
+    return flow.out.opaque(*args, *kwargs.values())
 
 
 def touch(flow: Flow, value: object, text: str) -> None:
