@@ -15,6 +15,7 @@ from typing import Literal
 import libcst as cst
 
 from ...records import Family
+from .forms import OutputVal
 from .tree import Layer, Scope
 
 
@@ -93,8 +94,8 @@ class Consumers:
     def consume(self, v: object, event: Event) -> None:
         """Every open output in ``v`` (a tensor or a tuple of them) is consumed by ``event``."""
         if not isinstance(v, Val):
-            if isinstance(v, tuple):
-                for item in v:
+            if isinstance(v, (tuple, OutputVal)):
+                for item in v.values() if isinstance(v, OutputVal) else v:
                     self.consume(item, event)
             return
         for p in v.opens:
@@ -119,7 +120,7 @@ class Consumers:
         for v in values:
             self.consume(v, Event("unresolved", reason=reason))
             if taint:
-                for item in v if isinstance(v, tuple) else (v,):
+                for item in v if isinstance(v, tuple) else v.values() if isinstance(v, OutputVal) else (v,):
                     if isinstance(item, Val):
                         for layer in item.acts:
                             self.events.setdefault(layer, set()).add(Event(
