@@ -557,6 +557,8 @@ def zipped(flow: Flow, it: cst.Call, target: cst.Tuple | cst.List, body: list[An
     sizes = {len(l) for l in lists if l is not None}
     if len(values) != len(target.elements) or len(sizes) != 1 or any(a.star for a in it.args):
         return False
+    if any(l is None and not isinstance(v, tuple) for l, v in zip(lists, values)):
+        return False  # a partner the analysis knows nothing of (not even a tuple of tensors): not followed
     steps = sizes.pop()
     columns = [l if l is not None else [everything(v if isinstance(v, tuple) else (v,))] * steps
                for l, v in zip(lists, values)]
