@@ -68,3 +68,23 @@ def test_never_initialize_table() -> None:
     assert initializes_nothing("copy.deepcopy")
     assert not initializes_nothing("init_weights")
     assert not initializes_nothing("named_apply")
+
+
+def test_reasons_for_layers_forward_uses(tmp_path) -> None:
+    """"Not used in a forward" only for layers forward never mentions; applied or read layers say what happened."""
+    path = tmp_path / "reasons.py"
+    path.write_text(
+        "import torch.nn as nn\nfrom .lib import mystery\n\n\nclass Net(nn.Module):\n"
+        "    def __init__(self):\n        super().__init__()\n"
+        "        self.applied = nn.Linear(8, 8)\n"
+        "        self.read = nn.ModuleList([nn.Linear(8, 8) for _ in range(2)])\n"
+        "        self.unused = nn.Linear(8, 8)\n\n"
+        "    def forward(self, x):\n"
+        "        y = self.applied(x)\n        mystery.stash[0] = y\n"
+        "        for i in mystery.order(len(self.read)):\n            x = x\n"
+        "        return x\n"
+    )
+    reasons = {r.origin.line: r.unresolved for r in lint_file(path).records}
+    assert reasons[8].startswith("consumer not visible: forward applies it"), reasons
+    assert reasons[9] == "consumer not visible: forward uses self.read in a way the analysis does not follow", reasons
+    assert reasons[10] == "consumer not visible: not used in a forward the analysis follows", reasons
