@@ -53,12 +53,14 @@ def test_show_unresolved_adds_up_to_the_summary(tmp_path) -> None:
         "import torch.nn as nn\n\n\nclass Stack(nn.Module):\n"
         "    def __init__(self, act, depth=4):\n        super().__init__()\n"
         "        self.layers = nn.ModuleList([nn.Linear(64, 64) for _ in range(depth)])\n        self.act = act\n\n"
-        "    def forward(self, x):\n        for layer in self.layers:\n            x = self.act(layer(x))\n        return x\n"
+        "    def forward(self, x):\n        for layer in self.layers:\n"
+        "            x = self.act(layer(x))\n        return x\n"
     )
     result = CliRunner().invoke(main, ["--no-cache", "--show-unresolved", str(path)])
     assert "(4 layers built here)" in result.output, result.output
     assert "4 layers (0 resolved, 4 unresolved)" in result.output
-    doc = json.loads(CliRunner().invoke(main, ["--no-cache", "--format", "json", "--show-unresolved", str(path)]).output)
+    args = ["--no-cache", "--format", "json", "--show-unresolved", str(path)]
+    doc = json.loads(CliRunner().invoke(main, args).output)
     assert sum(u["count"] for u in doc["unresolved"]) == doc["summary"]["unresolved"] == 4
 
 

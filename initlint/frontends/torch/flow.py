@@ -260,9 +260,10 @@ class Flow:
         wrapper = dotted(it.func) if isinstance(it, cst.Call) else None
         if wrapper == "enumerate" and isinstance(it, cst.Call) and it.args and isinstance(target, cst.Tuple) and len(target.elements) == 2:
             inner = it.args[0].value
-            if isinstance(inner, cst.Call) and dotted(inner.func) == "zip" and isinstance(target.elements[1].value, (cst.Tuple, cst.List)):
+            pair = target.elements[1].value
+            if isinstance(inner, cst.Call) and dotted(inner.func) == "zip" and isinstance(pair, (cst.Tuple, cst.List)):
                 env_target_unknown(target.elements[0].value, env)
-                if zipped(self, inner, target.elements[1].value, body, env, scope, returns):  # enumerate(zip(...))
+                if zipped(self, inner, pair, body, env, scope, returns):  # enumerate(zip(...))
                     return
             items = iteration(self.ev(inner, env, scope))
             if items is not None:
@@ -554,20 +555,21 @@ def zipped(flow: Flow, it: cst.Call, target: cst.Tuple | cst.List, body: list[An
     step with any of its tensors (a tuple built at run time). False when no operand is a module list."""
     values = [flow.ev(a.value, env, scope) for a in it.args]
     lists = [iteration(v) for v in values]
-    sizes = {len(l) for l in lists if l is not None}
+    sizes = {len(mods) for mods in lists if mods is not None}
     if len(values) != len(target.elements) or len(sizes) != 1 or any(a.star for a in it.args):
         return False
-    if any(l is None and not isinstance(v, tuple) for l, v in zip(lists, values)):
+    if any(mods is None and not isinstance(v, tuple) for mods, v in zip(lists, values)):
         return False  # a partner the analysis knows nothing of (not even a tuple of tensors): not followed
     steps = sizes.pop()
-    columns = [l if l is not None else [everything(v if isinstance(v, tuple) else (v,))] * steps
-               for l, v in zip(lists, values)]
+    columns = [mods if mods is not None else [everything(v if isinstance(v, tuple) else (v,))] * steps
+               for mods, v in zip(lists, values)]
     for items in zip(*columns):
         for el, item in zip(target.elements, items):
             bind(el.value, item, env)
         if flow.run(body, env, scope, returns):
             break
     return True
+
 
 def index(flow: Flow, base: object, e: cst.Subscript, env: dict[str, object], scope: Scope) -> object:
     if len(e.slice) != 1 or not isinstance(e.slice[0].slice, cst.Index):
@@ -595,6 +597,7 @@ def index(flow: Flow, base: object, e: cst.Subscript, env: dict[str, object], sc
         return everything(base.values())  # which field ``outputs[0]`` is depends on the class: any of them
     return None
 
+
 def matmul(flow: Flow, name: str, args: list[object], kwargs: dict[str, object]) -> object:
     if name == "einsum" and args and isinstance(args[0], str):
         ops = list(args[1:])
@@ -614,6 +617,8 @@ def matmul(flow: Flow, name: str, args: list[object], kwargs: dict[str, object])
             return flow.out.weight_use(ops[i].layer, f"einsum:{contracted}", x)  # type: ignore[union-attr]
         if not params and len(ops) == 2 and all(isinstance(o, Val) for o in ops):
             return attend(flow, *ops)  # einsum("bhqd,bhkd->bhqk", q, k)
+        if not params and len(ops) == 1 and isinstance(ops[0], Val) and sorted(subs[0]) == sorted(out):
+            return ops[0]  # einsum("nhwpqc->nchpwq", x): a permutation, transparent
         return flow.out.opaque(*ops)
     x = args[0] if args else kwargs.get("input")
     w = args[1] if len(args) > 1 else kwargs.get("weight", kwargs.get("other", kwargs.get("mat2")))
@@ -767,6 +772,7 @@ def iteration(value: object) -> list[object] | None:
         return list(value.items.values())
     if isinstance(value, tuple) and value and all(isinstance(v, Mod) for v in value):
         return list(value)
-    if isinstance(value, tuple) and value and all(isinstance(v, tuple) and len(v) == 2 and isinstance(v[1], Mod) for v in value):
+    if isinstance(value, tuple) and value and all(isinstance(v, tuple) and len(v) == 2 and isinstance(v[1], Mod)
+                                                  for v in value):
         return list(value)  # ModuleDict.items(): (name, module) pairs
     return None

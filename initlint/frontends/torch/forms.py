@@ -56,11 +56,10 @@ def is_output_class(node: cst.ClassDef | None, foreign_bases: list[str]) -> bool
     bases = {b.rsplit(".", 1)[-1] for b in foreign_bases}
     for arg in node.bases:
         value = arg.value
-        name = value.attr.value if isinstance(value, cst.Attribute) else value.value if isinstance(value, cst.Name) else ""
         if isinstance(value, cst.Call):
-            func = value.func
-            name = func.attr.value if isinstance(func, cst.Attribute) else func.value if isinstance(func, cst.Name) else ""
-        bases.add(name)
+            value = value.func  # namedtuple("X", ...) / NamedTuple(...)
+        if isinstance(value, (cst.Attribute, cst.Name)):
+            bases.add(value.attr.value if isinstance(value, cst.Attribute) else value.value)
     return bool(bases & _OUTPUT_BASES)
 
 

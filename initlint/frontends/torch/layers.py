@@ -334,7 +334,8 @@ def _consumer(layer: Layer, flow: Flow, settings_extra: dict[str, str]) -> tuple
         if layer in flow.out.applied:
             return None, False, False, LOST
         if layer in flow.out.touched:
-            return None, False, False, f"consumer not visible: forward uses {flow.out.touched[layer]} in a way the analysis does not follow"
+            how = flow.out.touched[layer]
+            return None, False, False, f"consumer not visible: forward uses {how} in a way the analysis does not follow"
         return None, False, False, NOT_FOLLOWED
     unresolved = sorted(e.reason for e in events if e.kind == "unresolved")
     if unresolved:

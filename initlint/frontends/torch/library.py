@@ -122,7 +122,8 @@ class TorchLibrary:
         pos, _ = self.it.args(e, env)
         layer = pos[0] if pos else None
         if isinstance(layer, LayerMod) and fn == "spectral_norm":
-            self.set_state(layer.layer, InitState(None, "spectral_norm divides the weight by its largest singular value"))
+            why = "spectral_norm divides the weight by its largest singular value"
+            self.set_state(layer.layer, InitState(None, why))
         return layer
 
     def unknown_call(self, name: str, e: cst.Call, env: dict[str, object]) -> list[object]:
