@@ -402,8 +402,8 @@ def _sizes(pos: list[object], e: cst.Call) -> bool:
     if not pos:
         return False
     for value in pos:
-        if isinstance(value, bool) or isinstance(value, (tuple, ListBuild, TensorVal, WeightRef, Mod)):
-            return False
+        if isinstance(value, bool) or isinstance(value, (tuple, ListBuild, TensorVal, WeightRef, ParamMod, LayerMod)):
+            return False  # (``self.n = n`` binds an OpaqueMod "from config": a size all the same)
     if len(pos) > 1 or isinstance(pos[0], (int, float, Scale)):
         return True
     arg = next((a.value for a in e.args if a.keyword is None), None)
