@@ -46,6 +46,7 @@ from .tree import (
     AltMod,
     ChildMod,
     DictMod,
+    Layer,
     LayerMod,
     ListMod,
     Mod,
@@ -718,13 +719,20 @@ def truth(v: object) -> bool | None:
     return None
 
 
+# Stands in a tensor's ``chain`` for "or from somewhere else" (the other branch of an ``if``): never one path.
+ELSEWHERE = Layer(cls="", kind="", owner="", stmt=cst.Pass(), call=cst.Call(func=cst.Name("branch")))
+
+
 def join(a: object, b: object) -> object:
     if a is None:
         return b
     if b is None:
         return a
     if isinstance(a, Val) and isinstance(b, Val):
-        return a.union(b)
+        joined = a.union(b)
+        if a.chain != b.chain:  # one branch's value comes from elsewhere: no single path (SPEC 8.34)
+            joined = Val(joined.opens, joined.acts, joined.chain | {ELSEWHERE})
+        return joined
     if isinstance(a, tuple) and isinstance(b, tuple) and len(a) == len(b):
         return tuple(join(x, y) for x, y in zip(a, b))
     if a is b:
