@@ -129,12 +129,13 @@ def plausible(record: LayerRecord) -> LayerRecord:
 
 def findings(records: Iterable[LayerRecord], settings: Settings) -> list[Finding]:
     """Judge records and return sorted, site-merged findings with chain factors."""
+    records = list(records)
     judged: list[tuple[Finding, Verdict]] = []
     for record in map(plausible, records):
         for verdict in judge(record, settings):
             judged.append((to_finding(record, verdict), verdict))
     merged = _merge_sites(judged)
-    merged = _chain(merged)
+    merged = _chain(merged, records)
     return sorted((f for f, _ in merged), key=Finding.sort_key)
 
 
@@ -171,28 +172,93 @@ def _merge_sites(judged: list[tuple[Finding, Verdict]]) -> list[tuple[Finding, V
     return out
 
 
-def _chain(items: list[tuple[Finding, Verdict]]) -> list[tuple[Finding, Verdict]]:
-    """Append the compounded factor to findings that form a chain of same-direction errors in one scope."""
-    chains: dict[tuple[str, str, bool], list[int]] = defaultdict(list)
+def _chained(finding: Finding, verdict: Verdict) -> bool:
+    record = finding.record
+    return bool(
+        rule(verdict.code).chained and verdict.factor and verdict.factor != 1 and record
+        and record.activation and record.activation.family != "linear" and not record.normalized
+    )
+
+
+def _key(origin: Origin) -> tuple[str, int | None, int | None]:
+    return (origin.path, origin.line, origin.column)
+
+
+def _chain(items: list[tuple[Finding, Verdict]], records: Sequence[LayerRecord] = ()) -> list[tuple[Finding, Verdict]]:
+    """Append the compounded factor to findings along one sequential path of same-direction errors (SPEC 8.34).
+
+    Records whose frontend traced the data flow chain through ``upstream`` links: a layer, the previous
+    weight layer whose activation feeds it, and so on, never across a branch point (a layer feeding
+    several weight layers: parallel branches or alternative heads). Other records (frontends that do not
+    trace the flow) chain within their ``scope``.
+    """
+    out = list(items)
+    groups: list[tuple[list[int], str]] = []
+    # untraced records: one chain per scope and direction
+    scoped: dict[tuple[str, str, bool], list[int]] = defaultdict(list)
     for i, (finding, verdict) in enumerate(items):
         record = finding.record
-        if rule(verdict.code).chained and verdict.factor and verdict.factor != 1 and record and record.scope:
-            if record.activation and record.activation.family != "linear" and not record.normalized:
-                chains[(finding.path, record.scope, verdict.factor > 1)].append(i)
-    out = list(items)
-    for (_, scope, grows), members in chains.items():
-        layers = sum(items[i][0].record.count if items[i][0].record else 1 for i in members)
+        if _chained(finding, verdict) and record and not record.traced and record.scope:
+            scoped[(finding.path, record.scope, (verdict.factor or 1) > 1)].append(i)
+    groups += [(members, f"in {scope}") for (_, scope, _), members in scoped.items()]
+    groups += _paths(items, records)
+    for members, where in groups:
+        weights = [_weight(items[i][0]) for i in members]
+        layers = sum(weights)
         if layers < 2:
             continue
         # In logs: a product over many layers under- or overflows a float.
-        log_total = math.fsum(
-            math.log(items[i][1].factor or 1.0) * (items[i][0].record.count if items[i][0].record else 1)
-            for i in members
-        )
-        way = "grows" if grows else "shrinks"
+        log_total = math.fsum(math.log(items[i][1].factor or 1.0) * w for i, w in zip(members, weights))
+        way = "grows" if log_total > 0 else "shrinks"
         std = math.exp(min(abs(log_total) / 2, 700.0))  # std changes by the square root of the variance factor
-        note = f" Over the {layers} such layers in {scope} the signal {way} ~{std:.2g}x in std."
+        note = f" Over the {layers} such layers {where} the signal {way} ~{std:.2g}x in std."
         for i in members:
             finding, verdict = out[i]
             out[i] = (replace(finding, message=finding.message + note), verdict)
+    return out
+
+
+def _weight(finding: Finding) -> int:
+    """How many layers of the chain a finding stands for: its site's count when they follow one another."""
+    record = finding.record
+    if record is None:
+        return 1
+    return record.count if (record.repeats or not record.traced) else 1
+
+
+def _paths(items: list[tuple[Finding, Verdict]], records: Sequence[LayerRecord]) -> list[tuple[list[int], str]]:
+    """Maximal runs of chained findings linked by ``upstream`` with no branch point between them."""
+    successors: dict[tuple[str, int | None, int | None], int] = defaultdict(int)
+    for record in records:
+        if record.traced and record.upstream is not None:
+            successors[_key(record.upstream)] += 1
+    at: dict[tuple[str, int | None, int | None], int] = {}
+    for i, (finding, verdict) in enumerate(items):
+        record = finding.record
+        if _chained(finding, verdict) and record and record.traced:
+            at[_key(record.origin)] = i
+    after: dict[int, int] = {}
+    before: dict[int, int] = {}
+    for key, i in at.items():
+        record = items[i][0].record
+        assert record is not None
+        if record.upstream is None:
+            continue
+        up = _key(record.upstream)
+        j = at.get(up)
+        if j is None or j == i or successors[up] != 1:
+            continue
+        if ((items[j][1].factor or 1) > 1) != ((items[i][1].factor or 1) > 1):
+            continue  # the signal turns: a chain states one direction
+        after[j], before[i] = i, j
+    out = []
+    for i in at.values():
+        if i in before:
+            continue
+        run = [i]
+        while run[-1] in after and len(run) <= len(at):
+            run.append(after[run[-1]])
+        first, last = items[run[0]][0].layer, items[run[-1]][0].layer
+        where = f"from {first} to {last}" if len(run) > 1 else f"of {first}"
+        out.append((run, where))
     return out

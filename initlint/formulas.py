@@ -169,6 +169,28 @@ def nearest(actual: float, required: list[tuple[str, float]]) -> tuple[str, floa
     return name, var, actual / var
 
 
+def nearest_mode(
+    actual: float, family: Family, fan_in: float | None, fan_out: float | None, slope: float = 0.0
+) -> Mode | None:
+    """The fan mode of the ``ok`` formula :func:`nearest` picks for ``actual`` (which reading of SPEC 8.2 judged it)."""
+    found: list[tuple[float, Mode]] = []
+    for _, scale, mode in ok_formulas(family, slope):
+        var = variance(InitSpec("variance-scaling", scale=scale, mode=mode), fan_in, fan_out)
+        if var is not None and var > 0 and actual > 0:
+            found.append((abs(math.log(actual / var)), mode))
+    return min(found, key=lambda f: f[0])[1] if found else None
+
+
+def forward_requirement(family: Family, fan_in: float | None, slope: float = 0.0) -> tuple[str, float] | None:
+    """The ``ok`` formula over fan_in, the forward direction (SPEC 8.35): He before relu/smooth, else LeCun."""
+    if fan_in is None or fan_in <= 0:
+        return None
+    for name, scale, mode in ok_formulas(family, slope):
+        if mode == "fan_in":
+            return name, scale / fan_in
+    return None
+
+
 def judged_requirement(
     spec: InitSpec, family: Family, fan_in: float | None, fan_out: float | None, slope: float = 0.0
 ) -> tuple[float, str, float, float] | None:
@@ -191,6 +213,22 @@ def judged_requirement(
 def fold(ratio: float) -> float:
     """A ratio as a factor >= 1 (2.0 and 0.5 are both 2x off)."""
     return ratio if ratio >= 1 else 1 / ratio
+
+
+# Ratios of variances computed in floating point carry rounding: (1/(3*11)) / (2/(8*11)) is 1.4999999999999998,
+# not 1.5. Thresholds are compared with this relative slack, so a ratio that is exactly 1.5 on paper is not
+# "within 1.5x" (SPEC 8.3) whatever the fans are.
+RATIO_TOLERANCE = 1e-9
+
+
+def within(factor: float, limit: float) -> bool:
+    """``factor < limit`` beyond float rounding (a factor equal to ``limit`` on paper is not within)."""
+    return factor < limit * (1 - RATIO_TOLERANCE)
+
+
+def exceeds(factor: float, limit: float) -> bool:
+    """``factor > limit`` beyond float rounding (a factor equal to ``limit`` on paper does not exceed it)."""
+    return factor > limit * (1 + RATIO_TOLERANCE)
 
 
 def formula_text(scale: float, mode: Mode) -> str:

@@ -171,6 +171,11 @@ class LayerRecord:
     signal: Signal | None = None  # ``network`` records
     weight_expr: str = ""  # the weight as code, for fix hints (``self.fc1.weight``); "" = ``<name>.weight``
     kernel_arg: str = ""  # Keras: the constructor keyword of the judged initializer (``depthwise_initializer``)
+    # SPEC 8.34, chains along data flow. ``traced``: the frontend followed the data flow, so a chain is
+    # formed only through ``upstream`` (else, for frontends that do not trace it, through ``scope``).
+    traced: bool = False
+    upstream: Origin | None = None  # the construction site of the previous weight layer on this layer's one path
+    repeats: bool = False  # the layers this site builds follow one another on that path (a loop-built stack)
 
 
 @dataclass(frozen=True)

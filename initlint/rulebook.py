@@ -138,3 +138,15 @@ def default_slope(framework: str, name: str) -> float:
 
 def family_info(family: Family) -> dict[str, str]:
     return cast(dict[str, str], family_data()["families"][family])
+
+
+@lru_cache(maxsize=None)
+def never_initialize() -> frozenset[str]:
+    """Calls known not to initialize what they receive (``rules/conventions.toml`` ``[never_initialize]``)."""
+    return frozenset(_load("conventions.toml").get("never_initialize", {}).get("names", ()))
+
+
+def initializes_nothing(called: str) -> bool:
+    """Whether a call of ``called`` (as written or qualified) is known to leave every weight as it is."""
+    names = never_initialize()
+    return called in names or called.rsplit(".", 1)[-1] in names

@@ -22,29 +22,56 @@ def times(factor: float) -> str:
 
 @dataclass(frozen=True)
 class Comparison:
-    """A variance set against the nearest ``ok`` requirement of the consuming family."""
+    """A variance set against the nearest ``ok`` requirement of the consuming family.
+
+    The verdict uses the nearest formula (SPEC 8.2's lenient reading, possibly over fan_out);
+    what the message says of the forward signal uses the fan_in formula (SPEC 8.35): ``forward``
+    is the ratio to it, ``forward_name`` / ``forward_required`` name it, when that differs.
+    """
 
     actual: float  # second moment of the weights
     required: float
     required_name: str
     ratio: float  # actual / required
+    mode: str | None = None  # the fan reading of the nearest formula
+    forward: float | None = None  # actual / the fan_in formula's variance (None: same as ``ratio``)
+    forward_name: str = ""
+    forward_required: float | None = None
 
     @property
     def factor(self) -> float:
         return formulas.fold(self.ratio)
 
+    @property
+    def signal_ratio(self) -> float:
+        """The per-layer variance factor of the forward signal (for messages and chains)."""
+        return self.ratio if self.forward is None else self.forward
+
+    def _name(self) -> str:
+        if self.forward is not None and self.mode in ("fan_in", "fan_out"):
+            return f"{self.required_name}({self.mode})"
+        return self.required_name
+
     def text(self) -> str:
         """``variance 0.00195 (std 0.0442) is 2.0x below He's 0.00391 (std 0.0625)``."""
+        required = f"{self._name()}'s {self.required:.3g} (std {formulas.std_text(self.required)})"
+        actual = f"variance {self.actual:.3g} (std {formulas.std_text(self.actual)})"
+        if self.forward is not None and formulas.within(self.factor, 1.5):
+            return f"{actual} matches {required}"
         way = "above" if self.ratio > 1 else "below"
-        return (
-            f"variance {self.actual:.3g} (std {formulas.std_text(self.actual)}) is "
-            f"{times(self.factor)} {way} {self.required_name}'s {self.required:.3g} "
-            f"(std {formulas.std_text(self.required)})"
-        )
+        return f"{actual} is {times(self.factor)} {way} {required}"
 
     def effect(self) -> str:
-        way = "grows" if self.ratio > 1 else "shrinks"
-        return f"the signal {way} ~{times(math.sqrt(self.factor))} in std ({times(self.factor)} in variance) per layer"
+        ratio = self.signal_ratio
+        factor = formulas.fold(ratio)
+        way = "grows" if ratio > 1 else "shrinks"
+        if self.forward is None:
+            return f"the signal {way} ~{times(math.sqrt(factor))} in std ({times(factor)} in variance) per layer"
+        assert self.forward_required is not None
+        return (
+            f"the forward signal {way} ~{times(math.sqrt(factor))} in std ({times(factor)} in variance) per layer "
+            f"({self.forward_name}(fan_in) gives {self.forward_required:.3g})"
+        )
 
 
 def pairable(record: LayerRecord) -> bool:
@@ -69,7 +96,12 @@ def compare(record: LayerRecord, spec: InitSpec | None = None) -> Comparison | N
     if found is None:
         return None
     actual, name, var, ratio = found
-    return Comparison(actual=actual, required=var, required_name=name, ratio=ratio)
+    mode = formulas.nearest_mode(actual, act.family, record.fan_in, record.fan_out, act.slope)
+    fwd = formulas.forward_requirement(act.family, record.fan_in, act.slope)
+    if fwd is None or mode == "fan_in" or math.isclose(actual / fwd[1], ratio, rel_tol=1e-6):
+        return Comparison(actual=actual, required=var, required_name=name, ratio=ratio, mode=mode)
+    return Comparison(actual=actual, required=var, required_name=name, ratio=ratio, mode=mode,
+                      forward=actual / fwd[1], forward_name=fwd[0], forward_required=fwd[1])
 
 
 def scale_ratio(spec: InitSpec, act: Activation) -> tuple[str, float] | None:

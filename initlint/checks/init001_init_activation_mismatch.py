@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 
+from ..formulas import exceeds, within
 from ..records import LayerRecord, Severity, Verdict
 from ..rulebook import rule
 from .common import (
@@ -57,7 +58,7 @@ def check(record: LayerRecord) -> Verdict | None:
         return None  # INIT004
     thresholds = rule(CODE).thresholds
     cmp = compare(record)
-    if cmp is not None and cmp.factor < thresholds["agree"]:
+    if cmp is not None and within(cmp.factor, thresholds["agree"]):
         return None
     if act.family == "linear" and cmp is not None and cmp.ratio < 1:
         return None  # small heads are deliberate (SPEC 8.28)
@@ -76,9 +77,9 @@ def check(record: LayerRecord) -> Verdict | None:
         if act.family == "linear" and ratio < 1:
             return None
         factor = ratio if ratio >= 1 else 1 / ratio
-        if factor < thresholds["agree"]:
+        if within(factor, thresholds["agree"]):
             return None
-        severity = "advice" if factor <= thresholds["warn"] else "warning"
+        severity = "warning" if exceeds(factor, thresholds["warn"]) else "advice"
     if severity is None:
         return None
     numbers = f": {cmp.text()}, so {cmp.effect()}" if cmp else ""
@@ -86,4 +87,4 @@ def check(record: LayerRecord) -> Verdict | None:
         f"{describe(spec)}{at_line(spec)} does not pair with {consumer(record)} "
         f"(needs {needs(act.family, act.slope)}){numbers}.{fix_sentence(record)}"
     )
-    return Verdict(CODE, severity, message, factor=cmp.ratio if cmp else None)
+    return Verdict(CODE, severity, message, factor=cmp.signal_ratio if cmp else None)

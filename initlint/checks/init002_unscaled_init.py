@@ -28,16 +28,16 @@ def check(record: LayerRecord) -> Verdict | None:
     fix = fix_sentence(record) if record.activation else ""
     cmp = compare(record) if record.activation else None
     if cmp is not None:
-        if cmp.ratio < thresholds["factor"]:
+        if formulas.within(cmp.ratio, thresholds["factor"]):
             return None
         message = (
             f"{describe(spec)}{at_line(spec)} is unscaled for {consumer(record)}: {cmp.text()}, "
             f"so {cmp.effect()}.{fix}"
         )
-        return Verdict(CODE, "error", message, factor=cmp.ratio)
+        return Verdict(CODE, "error", message, factor=cmp.signal_ratio)
     if record.fan_in and record.fan_out and record.activation is None:
         loosest = formulas.loosest_requirement(record.fan_in, record.fan_out)
-        if m2 < thresholds["factor"] * loosest:
+        if formulas.within(m2 / loosest, thresholds["factor"]):
             return None
         message = (
             f"{describe(spec)}{at_line(spec)} is unscaled: variance {m2:.3g} is "

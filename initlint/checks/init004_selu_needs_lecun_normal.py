@@ -8,6 +8,7 @@ has gain 3/4, variance 0.5625/fan_in: error.
 
 from __future__ import annotations
 
+from ..formulas import within
 from ..records import LayerRecord, Verdict
 from ..rulebook import rule
 from .common import at_line, compare, describe, fix_sentence, pairable, scale_ratio
@@ -49,7 +50,7 @@ def check(record: LayerRecord) -> Verdict | None:
         return None  # gain 0 (all-zero weights): no variance to compare
     if ratio is not None:
         factor = ratio if ratio >= 1 else 1 / ratio
-        if factor >= rule(CODE).threshold("agree"):
+        if not within(factor, rule(CODE).threshold("agree")):
             return Verdict(
                 CODE, "error", f"{where} breaks self-normalization{numbers}.{fix}", factor=ratio
             )

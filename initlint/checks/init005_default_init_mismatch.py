@@ -9,6 +9,7 @@ before tanh/sigmoid only when the output visibly reaches another weight layer
 
 from __future__ import annotations
 
+from ..formulas import fold, within
 from ..records import LayerRecord, Verdict
 from ..rulebook import rule
 from .common import (
@@ -38,10 +39,10 @@ def check(record: LayerRecord) -> Verdict | None:
     agree = rule(CODE).threshold("agree")
     cmp = compare(record)
     if cmp is not None:
-        if cmp.factor < agree:
+        if within(cmp.factor, agree):
             return None
         numbers = f": {cmp.text()}, so {cmp.effect()}"
-        factor = cmp.ratio
+        factor = cmp.signal_ratio
     else:
         same = scale_ratio(spec, act)
         if spec.scheme == "glorot":
@@ -49,7 +50,7 @@ def check(record: LayerRecord) -> Verdict | None:
                 return None
             numbers = ": Glorot's 2/(fan_in+fan_out) is about 2x below He's 2/fan for square layers"
             factor = 0.5
-        elif same is not None and (same[1] if same[1] >= 1 else 1 / same[1]) >= agree:
+        elif same is not None and not within(fold(same[1]), agree):
             numbers = f": its variance is {1 / same[1]:.2g}x below {same[0]}'s" if same[1] < 1 else ""
             factor = same[1]
         else:

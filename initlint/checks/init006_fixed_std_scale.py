@@ -8,6 +8,7 @@ unknown fans and under normalization.
 
 from __future__ import annotations
 
+from ..formulas import exceeds, within
 from ..records import LayerRecord, Verdict
 from ..rulebook import rule
 from .common import at_line, compare, consumer, describe, fix_sentence, pairable
@@ -23,14 +24,14 @@ def check(record: LayerRecord) -> Verdict | None:
     if spec.scheme != "fixed-std" or act.family == "selu":
         return None
     cmp = compare(record)
-    if cmp is None or cmp.factor <= rule(CODE).threshold("factor"):
+    if cmp is None or not exceeds(cmp.factor, rule(CODE).threshold("factor")):
         return None
     if act.family == "linear" and cmp.ratio < 1:
         return None
-    if cmp.ratio >= rule("INIT002").threshold("factor"):
+    if not within(cmp.ratio, rule("INIT002").threshold("factor")):
         return None
     message = (
         f"{describe(spec)}{at_line(spec)} ignores the width: for {consumer(record)} with fans "
         f"{record.fan_in}->{record.fan_out} its {cmp.text()}, so {cmp.effect()}.{fix_sentence(record)}"
     )
-    return Verdict(CODE, "advice", message, factor=cmp.ratio)
+    return Verdict(CODE, "advice", message, factor=cmp.signal_ratio)

@@ -30,7 +30,8 @@ def document(report: Report, show_unresolved: bool = False, show_suppressed: boo
     }
     if show_unresolved:
         doc["unresolved"] = [
-            {"path": rec.origin.path, "line": rec.origin.line, "layer": rec.name, "reason": rec.unresolved}
+            {"path": rec.origin.path, "line": rec.origin.line, "layer": rec.name, "count": rec.count,
+             "reason": rec.unresolved}
             for r in report.results
             for rec in r.records
             if is_layer(rec) and rec.unresolved

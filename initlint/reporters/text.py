@@ -43,7 +43,8 @@ def unresolved_lines(report: Report) -> list[str]:
         for rec in result.records:
             if is_layer(rec) and rec.unresolved:
                 where = f"{rec.origin.path}:{rec.origin.line}:{rec.origin.column or 1}" if rec.origin.line else rec.origin.path
-                out.append(f"{where}: unresolved {rec.name}: {rec.unresolved}")
+                many = f" ({rec.count} layers built here)" if rec.count > 1 else ""  # the summary counts each
+                out.append(f"{where}: unresolved {rec.name}{many}: {rec.unresolved}")
     return out
 
 

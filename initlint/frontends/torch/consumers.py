@@ -15,6 +15,7 @@ from typing import Literal
 import libcst as cst
 
 from ...records import Family
+from .forms import OutputVal
 from .tree import Layer, Scope
 
 
@@ -33,14 +34,18 @@ class Val:
 
     opens: frozenset[Pending] = frozenset()
     acts: frozenset[Layer] = frozenset()
+    # layers whose activation made this tensor with only transparent ops since: no normalization, no residual
+    # add (SPEC 8.34's sequential path; a concatenation of branches holds several)
+    chain: frozenset[Layer] = frozenset()
 
     def union(self, other: Val) -> Val:
-        return Val(self.opens | other.opens, self.acts | other.acts)
+        return Val(self.opens | other.opens, self.acts | other.acts, self.chain | other.chain)
 
     def marked(self, normalized: bool = False, residual: bool = False) -> Val:
         return Val(
             frozenset(Pending(p.layer, p.normalized or normalized, p.residual or residual) for p in self.opens),
             self.acts,
+            frozenset() if normalized or residual else self.chain,
         )
 
 
@@ -51,7 +56,8 @@ EMPTY = Val()
 class Event:
     """One consumer of a layer's output on one path through forward."""
 
-    kind: Literal["act", "weight", "head", "unresolved"]  # an activation, another weight, the model output, unknown
+    # an activation, another weight, the model output, an attention product (linear, SPEC 4), unknown
+    kind: Literal["act", "weight", "head", "attention", "unresolved"]
     name: str = ""  # act: the activation's name
     family: Family | None = None  # act
     slope: float = 0.0  # act: negative slope (-1: not a literal)
@@ -78,13 +84,18 @@ class Consumers:
     reach: set[Layer] = field(default_factory=set)  # layers whose activation output reaches another weight
     feeds: dict[Layer, set[Layer]] = field(default_factory=dict)  # layer -> weight layers its output feeds
     selu_scopes: set[str] = field(default_factory=set)  # scopes whose forward applies SELU
+    # layer -> per consumption, the layers whose activation output fed it along a sequential path (SPEC 8.34);
+    # None marks an input that mixes in a raw layer output or an opaque value
+    inputs: dict[Layer, list[frozenset[Layer] | None]] = field(default_factory=dict)
     dropouts: list[DropoutCall] = field(default_factory=list)
+    applied: set[Layer] = field(default_factory=set)  # layers a forward applied (their output existed)
+    touched: dict[Layer, str] = field(default_factory=dict)  # layers a forward read (``self.blocks``) -> how
 
     def consume(self, v: object, event: Event) -> None:
         """Every open output in ``v`` (a tensor or a tuple of them) is consumed by ``event``."""
         if not isinstance(v, Val):
-            if isinstance(v, tuple):
-                for item in v:
+            if isinstance(v, (tuple, OutputVal)):
+                for item in v.values() if isinstance(v, OutputVal) else v:
                     self.consume(item, event)
             return
         for p in v.opens:
@@ -109,7 +120,7 @@ class Consumers:
         for v in values:
             self.consume(v, Event("unresolved", reason=reason))
             if taint:
-                for item in v if isinstance(v, tuple) else (v,):
+                for item in v if isinstance(v, tuple) else v.values() if isinstance(v, OutputVal) else (v,):
                     if isinstance(item, Val):
                         for layer in item.acts:
                             self.events.setdefault(layer, set()).add(Event(
@@ -117,14 +128,28 @@ class Consumers:
         return Val()
 
     def fed(self, v: object, consumer: Layer) -> None:
-        """Remember which weight layer each open output feeds (a zero layer feeding a zero layer, SPEC 8.6)."""
+        """Remember which weight layer each open output feeds (a zero layer feeding a zero layer, SPEC 8.6).
+
+        Not through a residual add: a zero conv's output added to a non-zero path (ControlNet) leaves the
+        next layer's input non-zero, so both still receive gradients.
+        """
         if isinstance(v, Val):
             for p in v.opens:
-                self.feeds.setdefault(p.layer, set()).add(consumer)
+                if not p.residual:
+                    self.feeds.setdefault(p.layer, set()).add(consumer)
+
+    def link(self, v: object, consumer: Layer) -> None:
+        """What fed ``consumer`` on this call: the activated layer(s) of a sequential path, or None."""
+        if isinstance(v, Val):
+            self.inputs.setdefault(consumer, []).append(None if v.opens else v.chain)
+        else:
+            self.inputs.setdefault(consumer, []).append(None)
 
     def weight_use(self, layer: Layer, use: str, x: object) -> Val:
         """``x`` flows into the weight of ``layer`` (used as ``use``); the result is that layer's open output."""
         layer.uses.add(use)
+        self.applied.add(layer)
         self.consume(x, Event("weight"))
         self.fed(x, layer)
+        self.link(x, layer)
         return Val(frozenset({Pending(layer)}))

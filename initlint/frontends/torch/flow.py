@@ -19,6 +19,17 @@ from ..python.names import dotted
 from ..python.syntax import literal, suite
 from .consumers import EMPTY, Consumers, DropoutCall, Event, Pending, Val
 from .context import BudgetExceeded, FileContext
+from .forms import (
+    ATTENTION_FUNCTIONS,
+    ATTENTION_MODULES,
+    LOSS_FUNCTIONS,
+    OutputVal,
+    is_attention_call,
+    is_loss_module,
+    is_output_class,
+    is_output_name,
+    norm_like,
+)
 from .library import module_slope
 from .tables import (
     DROPOUTS,
@@ -35,6 +46,7 @@ from .tree import (
     AltMod,
     ChildMod,
     DictMod,
+    Layer,
     LayerMod,
     ListMod,
     Mod,
@@ -45,7 +57,9 @@ from .tree import (
     Repeat,
     Scope,
     SeqMod,
+    SinkMod,
     flat,
+    mods_under,
 )
 
 MAX_DEPTH = 12
@@ -84,7 +98,12 @@ class Flow:
             self.out.selu_scopes.add(self.scope.name)
         self.out.consume(v, Event("act", name, fam, slope))
         val = as_val(v)
-        return Val(acts=frozenset(p.layer for p in val.opens))
+        path = frozenset(p.layer for p in val.opens if not p.normalized and not p.residual)
+        if not val.opens:
+            path = val.chain  # an activation of an activation's output: the same path
+        elif len(path) < len(val.opens):
+            path = frozenset()  # a normalization or residual add on the way: no sequential path (SPEC 8.34)
+        return Val(acts=frozenset(p.layer for p in val.opens), chain=path)
 
     # -- entry points --------------------------------------------------------
 
@@ -241,7 +260,13 @@ class Flow:
         body = suite(stmt.body)
         wrapper = dotted(it.func) if isinstance(it, cst.Call) else None
         if wrapper == "enumerate" and isinstance(it, cst.Call) and it.args and isinstance(target, cst.Tuple) and len(target.elements) == 2:
-            items = iteration(self.ev(it.args[0].value, env, scope))
+            inner = it.args[0].value
+            pair = target.elements[1].value
+            if isinstance(inner, cst.Call) and dotted(inner.func) == "zip" and isinstance(pair, (cst.Tuple, cst.List)):
+                env_target_unknown(target.elements[0].value, env)
+                if zipped(self, inner, pair, body, env, scope, returns):  # enumerate(zip(...))
+                    return
+            items = iteration(self.ev(inner, env, scope))
             if items is not None:
                 for item in items:
                     env_target_unknown(target.elements[0].value, env)
@@ -249,14 +274,8 @@ class Flow:
                     if self.run(body, env, scope, returns):
                         return
                 return
-        if wrapper == "zip" and isinstance(it, cst.Call) and isinstance(target, cst.Tuple):
-            lists = [iteration(self.ev(a.value, env, scope)) for a in it.args]
-            if all(l is not None for l in lists) and len({len(l) for l in lists if l is not None}) == 1 and len(lists) == len(target.elements):
-                for items in zip(*[l for l in lists if l is not None]):
-                    for el, item in zip(target.elements, items):
-                        bind(el.value, item, env)
-                    if self.run(body, env, scope, returns):
-                        return
+        if wrapper == "zip" and isinstance(it, cst.Call) and isinstance(target, (cst.Tuple, cst.List)):
+            if zipped(self, it, target, body, env, scope, returns):
                 return
         items = iteration(self.ev(it, env, scope))
         if items is not None:
@@ -282,7 +301,11 @@ class Flow:
             base = self.ev(e.value, env, scope)  # type: ignore[attr-defined]
             attr = e.attr.value  # type: ignore[attr-defined]
             if isinstance(base, SelfVal):
-                return base.scope.attrs.get(attr)
+                value = base.scope.attrs.get(attr)
+                touch(self, value, f"self.{attr}")
+                return value
+            if isinstance(base, OutputVal):
+                return base.get(attr)
             if isinstance(base, DictMod):
                 return base.items.get(attr)
             if isinstance(base, SeqMod) and base.keys and attr in base.keys:
@@ -304,7 +327,7 @@ class Flow:
             base = self.ev(e.value, env, scope)  # type: ignore[attr-defined]
             if isinstance(base, Val):
                 return base
-            return self.index(base, e, env, scope)  # type: ignore[arg-type]
+            return index(self, base, e, env, scope)  # type: ignore[arg-type]
         if t is cst.Tuple or t is cst.List:
             return tuple(self.ev(el.value, env, scope) for el in e.elements)  # type: ignore[attr-defined]
         if t is cst.IfExp:
@@ -337,28 +360,6 @@ class Flow:
             return None
         return None
 
-    def index(self, base: object, e: cst.Subscript, env: dict[str, object], scope: Scope) -> object:
-        if len(e.slice) != 1 or not isinstance(e.slice[0].slice, cst.Index):
-            return None
-        key = self.ev(e.slice[0].slice.value, env, scope)
-        if isinstance(base, DictMod) and isinstance(key, str):
-            return base.items.get(key)
-        if isinstance(base, (SeqMod, ListMod)) and isinstance(key, int) and not isinstance(key, bool):
-            if any(isinstance(x, (Repeat, Alt)) for x in base.entries):
-                if len(base.entries) == 1 and isinstance(base.entries[0], Repeat) and len(base.entries[0].entries) == 1:
-                    return base.entries[0].entries[0]
-                return None
-            try:
-                return base.entries[key]
-            except IndexError:
-                return None
-        if isinstance(base, tuple) and isinstance(key, int):
-            try:
-                return base[key]
-            except IndexError:
-                return None
-        return None
-
     def binary(self, op: cst.BaseBinaryOp | None, a: object, b: object) -> object:
         va, vb = isinstance(a, Val), isinstance(b, Val)
         if isinstance(op, cst.MatrixMultiply):
@@ -366,7 +367,11 @@ class Flow:
                 return self.out.weight_use(b.layer, "x@w", a)
             if isinstance(a, ParamMod):
                 return self.out.weight_use(a.layer, "w@x", b)
+            if va and vb:
+                return attend(self, a, b)  # q @ k.transpose(-2, -1), attn @ v
             return self.out.opaque(a, b)
+        if isinstance(op, cst.Add) and (isinstance(a, tuple) or isinstance(b, tuple)):
+            return concat(a, b)
         if not va and not vb:
             if isinstance(a, (int, float)) and isinstance(b, (int, float)) and not isinstance(a, bool):
                 return None
@@ -398,6 +403,11 @@ class Flow:
                 if fn is not None and name not in recv.scope.attrs:
                     return self.call(fn, recv.scope, args, kwargs) if self.depth < MAX_DEPTH else self.out.opaque(*args)
                 mod = recv.scope.attrs.get(name)
+                touch(self, mod, f"self.{name}")
+                if isinstance(mod, SinkMod):
+                    return sink(self, mod.kind, args, kwargs)
+                if mod is None and is_attention_call(name):
+                    return sink(self, "attention", args, kwargs)
                 if mod is None:
                     return self.out.opaque(*args, *kwargs.values(), reason=f"consumer not visible: passed to self.{name}", taint=False)
                 return self.apply_mod(mod, first, scope, f"self.{name}")
@@ -405,7 +415,16 @@ class Flow:
                 return self.tensor_method(recv, name, args, kwargs)
             if isinstance(recv, Mod) and name == "forward":
                 return self.apply_mod(recv, first, scope)
+            if isinstance(recv, DictMod) and name in ("items", "values"):
+                return tuple(recv.items.items()) if name == "items" else tuple(recv.items.values())
         callee = self.ev(func, env, scope) if not isinstance(func, cst.Attribute) else None
+        if isinstance(callee, SinkMod):
+            return sink(self, callee.kind, args, kwargs)
+        called = dotted(func) or ""
+        if is_attention_call(called):
+            return sink(self, "attention", args, kwargs)
+        if output_call(self, func, called):
+            return OutputVal(tuple(kwargs.items()), tuple(args))
         if isinstance(callee, Mod):
             return self.apply_mod(callee, first, scope, dotted(func) or "a module")
         q = self.ctx.names.qualify(func)
@@ -426,6 +445,8 @@ class Flow:
         role = FUNCTIONALS.get(base) or FUNCTIONALS.get(name)
         if role is not None:
             return self.role(role, [v] + args)
+        if base in _ELEMENTWISE and len(args) == 1:
+            return self.binary(_ELEMENTWISE[base], v, args[0])  # x.mul_(self.gamma): layer scale
         if name in ("matmul", "mm", "bmm") and args and isinstance(args[0], ParamMod):
             return self.out.weight_use(args[0].layer, "x@w", v)
         return self.out.opaque(v, *args, reason=f"consumer not visible: .{name}()")
@@ -437,8 +458,12 @@ class Flow:
         torchy = q.startswith("torch.")
         if torchy and base in FUNCTIONAL_ACTIVATIONS and (q.startswith("torch.nn.functional.") or q.count(".") == 1 or q.startswith("torch.special.")):
             return self.activate(first, FUNCTIONAL_ACTIVATIONS[base], _slope(base, args, kwargs, 1))
+        if torchy and last in ATTENTION_FUNCTIONS:
+            return sink(self, "attention", args, kwargs)
+        if torchy and last in LOSS_FUNCTIONS:
+            return sink(self, "loss", args, kwargs)
         if torchy and (base in MATMULS or base in _CONVS):
-            return self.matmul(base, args, kwargs)
+            return matmul(self, base, args, kwargs)
         if torchy and (base in FUNCTIONALS or last in FUNCTIONALS):
             role = FUNCTIONALS.get(base) or FUNCTIONALS[last]
             return self.role(role, args, call)
@@ -451,6 +476,8 @@ class Flow:
                 return NormMod(cls)
             if cls in PASSES or cls in DROPOUTS:
                 return PassMod(cls)
+            if cls in ATTENTION_MODULES or is_loss_module(cls):
+                return SinkMod("attention" if cls in ATTENTION_MODULES else "loss", cls)
         if last in self.extra or q in self.extra:
             return self.activate(first, last)
         return self.out.opaque(*args, *kwargs.values(), reason=f"consumer not visible: passed to {q}")
@@ -470,39 +497,14 @@ class Flow:
             self.out.dropouts.append(DropoutCall(self.scope, self.stmt, call, role))
         return first if isinstance(first, Val) else (Val() if first is None else first)
 
-    def matmul(self, name: str, args: list[object], kwargs: dict[str, object]) -> object:
-        if name == "einsum" and args and isinstance(args[0], str):
-            ops = list(args[1:])
-            if len(ops) == 1 and isinstance(ops[0], tuple):
-                ops = list(ops[0])
-            spec = args[0].replace(" ", "")
-            ins, _, out = spec.partition("->")
-            subs = ins.split(",")
-            params = [i for i, o in enumerate(ops) if isinstance(o, ParamMod)]
-            if len(params) == 1 and len(subs) == len(ops) and out:
-                i = params[0]
-                contracted = "".join(str(k) for k, ch in enumerate(subs[i]) if ch not in out)
-                x = Val()
-                for j, o in enumerate(ops):
-                    if j != i and isinstance(o, Val):
-                        x = x.union(o)
-                return self.out.weight_use(ops[i].layer, f"einsum:{contracted}", x)  # type: ignore[union-attr]
-            return self.out.opaque(*ops)
-        x = args[0] if args else kwargs.get("input")
-        w = args[1] if len(args) > 1 else kwargs.get("weight", kwargs.get("other", kwargs.get("mat2")))
-        if isinstance(w, ParamMod):
-            use = {"linear": "linear", "conv1d": "conv", "conv2d": "conv", "conv3d": "conv"}.get(name, "x@w")
-            return self.out.weight_use(w.layer, use, x)
-        if isinstance(x, ParamMod) and name in ("matmul", "mm"):
-            return self.out.weight_use(x.layer, "w@x", w)
-        return self.out.opaque(*args, *kwargs.values())
-
     def apply_mod(self, mod: object, v: object, scope: Scope, text: str = "a module") -> object:
         if isinstance(mod, LayerMod):
             if mod.layer.kind == "embedding":
                 return Val()
             self.out.consume(v, Event("weight"))
             self.out.fed(v, mod.layer)
+            self.out.link(v, mod.layer)
+            self.out.applied.add(mod.layer)
             return Val(frozenset({Pending(mod.layer)}))
         if isinstance(mod, ActMod):
             return self.activate(v, mod.name, mod.slope)
@@ -512,8 +514,12 @@ class Flow:
             return v if isinstance(v, Val) else Val()
         if isinstance(mod, SeqMod):
             return self.sequence(mod.entries, v, scope)
+        if isinstance(mod, SinkMod):
+            return sink(self, mod.kind, [v], {})
         if isinstance(mod, ChildMod):
             child = self.ctx.scopes.get(mod.cls)
+            if child is not None and norm_like(child.name, self.ctx.method(child, "forward")):
+                return as_val(v).marked(normalized=True)  # a same-file RMSNorm / LayerNorm (SPEC 8.1)
             if child is None or self.depth >= MAX_DEPTH:
                 return self.out.opaque(v, reason=f"consumer not visible: passed to {mod.cls}", taint=False)
             out = self.forward(child, [v], {})
@@ -544,6 +550,146 @@ class Flow:
         return v
 
 
+def zipped(flow: Flow, it: cst.Call, target: cst.Tuple | cst.List, body: list[Any], env: dict[str, object],
+           scope: Scope, returns: list[object]) -> bool:
+    """``for a, blk in zip(xs, self.blocks)``: the module lists set the steps; any other operand pairs each
+    step with any of its tensors (a tuple built at run time). False when no operand is a module list."""
+    values = [flow.ev(a.value, env, scope) for a in it.args]
+    lists = [iteration(v) for v in values]
+    sizes = {len(mods) for mods in lists if mods is not None}
+    if len(values) != len(target.elements) or len(sizes) != 1 or any(a.star for a in it.args):
+        return False
+    if any(mods is None and not isinstance(v, tuple) for mods, v in zip(lists, values)):
+        return False  # a partner the analysis knows nothing of (not even a tuple of tensors): not followed
+    steps = sizes.pop()
+    columns = [mods if mods is not None else [everything(v if isinstance(v, tuple) else (v,))] * steps
+               for mods, v in zip(lists, values)]
+    for items in zip(*columns):
+        for el, item in zip(target.elements, items):
+            bind(el.value, item, env)
+        if flow.run(body, env, scope, returns):
+            break
+    return True
+
+
+def index(flow: Flow, base: object, e: cst.Subscript, env: dict[str, object], scope: Scope) -> object:
+    if len(e.slice) != 1 or not isinstance(e.slice[0].slice, cst.Index):
+        return None
+    key = flow.ev(e.slice[0].slice.value, env, scope)
+    if isinstance(base, DictMod) and isinstance(key, str):
+        return base.items.get(key)
+    if isinstance(base, (SeqMod, ListMod)) and isinstance(key, int) and not isinstance(key, bool):
+        if any(isinstance(x, (Repeat, Alt)) for x in base.entries):
+            if len(base.entries) == 1 and isinstance(base.entries[0], Repeat) and len(base.entries[0].entries) == 1:
+                return base.entries[0].entries[0]
+            return None
+        try:
+            return base.entries[key]
+        except IndexError:
+            return None
+    if isinstance(base, tuple) and isinstance(key, int):
+        try:
+            return base[key]
+        except IndexError:
+            return None
+    if isinstance(base, OutputVal):
+        if isinstance(key, str):
+            return base.get(key)
+        return everything(base.values())  # which field ``outputs[0]`` is depends on the class: any of them
+    return None
+
+
+def matmul(flow: Flow, name: str, args: list[object], kwargs: dict[str, object]) -> object:
+    if name == "einsum" and args and isinstance(args[0], str):
+        ops = list(args[1:])
+        if len(ops) == 1 and isinstance(ops[0], tuple):
+            ops = list(ops[0])
+        spec = args[0].replace(" ", "")
+        ins, _, out = spec.partition("->")
+        subs = ins.split(",")
+        params = [i for i, o in enumerate(ops) if isinstance(o, ParamMod)]
+        if len(params) == 1 and len(subs) == len(ops) and out:
+            i = params[0]
+            contracted = "".join(str(k) for k, ch in enumerate(subs[i]) if ch not in out)
+            x = Val()
+            for j, o in enumerate(ops):
+                if j != i and isinstance(o, Val):
+                    x = x.union(o)
+            return flow.out.weight_use(ops[i].layer, f"einsum:{contracted}", x)  # type: ignore[union-attr]
+        if not params and len(ops) == 2 and all(isinstance(o, Val) for o in ops):
+            return attend(flow, *ops)  # einsum("bhqd,bhkd->bhqk", q, k)
+        if not params and len(ops) == 1 and isinstance(ops[0], Val) and sorted(subs[0]) == sorted(out):
+            return ops[0]  # einsum("nhwpqc->nchpwq", x): a permutation, transparent
+        return flow.out.opaque(*ops)
+    x = args[0] if args else kwargs.get("input")
+    w = args[1] if len(args) > 1 else kwargs.get("weight", kwargs.get("other", kwargs.get("mat2")))
+    if isinstance(w, ParamMod):
+        use = {"linear": "linear", "conv1d": "conv", "conv2d": "conv", "conv3d": "conv"}.get(name, "x@w")
+        return flow.out.weight_use(w.layer, use, x)
+    if isinstance(x, ParamMod) and name in ("matmul", "mm"):
+        return flow.out.weight_use(x.layer, "w@x", w)
+    if name in ("matmul", "mm", "bmm") and isinstance(x, Val) and isinstance(w, Val):
+        return attend(flow, x, w)
+    return flow.out.opaque(*args, *kwargs.values())
+
+
+def touch(flow: Flow, value: object, text: str) -> None:
+    """Forward read ``self.<attr>``: the layers it holds are used there, whatever the analysis makes of it."""
+    if isinstance(value, Mod) and not isinstance(value, ChildMod):
+        for m in mods_under(value):
+            if isinstance(m, (LayerMod, ParamMod)):
+                flow.out.touched.setdefault(m.layer, text)
+
+
+def everything(values: tuple[object, ...]) -> object:
+    """One value standing for any of several (the union of their tensors): for an unknown pick among them."""
+    out: object = None
+    for v in values:
+        if isinstance(v, tuple):
+            v = everything(v)
+        if isinstance(v, Val):
+            out = v if not isinstance(out, Val) else out.union(v)
+    return out
+
+
+def concat(a: object, b: object) -> object:
+    """``(x,) + outputs[1:]``: tuples concatenate; an unknown tensor-valued operand is one more item."""
+    left = a if isinstance(a, tuple) else (a,) if isinstance(a, Val) else (everything((a,)),)
+    right = b if isinstance(b, tuple) else (b,) if isinstance(b, Val) else (everything((b,)),)
+    return left + right
+
+
+def attend(flow: Flow, *operands: object) -> Val:
+    """An attention product of tensors (``q @ k^T``, ``attn @ v``): each operand is consumed linearly (SPEC 4:
+    attention consumers are ``linear``); the product is a fresh tensor."""
+    for v in operands:
+        flow.out.consume(v, Event("attention"))
+    return Val()
+
+
+def sink(flow: Flow, kind: str, args: list[object], kwargs: dict[str, object]) -> object:
+    """Attention (q, k, v consumed linearly) or a loss (its input is the model's output, a head)."""
+    if kind == "loss":
+        first = args[0] if args else kwargs.get("input")
+        flow.out.consume(first, Event("head"))
+        return Val()
+    tensors = [v for v in list(args) + list(kwargs.values()) if isinstance(v, Val)]
+    out = attend(flow, *tensors)
+    return (out, Val())  # nn.MultiheadAttention / attention_interface: (output, weights)
+
+
+def output_call(flow: Flow, func: cst.BaseExpression, called: str) -> bool:
+    """Whether a call builds an output container (``BaseModelOutput(...)``, a same-file ``ModelOutput`` dataclass)."""
+    scope = flow.ctx.scopes.get(called)
+    if scope is not None:
+        return is_output_class(scope.node, scope.foreign_bases) or (not scope.is_module and is_output_name(called))
+    q = flow.ctx.names.qualify(func)
+    return q is not None and not q.startswith("torch.") and is_output_name(q)
+
+
+_ELEMENTWISE: dict[str, cst.BaseBinaryOp] = {
+    "mul": cst.Multiply(), "div": cst.Divide(), "add": cst.Add(), "sub": cst.Subtract(),
+}
 _AUG = {
     cst.AddAssign: cst.Add(), cst.SubtractAssign: cst.Subtract(), cst.MultiplyAssign: cst.Multiply(),
     cst.DivideAssign: cst.Divide(), cst.MatrixMultiplyAssign: cst.MatrixMultiply(),
@@ -573,13 +719,20 @@ def truth(v: object) -> bool | None:
     return None
 
 
+# Stands in a tensor's ``chain`` for "or from somewhere else" (the other branch of an ``if``): never one path.
+ELSEWHERE = Layer(cls="", kind="", owner="", stmt=cst.Pass(), call=cst.Call(func=cst.Name("branch")))
+
+
 def join(a: object, b: object) -> object:
     if a is None:
         return b
     if b is None:
         return a
     if isinstance(a, Val) and isinstance(b, Val):
-        return a.union(b)
+        joined = a.union(b)
+        if a.chain != b.chain:  # one branch's value comes from elsewhere: no single path (SPEC 8.34)
+            joined = Val(joined.opens, joined.acts, joined.chain | {ELSEWHERE})
+        return joined
     if isinstance(a, tuple) and isinstance(b, tuple) and len(a) == len(b):
         return tuple(join(x, y) for x, y in zip(a, b))
     if a is b:
@@ -627,4 +780,7 @@ def iteration(value: object) -> list[object] | None:
         return list(value.items.values())
     if isinstance(value, tuple) and value and all(isinstance(v, Mod) for v in value):
         return list(value)
+    if isinstance(value, tuple) and value and all(isinstance(v, tuple) and len(v) == 2 and isinstance(v[1], Mod)
+                                                  for v in value):
+        return list(value)  # ModuleDict.items(): (name, module) pairs
     return None

@@ -45,6 +45,7 @@ from .tree import (
 
 MODULE_SCOPE = "<module>"
 NOT_FOLLOWED = "consumer not visible: not used in a forward the analysis follows"
+LOST = "consumer not visible: forward applies it, but its output passes through code the analysis does not follow"
 
 
 def records(source: SourceFile) -> list[LayerRecord]:
@@ -94,10 +95,15 @@ def _give_up(ctx: FileContext, reason: str) -> list[LayerRecord]:
             continue
         origin = ctx.source.origin(layer.stmt, layer.call)
         path = (layer.path or "").lstrip("~") or f"<{layer.cls} at line {origin.line}>"
-        name = f"{layer.owner}.{path}" if layer.in_class else path
+        name = member(layer.owner, path) if layer.in_class else path
         out.append(LayerRecord(name=name, kind=layer.kind, framework="torch", origin=origin,
                                count=layer.count, scope=layer.owner, unresolved=reason))
     return out
+
+
+def member(owner: str, path: str) -> str:
+    """``Net.fc1``, and ``Head[2]`` for an entry of a Sequential subclass (its path is ``[2]``)."""
+    return f"{owner}{path}" if path.startswith("[") else f"{owner}.{path}"
 
 
 def _mentions_layers(text: str) -> bool:
@@ -325,6 +331,11 @@ def _final_state(layer: Layer) -> InitState:
 def _consumer(layer: Layer, flow: Flow, settings_extra: dict[str, str]) -> tuple[Activation | None, bool, bool, str]:
     events = flow.out.events.get(layer)
     if not events:
+        if layer in flow.out.applied:
+            return None, False, False, LOST
+        if layer in flow.out.touched:
+            how = flow.out.touched[layer]
+            return None, False, False, f"consumer not visible: forward uses {how} in a way the analysis does not follow"
         return None, False, False, NOT_FOLLOWED
     unresolved = sorted(e.reason for e in events if e.kind == "unresolved")
     if unresolved:
@@ -332,7 +343,7 @@ def _consumer(layer: Layer, flow: Flow, settings_extra: dict[str, str]) -> tuple
     normalized = any(e.normalized for e in events)
     residual = any(e.residual for e in events)
     acts = {(e.name, e.family, e.slope) for e in events if e.kind == "act"}
-    plain = {e.kind for e in events if e.kind in ("weight", "head")}
+    plain = {e.kind for e in events if e.kind in ("weight", "head", "attention")}
     if acts and plain:
         return None, normalized, residual, "consumers disagree: an activation on one path, none on another"
     if len(acts) > 1:
@@ -344,6 +355,30 @@ def _consumer(layer: Layer, flow: Flow, settings_extra: dict[str, str]) -> tuple
             return None, normalized, residual, f"{name} slope is not a literal"
         return Activation(name, family, slope, reaches_weight=layer in flow.out.reach), normalized, residual, ""
     return Activation("identity", "linear", 0.0, reaches_weight="weight" in plain), normalized, residual, ""
+
+
+def _upstream(layer: Layer, flow: Flow) -> tuple[Layer | None, bool]:
+    """The one weight layer whose activation feeds ``layer`` on every call (SPEC 8.34), and whether it feeds itself.
+
+    Every call must agree: fed by one activated layer (or, in a loop-built stack, by the site itself).
+    An input that mixes branches, passes a normalization or residual add, or comes from elsewhere: none.
+    """
+    previous: set[Layer] = set()
+    repeats = starts = False
+    for fed in flow.out.inputs.get(layer, ()):
+        if fed is None or len(fed) > 1:
+            return None, False
+        if not fed:
+            starts = True  # the path starts here (the model's input, or a value from no activated layer)
+            continue
+        (source,) = fed
+        if source is layer:
+            repeats = True
+        else:
+            previous.add(source)
+    if len(previous) != 1 or starts:
+        return None, repeats
+    return previous.pop(), repeats
 
 
 def _param_fans(layer: Layer) -> tuple[int | None, int | None, list[int], list[int]]:
@@ -423,8 +458,8 @@ def _assemble(ctx: FileContext, flow: Flow) -> list[LayerRecord]:
         origin = source.origin(layer.stmt, layer.call)
         path = (layer.path or "").lstrip("~") or f"<{layer.cls} at line {origin.line}>"
         if layer.in_class:
-            name, scope_name = f"{layer.owner}.{path}", layer.owner
-            weight_expr = f"self.{path}" if layer.is_param else f"self.{path}.weight"
+            name, scope_name = member(layer.owner, path), layer.owner
+            weight_expr = member("self", path) if layer.is_param else f"{member('self', path)}.weight"
         else:
             name = path
             scope_name = re.split(r"[\[.]", path, maxsplit=1)[0]
@@ -463,11 +498,13 @@ def _assemble(ctx: FileContext, flow: Flow) -> list[LayerRecord]:
         feeds_zero = any(_is_zero(_final_state(c).spec) for c in flow.out.feeds.get(layer, ()))
         if spec is not None and spec.scheme == "uninitialized":
             unresolved = ""  # INIT010 judges it whatever consumes it
+        upstream, repeats = _upstream(layer, flow)
         out.append(LayerRecord(
             name=name, kind=layer.kind if not layer.is_param else "parameter", framework="torch", origin=origin,
             fan_in=fan_in, fan_out=fan_out, init=spec, activation=activation, normalized=normalized,
             residual_end=residual, feeds_zero_layer=feeds_zero, is_weight=is_weight, count=layer.count, scope=scope_name,
-            unresolved=unresolved, weight_expr=weight_expr,
+            unresolved=unresolved, weight_expr=weight_expr, traced=True,
+            upstream=source.origin(upstream.stmt, upstream.call) if upstream is not None else None, repeats=repeats,
         ))
     for drop in flow.out.dropouts:
         origin = source.origin(drop.stmt, drop.call)

@@ -10,16 +10,18 @@ interpreter evaluates the arguments; the data tables are in ``tables``.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import replace
 
 import libcst as cst
 
 from ... import formulas
 from ...records import InitSpec
-from ...rulebook import activation_family, default_slope
+from ...rulebook import activation_family, default_slope, initializes_nothing
 from ..python.names import dotted
 from . import initializers as ti
 from .context import Host
+from .forms import ATTENTION_MODULES, is_loss_module
 from .reflection import layers_in
 from .tables import (
     DROPOUTS,
@@ -44,15 +46,19 @@ from .tree import (
     ParamMod,
     PassMod,
     SeqMod,
+    SinkMod,
     name_mod,
 )
-from .values import NONE, ListBuild, Scale, TensorVal, WeightRef, as_scale
+from .values import NONE, ListBuild, Scale, Sym, TensorVal, WeightRef, as_scale
 
 TENSOR_MAKERS = {
     "randn": "randn", "rand": "rand", "empty": "empty", "zeros": "zeros", "ones": "ones", "full": "full",
     "Tensor": "empty", "FloatTensor": "empty", "DoubleTensor": "empty", "HalfTensor": "empty", "eye": "eye",
     "randn_like": "randn", "zeros_like": "zeros", "ones_like": "ones", "empty_like": "empty",
 }
+_REPARAMETRIZE = frozenset({"weight_norm", "spectral_norm", "remove_weight_norm", "remove_spectral_norm"})
+_LEGACY = frozenset({"Tensor", "FloatTensor", "DoubleTensor", "HalfTensor"})
+_SIZE_WORD = re.compile(r"(size|dim|num|width|len|features|channels|heads|count|^n_|^n[A-Z]|^[a-z]$)", re.IGNORECASE)
 _NUMERIC = {"sqrt": math.sqrt, "log": math.log, "exp": math.exp, "floor": math.floor, "ceil": math.ceil}
 _NUMERIC_ROOTS = ("math.", "numpy.", "np.", "torch.")
 
@@ -103,16 +109,33 @@ class TorchLibrary:
             return ActMod(last, fam) if fam else None
         if last in FOREIGN_PASSES:
             return PassMod(last)
+        if q.startswith("torch.nn.utils.") and last in _REPARAMETRIZE:
+            return self.reparametrize(last, e, env)
         values = self.unknown_call(dotted(e.func) or q, e, env)
         if q.startswith("torch.nn.utils.") and values and isinstance(values[0], LayerMod):
-            return values[0]  # spectral_norm / weight_norm wrap and return the layer they reparametrize
+            return values[0]
         return None
 
+    def reparametrize(self, fn: str, e: cst.Call, env: dict[str, object]) -> object:
+        """``weight_norm(layer)`` keeps the layer's init (g = ||v|| at the start, so w = v); ``spectral_norm``
+        divides the weight by its largest singular value, a scale the analysis does not compute."""
+        pos, _ = self.it.args(e, env)
+        layer = pos[0] if pos else None
+        if isinstance(layer, LayerMod) and fn == "spectral_norm":
+            why = "spectral_norm divides the weight by its largest singular value"
+            self.set_state(layer.layer, InitState(None, why))
+        return layer
+
     def unknown_call(self, name: str, e: cst.Call, env: dict[str, object]) -> list[object]:
-        """A call the analysis does not model: weights it receives become unresolved."""
+        """A call the analysis does not model: weights it receives become unresolved.
+
+        Unless the rulebook knows it initializes nothing (``_log_api_usage_once(self)``, SPEC 8.33).
+        """
         if not e.args:
             return []
         values, kw = self.it.args(e, env)
+        if initializes_nothing(name) or initializes_nothing(self.ctx.names.qualify(e.func) or name):
+            return values
         origin = self.origin_text(name)
         for v in list(values) + list(kw.values()):
             for layer in layers_in(self.ctx, v, weights_only=isinstance(v, WeightRef)):
@@ -137,8 +160,11 @@ class TorchLibrary:
             if pos:
                 add = [pos[0]] if method == "append" else list(pos[0].entries if isinstance(pos[0], ListBuild) else pos[0] if isinstance(pos[0], tuple) else ())
                 path = next((k for k, v in self.scope.attrs.items() if v is seq), None)
+                local = next((k for k, v in env.items() if v is seq), None)  # a list built in a local first
                 for i, item in enumerate(add, start=len(seq.entries)):
-                    name_mod(item, f"{path}[{i}]", provisional=path is None)
+                    if path is not None or local is not None:  # in a loop every run appends: ``[i]``
+                        index = "i" if self.it.repeat > 1 else i
+                        name_mod(item, f"{path or local}[{index}]", provisional=path is None)
                 seq.entries = seq.entries + tuple(add)
             return None
         if pos:
@@ -202,6 +228,9 @@ class TorchLibrary:
         if cls in DROPOUTS:
             layer = self.site(cls, DROPOUTS[cls], e)
             return PassMod(cls, dropout=layer)
+        if cls in ATTENTION_MODULES or is_loss_module(cls):
+            self.it.args(e, env)
+            return SinkMod("attention" if cls in ATTENTION_MODULES else "loss", cls)
         fam = activation_family(cls, self.ctx.extra_activations)
         if fam is not None:
             pos, kw = self.it.args(e, env)
@@ -282,8 +311,8 @@ class TorchLibrary:
         """``torch.randn(...)`` and friends: a tensor with its shape and distribution."""
         pos, kw = self.it.args(e, env)
         kind = TENSOR_MAKERS[maker]
-        if maker in ("Tensor", "FloatTensor", "DoubleTensor", "HalfTensor") and pos and isinstance(pos[0], (tuple, ListBuild)):
-            return None  # built from data
+        if maker in _LEGACY and not _sizes(pos, e):
+            return None  # built from data or an existing tensor: not uninitialized memory (SPEC 8.33)
         shape: tuple[object, ...] = tuple(pos)
         value = None
         if kind == "full" and len(pos) == 2:
@@ -363,6 +392,27 @@ class TorchLibrary:
 
 
 
+def _sizes(pos: list[object], e: cst.Call) -> bool:
+    """Whether ``torch.Tensor(...)``'s arguments are sizes (uninitialized memory), not data to copy.
+
+    Numbers are sizes; lists and tensors are data. Any other value is a size among several
+    arguments (the data form takes one), or alone when it is named like one (``config.hidden_size``,
+    ``num_features``, ``dim``); ``torch.FloatTensor(weights)`` copies.
+    """
+    if not pos:
+        return False
+    for value in pos:
+        if isinstance(value, bool) or isinstance(value, (tuple, ListBuild, TensorVal, WeightRef, ParamMod, LayerMod)):
+            return False  # (``self.n = n`` binds an OpaqueMod "from config": a size all the same)
+    if len(pos) > 1 or isinstance(pos[0], (int, float, Scale)):
+        return True
+    arg = next((a.value for a in e.args if a.keyword is None), None)
+    if isinstance(arg, (cst.BinaryOperation, cst.Integer)):
+        return True
+    name = pos[0].name if isinstance(pos[0], Sym) else (dotted(arg) or "").rsplit(".", 1)[-1] if arg is not None else ""
+    return bool(name) and bool(_SIZE_WORD.search(name))
+
+
 def _entries(value: object) -> list[object]:
     if isinstance(value, ListBuild):
         return list(value.entries)
@@ -425,8 +475,15 @@ def _fans(cls: str, a: dict[str, object]) -> tuple[int | None, int | None, float
     return fi, fo, 1 / 3
 
 
+NOT_LITERAL = -1.0  # a slope given but not resolvable to a number: the consumer is unresolved, never the default
+
+
 def module_slope(cls: str, pos: list[object], kw: dict[str, object]) -> float:
-    """LeakyReLU(negative_slope), PReLU(init=0.25), RReLU: mean of (lower, upper) (SPEC 8.26)."""
+    """LeakyReLU(negative_slope), PReLU(init=0.25), RReLU: mean of (lower, upper) (SPEC 8.26).
+
+    A slope that is given but unknown (``nn.LeakyReLU(self.slope)`` from a config) is :data:`NOT_LITERAL`,
+    not the default: 0.01 would be a guess.
+    """
     default = default_slope("torch", cls)
     if cls == "LeakyReLU":
         v = kw.get("negative_slope", pos[0] if pos else default)
@@ -435,10 +492,14 @@ def module_slope(cls: str, pos: list[object], kw: dict[str, object]) -> float:
     elif cls == "RReLU":
         lo = kw.get("lower", pos[0] if pos else formulas.RRELU_BOUNDS[0])
         hi = kw.get("upper", pos[1] if len(pos) > 1 else formulas.RRELU_BOUNDS[1])
-        v = formulas.rrelu_slope(lo, hi) if isinstance(lo, (int, float)) and isinstance(hi, (int, float)) else default
+        v = formulas.rrelu_slope(lo, hi) if _number(lo) and _number(hi) else NOT_LITERAL
     else:
         return 0.0
-    return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else default
+    return float(v) if _number(v) else NOT_LITERAL
+
+
+def _number(v: object) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
 
 
 def _parameter_spec(t: TensorVal, layer: Layer) -> InitSpec:

@@ -128,6 +128,14 @@ class OpaqueMod(Mod):
     reason: str
 
 
+@dataclass(frozen=True)
+class SinkMod(Mod):
+    """A module that ends a layer's path without being an activation: attention or a loss."""
+
+    kind: str  # "attention" (nn.MultiheadAttention: consumes q, k, v linearly) or "loss" (judges the output)
+    cls: str = ""
+
+
 @dataclass(eq=False)
 class AltMod(Mod):
     options: tuple[Mod, ...]

@@ -210,6 +210,9 @@ def truth(v: object) -> bool | None:
 def compare(op: cst.BaseCompOp, left: object, right: object) -> bool | None:
     """One comparison (``is None``, ``in``, ``==``, ``<`` ...); None when unknown."""
     if isinstance(op, (cst.Is, cst.IsNot)):
+        if isinstance(left, LayerMod) and isinstance(right, LayerMod):  # ``m is self.classifier[1]``
+            same = left.layer is right.layer
+            return same if isinstance(op, cst.Is) else not same
         if right is NONE and left is not None:
             same = left is NONE
             return same if isinstance(op, cst.Is) else not same
