@@ -17,6 +17,7 @@ import libcst as cst
 from ...records import Activation, InitSpec
 from ...rulebook import activation_family
 from ..python.names import Names, dotted
+from ..python.syntax import sized
 from . import initializers as keras_init
 from .graph import (
     MISSING,
@@ -55,6 +56,10 @@ if TYPE_CHECKING:
     from .layers import KerasFile
 
 
+# Loops nested deeper than this are walked once, not twice (see Flow.statement).
+_TWICE_DEPTH = 4
+
+
 # -- one unit's flow --------------------------------------------------------------------------
 
 
@@ -71,6 +76,7 @@ class Flow:
         self.sequentials: list[Layer] = []
         self.stmt: cst.CSTNode | None = None
         self.deps: set[tuple[str, str]] = set()  # parameter defaults read since the last reset
+        self.loops = 0  # loops around the statement being walked
         file.graphs.setdefault(graph.unit, graph)
 
     # -- statements -------------------------------------------------------------------------
@@ -92,8 +98,14 @@ class Flow:
                 # `for block in self.blocks:` over a list of layers binds each in turn (one object here)
                 items = self.value(stmt.iter) if isinstance(stmt.iter, (cst.Name, cst.Attribute)) else None
                 self.bind(stmt.target, items if isinstance(items, Layer) and items.role != "sequential" else None)
-            for _ in range(2):  # twice: what one iteration produces is consumed by the next
-                self.walk(_suite(stmt.body))
+            # Twice: what one iteration produces is consumed by the next. Once in loops nested
+            # deeper than _TWICE_DEPTH, or nested loops would be walked 2**depth times.
+            self.loops += 1
+            try:
+                for _ in range(2 if self.loops <= _TWICE_DEPTH else 1):
+                    self.walk(_suite(stmt.body))
+            finally:
+                self.loops -= 1
         elif isinstance(stmt, cst.With):
             self.walk(_suite(stmt.body))
         elif isinstance(stmt, cst.Try):
@@ -929,4 +941,5 @@ def _arith(op: cst.BaseBinaryOp, a: object, b: object) -> object:
     table = {cst.Add: lambda: x + y, cst.Subtract: lambda: x - y, cst.Multiply: lambda: x * y,
              cst.Divide: lambda: x / y if y else MISSING, cst.FloorDivide: lambda: x // y if y else MISSING}
     fn = table.get(type(op))
-    return fn() if fn else MISSING
+    out = fn() if fn else MISSING
+    return MISSING if out is not MISSING and sized(out) is None else out  # past 2**63: no network's size

@@ -19,7 +19,7 @@ from ...records import InitSpec
 from ...rulebook import activation_family, default_slope
 from ..python.names import dotted
 from . import initializers as ti
-from .context import Host
+from .context import Host, check_size
 from .reflection import layers_in
 from .tables import (
     DROPOUTS,
@@ -137,11 +137,13 @@ class TorchLibrary:
             if pos:
                 add = [pos[0]] if method == "append" else list(pos[0].entries if isinstance(pos[0], ListBuild) else pos[0] if isinstance(pos[0], tuple) else ())
                 path = next((k for k, v in self.scope.attrs.items() if v is seq), None)
+                check_size(self.it.ctx, len(seq.entries) + len(add))
                 for i, item in enumerate(add, start=len(seq.entries)):
                     name_mod(item, f"{path}[{i}]", provisional=path is None)
                 seq.entries = seq.entries + tuple(add)
             return None
         if pos:
+            check_size(self.it.ctx, len(seq.entries) + 1)
             seq.entries = seq.entries + (pos[-1],)
         return None
 
