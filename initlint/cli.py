@@ -112,8 +112,9 @@ def lint(paths: Sequence[str], fmt: str, select: str | None, ignore: str | None,
         sys.exit(2)
     cache = None if no_cache else Cache.for_settings(settings)
     report = lint_paths(list(paths) or ["."], settings, jobs=jobs, cache=cache)
+    not_written: list[str] = []
     if fix or diff:
-        changed = _fix(report, settings, write=not diff)
+        changed, not_written = _fix(report, settings, write=not diff)
         if diff:
             sys.exit(2 if report.errors else 1 if changed else 0)
         report = lint_paths(list(paths) or ["."], settings, jobs=jobs, cache=cache)
@@ -124,37 +125,42 @@ def lint(paths: Sequence[str], fmt: str, select: str | None, ignore: str | None,
         report = annotate(report, settings, edits=fmt == "sarif")
     colour = fmt == "text" and sys.stdout.isatty()
     click.echo(REPORTERS[fmt](report, show_unresolved, colour, **options), nl=False)
-    for error in report.errors:
+    for error in report.errors + not_written:
         click.echo(f"error: {error}", err=True)
-    if report.errors:
+    if report.errors or not_written:
         sys.exit(2)
     sys.exit(1 if any(settings.fails(f.severity) for f in report.findings) else 0)
 
 
-def _fix(report: Any, settings: Settings, write: bool) -> bool:
+def _fix(report: Any, settings: Settings, write: bool) -> tuple[bool, list[str]]:
     """Plan the fixes of every linted file; print the diff (``write=False``) or write the files.
 
-    Findings without a fix are listed on stderr with the reason. Returns whether any file changes.
+    Findings without a fix are listed on stderr with the reason. Returns whether any file
+    changes, and an error line for each file that could not be written (left unchanged).
     """
     from .fixes import plan_result
     from .fixes import write as write_file
     from .reporters.text import location
 
-    planned = [p for p in (plan_result(r, settings) for r in report.results) if p is not None]
+    planned = [p for p in (plan_result(r, settings, relint=True) for r in report.results) if p is not None]
     changed = [p for p in planned if p.changed]
+    not_written: list[str] = []
+    written = []
     for p in changed:
-        if write:
-            write_file(p)
-        else:
+        if not write:
             click.echo(p.diff(), nl=False)
+        elif (why := write_file(p)) is not None:
+            not_written.append(f"{p.path}: {why}")
+        else:
+            written.append(p)
     for p in planned:
         for finding, why in p.unfixed:
             click.echo(f"{location(finding)}: {finding.code} has no automatic fix: {why}", err=True)
     if write:
-        fixed = sum(len(p.fixes) for p in changed)
-        click.echo(f"fixed {fixed} finding{'s' if fixed != 1 else ''} in {len(changed)} "
-                   f"file{'s' if len(changed) != 1 else ''}", err=True)
-    return bool(changed)
+        fixed = sum(len(p.fixes) for p in written)
+        click.echo(f"fixed {fixed} finding{'s' if fixed != 1 else ''} in {len(written)} "
+                   f"file{'s' if len(written) != 1 else ''}", err=True)
+    return bool(changed), not_written
 
 
 @main.command("rules")

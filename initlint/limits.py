@@ -87,7 +87,7 @@ def check_source(text: str) -> tuple[str | None, ast.Module | None]:
     try:
         with warnings.catch_warnings():  # invalid escapes etc. are the file's business, not the run's output
             warnings.simplefilter("ignore")
-            tree = ast.parse(text)
+            tree = ast.parse(without_nul(text))
     except (RecursionError, MemoryError):
         return f"skipped: nested too deeply to analyse (over {MAX_DEPTH} levels)", None
     except (SyntaxError, ValueError) as err:
@@ -98,6 +98,15 @@ def check_source(text: str) -> tuple[str | None, ast.Module | None]:
     if depth > MAX_DEPTH:
         return f"skipped: expression nested {depth} levels deep (limit {MAX_DEPTH})", None
     return None, tree
+
+
+def without_nul(text: str) -> str:
+    """``text`` for CPython's parser, which refuses NUL anywhere: a space keeps every position.
+
+    libcst accepts a NUL in a string or a comment (and reports one in code as a syntax error),
+    so the positions CPython gives must not be lost to it.
+    """
+    return text.replace("\0", " ") if "\0" in text else text
 
 
 def max_depth(tree: ast.Module) -> int:
