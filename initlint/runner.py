@@ -67,9 +67,11 @@ def lint_files(files: Sequence[str], settings: Settings, jobs: int | None = None
     """A result for every path of ``files`` (in no particular order)."""
     results: list[FileResult] = []
     tasks: list[Task] = []
+    if cache is not None and not cache.usable:
+        cache = None  # no secret to key entries with, or a cache folder that is a symbolic link
     for path in files:
         task = _task(path, cache)
-        cached = cache.get(task.key) if cache is not None and task.key is not None else None
+        cached = cache.get(task.key, path) if cache is not None and task.key is not None else None
         if cached is not None:
             results.append(cached)
         else:
