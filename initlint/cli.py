@@ -48,8 +48,30 @@ def _onnx_option(ctx: click.Context, param: click.Parameter, value: Any) -> None
     store["input_shape"] = shape
 
 
-def _codes(value: str | None) -> tuple[str, ...]:
-    return tuple(c.strip().upper() for c in (value or "").split(",") if c.strip())
+class _Finite(click.FloatRange):
+    """A FloatRange that also refuses NaN (which compares as inside every range)."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        out = super().convert(value, param, ctx)
+        if out != out:
+            self.fail(f"{value!r} is not a number.", param, ctx)
+        return out
+
+
+def _codes(value: str | None, option: str = "") -> tuple[str, ...]:
+    """The rule codes of ``--select`` / ``--ignore``, checked like the configuration's (``error:`` line, exit 2)."""
+    from .config import ConfigError, check_codes
+
+    if value is None:
+        return ()
+    codes = tuple(c.strip() for c in value.split(",") if c.strip())
+    try:
+        if not codes:
+            raise ConfigError(f"{option}: no rule code given (e.g. {option} INIT001,INIT00)")
+        return check_codes(codes, option)
+    except ConfigError as err:
+        click.echo(f"error: {err}", err=True)
+        sys.exit(2)
 
 
 @click.group(cls=DefaultGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -83,8 +105,9 @@ def main() -> None:
 @click.option("--show-suppressed", is_flag=True, help="Also list findings silenced by suppression comments.")
 @click.option("--fix", "fix", is_flag=True, help="Rewrite files so fixable findings go away (changes training numerics).")
 @click.option("--diff", "diff", is_flag=True, help="Print the --fix edits as a unified diff; change nothing.")
-@click.option("--timeout", type=click.FloatRange(min=0), help="Seconds per file before it is skipped [default: 60; 0: none].")
-@click.option("--max-file-size", type=click.IntRange(min=0),
+@click.option("--timeout", type=_Finite(min=0, max=1_000_000),
+              help="Seconds per file before it is skipped [default: 60; 0: none].")
+@click.option("--max-file-size", type=click.IntRange(min=0, max=10**12),
               help="Bytes; larger .py files are skipped [default: 2000000; 0: no limit].")
 def lint(paths: Sequence[str], fmt: str, select: str | None, ignore: str | None, fail_on: str | None,
          show_unresolved: bool, jobs: int | None, no_cache: bool, config_file: str | None = None,
@@ -97,10 +120,11 @@ def lint(paths: Sequence[str], fmt: str, select: str | None, ignore: str | None,
     from .reporters import REPORTERS
 
     overrides: dict[str, Any] = {}
-    if select:
-        overrides["select"] = _codes(select)
-    if ignore:
-        overrides["ignore"] = _codes(ignore)
+    if select is not None:
+        overrides["select"] = _codes(select, "--select")
+    if ignore is not None:
+        overrides["ignore"] = _codes(ignore, "--ignore")
+
     if fail_on:
         overrides["fail_on"] = fail_on
     overrides.update(timeout=timeout, max_file_size=max_file_size)  # None: not given
@@ -190,7 +214,7 @@ def explain(code: str) -> None:
               help='JSON object of keyword arguments for the class or factory, e.g. \'{"depth": 50}\'.')
 @click.option("--input-shape", help="Input shape with the batch, e.g. 128,3,32,32 [default: from the first layer].")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for building the model and the batch.")
-@click.option("--signal-threshold", type=click.FloatRange(min=1.0, min_open=True),
+@click.option("--signal-threshold", type=_Finite(min=1.0, min_open=True, max=1e12),
               help="INIT008: largest allowed change of forward / gradient std across the network [default: 10].")
 @click.option("--format", "fmt", type=click.Choice(("text", "json")), default="text", show_default=True)
 @click.option("--plot", "plot_file", type=click.Path(dir_okay=False), help="Write the signal curve to this PNG.")
@@ -215,8 +239,9 @@ def check(target: str, kwargs_json: str, input_shape: str | None, seed: int, sig
     where = target.rpartition(":")[0]
     try:  # [tool.initlint] of the target's project (user activations, thresholds) under the flags
         settings = settings_for([where if where.endswith(".py") else "."], None, fail_on=fail_on,
-                                signal_threshold=signal_threshold, select=_codes(select) or None,
-                                ignore=_codes(ignore) or None)
+                                signal_threshold=signal_threshold,
+                                select=_codes(select, "--select") if select is not None else None,
+                                ignore=_codes(ignore, "--ignore") if ignore is not None else None)
     except ConfigError as err:
         click.echo(f"error: {err}", err=True)
         sys.exit(2)

@@ -60,12 +60,23 @@ def read_source(path: str, max_size: int) -> bytes | str:
         return too_large(info.st_size, max_size)
     try:
         with open(path, "rb") as fh:
-            data = fh.read(max_size + 1 if max_size else -1)
+            # As much as the stat promised and one byte more (never a buffer of the limit's size),
+            # then the rest in chunks while the file keeps growing, up to the limit.
+            chunks = [fh.read(info.st_size + 1)]
+            total = len(chunks[0])
+            while total > info.st_size and (not max_size or total <= max_size):
+                chunk = fh.read(1 << 20)
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                total += len(chunk)
     except OSError as err:
         return f"cannot read: {err.strerror or err}"
-    if max_size and len(data) > max_size:  # grew since the stat
-        return too_large(len(data), max_size)
-    return data
+    except (OverflowError, MemoryError):
+        return "cannot read: the file is too large for this process"
+    if max_size and total > max_size:  # grew since the stat
+        return too_large(total, max_size)
+    return b"".join(chunks) if len(chunks) > 1 else chunks[0]
 
 
 def too_large(size: int, limit: int) -> str:
