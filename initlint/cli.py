@@ -8,6 +8,7 @@ an input that could not be read or parsed.
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -29,6 +30,21 @@ class DefaultGroup(click.Group):
         if not args or args[0] not in self.commands and args[0] not in ("--help", "-h", "--version"):
             args = ["lint", *args]
         return super().parse_args(ctx, args)
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        """The command, with an output that cannot be written reported as one line (exit 2), not a traceback."""
+        if sys.stdout is None:  # started with standard output closed (`initlint . >&-`)
+            sys.stderr.write("error: standard output is closed: nothing can be reported\n") if sys.stderr else None
+            sys.exit(2)
+        try:
+            return super().main(*args, **kwargs)
+        except OSError as err:  # ENOSPC, EIO, EBADF ... while writing the report (click handles EPIPE itself)
+            try:
+                sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - the interpreter's final flush must not fail again
+            except OSError:
+                pass
+            click.echo(f"error: cannot write the output: {err.strerror or err}", err=True)
+            sys.exit(2)
 
 
 def _onnx_option(ctx: click.Context, param: click.Parameter, value: Any) -> None:
@@ -257,6 +273,16 @@ def check(target: str, kwargs_json: str, input_shape: str | None, seed: int, sig
         demo = _apply_demo(model, result, seed, settings) if apply_demo and result.tracer != "keras graph" else None
     except (LiveError, json.JSONDecodeError) as err:
         click.echo(f"error: {target}: {err}", err=True)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        raise
+    except SystemExit as err:  # the model's code called sys.exit(): that is not initlint's verdict
+        click.echo(f"error: {target}: the model's code called sys.exit({err.code!r}); the check did not finish",
+                   err=True)
+        sys.exit(2)
+    except BaseException as err:  # noqa: BLE001 - the target's code (forward, hooks, deepcopy) may raise anything
+        message = " ".join(str(err).split())[:300]
+        click.echo(f"error: {target}: the check failed: {type(err).__name__}: {message}", err=True)
         sys.exit(2)
     _report_live(result, demo, fmt, plot_file)
     sys.exit(1 if any(settings.fails(f.severity) for f in result.findings) else 0)
