@@ -208,12 +208,14 @@ class Scan:
 def scan(text: str) -> Scan:
     """Measure ``text`` token by token, without parsing it (so syntax errors do not hide a hazard).
 
-    An expression's depth is estimated as libcst nests it: each open bracket adds a level,
-    and inside each bracket each binary or unary operator, ``.``, call or subscript trailer,
-    nesting keyword (``and``, ``not``, ``if``, ``lambda`` ...) and f-string field adds one
-    more, until a comma starts the next element. That over-counts (``a.b + c.d`` is 3 deep,
-    counted 3; ``a * b + c`` is 2 deep, counted 2 - and mixed precedence counts every
-    operator) and never under-counts, which is what a gate needs.
+    What makes libcst's native parser recurse is a long chain (``a + b + ...``, ``a.b.c...``,
+    ``f()()...``, ``not not ...``, ``a if b else c if ...``) or deep brackets, so an
+    expression's depth is estimated from them: each open bracket adds a level, and inside
+    each bracket each binary or unary operator, ``.``, call or subscript trailer, nesting
+    keyword (``and``, ``not``, ``if``, ``lambda`` ...) and f-string field adds one more,
+    until a comma starts the next element. Chains are over-counted (``a.b + c.d`` counts 3,
+    libcst nests it 2 deep), which only matters past :data:`MAX_DEPTH`, and only for text
+    CPython cannot parse (CPython's tree measures the rest exactly).
     """
     depth = best = brackets = 0
     ops = [0]  # chained operators in the current element of each open bracket
@@ -278,8 +280,8 @@ def scan(text: str) -> Scan:
                 nxt = text[match.end(): match.end() + 4]
                 if nxt[:1].isidentifier() and nxt not in ("elif", "else"):
                     elifs = 0  # a statement at the left margin ends any if/elif chain
-            after_atom = False
-            continue
+                after_atom = False
+            continue  # inside brackets a line break changes nothing: `f\n()` is still a call
         else:  # comment, continuation
             continue
         if depth + total > statement_best:
