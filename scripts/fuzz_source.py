@@ -34,6 +34,7 @@ import difflib
 import json
 import os
 import random
+import re
 import resource
 import shutil
 import subprocess
@@ -234,6 +235,9 @@ def check_batch(folder: Path, names: list[str], failures: Counter[str], notes: l
     return len(errors)
 
 
+_LINES = re.compile(rb"\r\n|\r|\n")  # where Python ends a line
+
+
 def _only_fixes(before: bytes, after: bytes) -> bool:
     """Whether ``after`` is ``before`` with edits of the kind fixes make, and nothing lost.
 
@@ -241,7 +245,7 @@ def _only_fixes(before: bytes, after: bytes) -> bool:
     init call replaced): no line is deleted, every edited line held a call, and an edited
     block keeps its first line's indentation and every comment of its lines.
     """
-    old, new = before.split(b"\n"), after.split(b"\n")
+    old, new = _LINES.split(before), _LINES.split(after)
     matcher = difflib.SequenceMatcher(a=old, b=new, autojunk=False)
     for tag, i1, i2, j1, j2 in matcher.get_opcodes():
         if tag == "delete":
