@@ -10,28 +10,44 @@ An entry's key is a BLAKE2b hash of
   modification time of every module and rule file), so an upgrade or an edit of the
   rulebook never serves an old verdict.
 
+* a secret of this user (32 random bytes in ``$XDG_CACHE_HOME/initlint/secret``, else
+  ``~/.cache/initlint/secret``, created on first use), so that nobody else can name an
+  entry: a cache folder committed to a repository, with a forged "clean" result for one
+  of its files, is never looked up. Without a usable secret the cache is not used.
+
 Any change of any part is a different key: nothing is ever invalidated in place.
 Entries live under ``.initlint_cache/<version>/`` in the project root (the folder of the
 configuration file, else the working directory), or under ``$INITLINT_CACHE_DIR``.
 Writes go to a temporary file renamed over the entry with ``os.replace``, so concurrent
 runs never see half an entry. Entries are pickles read by an unpickler that admits only
-initlint's record classes, so a planted or corrupt entry is a miss, never code run.
+initlint's record classes, and every field of what it builds is then checked against the
+record's declared type (and counts against their bounds): a planted, corrupt or
+type-confused entry is a miss, never code run nor a traceback. Only regular files of at
+most :data:`MAX_ENTRY_BYTES` are read (a FIFO is never opened blocking, a symbolic link
+never followed), and a cache folder that is, or holds, a symbolic link is not used: a
+committed one could redirect writes outside the project.
 ONNX audits are not cached: hashing a model's weights would cost most of the audit.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import errno
 import hashlib
 import io
 import json
 import os
 import pickle
+import stat
 import tempfile
+import types
+import typing
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from .records import FileResult
+from . import records
+from .records import MAX_REPORTED_COUNT, FileResult
 from .settings import Settings
 
 CACHE_DIR_NAME = ".initlint_cache"
@@ -43,6 +59,12 @@ _ALLOWED = {
     ("initlint.records", name)
     for name in ("FileResult", "Finding", "LayerRecord", "InitSpec", "Activation", "Origin")
 }
+
+# The largest entry read (a result for a 2 MB file of layers is far smaller).
+MAX_ENTRY_BYTES = 32 * 1024 * 1024
+# The longest string field an entry may hold (messages and reasons are one line).
+_MAX_STRING = 100_000
+SECRET_BYTES = 32
 
 _TAG = "Signature: 8a477f597d28d172789f06886806bc55\n# This file is a cache directory tag created by initlint.\n"
 
@@ -86,17 +108,89 @@ def default_dir(settings: Settings) -> Path:
     return Path(settings.config_root or os.getcwd()) / CACHE_DIR_NAME
 
 
-class Cache:
-    """Lint results on disk, one pickle per (content, path, settings, package) key."""
+def secret_path() -> Path | None:
+    base = os.environ.get("XDG_CACHE_HOME") or (os.path.join(os.path.expanduser("~"), ".cache")
+                                                 if os.path.expanduser("~") != "~" else "")
+    return Path(base) / "initlint" / "secret" if base else None
 
-    def __init__(self, directory: str | os.PathLike[str], settings: Settings) -> None:
+
+def user_secret() -> bytes | None:
+    """This user's cache secret (created on first use), or None when it cannot be kept."""
+    path = secret_path()
+    if path is None:
+        return None
+    data = _read_regular(path, SECRET_BYTES)
+    if data is not None:
+        return data if len(data) == SECRET_BYTES else None
+    try:
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
+    except OSError as err:
+        if err.errno == errno.EEXIST:  # another run created it meanwhile
+            data = _read_regular(path, SECRET_BYTES)
+            return data if data is not None and len(data) == SECRET_BYTES else None
+        return None
+    secret = os.urandom(SECRET_BYTES)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(secret)
+    return secret
+
+
+def _read_regular(path: Path, limit: int) -> bytes | None:
+    """The bytes of a regular file of at most ``limit`` bytes; None for anything else.
+
+    Opened without following a symbolic link and without blocking (a FIFO planted at the
+    path would otherwise wait for a writer forever), then checked to be a regular file.
+    """
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError:
+        return None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode) or info.st_size > limit:
+            return None
+        with os.fdopen(fd, "rb", closefd=False) as fh:
+            data = fh.read(limit + 1)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+    return data if len(data) <= limit else None
+
+
+def _real_folder(path: Path) -> bool:
+    """An existing folder that is not a symbolic link."""
+    try:
+        return stat.S_ISDIR(os.lstat(path).st_mode)
+    except OSError:
+        return False
+
+
+class Cache:
+    """Lint results on disk, one pickle per (content, path, settings, package, user secret) key."""
+
+    def __init__(self, directory: str | os.PathLike[str], settings: Settings, secret: bytes | None = None) -> None:
         from . import __version__
 
         self.root = Path(directory)
         self.directory = self.root / __version__
+        self._secret = secret if secret is not None else user_secret()
         self._prefix = f"{package_fingerprint()}\0{settings_fingerprint(settings)}\0".encode()
         self.hits = 0
         self.misses = 0
+
+    @property
+    def usable(self) -> bool:
+        """Whether entries may be read and written: a secret, and no symbolic link where the entries live.
+
+        The root may not be a link (a committed ``.initlint_cache`` pointing elsewhere);
+        the folders under it are checked when an entry is read or written.
+        """
+        if self._secret is None:
+            return False
+        return not self.root.is_symlink()
 
     @classmethod
     def for_settings(cls, settings: Settings) -> Cache:
@@ -104,22 +198,29 @@ class Cache:
 
     def key(self, path: str, data: bytes) -> str:
         """The entry name for ``path`` with content ``data`` under this cache's settings and package."""
-        h = hashlib.blake2b(self._prefix, digest_size=20)
-        h.update(f"{path}\0{os.path.abspath(path)}\0".encode())
+        h = hashlib.blake2b(self._prefix, digest_size=20, key=self._secret or b"")
+        h.update(f"{path}\0{os.path.abspath(path)}\0".encode(errors="surrogateescape"))
         h.update(data)
         return h.hexdigest()
 
     def _entry(self, key: str) -> Path:
         return self.directory / key[:2] / key[2:]
 
-    def get(self, key: str) -> FileResult | None:
-        """The stored result, or None when absent, unreadable, corrupt or not a FileResult."""
-        try:
-            raw = self._entry(key).read_bytes()
-            result = _RecordUnpickler(io.BytesIO(raw)).load()
-        except Exception:  # a corrupt or planted entry is a miss, whatever it raises
-            result = None
-        if not isinstance(result, FileResult):
+    def _folders_real(self, key: str) -> bool:
+        """The entry's folders, below the root, exist and are not symbolic links."""
+        return self.usable and all(_real_folder(p) for p in (self.root, self.directory, self._entry(key).parent))
+
+    def get(self, key: str, path: str | None = None) -> FileResult | None:
+        """The stored result (for ``path``, when given), or None when absent, unreadable, corrupt or ill-typed."""
+        result = None
+        if self._folders_real(key):
+            raw = _read_regular(self._entry(key), MAX_ENTRY_BYTES)
+            try:
+                result = _RecordUnpickler(io.BytesIO(raw)).load() if raw is not None else None
+            except Exception:  # a corrupt or planted entry is a miss, whatever it raises
+                result = None
+        if not isinstance(result, FileResult) or not valid(result, FileResult) \
+                or (path is not None and result.path != path):
             self.misses += 1
             return None
         self.hits += 1
@@ -128,9 +229,15 @@ class Cache:
     def put(self, key: str, result: FileResult) -> None:
         """Store ``result`` atomically; a cache that cannot be written is silently skipped."""
         entry = self._entry(key)
+        if not self.usable:
+            return
         try:
             data = pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL)
-            entry.parent.mkdir(parents=True, exist_ok=True)
+            for folder in (self.root, self.directory, entry.parent):  # made one by one: no link followed
+                if not _real_folder(folder):
+                    folder.mkdir(exist_ok=True)
+                    if not _real_folder(folder):
+                        return
             self._mark_root()
             fd, tmp = tempfile.mkstemp(dir=entry.parent, prefix=".tmp-")
             try:
@@ -147,8 +254,63 @@ class Cache:
         # Like other tools' caches: never committed, skipped by backup tools.
         for name, text in (("CACHEDIR.TAG", _TAG), (".gitignore", "*\n")):
             path = self.root / name
-            if not path.exists():
-                try:
-                    path.write_text(text)
+            if not os.path.lexists(path):
+                try:  # never through a symbolic link planted at the name
+                    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o644)
+                    with os.fdopen(fd, "w") as fh:
+                        fh.write(text)
                 except OSError:
                     pass
+
+
+# -- what an entry may hold: every field of the declared type ----------------------------------
+
+_HINTS: dict[type, dict[str, Any]] = {}
+
+
+def _hints(cls: type) -> dict[str, Any]:
+    if cls not in _HINTS:
+        _HINTS[cls] = typing.get_type_hints(cls, vars(records))
+    return _HINTS[cls]
+
+
+def valid(value: object, hint: Any) -> bool:
+    """Whether ``value`` is of the type ``hint`` (as records declare their fields), recursively.
+
+    A record must be of exactly its class with exactly its fields; integers are bounded
+    by :data:`initlint.records.MAX_REPORTED_COUNT` in magnitude, strings by a length.
+    """
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if hint is Any:
+        return True
+    if hint is type(None):
+        return value is None
+    if origin is typing.Literal:
+        return type(value) is str and value in args
+    if origin is typing.Union or origin is types.UnionType:
+        return any(valid(value, a) for a in args)
+    if origin is tuple:
+        if type(value) is not tuple:
+            return False
+        if len(args) == 2 and args[1] is Ellipsis:
+            return all(valid(v, args[0]) for v in value)
+        return len(args) == len(value) and all(valid(v, a) for v, a in zip(value, args))
+    if origin is dict:
+        return type(value) is dict and all(valid(k, args[0]) and valid(v, args[1]) for k, v in value.items())
+    if hint is bool:
+        return type(value) is bool
+    if hint is int:
+        return type(value) is int and -MAX_REPORTED_COUNT <= value <= MAX_REPORTED_COUNT
+    if hint is float:
+        return type(value) is float or type(value) is int and abs(value) <= MAX_REPORTED_COUNT
+    if hint is str:
+        return type(value) is str and len(value) <= _MAX_STRING
+    if isinstance(hint, type) and dataclasses.is_dataclass(hint):
+        if type(value) is not hint:
+            return False
+        fields = _hints(hint)
+        state = getattr(value, "__dict__", None)
+        if not isinstance(state, dict) or set(state) != set(fields):
+            return False
+        return all(valid(state[name], fields[name]) for name in fields)
+    return False

@@ -8,6 +8,7 @@ an input that could not be read or parsed.
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -30,6 +31,21 @@ class DefaultGroup(click.Group):
             args = ["lint", *args]
         return super().parse_args(ctx, args)
 
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        """The command, with an output that cannot be written reported as one line (exit 2), not a traceback."""
+        if sys.stdout is None:  # started with standard output closed (`initlint . >&-`)
+            sys.stderr.write("error: standard output is closed: nothing can be reported\n") if sys.stderr else None
+            sys.exit(2)
+        try:
+            return super().main(*args, **kwargs)
+        except OSError as err:  # ENOSPC, EIO, EBADF ... while writing the report (click handles EPIPE itself)
+            try:
+                sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - the interpreter's final flush must not fail again
+            except OSError:
+                pass
+            click.echo(f"error: cannot write the output: {err.strerror or err}", err=True)
+            sys.exit(2)
+
 
 def _onnx_option(ctx: click.Context, param: click.Parameter, value: Any) -> None:
     """Keep ``--propagate`` / ``--input-shape`` as Settings overrides (they only affect ONNX audits)."""
@@ -48,8 +64,30 @@ def _onnx_option(ctx: click.Context, param: click.Parameter, value: Any) -> None
     store["input_shape"] = shape
 
 
-def _codes(value: str | None) -> tuple[str, ...]:
-    return tuple(c.strip().upper() for c in (value or "").split(",") if c.strip())
+class _Finite(click.FloatRange):
+    """A FloatRange that also refuses NaN (which compares as inside every range)."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        out = super().convert(value, param, ctx)
+        if out != out:
+            self.fail(f"{value!r} is not a number.", param, ctx)
+        return out
+
+
+def _codes(value: str | None, option: str = "") -> tuple[str, ...]:
+    """The rule codes of ``--select`` / ``--ignore``, checked like the configuration's (``error:`` line, exit 2)."""
+    from .config import ConfigError, check_codes
+
+    if value is None:
+        return ()
+    codes = tuple(c.strip() for c in value.split(",") if c.strip())
+    try:
+        if not codes:
+            raise ConfigError(f"{option}: no rule code given (e.g. {option} INIT001,INIT00)")
+        return check_codes(codes, option)
+    except ConfigError as err:
+        click.echo(f"error: {err}", err=True)
+        sys.exit(2)
 
 
 @click.group(cls=DefaultGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -83,8 +121,9 @@ def main() -> None:
 @click.option("--show-suppressed", is_flag=True, help="Also list findings silenced by suppression comments.")
 @click.option("--fix", "fix", is_flag=True, help="Rewrite files so fixable findings go away (changes training numerics).")
 @click.option("--diff", "diff", is_flag=True, help="Print the --fix edits as a unified diff; change nothing.")
-@click.option("--timeout", type=click.FloatRange(min=0), help="Seconds per file before it is skipped [default: 60; 0: none].")
-@click.option("--max-file-size", type=click.IntRange(min=0),
+@click.option("--timeout", type=_Finite(min=0, max=1_000_000),
+              help="Seconds per file before it is skipped [default: 60; 0: none].")
+@click.option("--max-file-size", type=click.IntRange(min=0, max=10**12),
               help="Bytes; larger .py files are skipped [default: 2000000; 0: no limit].")
 def lint(paths: Sequence[str], fmt: str, select: str | None, ignore: str | None, fail_on: str | None,
          show_unresolved: bool, jobs: int | None, no_cache: bool, config_file: str | None = None,
@@ -97,10 +136,11 @@ def lint(paths: Sequence[str], fmt: str, select: str | None, ignore: str | None,
     from .reporters import REPORTERS
 
     overrides: dict[str, Any] = {}
-    if select:
-        overrides["select"] = _codes(select)
-    if ignore:
-        overrides["ignore"] = _codes(ignore)
+    if select is not None:
+        overrides["select"] = _codes(select, "--select")
+    if ignore is not None:
+        overrides["ignore"] = _codes(ignore, "--ignore")
+
     if fail_on:
         overrides["fail_on"] = fail_on
     overrides.update(timeout=timeout, max_file_size=max_file_size)  # None: not given
@@ -112,8 +152,9 @@ def lint(paths: Sequence[str], fmt: str, select: str | None, ignore: str | None,
         sys.exit(2)
     cache = None if no_cache else Cache.for_settings(settings)
     report = lint_paths(list(paths) or ["."], settings, jobs=jobs, cache=cache)
+    not_written: list[str] = []
     if fix or diff:
-        changed = _fix(report, settings, write=not diff)
+        changed, not_written = _fix(report, settings, write=not diff)
         if diff:
             sys.exit(2 if report.errors else 1 if changed else 0)
         report = lint_paths(list(paths) or ["."], settings, jobs=jobs, cache=cache)
@@ -124,37 +165,42 @@ def lint(paths: Sequence[str], fmt: str, select: str | None, ignore: str | None,
         report = annotate(report, settings, edits=fmt == "sarif")
     colour = fmt == "text" and sys.stdout.isatty()
     click.echo(REPORTERS[fmt](report, show_unresolved, colour, **options), nl=False)
-    for error in report.errors:
+    for error in report.errors + not_written:
         click.echo(f"error: {error}", err=True)
-    if report.errors:
+    if report.errors or not_written:
         sys.exit(2)
     sys.exit(1 if any(settings.fails(f.severity) for f in report.findings) else 0)
 
 
-def _fix(report: Any, settings: Settings, write: bool) -> bool:
+def _fix(report: Any, settings: Settings, write: bool) -> tuple[bool, list[str]]:
     """Plan the fixes of every linted file; print the diff (``write=False``) or write the files.
 
-    Findings without a fix are listed on stderr with the reason. Returns whether any file changes.
+    Findings without a fix are listed on stderr with the reason. Returns whether any file
+    changes, and an error line for each file that could not be written (left unchanged).
     """
     from .fixes import plan_result
     from .fixes import write as write_file
     from .reporters.text import location
 
-    planned = [p for p in (plan_result(r, settings) for r in report.results) if p is not None]
+    planned = [p for p in (plan_result(r, settings, relint=True) for r in report.results) if p is not None]
     changed = [p for p in planned if p.changed]
+    not_written: list[str] = []
+    written = []
     for p in changed:
-        if write:
-            write_file(p)
-        else:
+        if not write:
             click.echo(p.diff(), nl=False)
+        elif (why := write_file(p)) is not None:
+            not_written.append(f"{p.path}: {why}")
+        else:
+            written.append(p)
     for p in planned:
         for finding, why in p.unfixed:
             click.echo(f"{location(finding)}: {finding.code} has no automatic fix: {why}", err=True)
     if write:
-        fixed = sum(len(p.fixes) for p in changed)
-        click.echo(f"fixed {fixed} finding{'s' if fixed != 1 else ''} in {len(changed)} "
-                   f"file{'s' if len(changed) != 1 else ''}", err=True)
-    return bool(changed)
+        fixed = sum(len(p.fixes) for p in written)
+        click.echo(f"fixed {fixed} finding{'s' if fixed != 1 else ''} in {len(written)} "
+                   f"file{'s' if len(written) != 1 else ''}", err=True)
+    return bool(changed), not_written
 
 
 @main.command("rules")
@@ -184,7 +230,7 @@ def explain(code: str) -> None:
               help='JSON object of keyword arguments for the class or factory, e.g. \'{"depth": 50}\'.')
 @click.option("--input-shape", help="Input shape with the batch, e.g. 128,3,32,32 [default: from the first layer].")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for building the model and the batch.")
-@click.option("--signal-threshold", type=click.FloatRange(min=1.0, min_open=True),
+@click.option("--signal-threshold", type=_Finite(min=1.0, min_open=True, max=1e12),
               help="INIT008: largest allowed change of forward / gradient std across the network [default: 10].")
 @click.option("--format", "fmt", type=click.Choice(("text", "json")), default="text", show_default=True)
 @click.option("--plot", "plot_file", type=click.Path(dir_okay=False), help="Write the signal curve to this PNG.")
@@ -209,8 +255,9 @@ def check(target: str, kwargs_json: str, input_shape: str | None, seed: int, sig
     where = target.rpartition(":")[0]
     try:  # [tool.initlint] of the target's project (user activations, thresholds) under the flags
         settings = settings_for([where if where.endswith(".py") else "."], None, fail_on=fail_on,
-                                signal_threshold=signal_threshold, select=_codes(select) or None,
-                                ignore=_codes(ignore) or None)
+                                signal_threshold=signal_threshold,
+                                select=_codes(select, "--select") if select is not None else None,
+                                ignore=_codes(ignore, "--ignore") if ignore is not None else None)
     except ConfigError as err:
         click.echo(f"error: {err}", err=True)
         sys.exit(2)
@@ -226,6 +273,16 @@ def check(target: str, kwargs_json: str, input_shape: str | None, seed: int, sig
         demo = _apply_demo(model, result, seed, settings) if apply_demo and result.tracer != "keras graph" else None
     except (LiveError, json.JSONDecodeError) as err:
         click.echo(f"error: {target}: {err}", err=True)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        raise
+    except SystemExit as err:  # the model's code called sys.exit(): that is not initlint's verdict
+        click.echo(f"error: {target}: the model's code called sys.exit({err.code!r}); the check did not finish",
+                   err=True)
+        sys.exit(2)
+    except BaseException as err:  # noqa: BLE001 - the target's code (forward, hooks, deepcopy) may raise anything
+        message = " ".join(str(err).split())[:300]
+        click.echo(f"error: {target}: the check failed: {type(err).__name__}: {message}", err=True)
         sys.exit(2)
     _report_live(result, demo, fmt, plot_file)
     sys.exit(1 if any(settings.fails(f.severity) for f in result.findings) else 0)

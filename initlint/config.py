@@ -15,6 +15,7 @@ from __future__ import annotations
 import difflib
 import os
 import re
+import stat
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
@@ -31,6 +32,11 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 CODE_PREFIX = re.compile(r"^INIT\d{0,3}$")
+# The most a configuration file (pyproject.toml, an extra rule file) may weigh: read no further.
+MAX_CONFIG_BYTES = 4 * 1024 * 1024
+# Upper bounds of the numeric settings (a larger value is a typo, and would overflow timers or reads).
+MAX_TIMEOUT = 1_000_000.0  # seconds (11 days); 0 is "no limit"
+MAX_FILE_SIZE = 10**12  # bytes; 0 is "no limit"
 
 
 class ConfigError(Exception):
@@ -61,25 +67,67 @@ def common_root(paths: Sequence[str]) -> str:
 
 
 def _has_table(path: Path) -> bool:
-    # A cheap test before parsing: most pyproject files have no initlint table.
+    # A cheap test before parsing: most pyproject files have no initlint table. On the bytes,
+    # so that a file that is not valid UTF-8 is reported by load(), not silently skipped.
+    data = _read_limited(str(path), "pyproject.toml")
+    return not isinstance(data, bytes) or b"tool.initlint" in data
+
+
+def _read_limited(name: str, what: str) -> bytes | str:
+    """The bytes of a regular file of at most :data:`MAX_CONFIG_BYTES`, else why not.
+
+    Opened without blocking (a FIFO would wait for a writer forever) and checked to be a
+    regular file (``/dev/zero`` would never end) before a byte is read.
+    """
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
-        return False
-    return "tool.initlint" in text
+        fd = os.open(name, flags)
+    except (OSError, ValueError) as err:  # ValueError: a NUL in the name
+        reason = err.strerror if isinstance(err, OSError) and err.strerror else str(err)
+        return f"cannot read {what} {name!r}: {reason}"
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            return f"cannot read {what} {name!r}: not a regular file"
+        if info.st_size > MAX_CONFIG_BYTES:
+            return f"cannot read {what} {name!r}: over {MAX_CONFIG_BYTES} bytes"
+        with os.fdopen(fd, "rb", closefd=False) as fh:
+            data = fh.read(MAX_CONFIG_BYTES + 1)
+    except OSError as err:
+        return f"cannot read {what} {name!r}: {err.strerror or err}"
+    finally:
+        os.close(fd)
+    if len(data) > MAX_CONFIG_BYTES:
+        return f"cannot read {what} {name!r}: over {MAX_CONFIG_BYTES} bytes"
+    return data
+
+
+def _parse_toml(name: str, data: bytes) -> dict[str, Any]:
+    """A TOML document; a decode error, invalid TOML or nesting too deep is a ConfigError naming the file."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        line = data.count(b"\n", 0, err.start) + 1
+        raise ConfigError(f"{name}: not valid UTF-8 (TOML files must be): byte 0x{data[err.start]:02x} on line {line}") from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(f"{name}: invalid TOML: {err}") from None
+    except RecursionError:
+        raise ConfigError(f"{name}: invalid TOML: arrays or tables nested too deeply") from None
 
 
 def load(path: str | os.PathLike[str]) -> dict[str, Any]:
     """The raw ``[tool.initlint]`` table of one ``pyproject.toml``."""
     name = str(path)
-    try:
-        with open(name, "rb") as fh:
-            data = tomllib.load(fh)
-    except OSError as err:
-        raise ConfigError(f"{name}: cannot read: {err.strerror or err}") from None
-    except tomllib.TOMLDecodeError as err:
-        raise ConfigError(f"{name}: invalid TOML: {err}") from None
-    table = data.get("tool", {}).get("initlint", {})
+    data = _read_limited(name, "the configuration")
+    if isinstance(data, str):
+        raise ConfigError(f"{name}: {data}")
+    document = _parse_toml(name, data)
+    tool = document.get("tool", {})
+    if not isinstance(tool, dict):
+        raise ConfigError(f"{name}: [tool] must be a table, got {tool!r:.80}")
+    table = tool.get("initlint", {})
     if not isinstance(table, dict):
         raise ConfigError(f"{name}: [tool.initlint] must be a table")
     return table
@@ -92,61 +140,80 @@ def _where(path: str, key: str) -> str:
     return f"{path}: [tool.initlint] {key}"
 
 
+def _shown(value: Any) -> str:
+    """A value for an error line: its repr, cut short (a configuration value may be huge)."""
+    text = repr(value) if not isinstance(value, int) or abs(value) < 10**30 else f"a {len(str(abs(value)))}-digit number"
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
 def _string_list(path: str, key: str, value: Any) -> tuple[str, ...]:
     if isinstance(value, str):
         value = [value]
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise ConfigError(f"{_where(path, key)}: expected a list of strings, got {value!r}")
+        raise ConfigError(f"{_where(path, key)}: expected a list of strings, got {_shown(value)}")
     return tuple(value)
 
 
-def _codes(path: str, key: str, value: Any) -> tuple[str, ...]:
-    codes = tuple(c.strip().upper() for c in _string_list(path, key, value))
+def check_codes(codes: Sequence[str], where: str) -> tuple[str, ...]:
+    """Rule codes or prefixes (``INIT001``, ``INIT00``, ``INIT``), upper-cased; ConfigError naming a bad one."""
     known = rules()
-    for code in codes:
+    out = tuple(c.strip().upper() for c in codes)
+    for code in out:
         if not CODE_PREFIX.match(code) or not any(k.startswith(code) for k in known):
-            raise ConfigError(f"{_where(path, key)}: unknown rule code or prefix {code!r}")
-    return codes
+            hint = difflib.get_close_matches(code, list(known), n=1, cutoff=0.6)
+            suggestion = f"did you mean {hint[0]!r}?" if hint else f"codes are {min(known)}-{max(known)}; see `initlint rules`"
+            raise ConfigError(f"{where}: unknown rule code or prefix {_shown(code)} ({suggestion})")
+    return out
+
+
+def _codes(path: str, key: str, value: Any) -> tuple[str, ...]:
+    return check_codes(_string_list(path, key, value), _where(path, key))
 
 
 def _severity(path: str, key: str, value: Any) -> str:
-    if value not in SEVERITY_RANK:
-        raise ConfigError(f"{_where(path, key)}: expected one of error, warning, advice; got {value!r}")
-    return str(value)
+    if not isinstance(value, str) or value not in SEVERITY_RANK:
+        raise ConfigError(f"{_where(path, key)}: expected one of error, warning, advice; got {_shown(value)}")
+    return value
+
+
+def _number(value: Any) -> bool:
+    return not isinstance(value, bool) and isinstance(value, (int, float)) and value == value  # not NaN
 
 
 def _threshold(path: str, key: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 1:
-        raise ConfigError(f"{_where(path, key)}: expected a number greater than 1, got {value!r}")
+    if not _number(value) or not 1 < value < float("inf"):
+        raise ConfigError(f"{_where(path, key)}: expected a number greater than 1 (and finite), got {_shown(value)}")
     return float(value)
 
 
 def _seconds(path: str, key: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-        raise ConfigError(f"{_where(path, key)}: expected seconds >= 0 (0: no limit), got {value!r}")
+    if not _number(value) or not 0 <= value <= MAX_TIMEOUT:
+        raise ConfigError(f"{_where(path, key)}: expected seconds >= 0 and <= {MAX_TIMEOUT:.0f} (0: no limit), "
+                          f"got {_shown(value)}")
     return float(value)
 
 
 def _bytes(path: str, key: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ConfigError(f"{_where(path, key)}: expected a whole number of bytes >= 0 (0: no limit), got {value!r}")
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_FILE_SIZE:
+        raise ConfigError(f"{_where(path, key)}: expected a whole number of bytes >= 0 and <= {MAX_FILE_SIZE} "
+                          f"(0: no limit), got {_shown(value)}")
     return value
 
 
 def _per_file_ignores(path: str, key: str, value: Any) -> dict[str, tuple[str, ...]]:
     if not isinstance(value, dict):
-        raise ConfigError(f"{_where(path, key)}: expected a table of glob = [codes], got {value!r}")
+        raise ConfigError(f"{_where(path, key)}: expected a table of glob = [codes], got {_shown(value)}")
     return {str(glob): _codes(path, f"{key}.{glob!r}", codes) for glob, codes in value.items()}
 
 
 def _activations(path: str, key: str, value: Any) -> dict[str, str]:
     if not isinstance(value, dict):
-        raise ConfigError(f"{_where(path, key)}: expected a table of \"name\" = \"family\", got {value!r}")
+        raise ConfigError(f"{_where(path, key)}: expected a table of \"name\" = \"family\", got {_shown(value)}")
     out = {}
     for name, family in value.items():
-        if family not in FAMILIES:
+        if not isinstance(family, str) or family not in FAMILIES:
             raise ConfigError(
-                f"{_where(path, key)}: {name!r} = {family!r} is not a family "
+                f"{_where(path, key)}: {_shown(name)} = {_shown(family)} is not a family "
                 f"(one of {', '.join(FAMILIES)})"
             )
         out[str(name)] = str(family)
@@ -199,13 +266,10 @@ def parse(table: Mapping[str, Any], path: str, root: str | None = None) -> dict[
 
 def _extra_rule_file(name: str, config: str) -> dict[str, str]:
     """The ``[activations]`` table of an extra rule file (the format of ``rules/families.toml``)."""
-    try:
-        with open(name, "rb") as fh:
-            data = tomllib.load(fh)
-    except OSError as err:
-        raise ConfigError(f"{config}: [tool.initlint] extra-rule-files: cannot read {name}: {err.strerror or err}") from None
-    except tomllib.TOMLDecodeError as err:
-        raise ConfigError(f"{name}: invalid TOML: {err}") from None
+    raw = _read_limited(name, "the rule file")
+    if isinstance(raw, str):
+        raise ConfigError(f"{config}: [tool.initlint] extra-rule-files: {raw}")
+    data = _parse_toml(name, raw)
     for key in data:
         if key != "activations":
             raise _unknown(name, key, ["activations"], table="extra rule file")

@@ -23,6 +23,7 @@ import threading
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import TypeVar
 
 from .records import FileResult
@@ -36,6 +37,9 @@ MAX_BRACKETS = 200
 # A statement shorter than this cannot nest deeper than the limits that matter below.
 _LONG_STATEMENT = 100
 TIMED_OUT = "skipped: timed out after"
+CRASHED = "skipped: the process analysing it died"
+# The longest timer setitimer takes everywhere (a larger one is no limit in practice).
+MAX_TIMEOUT = 1_000_000.0
 
 _T = TypeVar("_T")
 
@@ -56,12 +60,23 @@ def read_source(path: str, max_size: int) -> bytes | str:
         return too_large(info.st_size, max_size)
     try:
         with open(path, "rb") as fh:
-            data = fh.read(max_size + 1 if max_size else -1)
+            # As much as the stat promised and one byte more (never a buffer of the limit's size),
+            # then the rest in chunks while the file keeps growing, up to the limit.
+            chunks = [fh.read(info.st_size + 1)]
+            total = len(chunks[0])
+            while total > info.st_size and (not max_size or total <= max_size):
+                chunk = fh.read(1 << 20)
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                total += len(chunk)
     except OSError as err:
         return f"cannot read: {err.strerror or err}"
-    if max_size and len(data) > max_size:  # grew since the stat
-        return too_large(len(data), max_size)
-    return data
+    except (OverflowError, MemoryError):
+        return "cannot read: the file is too large for this process"
+    if max_size and total > max_size:  # grew since the stat
+        return too_large(total, max_size)
+    return b"".join(chunks) if len(chunks) > 1 else chunks[0]
 
 
 def too_large(size: int, limit: int) -> str:
@@ -69,30 +84,40 @@ def too_large(size: int, limit: int) -> str:
 
 
 def parse_hazard(text: str) -> str | None:
-    """Why ``text`` must not reach libcst (nesting beyond :data:`MAX_DEPTH` / :data:`MAX_BRACKETS`), or None.
-
-    Syntax errors are left to libcst, which reports them (and accepts syntax newer
-    than the running interpreter); only the bracket depth is checked for such text.
-    """
+    """Why ``text`` must not reach libcst (nesting beyond :data:`MAX_DEPTH` / :data:`MAX_BRACKETS`), or None."""
     return check_source(text)[0]
 
 
 def check_source(text: str) -> tuple[str | None, ast.Module | None]:
-    """:func:`parse_hazard`, plus CPython's tree of ``text`` when it parses (positions reuse it: one parse)."""
+    """:func:`parse_hazard`, plus CPython's tree of ``text`` when it parses (positions reuse it: one parse).
+
+    When CPython parses the text, its tree measures the nesting exactly; otherwise (a syntax
+    error, or syntax newer than the running interpreter, both of which libcst still parses)
+    the token-level :func:`scan` decides, before libcst sees a byte.
+    """
     try:
         with warnings.catch_warnings():  # invalid escapes etc. are the file's business, not the run's output
             warnings.simplefilter("ignore")
-            tree = ast.parse(text)
+            tree = ast.parse(without_nul(text))
     except (RecursionError, MemoryError):
         return f"skipped: nested too deeply to analyse (over {MAX_DEPTH} levels)", None
     except (SyntaxError, ValueError) as err:
-        if "too many nested parentheses" in str(err) or bracket_depth(text) > MAX_BRACKETS:
+        if "too many nested parentheses" in str(err):
             return f"skipped: brackets nested over {MAX_BRACKETS} levels deep", None
-        return None, None
+        return scan(text).hazard(), None
     depth = max_depth(tree)
     if depth > MAX_DEPTH:
         return f"skipped: expression nested {depth} levels deep (limit {MAX_DEPTH})", None
     return None, tree
+
+
+def without_nul(text: str) -> str:
+    """``text`` for CPython's parser, which refuses NUL anywhere: a space keeps every position.
+
+    libcst accepts a NUL in a string or a comment (and reports one in code as a syntax error),
+    so the positions CPython gives must not be lost to it.
+    """
+    return text.replace("\0", " ") if "\0" in text else text
 
 
 def max_depth(tree: ast.Module) -> int:
@@ -134,26 +159,136 @@ def _expression_depth(value: object) -> int:
     return best
 
 
-# Strings and comments (whose brackets do not count) or a bracket.
-_BRACKETS = re.compile(
-    r"""\#[^\r\n]*"""
-    r"""|[rRbBuUfF]{0,2}(?:\"\"\"(?:\\.|[^\\])*?\"\"\"|'''(?:\\.|[^\\])*?'''|"(?:\\.|[^"\\\r\n])*"|'(?:\\.|[^'\\\r\n])*')"""
-    r"""|[()\[\]{}]""",
-    re.S,
+# -- the token-level gate: no parse, so it also measures text no parser accepts ------------------
+
+# One token of Python source (or a stray character, which matches nothing and is skipped).
+_TOKEN = re.compile(
+    r"""(?P<comment>\#[^\r\n]*)"""
+    r"""|(?P<string>(?P<prefix>[rRbBuUfF]{1,3})?(?:'''(?:\\.|[^\\])*?'''|\"\"\"(?:\\.|[^\\])*?\"\"\""""
+    r"""|'(?:\\.|[^'\\\r\n])*'|"(?:\\.|[^"\\\r\n])*"))"""
+    r"""|(?P<name>[^\W\d]\w*)"""
+    r"""|(?P<number>\d[\w.]*|\.\d[\w.]*)"""
+    r"""|(?P<newline>\r\n|\r|\n)"""
+    r"""|(?P<continuation>\\(?:\r\n|\r|\n)?)"""
+    r"""|(?P<open>[(\[{])"""
+    r"""|(?P<close>[)\]}])"""
+    r"""|(?P<separator>[,;])"""
+    r"""|(?P<operator>\*\*|//|<<|>>|:=|\.|[-+*/%@&|^~])""",
+    re.DOTALL,
 )
+# Keywords that nest one expression in another (a chain of them nests as deep as it is long).
+_NESTING_WORDS = frozenset({"and", "or", "not", "if", "else", "lambda", "await", "in", "is", "yield"})
+# Above this estimated parse cost (the sum of the squares of the statements' nesting depths),
+# libcst needs about a second; the runner parses such a file in a child process it can stop.
+COSTLY = 1_000_000
+# Statements shallower than this cost nothing worth counting.
+_CHEAP_DEPTH = 100
 
 
-def bracket_depth(text: str) -> int:
-    """The deepest bracket nesting outside strings and comments (an upper bound for broken text)."""
-    depth = best = 0
-    for match in _BRACKETS.finditer(text):
-        char = match.group()
-        if char in "([{":
+@dataclass(frozen=True)
+class Scan:
+    """What :func:`scan` measured: upper bounds on how deeply a parser must recurse, and its likely cost."""
+
+    depth: int = 0  # deepest expression: brackets plus chained operators, attributes, calls and keywords
+    brackets: int = 0  # deepest bracket nesting outside strings and comments
+    elifs: int = 0  # longest run of ``elif`` clauses (libcst nests each in the one before)
+    cost: int = 0  # the sum of depth**2 over statements deeper than _CHEAP_DEPTH
+
+    def hazard(self) -> str | None:
+        """The reason a parser must not be given the text, or None."""
+        if self.brackets > MAX_BRACKETS:
+            return f"skipped: brackets nested over {MAX_BRACKETS} levels deep"
+        if self.depth > MAX_DEPTH:
+            return f"skipped: expression nested up to {self.depth} levels deep (limit {MAX_DEPTH})"
+        if self.elifs > MAX_DEPTH:
+            return f"skipped: {self.elifs} elif clauses in a row (limit {MAX_DEPTH})"
+        return None
+
+
+def scan(text: str) -> Scan:
+    """Measure ``text`` token by token, without parsing it (so syntax errors do not hide a hazard).
+
+    What makes libcst's native parser recurse is a long chain (``a + b + ...``, ``a.b.c...``,
+    ``f()()...``, ``not not ...``, ``a if b else c if ...``) or deep brackets, so an
+    expression's depth is estimated from them: each open bracket adds a level, and inside
+    each bracket each binary or unary operator, ``.``, call or subscript trailer, nesting
+    keyword (``and``, ``not``, ``if``, ``lambda`` ...) and f-string field adds one more,
+    until a comma starts the next element. Chains are over-counted (``a.b + c.d`` counts 3,
+    libcst nests it 2 deep), which only matters past :data:`MAX_DEPTH`, and only for text
+    CPython cannot parse (CPython's tree measures the rest exactly).
+    """
+    depth = best = brackets = 0
+    ops = [0]  # chained operators in the current element of each open bracket
+    total = 0  # sum(ops)
+    statement_best = 0
+    cost = 0
+    elifs = elif_best = 0
+    after_atom = False  # the previous token ends an operand: a following ( or [ is a call or subscript
+    for match in _TOKEN.finditer(text):
+        kind = match.lastgroup
+        if kind == "name":
+            word = match.group()
+            if word in _NESTING_WORDS:
+                ops[-1] += 1
+                total += 1
+                after_atom = False
+            elif word == "elif":
+                elifs += 1
+                elif_best = max(elif_best, elifs)
+                after_atom = False
+            else:
+                after_atom = True
+        elif kind == "operator":
+            ops[-1] += 1
+            total += 1
+            after_atom = False
+        elif kind == "open":
+            if after_atom and match.group() != "{":
+                ops[-1] += 1
+                total += 1
             depth += 1
-            best = max(best, depth)
-        elif char in ")]}":
-            depth = max(0, depth - 1)
-    return best
+            brackets = max(brackets, depth)
+            ops.append(0)
+            after_atom = False
+        elif kind == "close":
+            if depth:
+                depth -= 1
+                total -= ops.pop()
+            after_atom = True
+        elif kind == "separator":
+            total -= ops[-1]
+            ops[-1] = 0
+            after_atom = False
+            if depth == 0 and match.group() == ";":
+                cost += statement_best**2 if statement_best > _CHEAP_DEPTH else 0
+                statement_best = 0
+        elif kind == "string":
+            prefix = match.group("prefix") or ""
+            if "f" in prefix or "F" in prefix:
+                fields = 1 + match.group().count("{")
+                ops[-1] += fields
+                total += fields
+            after_atom = True
+        elif kind == "number":
+            after_atom = True
+            continue
+        elif kind == "newline":
+            if depth == 0:  # the end of a logical line
+                cost += statement_best**2 if statement_best > _CHEAP_DEPTH else 0
+                statement_best = 0
+                total = ops[0] = 0
+                nxt = text[match.end(): match.end() + 4]
+                if nxt[:1].isidentifier() and nxt not in ("elif", "else"):
+                    elifs = 0  # a statement at the left margin ends any if/elif chain
+                after_atom = False
+            continue  # inside brackets a line break changes nothing: `f\n()` is still a call
+        else:  # comment, continuation
+            continue
+        if depth + total > statement_best:
+            statement_best = depth + total
+            best = max(best, statement_best)
+    cost += statement_best**2 if statement_best > _CHEAP_DEPTH else 0
+    return Scan(depth=best, brackets=brackets, elifs=elif_best, cost=cost)
 
 
 def _raise_timed_out(signum: int, frame: object) -> None:
@@ -167,6 +302,7 @@ def deadline(seconds: float) -> Iterator[None]:
     Only in the main thread and where ``signal.setitimer`` exists, and only when no
     other interval timer is running (an enclosing deadline, or a test harness's own).
     """
+    seconds = min(seconds, MAX_TIMEOUT) if seconds == seconds else 0.0  # inf: a million seconds; NaN: none
     usable = (
         seconds > 0
         and hasattr(signal, "setitimer")
@@ -193,7 +329,7 @@ def guarded(path: str, timeout: float, work: Callable[[], FileResult]) -> FileRe
         with deadline(timeout):
             return work()
     except TimedOut:
-        return FileResult(path, error=f"{path}: {TIMED_OUT} {timeout:g} s (--timeout)")
+        return FileResult(path, error=timed_out(path, timeout))
     except RecursionError:
         return FileResult(path, error=f"{path}: skipped: nested too deeply to analyse (RecursionError)")
     except Exception as err:  # the safety net: one file's bug must not stop the run
@@ -205,6 +341,23 @@ def internal_error(path: str, err: BaseException) -> str:
     return f"internal error in {path}: {type(err).__name__}: {message} (please report)"
 
 
+def timed_out(path: str, timeout: float) -> str:
+    return f"{path}: {TIMED_OUT} {timeout:g} s (--timeout)"
+
+
+def crashed(path: str, exitcode: int | None) -> str:
+    """The error line of a file whose worker process died (a native crash, or killed from outside)."""
+    if exitcode is not None and exitcode < 0:
+        try:
+            how = f"killed by {signal.Signals(-exitcode).name}"
+        except ValueError:
+            how = f"killed by signal {-exitcode}"
+    else:
+        how = f"exit status {exitcode}"
+    return f"{path}: {CRASHED} ({how}; please report)"
+
+
 def is_transient(result: FileResult) -> bool:
-    """A result that depends on the machine's load, not on the file (never cached)."""
-    return bool(result.error) and TIMED_OUT in (result.error or "")
+    """A result that depends on the machine or its load, not only on the file (never cached)."""
+    error = result.error or ""
+    return TIMED_OUT in error or CRASHED in error

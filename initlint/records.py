@@ -279,13 +279,23 @@ class Report:
         sev = [f.severity for f in self.findings]
         return Summary(
             files=len(self.results),
-            layers=sum(rec.count for rec in layers),
-            resolved=sum(rec.count for rec in layers if not rec.unresolved),
-            unresolved=sum(rec.count for rec in layers if rec.unresolved),
+            layers=sum(_count(rec) for rec in layers),
+            resolved=sum(_count(rec) for rec in layers if not rec.unresolved),
+            unresolved=sum(_count(rec) for rec in layers if rec.unresolved),
             errors=sev.count("error"),
             warnings=sev.count("warning"),
             advice=sev.count("advice"),
         )
+
+
+# A record's count is capped here (no network has more layers), so that no sum of counts is too long
+# to print: Python refuses to write an integer of over 4300 digits.
+MAX_REPORTED_COUNT = 10**12
+
+
+def _count(record: LayerRecord) -> int:
+    count = record.count if isinstance(record.count, int) else 1
+    return min(max(count, 0), MAX_REPORTED_COUNT)
 
 
 def is_layer(record: LayerRecord) -> bool:

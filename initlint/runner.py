@@ -4,19 +4,27 @@ The result does not depend on how the work was spread: results are collected by 
 and :func:`initlint.api.lint_paths` sorts them, so ``--jobs 2`` prints exactly what
 ``--jobs 1`` prints. A pool is started only when there is enough source to pay for it
 (forking workers costs tens of milliseconds; a pre-commit run on one file must not).
+
+Workers are watched (:class:`Workers`): one that crashes or hangs in native code costs
+only its file, which gets one error line. Even in one process, a file whose parse may
+crash or take seconds (large, or deeply nested: :func:`initlint.limits.scan`) is
+parsed in a child process, where ``--timeout`` can stop it.
 """
 
 from __future__ import annotations
 
 import gc
 import os
+import signal
 import stat
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from . import limits
 from .cache import Cache
 from .limits import is_transient
 from .lint import lint_bytes, lint_file
@@ -30,6 +38,10 @@ if TYPE_CHECKING:
 MIN_PARALLEL_BYTES = 256 * 1024
 # Larger files are not read here for the cache key: lint_file applies --max-file-size first.
 MAX_CACHED_BYTES = 16 * 1024 * 1024
+# Larger files are parsed in a child process even with --jobs 1: libcst needs seconds on them.
+ISOLATED_BYTES = 256 * 1024
+# A worker still busy this long after its --timeout alarm is stuck in native code: it is killed.
+HARD_TIMEOUT_GRACE = 2.0
 
 
 @dataclass(frozen=True)
@@ -55,9 +67,11 @@ def lint_files(files: Sequence[str], settings: Settings, jobs: int | None = None
     """A result for every path of ``files`` (in no particular order)."""
     results: list[FileResult] = []
     tasks: list[Task] = []
+    if cache is not None and not cache.usable:
+        cache = None  # no secret to key entries with, or a cache folder that is a symbolic link
     for path in files:
         task = _task(path, cache)
-        cached = cache.get(task.key) if cache is not None and task.key is not None else None
+        cached = cache.get(task.key, path) if cache is not None and task.key is not None else None
         if cached is not None:
             results.append(cached)
         else:
@@ -107,12 +121,160 @@ def _task(path: str, cache: Cache | None) -> Task:
 def _run(tasks: list[Task], settings: Settings, jobs: int) -> list[tuple[Task, FileResult]]:
     source_bytes = sum(t.size for t in tasks if not t.path.endswith(".onnx"))
     if jobs == 1 or len(tasks) < 2 or source_bytes < MIN_PARALLEL_BYTES:
-        return [(task, _lint(task, settings)) for task in tasks]
+        return _run_here(tasks, settings)
     # Largest first, one file per message: the last worker does not finish long after the others.
     ordered = sorted(tasks, key=lambda t: -t.size)
-    with _context().Pool(min(jobs, len(tasks)), initializer=_init_worker, initargs=(settings,)) as pool:
-        done = list(pool.imap(_lint_in_worker, ordered, chunksize=1))
-    return list(zip(ordered, done))
+    with Workers(min(jobs, len(tasks)), settings) as workers:
+        return list(workers.run(ordered))
+
+
+def _run_here(tasks: list[Task], settings: Settings) -> list[tuple[Task, FileResult]]:
+    """Lint in this process, except files whose parse could crash or outlast ``--timeout``: those in a child."""
+    done: list[tuple[Task, FileResult]] = []
+    costly: list[Task] = []
+    for task in tasks:
+        ready = _read(task, settings)
+        if isinstance(ready, FileResult):
+            done.append((task, ready))
+        elif _costly(ready):
+            costly.append(ready)
+        else:
+            done.append((ready, _lint(ready, settings)))
+    if costly:
+        with Workers(1, settings) as workers:
+            done += workers.run(costly)
+    return done
+
+
+def _read(task: Task, settings: Settings) -> Task | FileResult:
+    """The task with its bytes (read within the limits), or the error of a file that cannot be read."""
+    if task.data is not None or task.path.endswith(".onnx"):
+        return task
+    data = limits.read_source(task.path, settings.max_file_size)
+    if isinstance(data, str):
+        return FileResult(task.path, error=f"{task.path}: {data}")
+    return Task(task.path, len(data), data, task.key)
+
+
+def _costly(task: Task) -> bool:
+    """Whether libcst may need seconds on the file: a large one, or one with deeply nested expressions.
+
+    libcst's native parse cannot be interrupted by ``--timeout`` (the alarm waits for Python
+    code) and overflows its stack on nesting the gate of :mod:`initlint.limits` did not foresee.
+    """
+    if task.data is None:
+        return False
+    if len(task.data) > ISOLATED_BYTES:
+        return True
+    return limits.scan(task.data.decode("latin-1")).cost > limits.COSTLY  # tokens are ASCII: no decoding needed
+
+
+class Workers:
+    """Worker processes that lint one task at a time, watched: one that dies or overruns is replaced.
+
+    A worker that dies (a native crash, the out-of-memory killer) costs only the file it was
+    linting: that file gets one error line and the others go on. With ``--timeout``, a worker
+    still busy ``HARD_TIMEOUT_GRACE`` seconds after its own alarm should have fired (a native
+    parse, which no alarm interrupts) is killed, and the file reported as timed out.
+    """
+
+    def __init__(self, count: int, settings: Settings) -> None:
+        self.count = count
+        self.settings = settings
+        self.context = _context()
+        self.idle: list[_Worker] = []
+
+    def __enter__(self) -> Workers:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for worker in self.idle:
+            worker.stop()
+        self.idle = []
+
+    def _start(self) -> _Worker:
+        return _Worker(self.context, self.settings)
+
+    def run(self, tasks: Sequence[Task]) -> Iterator[tuple[Task, FileResult]]:
+        from multiprocessing.connection import wait
+
+        todo = list(reversed(tasks))
+        busy: dict[Any, tuple[_Worker, Task, float]] = {}
+        limit = self.settings.timeout + HARD_TIMEOUT_GRACE if self.settings.timeout > 0 else None
+        try:
+            while todo or busy:
+                while todo and len(busy) < self.count:
+                    task = todo.pop()
+                    worker = self.idle.pop() if self.idle else self._start()
+                    if not worker.send(task):  # died while idle: one more try on a fresh one
+                        worker.stop()
+                        worker = self._start()
+                        if not worker.send(task):
+                            worker.stop()
+                            yield task, FileResult(task.path, error=limits.crashed(task.path, worker.exitcode()))
+                            continue
+                    busy[worker.conn] = (worker, task, time.monotonic())
+                if not busy:
+                    continue
+                timeout = None
+                if limit is not None:
+                    timeout = max(0.0, min(start + limit for _, _, start in busy.values()) - time.monotonic())
+                ready = wait(list(busy), timeout)
+                for conn in ready:
+                    worker, task, _ = busy.pop(conn)
+                    result = worker.receive()
+                    if result is None:
+                        worker.stop()
+                        yield task, FileResult(task.path, error=limits.crashed(task.path, worker.exitcode()))
+                    else:
+                        self.idle.append(worker)
+                        yield task, result
+                if limit is not None:
+                    now = time.monotonic()
+                    for conn, (worker, task, start) in list(busy.items()):
+                        if now - start >= limit:
+                            del busy[conn]
+                            worker.stop()
+                            yield task, FileResult(task.path, error=limits.timed_out(task.path, self.settings.timeout))
+        finally:
+            for worker, _, _ in busy.values():
+                worker.stop()
+
+
+class _Worker:
+    """One worker process and the pipe to it."""
+
+    def __init__(self, context: BaseContext, settings: Settings) -> None:
+        here, there = context.Pipe()
+        self.conn = here
+        self.process = context.Process(target=_serve, args=(there, settings), daemon=True)  # type: ignore[attr-defined]
+        self.process.start()
+        there.close()
+
+    def send(self, task: Task) -> bool:
+        try:
+            self.conn.send(task)
+        except (OSError, ValueError):
+            return False
+        return True
+
+    def receive(self) -> FileResult | None:
+        """The worker's result, or None when it died."""
+        try:
+            result = self.conn.recv()
+        except (EOFError, OSError):
+            return None
+        return result if isinstance(result, FileResult) else None
+
+    def exitcode(self) -> int | None:
+        self.process.join(5)
+        return self.process.exitcode
+
+    def stop(self) -> None:
+        if self.process.is_alive():
+            self.process.kill()
+        self.process.join(5)
+        self.conn.close()
 
 
 def _context() -> BaseContext:
@@ -133,14 +295,15 @@ def _lint(task: Task, settings: Settings) -> FileResult:
     return lint_bytes(task.path, task.data, settings)
 
 
-_WORKER_SETTINGS: Settings | None = None
-
-
-def _init_worker(settings: Settings) -> None:
-    global _WORKER_SETTINGS
-    _WORKER_SETTINGS = settings
-
-
-def _lint_in_worker(task: Task) -> FileResult:
-    assert _WORKER_SETTINGS is not None
-    return _lint(task, _WORKER_SETTINGS)
+def _serve(conn: Any, settings: Settings) -> None:
+    """A worker's loop: lint each task received, send its result back; stop when the parent goes."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle: it stops the workers
+    with _fewer_collections():
+        while True:
+            try:
+                task = conn.recv()
+            except (EOFError, OSError):
+                return
+            if task is None:
+                return
+            conn.send(_lint(task, settings))

@@ -90,3 +90,36 @@ def test_precommit_hook_blocks_bad_model_and_passes_fixed(tmp_path: Path) -> Non
     (project / "model.py").write_text(GOOD)
     good = commit("fixed model")
     assert good.returncode == 0, good.stdout + good.stderr
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
+@pytest.mark.parametrize("hook", ["initlint", "initlint-fix"])
+def test_a_file_named_like_an_option_is_linted_as_a_file(tmp_path: Path, hook: str) -> None:
+    """A committed ``--select=NOTHING.py`` must not turn into ``--select NOTHING`` (which would pass everything)."""
+    hook_repo = tmp_path / "hook"
+    hook_repo.mkdir()
+    rev = snapshot_of_checkout(hook_repo)
+    project = tmp_path / "project"
+    project.mkdir()
+    git(project, "init", "-q")
+    (project / ".pre-commit-config.yaml").write_text(
+        f"repos:\n- repo: {hook_repo}\n  rev: {rev}\n  hooks:\n  - id: {hook}\n"
+    )
+    tricky = project / "--select=NOTHING.py"
+    tricky.write_text(BAD)
+    (project / "-h.py").write_text(GOOD)  # would print the help and pass
+    git(project, "add", "-A")
+    env = {**os.environ, "PRE_COMMIT_HOME": str(tmp_path / "cache"),
+           "PATH": os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")}
+    run = subprocess.run([sys.executable, "-m", "pre_commit", "run", "--all-files"], cwd=project, env=env,
+                         text=True, capture_output=True)
+    out = run.stdout + run.stderr
+    assert run.returncode == 1, out
+    assert "Failed" in out and "Passed" not in out
+    if hook == "initlint":
+        assert "--select=NOTHING.py:8:20: INIT001" in out, out
+        assert tricky.read_text() == BAD
+    else:  # the fix hook rewrote the file it was given as a file
+        assert "files were modified by this hook" in out, out
+        assert "kaiming" in tricky.read_text()
+    assert (project / "-h.py").read_text() == GOOD

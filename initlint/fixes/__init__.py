@@ -9,12 +9,23 @@ dropped, so what is applied always re-lints clean for the fixed layers and a
 second run changes nothing. Unresolved layers, sites that build several
 layers and init calls shared by layers that need different initializers get
 no fix; the reason is reported.
+
+Writing (:func:`write`) never loses a byte: the new text goes to a temporary file in
+the same folder, which replaces the file by an atomic rename (keeping its permission
+bits) only if the file still holds the bytes the fixes were planned from. A file whose
+bytes do not survive a decode/encode round trip (``# coding: unicode_escape``) or that
+libcst cannot reproduce where the fixes do not touch it is left alone, with the reason.
 """
 
 from __future__ import annotations
 
 import difflib
+import hashlib
+import io
 import os
+import re
+import stat
+import tempfile
 import tokenize
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -22,7 +33,8 @@ from dataclasses import dataclass, replace
 import libcst as cst
 
 from ..engine import PRECEDENCE
-from ..lint import decode, lint_source
+from ..limits import read_source
+from ..lint import lint_source
 from ..records import FileResult, Finding, Report, TextEdit
 from ..settings import Settings
 from . import keras, torch
@@ -55,6 +67,8 @@ class FileFixes:
     fixes: tuple[Fix, ...]
     unfixed: tuple[tuple[Finding, str], ...]
     tree: Tree | None = None
+    encoding: str = "utf-8"  # how the file's text is written back (its PEP 263 cookie or BOM)
+    digest: str | None = None  # a hash of the file's bytes the fixes were planned from
 
     @property
     def changed(self) -> bool:
@@ -106,7 +120,10 @@ def _plan(text: str, result: FileResult, settings: Settings, verify: bool) -> Fi
             fixes.append(Fix(finding, outcome.description, outcome.edits))
     new_text = text
     for _ in range(_ROUNDS):
-        new_text = apply(tree.module, [e for fix in fixes for e in fix.edits])
+        new_text = _keeping_untouched_lines(text, tree.module.code, apply(tree.module, [e for fix in fixes for e in fix.edits]))
+        if new_text is None:
+            why = "libcst cannot rewrite the lines the fix edits without changing them (a form feed in the indentation?)"
+            return FileFixes(result.path, text, text, (), tuple((f, why) for f in result.findings))
         survivors = _survivors(new_text, result.path, fixes, settings) if verify else []
         if not survivors:
             break
@@ -118,6 +135,45 @@ def _plan(text: str, result: FileResult, settings: Settings, verify: bool) -> Fi
     order = {key(f): i for i, f in enumerate(result.findings)}
     unfixed.sort(key=lambda item: order[key(item[0])])
     return FileFixes(result.path, text, new_text, tuple(fixes), tuple(unfixed), tree)
+
+
+def _keeping_untouched_lines(text: str, rendered: str, new_text: str) -> str | None:
+    """``new_text`` with every line the edits did not touch as it is in ``text``.
+
+    libcst's code of an unedited module is ``rendered``, equal to ``text`` but for what it
+    does not keep (a form feed in front of a statement's indentation). An edited line gets its
+    form feeds back; None when that is not possible (the edit could not keep what libcst dropped).
+    """
+    if rendered == text:
+        return new_text
+    old_lines, base_lines = _physical_lines(text), _physical_lines(rendered)
+    if len(old_lines) != len(base_lines):
+        return None
+    new_lines = _physical_lines(new_text)
+    out: list[str] = []
+    matcher = difflib.SequenceMatcher(a=base_lines, b=new_lines, autojunk=False)
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag == "equal":
+            out += old_lines[i1:i2]
+        elif old_lines[i1:i2] == base_lines[i1:i2]:
+            out += new_lines[j1:j2]
+        elif i2 - i1 == j2 - j1:  # lines edited one for one: give each back what libcst dropped in front
+            for old, base, new in zip(old_lines[i1:i2], base_lines[i1:i2], new_lines[j1:j2]):
+                lead = old[: len(old) - len(old.lstrip("\x0c"))]
+                if lead + base != old:
+                    return None
+                out.append(lead + new)
+        else:
+            return None
+    return "".join(out)
+
+
+def _physical_lines(text: str) -> list[str]:
+    """The lines of ``text`` with their endings, split only where Python ends a line."""
+    return _PHYSICAL_LINE.findall(text)
+
+
+_PHYSICAL_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
 
 
 def _survivors(new_text: str, path: str, fixes: Sequence[Fix], settings: Settings) -> list[Fix]:
@@ -132,22 +188,46 @@ def _survivors(new_text: str, path: str, fixes: Sequence[Fix], settings: Setting
     return [fix for fix in fixes if fix.finding.layer in flagged]
 
 
-def _read(path: str) -> str | None:
-    try:
-        with open(path, "rb") as fh:
-            return decode(fh.read())
-    except (OSError, UnicodeDecodeError, SyntaxError, LookupError):
+def _read(path: str, settings: Settings) -> tuple[str, str, str] | str | None:
+    """(text, encoding, digest) of a ``.py`` file; why it cannot be rewritten; None when it cannot be read."""
+    data = read_source(path, settings.max_file_size)
+    if isinstance(data, str):
         return None
+    try:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+        text = data.decode(encoding)
+        same = text.encode(encoding) == data
+    except (UnicodeError, SyntaxError, LookupError):
+        return None
+    if not same:
+        return f"its bytes do not survive decoding and encoding again as {encoding}; fix it by hand"
+    return text, encoding, _digest(data)
 
 
-def plan_result(result: FileResult, settings: Settings | None = None) -> FileFixes | None:
-    """:func:`plan_source` for a linted ``.py`` file read from disk (None for graphs or unreadable files)."""
+def _digest(data: bytes) -> str:
+    return hashlib.blake2b(data, digest_size=20).hexdigest()
+
+
+def plan_result(result: FileResult, settings: Settings | None = None, relint: bool = False) -> FileFixes | None:
+    """:func:`plan_source` for a linted ``.py`` file read from disk (None for graphs or unreadable files).
+
+    ``relint``: lint the text read again and plan from that (the file may have changed since
+    ``result`` was made; ``--fix`` must plan from the bytes it will replace).
+    """
     if not result.path.endswith(".py") or not result.findings:
         return None
-    text = _read(result.path)
-    if text is None:
+    settings = settings or Settings()
+    read = _read(result.path, settings)
+    if read is None:
         return None
-    return plan_source(text, result, settings)
+    if isinstance(read, str):
+        return FileFixes(result.path, "", "", (), tuple((f, read) for f in result.findings))
+    text, encoding, digest = read
+    if relint:
+        result = lint_source(text, result.path, settings)
+        if not result.findings:
+            return None
+    return replace(plan_source(text, result, settings), encoding=encoding, digest=digest)
 
 
 def annotate_result(result: FileResult, settings: Settings | None = None, edits: bool = False) -> FileResult:
@@ -180,7 +260,8 @@ def replacements(planned: FileFixes, fix: Fix) -> list[tuple[int, int, str]]:
     """One fix as (start, end, inserted text) character ranges of the original file."""
     assert planned.tree is not None
     alone = apply(planned.tree.module, fix.edits)
-    return text_replacements(planned.text, alone)
+    kept = _keeping_untouched_lines(planned.text, planned.tree.module.code, alone)
+    return text_replacements(planned.text, alone if kept is None else kept)
 
 
 def text_replacements(old: str, new: str) -> list[tuple[int, int, str]]:
@@ -198,12 +279,66 @@ def text_replacements(old: str, new: str) -> list[tuple[int, int, str]]:
     return out
 
 
-def write(planned: FileFixes) -> None:
-    """Write the fixed text back in the file's own encoding (PEP 263 cookie, BOM) and newline style."""
-    with open(planned.path, "rb") as fh:
-        encoding, _ = tokenize.detect_encoding(fh.readline)
-    with open(planned.path, "w", encoding=encoding, newline="") as fh:
-        fh.write(planned.new_text)
+class _Changed(Exception):
+    """The file no longer holds the bytes the fixes were planned from."""
+
+
+def write(planned: FileFixes) -> str | None:
+    """Write the fixed text in the file's own encoding (cookie, BOM) and newlines; None, else why not.
+
+    Through a temporary file in the same folder and an atomic rename, keeping the file's
+    permission bits, and only if the file still holds the bytes the fixes were planned
+    from (``digest``): on any failure the file is unchanged. A symbolic link keeps pointing
+    at its (rewritten) target; a read-only file or one with several hard links is not written.
+    """
+    path = os.path.realpath(planned.path)
+    try:
+        data = planned.new_text.encode(planned.encoding)
+    except (UnicodeError, LookupError) as err:
+        return f"cannot encode the fixed text as {planned.encoding}: {err}"
+    tmp = None
+    try:
+        info = os.stat(path)
+        if not stat.S_ISREG(info.st_mode):
+            return "not a regular file; not rewritten"
+        if not info.st_mode & 0o222 or not os.access(path, os.W_OK):
+            return "the file is read-only; not rewritten"
+        if info.st_nlink > 1:
+            return f"the file has {info.st_nlink} hard links, which a rewrite would separate; not rewritten"
+        _unchanged(path, planned.digest)
+        fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=f".{os.path.basename(path)}.", suffix=".tmp")
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, stat.S_IMODE(info.st_mode))
+        if hasattr(os, "chown") and (info.st_uid, info.st_gid) != (os.getuid(), os.getgid()):
+            try:
+                os.chown(tmp, info.st_uid, info.st_gid)
+            except OSError:
+                pass  # not allowed to give it away: it stays ours, with the same permission bits
+        _unchanged(path, planned.digest)  # just before the rename: an edit made meanwhile is never lost
+        os.replace(tmp, path)
+        tmp = None
+    except _Changed:
+        return "the file changed since it was read; not rewritten (run --fix again)"
+    except OSError as err:
+        return f"cannot write: {err.strerror or err}; the file is unchanged"
+    finally:
+        if tmp is not None:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+    return None
+
+
+def _unchanged(path: str, digest: str | None) -> None:
+    if digest is None:
+        return
+    data = read_source(path, 0)
+    if isinstance(data, str) or _digest(data) != digest:
+        raise _Changed
 
 
 __all__ = ["Fix", "FileFixes", "plan_source", "plan_result", "annotate", "annotate_result", "replacements", "write"]

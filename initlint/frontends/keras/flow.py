@@ -23,6 +23,9 @@ from .tables import qualified_class
 
 Statement = cst.BaseStatement | cst.BaseSmallStatement  # a one-line suite's statements come bare
 
+# Loops nested deeper than this are walked once, not twice (see Flow.statement).
+_TWICE_DEPTH = 4
+
 
 def read(top: TopLevel) -> Program:
     """Every unit of the file read into its graph, starting from the module body."""
@@ -43,6 +46,7 @@ class Flow:
         self.graph = graph
         self.scope = Scope(top, graph, names, parent.scope if parent is not None else None, scope)
         self.values = Values(self.scope, program)
+        self.loops = 0  # loops around the statement being walked
         program.graphs.setdefault(graph.unit, graph)
 
     def walk(self, body: Sequence[Statement]) -> None:
@@ -63,8 +67,14 @@ class Flow:
                 # `for block in self.blocks:` over a list of layers binds each in turn (one object here)
                 items = self.values.value(stmt.iter) if isinstance(stmt.iter, (cst.Name, cst.Attribute)) else None
                 self.bind(stmt.target, items if isinstance(items, Layer) and items.role != "sequential" else None)
-            for _ in range(2):  # twice: what one iteration produces is consumed by the next
-                self.walk(suite(stmt.body))
+            # Twice: what one iteration produces is consumed by the next. Once in loops nested
+            # deeper than _TWICE_DEPTH, or nested loops would be walked 2**depth times.
+            self.loops += 1
+            try:
+                for _ in range(2 if self.loops <= _TWICE_DEPTH else 1):
+                    self.walk(suite(stmt.body))
+            finally:
+                self.loops -= 1
         elif isinstance(stmt, cst.With):
             self.walk(suite(stmt.body))
         elif isinstance(stmt, cst.Try):

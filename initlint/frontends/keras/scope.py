@@ -5,6 +5,7 @@ from __future__ import annotations
 import libcst as cst
 
 from ..python.names import Names
+from ..python.syntax import sized
 from .graph import MISSING, Graph, Lit, Node, Param, UnitRef, Value, scalar
 from .program import TopLevel
 from .tables import qualified_class
@@ -120,4 +121,5 @@ def _arith(op: cst.BaseBinaryOp, a: object, b: object) -> object:
     table = {cst.Add: lambda: x + y, cst.Subtract: lambda: x - y, cst.Multiply: lambda: x * y,
              cst.Divide: lambda: x / y if y else MISSING, cst.FloorDivide: lambda: x // y if y else MISSING}
     fn = table.get(type(op))
-    return fn() if fn else MISSING
+    out = fn() if fn else MISSING
+    return MISSING if out is not MISSING and sized(out) is None else out  # past 2**63: no network's size

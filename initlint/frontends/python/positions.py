@@ -71,7 +71,7 @@ class Locator:
             tree = self._tree
             if tree is None:
                 try:
-                    tree = ast.parse(self._source)
+                    tree = ast.parse(self._source.replace("\0", " "))  # a NUL would hide every position
                 except (SyntaxError, ValueError, RecursionError, MemoryError):
                     return self._stmts
             _align_block(self._module.body, tree.body, self._stmts)

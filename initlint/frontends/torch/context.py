@@ -12,7 +12,28 @@ from .tree import Layer, Scope
 
 
 class BudgetExceeded(Exception):
-    """The file needs more interpretation steps than a lint should spend: give up on it (unresolved)."""
+    """The file needs more interpretation steps (or bigger values) than a lint should spend: give up on it."""
+
+
+# The most entries a list or tuple under construction may hold: far more layers than any network
+# builds in one list, and each copy of one is charged to the step budget (1 step per 100 entries).
+MAX_ITEMS = 10_000
+# The most times a loop (or nested loops) may be counted as building a layer; beyond it the count is unknown.
+MAX_COUNT = 1_000_000
+
+
+def check_size(ctx: FileContext, size: int) -> None:
+    """Charge building a sequence of ``size`` entries to the budget; give up past :data:`MAX_ITEMS`."""
+    if size > MAX_ITEMS:
+        raise BudgetExceeded(f"a list or tuple grows past {MAX_ITEMS} entries")
+    ctx.steps += size // 100
+
+
+def times(repeat: int, count: int | None) -> int:
+    """``repeat * count`` for a loop nested in loops; an unknown or implausible count counts once."""
+    if count is None or count < 0 or repeat * count > MAX_COUNT:
+        return repeat
+    return repeat * (count or 1)
 
 
 class FileContext:

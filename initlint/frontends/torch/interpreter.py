@@ -24,7 +24,7 @@ from ..python.names import dotted
 from ..python.syntax import arguments, literal, suite
 from . import initializers as ti
 from .branches import join, merge, restore, snapshot
-from .context import BudgetExceeded, FileContext
+from .context import MAX_COUNT, BudgetExceeded, FileContext, check_size, times
 from .inlining import Inliner
 from .library import TorchLibrary
 from .reflection import Reflection
@@ -178,10 +178,14 @@ class Interpreter:
         target = self.ev(stmt.target, env)
         value = self.ev(stmt.value, env)
         if isinstance(target, ListBuild) and isinstance(value, (tuple, ListBuild)):
-            target.entries += list(value.entries if isinstance(value, ListBuild) else value)
+            added = value.entries if isinstance(value, ListBuild) else value
+            check_size(self.ctx, len(target.entries) + len(added))
+            target.entries += list(added)
             return
         if isinstance(target, ListMod) and isinstance(value, (tuple, ListBuild)):
-            target.entries = target.entries + tuple(value.entries if isinstance(value, ListBuild) else value)
+            added = value.entries if isinstance(value, ListBuild) else value
+            check_size(self.ctx, len(target.entries) + len(added))
+            target.entries = target.entries + tuple(added)
             return
         if isinstance(target, WeightRef):
             if isinstance(stmt.operator, cst.MultiplyAssign) and isinstance(value, (int, float)):
@@ -192,7 +196,10 @@ class Interpreter:
                 self.torch.set_state(target.layer, InitState(None, "weight modified in place by an expression"))
             return
         if isinstance(stmt.target, cst.Name):
-            env[stmt.target.value] = arith(_AUG[type(stmt.operator)], target, value) if type(stmt.operator) in _AUG else None
+            result = arith(_AUG[type(stmt.operator)], target, value) if type(stmt.operator) in _AUG else None
+            if isinstance(result, tuple):
+                check_size(self.ctx, len(result))
+            env[stmt.target.value] = result
 
     def if_(self, stmt: cst.If, env: dict[str, object]) -> bool:
         """An ``if``: the known branch, or both merged; True when it returned."""
@@ -249,7 +256,7 @@ class Interpreter:
         lists = [v for v in list(env.values()) + list(self.scope.attrs.values()) if isinstance(v, (ListBuild, ListMod))]
         sizes = {id(v): len(v.entries) for v in lists}
         saved = self.repeat
-        self.repeat = saved * (count or 1)
+        self.repeat = times(saved, count)
         self.run(body, env)
         self.repeat = saved
         for v in lists:
@@ -279,7 +286,10 @@ class Interpreter:
             value = e.evaluated_value  # type: ignore[attr-defined]
             return value if isinstance(value, str) else None
         if t is cst.BinaryOperation:
-            return arith(e.operator, self.ev(e.left, env), self.ev(e.right, env))  # type: ignore[attr-defined]
+            value = arith(e.operator, self.ev(e.left, env), self.ev(e.right, env))  # type: ignore[attr-defined]
+            if isinstance(value, tuple):
+                check_size(self.ctx, len(value))
+            return value
         if t is cst.UnaryOperation:
             v = self.ev(e.expression, env)  # type: ignore[attr-defined]
             if isinstance(e.operator, cst.Minus) and isinstance(v, (int, float)) and not isinstance(v, bool):  # type: ignore[attr-defined]
@@ -370,14 +380,14 @@ class Interpreter:
         for el in elements:
             if isinstance(el, cst.StarredElement):
                 v = self.ev(el.value, env)
-                if isinstance(v, ListBuild):
-                    out += v.entries
-                elif isinstance(v, tuple):
-                    out += list(v)
+                if isinstance(v, (ListBuild, tuple)):
+                    added = v.entries if isinstance(v, ListBuild) else v
+                    check_size(self.ctx, len(out) + len(added))
+                    out += added
                 else:
                     out.append(None)
             else:
-                out.append(self.ev(el.value, env))
+                out.append(self.ev(el.value, env))  # a data table as long as the file: no growth
         return tuple(out)
 
     def comprehension(self, e: cst.ListComp | cst.GeneratorExp, env: dict[str, object]) -> object:
@@ -396,7 +406,7 @@ class Interpreter:
                 n = len(it)
             else:
                 n = None
-            count = count * n if count is not None and n is not None else None
+            count = count * n if count is not None and n is not None and count * n <= MAX_COUNT else None
             if items is not None and isinstance(e.elt, (cst.Attribute, cst.Name, cst.Subscript)):
                 # [m.weight for m in self.layers]: a list of existing values
                 out = []
@@ -408,7 +418,7 @@ class Interpreter:
                 local[name] = None
             comp = comp.inner_for_in
         saved = self.repeat
-        self.repeat = saved * (count or 1)
+        self.repeat = times(saved, count)
         value = self.ev(e.elt, local)
         self.repeat = saved
         return ListBuild([Repeat((value,))])
@@ -530,9 +540,12 @@ class Interpreter:
         if isinstance(recv, ListBuild):
             pos, _ = self.args(e, env)
             if method == "append" and pos:
+                check_size(self.ctx, len(recv.entries) + 1)
                 recv.entries.append(pos[0])
             elif method == "extend" and pos and isinstance(pos[0], (ListBuild, tuple)):
-                recv.entries += pos[0].entries if isinstance(pos[0], ListBuild) else list(pos[0])
+                added = pos[0].entries if isinstance(pos[0], ListBuild) else pos[0]
+                check_size(self.ctx, len(recv.entries) + len(added))
+                recv.entries += list(added)
             elif method == "insert" and len(pos) == 2:
                 recv.entries.insert(pos[0] if isinstance(pos[0], int) else 0, pos[1])  # type: ignore[arg-type]
             return None

@@ -63,8 +63,8 @@ def records(source: SourceFile) -> list[LayerRecord]:
     flow = Flow(ctx)
     try:
         _interpret(ctx, module, flow)
-    except BudgetExceeded:
-        return _give_up(ctx, "the file needs more analysis than the budget allows")
+    except BudgetExceeded as err:
+        return _give_up(ctx, f"the file needs more analysis than the budget allows{f' ({err})' if str(err) else ''}")
     except RecursionError:
         return _give_up(ctx, "constructs nested too deeply to follow")
     _notes(ctx)

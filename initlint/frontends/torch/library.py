@@ -20,7 +20,7 @@ from ...records import InitSpec
 from ...rulebook import activation_family, default_slope, initializes_nothing
 from ..python.names import dotted
 from . import initializers as ti
-from .context import Host
+from .context import Host, check_size
 from .forms import ATTENTION_MODULES, is_loss_module
 from .reflection import layers_in
 from .tables import (
@@ -161,6 +161,7 @@ class TorchLibrary:
                 add = [pos[0]] if method == "append" else list(pos[0].entries if isinstance(pos[0], ListBuild) else pos[0] if isinstance(pos[0], tuple) else ())
                 path = next((k for k, v in self.scope.attrs.items() if v is seq), None)
                 local = next((k for k, v in env.items() if v is seq), None)  # a list built in a local first
+                check_size(self.it.ctx, len(seq.entries) + len(add))
                 for i, item in enumerate(add, start=len(seq.entries)):
                     if path is not None or local is not None:  # in a loop every run appends: ``[i]``
                         index = "i" if self.it.repeat > 1 else i
@@ -168,6 +169,7 @@ class TorchLibrary:
                 seq.entries = seq.entries + tuple(add)
             return None
         if pos:
+            check_size(self.it.ctx, len(seq.entries) + 1)
             seq.entries = seq.entries + (pos[-1],)
         return None
 

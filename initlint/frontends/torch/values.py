@@ -14,6 +14,7 @@ import libcst as cst
 
 from ...records import InitSpec
 from ..python.syntax import sized
+from .context import MAX_ITEMS
 from .tables import torch_nn_class
 from .tree import ActMod, ChildMod, Layer, LayerMod, NormMod, PassMod, Scope
 
@@ -134,6 +135,9 @@ def arith(op: cst.BaseBinaryOp, a: object, b: object) -> object:
     na = isinstance(a, (int, float)) and not isinstance(a, bool)
     nb = isinstance(b, (int, float)) and not isinstance(b, bool)
     if na and nb:
+        if isinstance(op, cst.Power) and isinstance(a, int) and isinstance(b, int) and b > 0 \
+                and (abs(a).bit_length() - 1) * b > 64:
+            return None  # beyond what the interpreter keeps (sized), and 2 ** 2 ** 62 would never finish
         try:
             return sized({
                 cst.Add: lambda: a + b, cst.Subtract: lambda: a - b, cst.Multiply: lambda: a * b,
@@ -158,7 +162,7 @@ def arith(op: cst.BaseBinaryOp, a: object, b: object) -> object:
     if isinstance(op, cst.Power) and sa and nb:
         return Scale(sa.coef ** b, sa.dim, sa.power * b)  # type: ignore[operator]
     if isinstance(op, (cst.Add, cst.Subtract, cst.Multiply)) and isinstance(a, tuple) and isinstance(b, tuple):
-        return a + b if isinstance(op, cst.Add) else None
+        return a + b if isinstance(op, cst.Add) and len(a) + len(b) <= MAX_ITEMS else None
     return None
 
 
