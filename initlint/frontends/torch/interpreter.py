@@ -47,6 +47,7 @@ from .tree import (
 )
 from .values import (
     NONE,
+    NUMERIC_BUILTINS,
     BiasRef,
     Candidates,
     ClassRef,
@@ -62,6 +63,7 @@ from .values import (
     arith,
     class_of,
     compare,
+    numeric_builtin,
     str_method,
     truth,
 )
@@ -508,14 +510,8 @@ class Interpreter:
             if isinstance(obj, ClassRef) and isinstance(key, str):
                 return ClassRef(f"{obj.qualified}.{key}")
             return None
-        if name in ("int", "float", "round", "abs", "max", "min"):
-            vals = [self.ev(a.value, env) for a in e.args]
-            if vals and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in vals):
-                fn = {"int": int, "float": float, "round": round, "abs": abs, "max": max, "min": min}[name]
-                try:
-                    return fn(*vals)  # type: ignore[operator]
-                except (TypeError, ValueError):
-                    return None
+        if name in NUMERIC_BUILTINS:
+            return numeric_builtin(name, [self.ev(a.value, env) for a in e.args])
         return None
 
     def args(self, e: cst.Call, env: dict[str, object]) -> tuple[list[object], dict[str, object]]:

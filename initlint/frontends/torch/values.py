@@ -290,3 +290,16 @@ def str_method(s: str, method: str, args: list[object]) -> object:
     if method in ("lower", "upper"):
         return getattr(s, method)()
     return None
+
+
+NUMERIC_BUILTINS = {"int": int, "float": float, "round": round, "abs": abs, "max": max, "min": min}
+
+
+def numeric_builtin(name: str, vals: list[object]) -> object:
+    """``int``/``float``/``round``/``abs``/``max``/``min`` of known numbers; None (unknown) otherwise."""
+    if not vals or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in vals):
+        return None
+    try:
+        return NUMERIC_BUILTINS[name](*vals)  # type: ignore[operator]
+    except (TypeError, ValueError):
+        return None
