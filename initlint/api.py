@@ -26,11 +26,32 @@ SKIP_DIRS = frozenset(
      "site-packages", "__pycache__", "node_modules", ".mypy_cache", ".pytest_cache", ".ruff_cache",
      ".initlint_cache", ".eggs"}
 )
-SUFFIXES = (".py", ".onnx")
+SUFFIXES = (".py", ".ipynb", ".onnx")
+
+
+def git_ignored(root: str) -> set[str] | None:
+    """Paths under ``root`` that git ignores, relative to it (folders end in ``/``); None outside a git
+    work tree or without git. One ``git ls-files`` call per walked folder given on the command line."""
+    import subprocess
+
+    try:
+        done = subprocess.run(
+            ["git", "ls-files", "--others", "--ignored", "--exclude-standard", "--directory", "-z"],
+            cwd=root, capture_output=True, timeout=30, check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if done.returncode != 0:
+        return None
+    return {p.decode("utf-8", "surrogateescape") for p in done.stdout.split(b"\0") if p}
 
 
 def iter_files(paths: Sequence[str], settings: Settings) -> Iterator[str]:
-    """``.py`` and ``.onnx`` files under ``paths`` (files named explicitly are always included)."""
+    """``.py``, ``.ipynb`` and ``.onnx`` files under ``paths`` (files named explicitly are always included).
+
+    Walking a folder skips what git ignores there (``.gitignore``, ``.git/info/exclude``, the global
+    excludes file) unless ``respect_gitignore`` is off, besides ``exclude`` and the usual tool folders.
+    """
     patterns = settings.exclude + settings.extend_exclude
     seen: set[str] = set()
     for root in paths:
@@ -40,21 +61,30 @@ def iter_files(paths: Sequence[str], settings: Settings) -> Iterator[str]:
                 yield root
             continue
         inside = os.path.realpath(root)
+        ignored = (git_ignored(root) if settings.respect_gitignore else None) or set()
         for dirpath, dirnames, filenames in os.walk(root):
             dirnames[:] = sorted(
                 d for d in dirnames
                 if d not in SKIP_DIRS and not d.endswith(".egg-info")
                 and not _excluded(os.path.join(dirpath, d), patterns, settings.config_root)
+                and not _git_skips(os.path.join(dirpath, d), root, ignored, folder=True)
             )
             for filename in sorted(filenames):
                 full = os.path.join(dirpath, filename)
-                if not filename.endswith(SUFFIXES):
+                if not filename.endswith(SUFFIXES) or _git_skips(full, root, ignored):
                     continue
                 if os.path.islink(full) and not _within(os.path.realpath(full), inside):
                     continue  # found by walking a folder: never read outside it
                 if not _excluded(full, patterns, settings.config_root) and full not in seen:
                     seen.add(full)
                     yield full
+
+
+def _git_skips(path: str, root: str, ignored: set[str], folder: bool = False) -> bool:
+    if not ignored:
+        return False
+    rel = os.path.relpath(path, root).replace(os.sep, "/")
+    return (rel + "/" if folder else rel) in ignored
 
 
 def _within(path: str, folder: str) -> bool:

@@ -17,7 +17,7 @@ from typing import Any
 
 import libcst as cst
 
-from . import config, engine, limits, suppressions
+from . import config, engine, limits, notebooks, suppressions
 from .frontends.keras import layers as keras_layers
 from .frontends.python.names import mentions_framework
 from .frontends.python.source import SourceFile
@@ -67,7 +67,8 @@ def _lint_source(text: str, path: str, settings: Settings) -> FileResult:
         return FileResult(path, error=f"{path}: not valid Unicode text: {err.reason}")
     records = [engine.plausible(r) for r in records_for_source(SourceFile(path, text, module, settings, tree))]
     found = [f for f in engine.findings(records, settings) if not _per_file_ignored(f.code, path, settings)]
-    return suppressions.apply(FileResult(path, records=tuple(records), findings=tuple(found)), text)
+    result = FileResult(path, records=tuple(records), findings=tuple(found))
+    return suppressions.apply(result, text, lambda code: settings.selected(code) and not _per_file_ignored(code, path, settings))
 
 
 def _per_file_ignored(code: str, path: str, settings: Settings) -> bool:
@@ -75,7 +76,7 @@ def _per_file_ignored(code: str, path: str, settings: Settings) -> bool:
 
 
 def lint_file(path: str | os.PathLike[str], settings: Settings | None = None) -> FileResult:
-    """Lint one ``.py`` or audit one ``.onnx`` file; unreadable input gives ``error``, never an exception."""
+    """Lint one ``.py`` or ``.ipynb`` file or audit one ``.onnx`` file; unreadable input gives ``error``, never an exception."""
     name = str(path)
     settings = settings or Settings()
     if name.endswith(".onnx"):
@@ -87,15 +88,26 @@ def lint_file(path: str | os.PathLike[str], settings: Settings | None = None) ->
 
 
 def lint_bytes(name: str, data: bytes, settings: Settings) -> FileResult:
-    """Lint the bytes of one ``.py`` file already read (the cache keys on them)."""
+    """Lint the bytes of one ``.py`` (or ``.ipynb``) file already read (the cache keys on them)."""
     if settings.max_file_size and len(data) > settings.max_file_size:
         return FileResult(name, error=f"{name}: {limits.too_large(len(data), settings.max_file_size)}")
+    if name.endswith(".ipynb"):
+        return lint_notebook(name, data, settings)
     try:
         text = decode(data)
     except (UnicodeDecodeError, SyntaxError, LookupError) as err:
         reason = err.reason if isinstance(err, UnicodeDecodeError) else str(err)
         return FileResult(name, error=f"{name}: not valid UTF-8 (or declared encoding): {reason}")
     return lint_source(text, name, settings)
+
+
+def lint_notebook(name: str, data: bytes, settings: Settings) -> FileResult:
+    """Lint a notebook's code cells as one module; findings are located in their cells."""
+    try:
+        notebook = notebooks.parse(data, name)
+    except notebooks.NotebookError as err:
+        return FileResult(name, error=str(err))
+    return notebooks.locate(lint_source(notebook.text, name, settings), notebook)
 
 
 def audit_onnx(path: str, settings: Settings | None = None) -> FileResult:

@@ -21,6 +21,7 @@ from dataclasses import dataclass, replace
 
 import libcst as cst
 
+from .. import notebooks
 from ..engine import PRECEDENCE
 from ..lint import decode, lint_source
 from ..records import FileResult, Finding, Report, TextEdit
@@ -61,14 +62,27 @@ class FileFixes:
         return self.new_text != self.text
 
     def diff(self) -> str:
+        """A unified diff ``git apply`` accepts: ``a/`` and ``b/`` paths relative to the current directory."""
+        name = diff_path(self.path)
         return "".join(
             difflib.unified_diff(
                 self.text.splitlines(keepends=True),
                 self.new_text.splitlines(keepends=True),
-                fromfile=self.path if os.path.isabs(self.path) else f"a/{self.path}",
-                tofile=self.path if os.path.isabs(self.path) else f"b/{self.path}",
+                fromfile=name if os.path.isabs(name) else f"a/{name}",
+                tofile=name if os.path.isabs(name) else f"b/{name}",
             )
         )
+
+
+def diff_path(path: str) -> str:
+    """``./src/m.py`` -> ``src/m.py``; a file under the current directory by its relative path, else absolute."""
+    absolute = os.path.abspath(path)
+    cwd = os.getcwd()
+    try:
+        inside = os.path.commonpath([cwd, absolute]) == cwd
+    except ValueError:  # another drive
+        inside = False
+    return os.path.relpath(absolute, cwd).replace(os.sep, "/") if inside else absolute
 
 
 def key(finding: Finding) -> tuple[str, str, int | None, int | None]:
@@ -141,13 +155,39 @@ def _read(path: str) -> str | None:
 
 
 def plan_result(result: FileResult, settings: Settings | None = None) -> FileFixes | None:
-    """:func:`plan_source` for a linted ``.py`` file read from disk (None for graphs or unreadable files)."""
+    """:func:`plan_source` for a linted ``.py`` or ``.ipynb`` file read from disk (None for graphs or unreadable files)."""
+    if result.path.endswith(".ipynb") and result.findings:
+        return _plan_notebook(result, settings)
     if not result.path.endswith(".py") or not result.findings:
         return None
     text = _read(result.path)
     if text is None:
         return None
     return plan_source(text, result, settings)
+
+
+def _plan_notebook(result: FileResult, settings: Settings | None) -> FileFixes | None:
+    """A notebook's fixes: planned on its joined code cells; ``text`` / ``new_text`` are the notebook's JSON,
+    so :func:`write` and :meth:`FileFixes.diff` work on the file as for ``.py`` files."""
+    try:
+        with open(result.path, "rb") as fh:
+            data = fh.read()
+        notebook = notebooks.parse(data, result.path)
+        original = data.decode("utf-8-sig")
+    except (OSError, UnicodeDecodeError, notebooks.NotebookError):
+        return None
+    planned = plan_source(notebook.text, result, settings)
+    local = notebooks.Notebook(notebook.data, notebook.text, notebook.starts, notebook.indent)
+
+    def here(text: str) -> str:
+        return notebooks.rewrite_lines(text, local)
+
+    new_text = notebooks.updated(notebook, planned.new_text) if planned.changed else original
+    return FileFixes(
+        result.path, original, new_text,
+        tuple(replace(fix, description=here(fix.description)) for fix in planned.fixes),
+        tuple((finding, here(why)) for finding, why in planned.unfixed),
+    )
 
 
 def annotate_result(result: FileResult, settings: Settings | None = None, edits: bool = False) -> FileResult:
@@ -165,7 +205,7 @@ def annotate_result(result: FileResult, settings: Settings | None = None, edits:
         fix = fixes.get(key(finding))
         if fix is None:
             return replace(finding, fix=None)
-        ranges = tuple(TextEdit(*r) for r in replacements(planned, fix)) if edits else ()
+        ranges = tuple(TextEdit(*r) for r in replacements(planned, fix)) if edits and planned.tree else ()
         return replace(finding, fix=fix.description, edits=ranges)
 
     return replace(result, findings=tuple(annotated(f) for f in result.findings))
