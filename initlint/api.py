@@ -103,14 +103,15 @@ def _excluded(path: str, patterns: Iterable[str], root: str | None = None) -> bo
 
 
 def lint_paths(paths: Sequence[str] = (".",), settings: Settings | None = None, jobs: int | None = 1,
-               cache: Cache | None = None) -> Report:
+               cache: Cache | None = None, annotate: str | None = None) -> Report:
     """Lint every file under ``paths``; one bad file never stops the others.
 
     ``jobs``: worker processes (None: one per core; 1: in this process). ``cache``: where
     results of unchanged files are kept (see :mod:`initlint.cache`). Neither changes the report.
+    ``annotate``: "fix" sets each finding's ``fix`` description, "edits" also its edits (SARIF).
     """
     settings = settings or Settings()
-    results = lint_files(list(iter_files(paths, settings)), settings, jobs, cache)
+    results = lint_files(list(iter_files(paths, settings)), settings, jobs, cache, annotate)
     return Report(tuple(sorted(results, key=lambda r: r.path)))
 
 

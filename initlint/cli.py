@@ -175,19 +175,20 @@ def lint(paths: Sequence[str], fmt: str, select: str | None, ignore: str | None,
     else:
         cache = None if no_cache else Cache.for_settings(settings)
         targets = list(paths) or ["."]
-        report = lint_paths(targets, settings, jobs=jobs, cache=cache)
+        annotate = None if statistics else {"json": "fix", "sarif": "edits"}.get(fmt)
+        report = lint_paths(targets, settings, jobs=jobs, cache=cache, annotate=None if fix or diff else annotate)
         if not report.results:
             click.echo(f"warning: no .py, .ipynb or .onnx files found under {', '.join(targets)}", err=True)
         if fix or diff:
             changed = _fix(report, settings, write=not diff, quiet=quiet)
             if diff:
                 sys.exit(2 if report.errors else 1 if changed and not exit_zero else 0)
-            report = lint_paths(targets, settings, jobs=jobs, cache=cache)
+            report = lint_paths(targets, settings, jobs=jobs, cache=cache, annotate=annotate)
     out = click.open_file(output_file, "w", encoding="utf-8") if output_file else None
     stream = out or sys.stdout
     try:
         click.echo(_render(report, settings, fmt, statistics, show_unresolved, show_suppressed,
-                           verbose, quiet, use_colour(color, stream) and fmt == "text"), nl=False, file=out)
+                           verbose, quiet, use_colour(color, stream) and fmt == "text", stdin), nl=False, file=out)
     finally:
         if out is not None:
             out.close()
@@ -201,7 +202,7 @@ def lint(paths: Sequence[str], fmt: str, select: str | None, ignore: str | None,
 
 
 def _render(report: Any, settings: Settings, fmt: str, statistics: bool, show_unresolved: bool, show_suppressed: bool,
-            verbose: bool, quiet: bool, colour: bool) -> str:
+            verbose: bool, quiet: bool, colour: bool, stdin: bool = False) -> str:
     from .reporters import REPORTERS
 
     if statistics:
@@ -216,8 +217,8 @@ def _render(report: Any, settings: Settings, fmt: str, statistics: bool, show_un
     options: dict[str, Any] = {"show_suppressed": True} if show_suppressed else {}
     if fmt == "text":
         options.update(verbose=verbose, quiet=quiet)
-    if fmt in ("json", "sarif"):
-        from .fixes import annotate
+    if fmt in ("json", "sarif") and stdin:
+        from .fixes import annotate  # path runs annotate on the workers, right after each file's lint
 
         report = annotate(report, settings, edits=fmt == "sarif")
     return REPORTERS[fmt](report, show_unresolved, colour, **options)

@@ -37,6 +37,18 @@ def parse_error(path: str, err: cst.ParserSyntaxError) -> str:
     return f"{path}:{err.raw_line}:{err.raw_column + 1}: syntax error: {message}"
 
 
+# The last module parsed here and its text: planning the fixes of the file just linted (JSON/SARIF)
+# reuses the parse instead of parsing the file a second time. libcst trees are immutable.
+_LAST_PARSE: list[Any] = []
+
+
+def parsed(text: str) -> cst.Module | None:
+    """The module of ``text`` if it is the source this process parsed last, else None."""
+    if _LAST_PARSE and _LAST_PARSE[0] == text:
+        return _LAST_PARSE[1]
+    return None
+
+
 def records_for_source(source: SourceFile) -> list[LayerRecord]:
     """Every source frontend whose framework the file mentions, on the one parse."""
     records = []
@@ -65,6 +77,7 @@ def _lint_source(text: str, path: str, settings: Settings) -> FileResult:
         return FileResult(path, error=parse_error(path, err))
     except UnicodeEncodeError as err:  # lone surrogates in a str handed to the API
         return FileResult(path, error=f"{path}: not valid Unicode text: {err.reason}")
+    _LAST_PARSE[:] = [text, module]
     records = [engine.plausible(r) for r in records_for_source(SourceFile(path, text, module, settings, tree))]
     found = [f for f in engine.findings(records, settings) if not _per_file_ignored(f.code, path, settings)]
     result = FileResult(path, records=tuple(records), findings=tuple(found))

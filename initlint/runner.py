@@ -51,25 +51,38 @@ def default_jobs() -> int:
 
 
 def lint_files(files: Sequence[str], settings: Settings, jobs: int | None = None,
-               cache: Cache | None = None) -> list[FileResult]:
-    """A result for every path of ``files`` (in no particular order)."""
+               cache: Cache | None = None, annotate: str | None = None) -> list[FileResult]:
+    """A result for every path of ``files`` (in no particular order).
+
+    ``annotate`` ("fix", or "edits" for SARIF): also describe each finding's ``--fix`` edit (see
+    :func:`initlint.fixes.annotate_result`), right after linting the file, in the same process, so the
+    planner reuses the lint's parse and runs on the pool. The cache keeps results without it.
+    """
     results: list[FileResult] = []
     tasks: list[Task] = []
     for path in files:
         task = _task(path, cache)
         cached = cache.get(task.key) if cache is not None and task.key is not None else None
         if cached is not None:
-            results.append(cached)
+            results.append(_annotated(cached, settings, annotate))
         else:
             tasks.append(task)
     jobs = default_jobs() if jobs is None else max(1, jobs)
     with _fewer_collections():
-        done = _run(tasks, settings, jobs)
-    for task, result in done:
+        done = _run(tasks, settings, jobs, annotate)
+    for task, (result, annotated) in done:
         if cache is not None and task.key is not None and not is_transient(result):
             cache.put(task.key, result)
-        results.append(result)
+        results.append(annotated)
     return results
+
+
+def _annotated(result: FileResult, settings: Settings, annotate: str | None) -> FileResult:
+    if annotate is None or not result.findings:
+        return result
+    from .fixes import annotate_result  # libcst codemods: only JSON and SARIF runs load them
+
+    return annotate_result(result, settings, edits=annotate == "edits")
 
 
 @contextmanager
@@ -104,15 +117,22 @@ def _task(path: str, cache: Cache | None) -> Task:
     return Task(path, len(data), data, cache.key(path, data))
 
 
-def _run(tasks: list[Task], settings: Settings, jobs: int) -> list[tuple[Task, FileResult]]:
+def _run(tasks: list[Task], settings: Settings, jobs: int,
+         annotate: str | None = None) -> list[tuple[Task, tuple[FileResult, FileResult]]]:
+    """(task, (result, annotated result)) per task; the two are one object when nothing was annotated."""
     source_bytes = sum(t.size for t in tasks if not t.path.endswith(".onnx"))
     if jobs == 1 or len(tasks) < 2 or source_bytes < MIN_PARALLEL_BYTES:
-        return [(task, _lint(task, settings)) for task in tasks]
+        return [(task, _lint_and_annotate(task, settings, annotate)) for task in tasks]
     # Largest first, one file per message: the last worker does not finish long after the others.
     ordered = sorted(tasks, key=lambda t: -t.size)
-    with _context().Pool(min(jobs, len(tasks)), initializer=_init_worker, initargs=(settings,)) as pool:
+    with _context().Pool(min(jobs, len(tasks)), initializer=_init_worker, initargs=(settings, annotate)) as pool:
         done = list(pool.imap(_lint_in_worker, ordered, chunksize=1))
     return list(zip(ordered, done))
+
+
+def _lint_and_annotate(task: Task, settings: Settings, annotate: str | None) -> tuple[FileResult, FileResult]:
+    result = _lint(task, settings)
+    return result, _annotated(result, settings, annotate)
 
 
 def _context() -> BaseContext:
@@ -134,13 +154,14 @@ def _lint(task: Task, settings: Settings) -> FileResult:
 
 
 _WORKER_SETTINGS: Settings | None = None
+_WORKER_ANNOTATE: str | None = None
 
 
-def _init_worker(settings: Settings) -> None:
-    global _WORKER_SETTINGS
-    _WORKER_SETTINGS = settings
+def _init_worker(settings: Settings, annotate: str | None = None) -> None:
+    global _WORKER_SETTINGS, _WORKER_ANNOTATE
+    _WORKER_SETTINGS, _WORKER_ANNOTATE = settings, annotate
 
 
-def _lint_in_worker(task: Task) -> FileResult:
+def _lint_in_worker(task: Task) -> tuple[FileResult, FileResult]:
     assert _WORKER_SETTINGS is not None
-    return _lint(task, _WORKER_SETTINGS)
+    return _lint_and_annotate(task, _WORKER_SETTINGS, _WORKER_ANNOTATE)

@@ -23,7 +23,7 @@ import libcst as cst
 
 from .. import notebooks
 from ..engine import PRECEDENCE
-from ..lint import decode, lint_source
+from ..lint import decode, lint_source, parsed
 from ..records import FileResult, Finding, Report, TextEdit
 from ..settings import Settings
 from . import keras, torch
@@ -105,7 +105,8 @@ def plan_source(text: str, result: FileResult, settings: Settings | None = None,
 
 def _plan(text: str, result: FileResult, settings: Settings, verify: bool) -> FileFixes:
     try:
-        tree = Tree.parse(text)
+        known = parsed(text)
+        tree = Tree(text, known) if known is not None else Tree.parse(text)
     except cst.ParserSyntaxError:
         return FileFixes(result.path, text, text, (), tuple((f, "the file does not parse") for f in result.findings))
     ctx = Context(tree, result.records, result.findings)
@@ -120,7 +121,7 @@ def _plan(text: str, result: FileResult, settings: Settings, verify: bool) -> Fi
             fixes.append(Fix(finding, outcome.description, outcome.edits))
     new_text = text
     for _ in range(_ROUNDS):
-        new_text = apply(tree.module, [e for fix in fixes for e in fix.edits])
+        new_text = apply(tree.module, [e for fix in fixes for e in fix.edits], tree.top_of, text)
         survivors = _survivors(new_text, result.path, fixes, settings) if verify else []
         if not survivors:
             break
@@ -219,7 +220,7 @@ def annotate(report: Report, settings: Settings | None = None, edits: bool = Fal
 def replacements(planned: FileFixes, fix: Fix) -> list[tuple[int, int, str]]:
     """One fix as (start, end, inserted text) character ranges of the original file."""
     assert planned.tree is not None
-    alone = apply(planned.tree.module, fix.edits)
+    alone = apply(planned.tree.module, fix.edits, planned.tree.top_of, planned.text)
     return text_replacements(planned.text, alone)
 
 
