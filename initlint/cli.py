@@ -186,9 +186,10 @@ def lint(paths: Sequence[str], fmt: str, select: str | None, ignore: str | None,
             report = lint_paths(targets, settings, jobs=jobs, cache=cache, annotate=annotate)
     out = click.open_file(output_file, "w", encoding="utf-8") if output_file else None
     stream = out or sys.stdout
+    colour = use_colour(color, stream) and fmt == "text"
     try:
         click.echo(_render(report, settings, fmt, statistics, show_unresolved, show_suppressed,
-                           verbose, quiet, use_colour(color, stream) and fmt == "text", stdin), nl=False, file=out)
+                           verbose, quiet, colour, stdin), nl=False, file=out, color=colour)
     finally:
         if out is not None:
             out.close()

@@ -455,14 +455,14 @@ def _placement(layer: Layer, weight: str, state: InitState, where: Enclosing, so
         match = re.fullmatch(r"(.+)\[[^\]]+\]\.weight", weight)
         if match is None or _SYMBOLIC_INDEX.search(match.group(1)):
             return "", ""
-        return "layer.weight", f"after line {line}, in `for layer in {match.group(1)}:`"
+        return "layer.weight", f"after the statement that builds them (line {line}), in `for layer in {match.group(1)}:`"
     if not layer.in_class:
         root = re.split(r"[\[.]", weight, maxsplit=1)[0]
         target = layer.stmt.targets[0].target if isinstance(layer.stmt, cst.Assign) and len(layer.stmt.targets) == 1 \
             else layer.stmt.target if isinstance(layer.stmt, cst.AnnAssign) else None
         if not (isinstance(target, cst.Name) and target.value == root):
             return "", ""  # built in a return or a call argument: no name to initialize it by
-    return weight, f"after line {line}, where the layer is built"
+    return weight, f"after the statement that builds it (line {line})"
 
 
 def _assemble(ctx: FileContext, flow: Flow) -> list[LayerRecord]:
