@@ -118,7 +118,7 @@ def main() -> None:
 @click.option("--verbose", "-v", is_flag=True, help="Also print each finding's derivation and every graph's layer table.")
 @click.option("--color", "color", type=click.Choice(("auto", "always", "never")), default="auto", show_default=True,
               help="Colour the text output (auto: on a terminal unless NO_COLOR is set).")
-@click.option("--stdin-filename", help="With PATH '-': the name of the source read from standard input.")
+@click.option("--stdin-filename", help="The name of the source read from standard input (PATH '-', or no PATH).")
 @click.option("--show-unresolved", is_flag=True, help="List the layers that could not be resolved, with the reason.")
 @click.option("--show-suppressed", is_flag=True, help="Also list findings silenced by suppression comments.")
 @click.option("--fail-on-unused-suppression", is_flag=True,
@@ -158,7 +158,7 @@ def lint(paths: Sequence[str], fmt: str, select: str | None, ignore: str | None,
         "respect_gitignore": respect_gitignore,
     }
     overrides.update(click.get_current_context().meta.get("onnx_overrides", {}))
-    stdin = "-" in paths
+    stdin = "-" in paths or (stdin_filename is not None and not paths)  # as ruff: a name alone means stdin
     if stdin and len(paths) > 1:
         raise click.UsageError("'-' (standard input) cannot be combined with other paths")
     where = [stdin_filename or "."] if stdin else list(paths)

@@ -166,6 +166,32 @@ def test_use_instead_is_valid_code_or_absent(tmp_path: Path) -> None:
     assert factory_lines  # the returned Sequential's layers are still reported, without a code hint
 
 
+def test_use_instead_for_in_place_fills_and_init_loops(tmp_path: Path) -> None:
+    (tmp_path / "m.py").write_text('''import torch
+import torch.nn as nn
+
+
+class Gate(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.body = nn.Conv2d(3, 16, 3)
+        self.gate = nn.Linear(256, 256)
+        self.gate.weight.data.normal_(0.0, 1.0)
+        for m in self.modules():
+            if isinstance(m, nn.Conv2d):
+                nn.init.normal_(m.weight, 0, 0.001)
+
+    def forward(self, x):
+        return torch.tanh(self.gate(torch.relu(self.body(x)).flatten(1)))
+''')
+    _, out, _ = cli(str(tmp_path / "m.py"), "--no-cache", "--fail-on", "advice")
+    found = hints(out)
+    assert "Use instead, replacing the call at line 10: nn.init.xavier_uniform_(self.gate.weight)" in found
+    loop = [h for h in found if "line 13" in h]
+    assert loop == ['Use instead, inside `if isinstance(m, nn.Conv2d):`, replacing the call at '
+                    'line 13: nn.init.kaiming_normal_(m.weight, nonlinearity="relu")']
+
+
 # -- 4. --diff headers git apply accepts -----------------------------------------------------------------------
 
 
@@ -358,6 +384,8 @@ def test_stdin_with_stdin_filename(tmp_path: Path) -> None:
     proc = process("-", "--fix", "--stdin-filename", "net.py", cwd=tmp_path, stdin=PLAIN)
     assert proc.returncode == 0 and 'kaiming_normal_(self.fc1.weight, nonlinearity="relu")' in proc.stdout
     ast.parse(proc.stdout)
+    proc = process("--stdin-filename", "src/net.py", "--no-cache", cwd=tmp_path, stdin=PLAIN)  # a name alone: stdin
+    assert proc.returncode == 1 and proc.stdout.startswith("src/net.py:8:20: INIT001")
     proc = process("-", "--format", "json", cwd=tmp_path, stdin=PLAIN)
     assert json.loads(proc.stdout)["findings"][0]["path"] == "-"
 

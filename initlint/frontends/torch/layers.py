@@ -421,15 +421,21 @@ def _code(node: cst.CSTNode) -> str:
     return cst.Module(body=[]).code_for_node(node)
 
 
+_IN_PLACE = frozenset({"normal_", "uniform_", "fill_", "zero_", "constant_", "copy_", "trunc_normal_"})
+
+
 def _tensor_arg(call: cst.Call) -> str:
     """The tensor an init call fills, as written: ``init.x_(m.weight)`` -> ``m.weight``; ``m.weight.data.normal_()`` too."""
+    func = call.func
+    if isinstance(func, cst.Attribute) and func.attr.value in _IN_PLACE \
+            and not (dotted(func.value) or "").split(".")[-1] == "init":  # a tensor method, not nn.init.normal_
+        receiver = func.value
+        if isinstance(receiver, cst.Attribute) and receiver.attr.value == "data":
+            receiver = receiver.value
+        return _code(receiver)
     for i, arg in enumerate(call.args):
         if (arg.keyword is None and i == 0 and not arg.star) or (arg.keyword is not None and arg.keyword.value == "tensor"):
             return _code(arg.value)
-    func = call.func
-    if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Attribute):
-        receiver = func.value.value if func.value.attr.value == "data" else func.value
-        return _code(receiver)
     return ""
 
 
@@ -440,16 +446,16 @@ def _placement(layer: Layer, weight: str, state: InitState, where: Enclosing, so
         init_fn, branch = where.of(state.stmt)
         layer_fn, _ = where.of(layer.stmt)
         line = source.line(state.stmt, state.call)
-        if init_fn is not None and init_fn is not layer_fn:  # self.apply(self._init_weights), a helper
-            tensor = _tensor_arg(state.call)
-            if not tensor:
-                return "", ""
-            inside = f" inside `if {_code(branch.test)}:`" if branch is not None else ""
-            return tensor, f"in {init_fn.name.value}{inside}, replacing the call at line {line}"
-        if not _SYMBOLIC_INDEX.search(weight):
-            return weight, f"replacing the call at line {line}"
         tensor = _tensor_arg(state.call)
-        return (tensor, f"replacing the call at line {line}") if tensor else ("", "")
+        if not tensor:
+            return "", ""
+        elsewhere = init_fn is not None and init_fn is not layer_fn  # self.apply(self._init_weights), a helper
+        if tensor != weight and (elsewhere or branch is not None or "." in tensor):  # a loop or dispatch variable
+            inside = f" inside `if {_code(branch.test)}:`" if branch is not None else ""
+            fn = f"in {init_fn.name.value}" if elsewhere and init_fn is not None else ""
+            site = ", ".join(part for part in (f"{fn}{inside}".strip(), f"replacing the call at line {line}") if part)
+            return tensor, site
+        return tensor, f"replacing the call at line {line}"
     line = source.line(layer.stmt)
     if _SYMBOLIC_INDEX.search(weight):
         match = re.fullmatch(r"(.+)\[[^\]]+\]\.weight", weight)
