@@ -441,8 +441,8 @@ def section_formats(cli: Sequence[str], env: dict[str, str], reps: int) -> Json:
     """
     samples: dict[str, list[Run]] = {"text": [], "json": [], "sarif": []}
     for _ in range(max(reps, 3)):
-        for fmt in samples:
-            samples[fmt].append(run([*cli, "--no-cache", "--jobs", "1", "--exit-zero", "--format", fmt], env))
+        for fmt, runs in samples.items():
+            runs.append(run([*cli, "--no-cache", "--jobs", "1", "--exit-zero", "--format", fmt], env))
     out: Json = {fmt: _runs(rs) for fmt, rs in samples.items()}
     for fmt in ("json", "sarif"):
         out[f"{fmt}_over_text_cpu"] = round(out[fmt]["cpu_s"] / out["text"]["cpu_s"], 3)

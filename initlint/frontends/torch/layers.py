@@ -428,7 +428,7 @@ def _tensor_arg(call: cst.Call) -> str:
     """The tensor an init call fills, as written: ``init.x_(m.weight)`` -> ``m.weight``; ``m.weight.data.normal_()`` too."""
     func = call.func
     if isinstance(func, cst.Attribute) and func.attr.value in _IN_PLACE \
-            and not (dotted(func.value) or "").split(".")[-1] == "init":  # a tensor method, not nn.init.normal_
+            and (dotted(func.value) or "").split(".")[-1] != "init":  # a tensor method, not nn.init.normal_
         receiver = func.value
         if isinstance(receiver, cst.Attribute) and receiver.attr.value == "data":
             receiver = receiver.value
