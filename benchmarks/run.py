@@ -414,6 +414,7 @@ def section_static(roots: list[str], reps: int, quick: bool, skip_peer: bool = F
         for _ in range(reps):
             runs["jobs1"].append(run([*cli, "--no-cache", "--jobs", "1"], env))
             runs["jobs2"].append(run([*cli, "--no-cache", "--jobs", "2"], env))
+        doc["formats"] = section_formats(cli, env, reps)
     doc["cli"] = {name: _runs(rs) for name, rs in runs.items()}
     doc["cli"]["cache_cold"] = _runs([cold])
     doc["cli"]["cache_warm"] = _runs(warm)
@@ -430,6 +431,22 @@ def section_static(roots: list[str], reps: int, quick: bool, skip_peer: bool = F
                 "jobs2": _runs([run([str(exe), "-j", "2", *roots], tf_env) for _ in range(reps)]),
             }
     return doc
+
+
+def section_formats(cli: Sequence[str], env: dict[str, str], reps: int) -> Json:
+    """The CI formats beside text: the same corpus with --format text/json/sarif, one process, no cache.
+
+    Runs are interleaved (text, json, sarif, text, ...) so that load from other processes hits each
+    format alike; the ratios compare the least-disturbed (minimum) CPU times.
+    """
+    samples: dict[str, list[Run]] = {"text": [], "json": [], "sarif": []}
+    for _ in range(max(reps, 3)):
+        for fmt, runs in samples.items():
+            runs.append(run([*cli, "--no-cache", "--jobs", "1", "--exit-zero", "--format", fmt], env))
+    out: Json = {fmt: _runs(rs) for fmt, rs in samples.items()}
+    for fmt in ("json", "sarif"):
+        out[f"{fmt}_over_text_cpu"] = round(out[fmt]["cpu_s"] / out["text"]["cpu_s"], 3)
+    return out
 
 
 def _runs(rs: Sequence[Run]) -> Json:
@@ -599,6 +616,10 @@ def targets(doc: Json) -> list[Json]:
         cli = s["cli"]
         add("--jobs 2 speed-up over --jobs 1 (wall)", cli["jobs1"]["wall_s"] / cli["jobs2"]["wall_s"], 1.7, "x", False)
         add("warm cache / cold (wall)", cli["cache_warm"]["wall_s"] / cli["cache_cold"]["wall_s"], 0.10, "x")
+        formats = s.get("formats", {})
+        if "json_over_text_cpu" in formats:
+            add("--format json / text (CPU, --jobs 1)", formats["json_over_text_cpu"], 1.15, "x")
+            add("--format sarif / text (CPU, --jobs 1)", formats["sarif_over_text_cpu"], 1.15, "x")
     p = doc.get("precommit", {})
     if "python_m_initlint" in p:
         base = p["import_libcst"]["median_wall_s"]
@@ -635,6 +656,11 @@ def table(doc: Json) -> str:
         for name, row in s["cli"].items():
             lines.append(f"  cli {name:<26} {row['wall_s']:8.2f} s wall {row['cpu_s']:8.2f} s CPU"
                          f"  {s['files'] / row['wall_s']:8.0f} files/s  peak {row['peak_rss_mib']:.0f} MiB")
+        for name in ("text", "json", "sarif"):
+            row = s.get("formats", {}).get(name)
+            if row:
+                lines.append(f"  cli --format {name:<17} {row['wall_s']:8.2f} s wall {row['cpu_s']:8.2f} s CPU"
+                             f"  (median {row['median_wall_s']:.2f} s wall)")
         for name, row in s.get("torchfix", {}).items():
             if isinstance(row, dict):
                 lines.append(f"  torchfix {name:<21} {row['wall_s']:8.2f} s wall {row['cpu_s']:8.2f} s CPU"

@@ -26,11 +26,32 @@ SKIP_DIRS = frozenset(
      "site-packages", "__pycache__", "node_modules", ".mypy_cache", ".pytest_cache", ".ruff_cache",
      ".initlint_cache", ".eggs"}
 )
-SUFFIXES = (".py", ".onnx")
+SUFFIXES = (".py", ".ipynb", ".onnx")
+
+
+def git_ignored(root: str) -> set[str] | None:
+    """Paths under ``root`` that git ignores, relative to it (folders end in ``/``); None outside a git
+    work tree or without git. One ``git ls-files`` call per walked folder given on the command line."""
+    import subprocess
+
+    try:
+        done = subprocess.run(
+            ["git", "ls-files", "--others", "--ignored", "--exclude-standard", "--directory", "-z"],
+            cwd=root, capture_output=True, timeout=30, check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if done.returncode != 0:
+        return None
+    return {p.decode("utf-8", "surrogateescape") for p in done.stdout.split(b"\0") if p}
 
 
 def iter_files(paths: Sequence[str], settings: Settings) -> Iterator[str]:
-    """``.py`` and ``.onnx`` files under ``paths`` (files named explicitly are always included)."""
+    """``.py``, ``.ipynb`` and ``.onnx`` files under ``paths`` (files named explicitly are always included).
+
+    Walking a folder skips what git ignores there (``.gitignore``, ``.git/info/exclude``, the global
+    excludes file) unless ``respect_gitignore`` is off, besides ``exclude`` and the usual tool folders.
+    """
     patterns = settings.exclude + settings.extend_exclude
     seen: set[str] = set()
     for root in paths:
@@ -40,21 +61,30 @@ def iter_files(paths: Sequence[str], settings: Settings) -> Iterator[str]:
                 yield root
             continue
         inside = os.path.realpath(root)
+        ignored = (git_ignored(root) if settings.respect_gitignore else None) or set()
         for dirpath, dirnames, filenames in os.walk(root):
             dirnames[:] = sorted(
                 d for d in dirnames
                 if d not in SKIP_DIRS and not d.endswith(".egg-info")
                 and not _excluded(os.path.join(dirpath, d), patterns, settings.config_root)
+                and not _git_skips(os.path.join(dirpath, d), root, ignored, folder=True)
             )
             for filename in sorted(filenames):
                 full = os.path.join(dirpath, filename)
-                if not filename.endswith(SUFFIXES):
+                if not filename.endswith(SUFFIXES) or _git_skips(full, root, ignored):
                     continue
                 if os.path.islink(full) and not _within(os.path.realpath(full), inside):
                     continue  # found by walking a folder: never read outside it
                 if not _excluded(full, patterns, settings.config_root) and full not in seen:
                     seen.add(full)
                     yield full
+
+
+def _git_skips(path: str, root: str, ignored: set[str], folder: bool = False) -> bool:
+    if not ignored:
+        return False
+    rel = os.path.relpath(path, root).replace(os.sep, "/")
+    return (rel + "/" if folder else rel) in ignored
 
 
 def _within(path: str, folder: str) -> bool:
@@ -73,14 +103,15 @@ def _excluded(path: str, patterns: Iterable[str], root: str | None = None) -> bo
 
 
 def lint_paths(paths: Sequence[str] = (".",), settings: Settings | None = None, jobs: int | None = 1,
-               cache: Cache | None = None) -> Report:
+               cache: Cache | None = None, annotate: str | None = None) -> Report:
     """Lint every file under ``paths``; one bad file never stops the others.
 
     ``jobs``: worker processes (None: one per core; 1: in this process). ``cache``: where
     results of unchanged files are kept (see :mod:`initlint.cache`). Neither changes the report.
+    ``annotate``: "fix" sets each finding's ``fix`` description, "edits" also its edits (SARIF).
     """
     settings = settings or Settings()
-    results = lint_files(list(iter_files(paths, settings)), settings, jobs, cache)
+    results = lint_files(list(iter_files(paths, settings)), settings, jobs, cache, annotate)
     return Report(tuple(sorted(results, key=lambda r: r.path)))
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
@@ -24,7 +24,10 @@ SEVERITIES = ("error", "warning", "advice")
 
 
 class DefaultGroup(click.Group):
-    """A group whose first argument, when it is not a subcommand, goes to the ``lint`` command."""
+    """A group whose first argument, when it is not a subcommand, goes to the ``lint`` command.
+
+    ``initlint --help`` shows the lint options too: linting is what ``initlint`` does.
+    """
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         if not args or args[0] not in self.commands and args[0] not in ("--help", "-h", "--version"):
@@ -45,6 +48,14 @@ class DefaultGroup(click.Group):
                 pass
             click.echo(f"error: cannot write the output: {err.strerror or err}", err=True)
             sys.exit(2)
+
+    def format_options(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        lint_command = self.commands["lint"]
+        rows = [r for p in lint_command.get_params(ctx)
+                if isinstance(p, click.Option) and (r := p.get_help_record(ctx)) is not None]
+        with formatter.section("Lint options (initlint [OPTIONS] [PATHS]...)"):
+            formatter.write_dl(rows)
+        super().format_options(ctx, formatter)
 
 
 def _onnx_option(ctx: click.Context, param: click.Parameter, value: Any) -> None:
@@ -90,37 +101,69 @@ def _codes(value: str | None, option: str = "") -> tuple[str, ...]:
         sys.exit(2)
 
 
+def _flag_codes(value: str | None, flag: str) -> tuple[str, ...] | None:
+    """A code-list flag's codes (None when not given); an unknown code is a usage error (exit 2)."""
+    return None if value is None else _codes(value, flag)
+
+
+def use_colour(choice: str, stream: Any) -> bool:
+    """``--color``: always, never, or auto (a terminal, and ``NO_COLOR`` unset or empty, see no-color.org)."""
+    if choice != "auto":
+        return choice == "always"
+    if os.environ.get("NO_COLOR"):
+        return False
+    return bool(getattr(stream, "isatty", lambda: False)())
+
+
 @click.group(cls=DefaultGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="initlint")
 def main() -> None:
     """Lint the weight initialization of PyTorch and Keras models and ONNX graphs.
 
     \b
-    initlint [PATHS]...        lint .py and .onnx files (default: .)
-    initlint rules             list the rules
-    initlint explain CODE      document one rule
-    initlint check TARGET      check a live model (imports and runs TARGET)
+    initlint [OPTIONS] [PATHS]...   lint .py, .ipynb and .onnx files (default: .)
+    initlint rules                  list the rules
+    initlint explain CODE           document one rule
+    initlint check TARGET           check a live model (imports and runs TARGET)
+
+    \b
+    Exit codes: 0 nothing at or above --fail-on (or --exit-zero), 1 findings
+    at or above it, 2 usage error or an input that could not be read or parsed.
     """
 
 
 @main.command("lint")
 @click.argument("paths", nargs=-1, type=click.Path())
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True)
-@click.option("--select", help="Comma-separated code prefixes to report (e.g. INIT001,INIT00).")
+@click.option("--select", help="Comma-separated code prefixes to report (replaces the config's selection).")
+@click.option("--extend-select", help="Comma-separated code prefixes to report in addition to the selection.")
 @click.option("--ignore", help="Comma-separated code prefixes not to report.")
 @click.option("--fail-on", type=click.Choice(SEVERITIES), help="Lowest severity that makes the exit code 1 [default: warning].")
+@click.option("--exit-zero", is_flag=True, help="Exit 0 even with findings (still 2 for unreadable inputs).")
+@click.option("--output-file", "-o", type=click.Path(dir_okay=False, writable=True),
+              help="Write the report to this file instead of standard output.")
+@click.option("--statistics", is_flag=True, help="Print the number of findings per rule instead of the findings.")
+@click.option("--quiet", "-q", is_flag=True, help="Print the findings only: no summary line, tables or fix tally.")
+@click.option("--verbose", "-v", is_flag=True, help="Also print each finding's derivation and every graph's layer table.")
+@click.option("--color", "color", type=click.Choice(("auto", "always", "never")), default="auto", show_default=True,
+              help="Colour the text output (auto: on a terminal unless NO_COLOR is set).")
+@click.option("--stdin-filename", help="The name of the source read from standard input (PATH '-', or no PATH).")
 @click.option("--show-unresolved", is_flag=True, help="List the layers that could not be resolved, with the reason.")
+@click.option("--show-suppressed", is_flag=True, help="Also list findings silenced by suppression comments.")
+@click.option("--fail-on-unused-suppression", is_flag=True,
+              help="Exit 1 when a suppression comment lists a code that suppresses nothing.")
+@click.option("--fix", "fix", is_flag=True, help="Rewrite files so fixable findings go away (changes training numerics).")
+@click.option("--diff", "diff", is_flag=True, help="Print the --fix edits as a unified diff; change nothing.")
 @click.option("--propagate", is_flag=True, expose_value=False, callback=_onnx_option,
               help="ONNX: run one seeded N(0,1) batch through onnxruntime and check the signal (INIT008).")
 @click.option("--input-shape", expose_value=False, callback=_onnx_option,
               help="ONNX --propagate: the batch shape, batch dimension included (e.g. 128,3,32,32).")
-@click.option("--jobs", "-j", type=click.IntRange(min=1), help="Worker processes [default: one per core; 1: none].")
-@click.option("--no-cache", is_flag=True, help="Neither read nor write the result cache (.initlint_cache/).")
 @click.option("--config", "config_file", type=click.Path(dir_okay=False),
               help="A pyproject.toml to read [tool.initlint] from [default: the nearest one with that table].")
-@click.option("--show-suppressed", is_flag=True, help="Also list findings silenced by suppression comments.")
-@click.option("--fix", "fix", is_flag=True, help="Rewrite files so fixable findings go away (changes training numerics).")
-@click.option("--diff", "diff", is_flag=True, help="Print the --fix edits as a unified diff; change nothing.")
+@click.option("--respect-gitignore/--no-respect-gitignore", default=None,
+              help="Skip files git ignores when walking folders [default: respect].")
+@click.option("--jobs", "-j", type=click.IntRange(min=1), help="Worker processes [default: one per core; 1: none].")
+@click.option("--no-cache", is_flag=True, help="Neither read nor write the result cache (.initlint_cache/).")
 @click.option("--timeout", type=_Finite(min=0, max=1_000_000),
               help="Seconds per file before it is skipped [default: 60; 0: none].")
 @click.option("--max-file-size", type=click.IntRange(min=0, max=10**12),
@@ -128,51 +171,112 @@ def main() -> None:
 def lint(paths: Sequence[str], fmt: str, select: str | None, ignore: str | None, fail_on: str | None,
          show_unresolved: bool, jobs: int | None, no_cache: bool, config_file: str | None = None,
          show_suppressed: bool = False, fix: bool = False, diff: bool = False, timeout: float | None = None,
-         max_file_size: int | None = None) -> None:
-    """Lint PATHS (files or directories; default: the current directory)."""
+         max_file_size: int | None = None, extend_select: str | None = None, exit_zero: bool = False,
+         output_file: str | None = None, statistics: bool = False, quiet: bool = False, verbose: bool = False,
+         color: str = "auto", stdin_filename: str | None = None, fail_on_unused_suppression: bool = False,
+         respect_gitignore: bool | None = None) -> None:
+    """Lint PATHS (files or directories; default: the current directory; '-': standard input)."""
     from .api import lint_paths
     from .cache import Cache
     from .config import ConfigError, settings_for
-    from .reporters import REPORTERS
 
-    overrides: dict[str, Any] = {}
-    if select is not None:
-        overrides["select"] = _codes(select, "--select")
-    if ignore is not None:
-        overrides["ignore"] = _codes(ignore, "--ignore")
-
-    if fail_on:
-        overrides["fail_on"] = fail_on
-    overrides.update(timeout=timeout, max_file_size=max_file_size)  # None: not given
+    overrides: dict[str, Any] = {
+        "select": _flag_codes(select, "--select"),
+        "extend_select": _flag_codes(extend_select, "--extend-select"),
+        "ignore": _flag_codes(ignore, "--ignore"),
+        "fail_on": fail_on, "timeout": timeout, "max_file_size": max_file_size,  # None: not given
+        "respect_gitignore": respect_gitignore,
+    }
     overrides.update(click.get_current_context().meta.get("onnx_overrides", {}))
+    stdin = "-" in paths or (stdin_filename is not None and not paths)  # as ruff: a name alone means stdin
+    if stdin and len(paths) > 1:
+        raise click.UsageError("'-' (standard input) cannot be combined with other paths")
+    where = [stdin_filename or "."] if stdin else list(paths)
     try:
-        settings = settings_for(list(paths), config_file, **overrides)
+        settings = settings_for(where, config_file, **overrides)
     except ConfigError as err:
         click.echo(f"error: {err}", err=True)
         sys.exit(2)
-    cache = None if no_cache else Cache.for_settings(settings)
-    report = lint_paths(list(paths) or ["."], settings, jobs=jobs, cache=cache)
     not_written: list[str] = []
-    if fix or diff:
-        changed, not_written = _fix(report, settings, write=not diff)
-        if diff:
-            sys.exit(2 if report.errors else 1 if changed else 0)
-        report = lint_paths(list(paths) or ["."], settings, jobs=jobs, cache=cache)
-    options: dict[str, Any] = {"show_suppressed": True} if show_suppressed else {}
-    if fmt in ("json", "sarif"):
-        from .fixes import annotate
-
-        report = annotate(report, settings, edits=fmt == "sarif")
-    colour = fmt == "text" and sys.stdout.isatty()
-    click.echo(REPORTERS[fmt](report, show_unresolved, colour, **options), nl=False)
+    if stdin:
+        report, fixed = _lint_stdin(stdin_filename or "-", settings, fix, diff)
+        if fixed is not None:  # --fix on standard input: the fixed source goes to standard output
+            click.echo(fixed, nl=False)
+            sys.exit(2 if report.errors else 0)
+    else:
+        cache = None if no_cache else Cache.for_settings(settings)
+        targets = list(paths) or ["."]
+        annotate = None if statistics else {"json": "fix", "sarif": "edits"}.get(fmt)
+        report = lint_paths(targets, settings, jobs=jobs, cache=cache, annotate=None if fix or diff else annotate)
+        if not report.results:
+            click.echo(f"warning: no .py, .ipynb or .onnx files found under {', '.join(targets)}", err=True)
+        if fix or diff:
+            changed, not_written = _fix(report, settings, write=not diff, quiet=quiet)
+            if diff:
+                sys.exit(2 if report.errors else 1 if changed and not exit_zero else 0)
+            report = lint_paths(targets, settings, jobs=jobs, cache=cache, annotate=annotate)
+    out = click.open_file(output_file, "w", encoding="utf-8") if output_file else None
+    stream = out or sys.stdout
+    colour = use_colour(color, stream) and fmt == "text"
+    try:
+        click.echo(_render(report, settings, fmt, statistics, show_unresolved, show_suppressed,
+                           verbose, quiet, colour, stdin), nl=False, file=out, color=colour)
+    finally:
+        if out is not None:
+            out.close()
     for error in report.errors + not_written:
         click.echo(f"error: {error}", err=True)
     if report.errors or not_written:
         sys.exit(2)
-    sys.exit(1 if any(settings.fails(f.severity) for f in report.findings) else 0)
+    failed = any(settings.fails(f.severity) for f in report.findings)
+    failed = failed or (fail_on_unused_suppression and any(r.unused_suppressions for r in report.results))
+    sys.exit(1 if failed and not exit_zero else 0)
 
 
-def _fix(report: Any, settings: Settings, write: bool) -> tuple[bool, list[str]]:
+def _render(report: Any, settings: Settings, fmt: str, statistics: bool, show_unresolved: bool, show_suppressed: bool,
+            verbose: bool, quiet: bool, colour: bool, stdin: bool = False) -> str:
+    from .reporters import REPORTERS
+
+    if statistics:
+        from .reporters import text
+
+        if fmt == "json":
+            import json
+
+            rows = [{"code": code, "name": name, "count": n} for n, code, name in text.statistics(report)]
+            return json.dumps(rows, indent=2) + "\n"
+        return text.render_statistics(report)
+    options: dict[str, Any] = {"show_suppressed": True} if show_suppressed else {}
+    if fmt == "text":
+        options.update(verbose=verbose, quiet=quiet)
+    if fmt in ("json", "sarif") and stdin:
+        from .fixes import annotate  # path runs annotate on the workers, right after each file's lint
+
+        report = annotate(report, settings, edits=fmt == "sarif")
+    return REPORTERS[fmt](report, show_unresolved, colour, **options)
+
+
+def _lint_stdin(name: str, settings: Settings, fix: bool, diff: bool) -> tuple[Any, str | None]:
+    """Lint source read from standard input as ``name``; with ``--fix``, also the fixed source (else None)."""
+    from .api import lint_bytes
+    from .records import Report
+
+    data = click.get_binary_stream("stdin").read()
+    result = lint_bytes(name, data, settings)
+    report = Report((result,))
+    if not (fix or diff) or name.endswith((".ipynb", ".onnx")):
+        return report, None
+    from .fixes import plan_source
+    from .lint import decode
+
+    planned = plan_source(decode(data), result, settings)
+    if diff:
+        click.echo(planned.diff(), nl=False)
+        sys.exit(2 if report.errors else 1 if planned.changed else 0)
+    return report, planned.new_text
+
+
+def _fix(report: Any, settings: Settings, write: bool, quiet: bool = False) -> tuple[bool, list[str]]:
     """Plan the fixes of every linted file; print the diff (``write=False``) or write the files.
 
     Findings without a fix are listed on stderr with the reason. Returns whether any file
@@ -196,7 +300,7 @@ def _fix(report: Any, settings: Settings, write: bool) -> tuple[bool, list[str]]
     for p in planned:
         for finding, why in p.unfixed:
             click.echo(f"{location(finding)}: {finding.code} has no automatic fix: {why}", err=True)
-    if write:
+    if write and not quiet:
         fixed = sum(len(p.fixes) for p in written)
         click.echo(f"fixed {fixed} finding{'s' if fixed != 1 else ''} in {len(written)} "
                    f"file{'s' if len(written) != 1 else ''}", err=True)
@@ -248,9 +352,7 @@ def check(target: str, kwargs_json: str, input_shape: str | None, seed: int, sig
     """
     import json
 
-    from .api import check_target
     from .config import ConfigError, settings_for
-    from .frontends.live.targets import LiveError, parse_shape
 
     where = target.rpartition(":")[0]
     try:  # [tool.initlint] of the target's project (user activations, thresholds) under the flags
@@ -261,6 +363,11 @@ def check(target: str, kwargs_json: str, input_shape: str | None, seed: int, sig
     except ConfigError as err:
         click.echo(f"error: {err}", err=True)
         sys.exit(2)
+    try:
+        from .api import check_target
+        from .frontends.live.targets import LiveError, parse_shape
+    except ModuleNotFoundError as err:
+        _missing(err)
     signal_threshold = settings.signal_threshold
     progress = (lambda msg: click.echo(f"initlint: {msg}", err=True)) if sys.stderr.isatty() else None
     try:
@@ -274,6 +381,8 @@ def check(target: str, kwargs_json: str, input_shape: str | None, seed: int, sig
     except (LiveError, json.JSONDecodeError) as err:
         click.echo(f"error: {target}: {err}", err=True)
         sys.exit(2)
+    except ModuleNotFoundError as err:  # the target's own imports, or a framework it needs
+        _missing(err, target)
     except KeyboardInterrupt:
         raise
     except SystemExit as err:  # the model's code called sys.exit(): that is not initlint's verdict
@@ -286,6 +395,21 @@ def check(target: str, kwargs_json: str, input_shape: str | None, seed: int, sig
         sys.exit(2)
     _report_live(result, demo, fmt, plot_file)
     sys.exit(1 if any(settings.fails(f.severity) for f in result.findings) else 0)
+
+
+_EXTRAS = {"torch": "torch", "numpy": "torch", "keras": "keras", "matplotlib": "plot"}
+
+
+def _missing(err: ModuleNotFoundError, target: str = "") -> NoReturn:
+    """A missing framework: one line with the install command, exit 2 (never a traceback)."""
+    name = (err.name or "").partition(".")[0]
+    extra = _EXTRAS.get(name)
+    if extra:
+        hint = f"pip install 'initlint[{extra}]'"
+        click.echo(f"error: initlint check needs {name}, which is not installed (install with: {hint})", err=True)
+    else:
+        click.echo(f"error: {target or 'initlint check'}: cannot import {name or err}: {err}", err=True)
+    sys.exit(2)
 
 
 def _apply_demo(model: Any, before: Any, seed: int, settings: Settings) -> tuple[list[Any], Any]:

@@ -7,7 +7,11 @@ without the table is skipped, as ruff does, so a sub-project's packaging file
 does not hide the repository's lint settings. Patterns in ``exclude``,
 ``extend-exclude`` and ``per-file-ignores`` and the paths in
 ``extra-rule-files`` are relative to the directory of that file.
-Precedence: command-line flags, then the file, then the defaults.
+Precedence: command-line flags, then the file, then the defaults. Rule selection is
+layered as ruff layers it: the defaults select every rule, then the file's
+``select`` / ``extend-select`` / ``ignore`` apply, then the command line's; a layer
+with ``select`` starts over from its own list, and within one layer the more
+specific prefix wins (so ``--select INIT005`` brings back a code the file ignores).
 """
 
 from __future__ import annotations
@@ -155,9 +159,9 @@ def _string_list(path: str, key: str, value: Any) -> tuple[str, ...]:
 
 
 def check_codes(codes: Sequence[str], where: str) -> tuple[str, ...]:
-    """Rule codes or prefixes (``INIT001``, ``INIT00``, ``INIT``), upper-cased; ConfigError naming a bad one."""
+    """``codes`` upper-cased, or ConfigError naming ``where`` (a key or a flag) and the first unknown one."""
+    out = tuple(c.strip().upper() for c in codes if c.strip())
     known = rules()
-    out = tuple(c.strip().upper() for c in codes)
     for code in out:
         if not CODE_PREFIX.match(code) or not any(k.startswith(code) for k in known):
             hint = difflib.get_close_matches(code, list(known), n=1, cutoff=0.6)
@@ -200,6 +204,12 @@ def _bytes(path: str, key: str, value: Any) -> int:
     return value
 
 
+def _bool(path: str, key: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ConfigError(f"{_where(path, key)}: expected true or false, got {value!r}")
+    return value
+
+
 def _per_file_ignores(path: str, key: str, value: Any) -> dict[str, tuple[str, ...]]:
     if not isinstance(value, dict):
         raise ConfigError(f"{_where(path, key)}: expected a table of glob = [codes], got {_shown(value)}")
@@ -223,6 +233,7 @@ def _activations(path: str, key: str, value: Any) -> dict[str, str]:
 _PARSERS: dict[str, tuple[str, Callable[[str, str, Any], Any]]] = {
     # key in pyproject -> (Settings field, parser)
     "select": ("select", _codes),
+    "extend-select": ("extend_select", _codes),
     "ignore": ("ignore", _codes),
     "fail-on": ("fail_on", _severity),
     "exclude": ("exclude", _string_list),
@@ -233,6 +244,7 @@ _PARSERS: dict[str, tuple[str, Callable[[str, str, Any], Any]]] = {
     "max-file-size": ("max_file_size", _bytes),
     "activations": ("activations", _activations),
     "extra-rule-files": ("", _string_list),
+    "respect-gitignore": ("respect_gitignore", _bool),
 }
 
 
@@ -276,17 +288,51 @@ def _extra_rule_file(name: str, config: str) -> dict[str, str]:
     return _activations(name, "activations", data.get("activations", {}))
 
 
+Selection = tuple[tuple[str, ...] | None, tuple[str, ...], tuple[str, ...]]  # select, extend-select, ignore
+
+
+def resolve_selection(layers: Sequence[Selection]) -> tuple[str, ...]:
+    """The rule codes enabled after applying each (select, extend_select, ignore) layer in turn.
+
+    Starts from every rule. A layer with ``select`` (not None) starts over: a code is on when its
+    longest matching select or extend-select prefix is longer than its longest ignore prefix. A
+    layer without ``select`` only changes the codes it names, by the same comparison.
+    """
+    enabled = set(rules())
+    for select, extend, ignore in layers:
+        for code in rules():
+            on = max((len(p) for p in (*(select or ()), *extend) if code.startswith(p)), default=-1)
+            off = max((len(p) for p in ignore if code.startswith(p)), default=-1)
+            if on > off:
+                enabled.add(code)
+            elif select is not None or off > -1:
+                enabled.discard(code)
+    return tuple(code for code in rules() if code in enabled)
+
+
 def settings_for(paths: Sequence[str], config: str | None = None, **overrides: Any) -> Settings:
     """The run's settings: ``overrides`` (command-line flags, None = not given) over the config file over defaults.
 
     ``config`` names the file explicitly; otherwise the nearest one is searched from :func:`common_root`.
+    ``select`` / ``extend_select`` / ``ignore`` are layered (see :func:`resolve_selection`): the file's
+    first, then the overrides'; the result is the explicit list of enabled codes in ``Settings.select``.
     """
     if config is not None:
         fields = parse(load(config), config)
     else:
         found = find_pyproject(common_root(paths))
         fields = parse(load(found), str(found)) if found else {}
+    layers: list[Selection] = []
+    for source in (fields, overrides):
+        select, extend, ignore = source.pop("select", None), source.pop("extend_select", None), source.pop("ignore", None)
+        if select is not None or extend or ignore:
+            layers.append((tuple(select) if select is not None else None, tuple(extend or ()), tuple(ignore or ())))
     fields.update({k: v for k, v in overrides.items() if v is not None})
+    if len(layers) == 1:  # one layer: Settings.selected's longest-prefix rule is the same thing
+        select, extend, ignore = layers[0]
+        fields["select"], fields["ignore"] = (*(select if select is not None else Settings().select), *extend), ignore
+    elif layers:
+        fields["select"], fields["ignore"] = resolve_selection(layers), ()
     return replace(Settings(), **fields)
 
 

@@ -22,7 +22,7 @@ from .settings import SEVERITY_RANK, Settings
 
 PRECEDENCE = precedence()
 NORMALIZED_NOTE = (
-    " A normalization layer sits between the layer and its activation, so the weight scale no "
+    "A normalization layer sits between the layer and its activation, so the weight scale no "
     "longer sets the forward signal: advice only."
 )
 
@@ -39,7 +39,7 @@ def judge(record: LayerRecord, settings: Settings) -> list[Verdict]:
         if record.normalized and rule(code).when_normalized == "silent":
             continue
         if record.normalized and rule(code).when_normalized == "advice":
-            verdict = replace(verdict, severity="advice", message=verdict.message + NORMALIZED_NOTE)
+            verdict = replace(verdict, severity="advice", message=f"{verdict.message}\n{NORMALIZED_NOTE}")
         verdicts.append(verdict)
     layer = [v for v in verdicts if v.code in PRECEDENCE]
     others = [v for v in verdicts if v.code not in PRECEDENCE]
@@ -96,6 +96,7 @@ def to_finding(record: LayerRecord, verdict: Verdict) -> Finding:
         init=describe(spec) if spec else "",
         activation=consumer(record) if record.activation else "",
         message=verdict.message,
+        hint=verdict.hint,
         fix=verdict.fix,
         related_line=spec.line if spec else None,
         record=record,
@@ -164,8 +165,8 @@ def _merge_sites(judged: list[tuple[Finding, Verdict]]) -> list[tuple[Finding, V
             for it in items:
                 tally[f"{it[0].code} {it[0].severity}"] += it[0].record.count if it[0].record else 1
             summary = ", ".join(f"{n} {k}" for k, n in sorted(tally.items()))
-            note = f" This site builds {count} layers ({summary})."
-            finding = replace(finding, message=finding.message + note)
+            note = f"This site builds {count} layers ({summary})."
+            finding = replace(finding, message=f"{finding.message}\n{note}")
             if len(layers_here) > 1:
                 finding = replace(finding, layer=", ".join(sorted(layers_here)))
         out.append((finding, verdict))
@@ -211,10 +212,10 @@ def _chain(items: list[tuple[Finding, Verdict]], records: Sequence[LayerRecord] 
         log_total = math.fsum(math.log(items[i][1].factor or 1.0) * w for i, w in zip(members, weights))
         way = "grows" if log_total > 0 else "shrinks"
         std = math.exp(min(abs(log_total) / 2, 700.0))  # std changes by the square root of the variance factor
-        note = f" Over the {layers} such layers {where} the signal {way} ~{std:.2g}x in std."
+        note = f"Over the {layers} such layers {where} the signal {way} ~{std:.2g}x in std."
         for i in members:
             finding, verdict = out[i]
-            out[i] = (replace(finding, message=finding.message + note), verdict)
+            out[i] = (replace(finding, message=f"{finding.message}\n{note}"), verdict)
     return out
 
 

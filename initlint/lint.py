@@ -17,7 +17,7 @@ from typing import Any
 
 import libcst as cst
 
-from . import config, engine, limits, suppressions
+from . import config, engine, limits, notebooks, suppressions
 from .frontends.keras import layers as keras_layers
 from .frontends.python.names import mentions_framework
 from .frontends.python.source import SourceFile
@@ -35,6 +35,18 @@ def decode(data: bytes) -> str:
 def parse_error(path: str, err: cst.ParserSyntaxError) -> str:
     message = re.sub(r"^parser error: error at \d+:\d+: ", "", err.message)
     return f"{path}:{err.raw_line}:{err.raw_column + 1}: syntax error: {message}"
+
+
+# The last module parsed here and its text: planning the fixes of the file just linted (JSON/SARIF)
+# reuses the parse instead of parsing the file a second time. libcst trees are immutable.
+_LAST_PARSE: list[Any] = []
+
+
+def parsed(text: str) -> cst.Module | None:
+    """The module of ``text`` if it is the source this process parsed last, else None."""
+    if _LAST_PARSE and _LAST_PARSE[0] == text:
+        return _LAST_PARSE[1]
+    return None
 
 
 def records_for_source(source: SourceFile) -> list[LayerRecord]:
@@ -65,9 +77,11 @@ def _lint_source(text: str, path: str, settings: Settings) -> FileResult:
         return FileResult(path, error=parse_error(path, err))
     except UnicodeEncodeError as err:  # lone surrogates in a str handed to the API
         return FileResult(path, error=f"{path}: not valid Unicode text: {err.reason}")
+    _LAST_PARSE[:] = [text, module]
     records = [engine.plausible(r) for r in records_for_source(SourceFile(path, text, module, settings, tree))]
     found = [f for f in engine.findings(records, settings) if not _per_file_ignored(f.code, path, settings)]
-    return suppressions.apply(FileResult(path, records=tuple(records), findings=tuple(found)), text)
+    result = FileResult(path, records=tuple(records), findings=tuple(found))
+    return suppressions.apply(result, text, lambda code: settings.selected(code) and not _per_file_ignored(code, path, settings))
 
 
 def _per_file_ignored(code: str, path: str, settings: Settings) -> bool:
@@ -75,7 +89,7 @@ def _per_file_ignored(code: str, path: str, settings: Settings) -> bool:
 
 
 def lint_file(path: str | os.PathLike[str], settings: Settings | None = None) -> FileResult:
-    """Lint one ``.py`` or audit one ``.onnx`` file; unreadable input gives ``error``, never an exception."""
+    """Lint one ``.py`` or ``.ipynb`` file or audit one ``.onnx`` file; unreadable input gives ``error``, never an exception."""
     name = str(path)
     settings = settings or Settings()
     if name.endswith(".onnx"):
@@ -87,15 +101,26 @@ def lint_file(path: str | os.PathLike[str], settings: Settings | None = None) ->
 
 
 def lint_bytes(name: str, data: bytes, settings: Settings) -> FileResult:
-    """Lint the bytes of one ``.py`` file already read (the cache keys on them)."""
+    """Lint the bytes of one ``.py`` (or ``.ipynb``) file already read (the cache keys on them)."""
     if settings.max_file_size and len(data) > settings.max_file_size:
         return FileResult(name, error=f"{name}: {limits.too_large(len(data), settings.max_file_size)}")
+    if name.endswith(".ipynb"):
+        return lint_notebook(name, data, settings)
     try:
         text = decode(data)
     except (UnicodeDecodeError, SyntaxError, LookupError) as err:
         reason = err.reason if isinstance(err, UnicodeDecodeError) else str(err)
         return FileResult(name, error=f"{name}: not valid UTF-8 (or declared encoding): {reason}")
     return lint_source(text, name, settings)
+
+
+def lint_notebook(name: str, data: bytes, settings: Settings) -> FileResult:
+    """Lint a notebook's code cells as one module; findings are located in their cells."""
+    try:
+        notebook = notebooks.parse(data, name)
+    except notebooks.NotebookError as err:
+        return FileResult(name, error=str(err))
+    return notebooks.locate(lint_source(notebook.text, name, settings), notebook)
 
 
 def audit_onnx(path: str, settings: Settings | None = None) -> FileResult:

@@ -176,17 +176,19 @@ class LayerRecord:
     traced: bool = False
     upstream: Origin | None = None  # the construction site of the previous weight layer on this layer's one path
     repeats: bool = False  # the layers this site builds follow one another on that path (a loop-built stack)
+    init_site: str = ""  # torch source: where the recommended line goes ("in _init_weights inside `if ...:`, ...")
 
 
 @dataclass(frozen=True)
 class Verdict:
-    """What one check says about one record."""
+    """What one check says about one record: ``message`` is the headline, then the derivation, one line each."""
 
     code: str
     severity: Severity
     message: str
     fix: str | None = None  # short description of the automatic edit, None when there is none
     factor: float | None = None  # per-layer variance factor (actual / required), for chains
+    hint: str = ""  # what to write instead and where ("Use instead ..."; also the message's last line), "" if none
 
 
 @dataclass(frozen=True)
@@ -217,9 +219,21 @@ class Finding:
     related_line: int | None = None  # the init call's line
     edits: tuple[TextEdit, ...] = ()  # the ``--fix`` edit of this finding alone, when planned with edits
     record: LayerRecord | None = field(default=None, compare=False, repr=False)
+    hint: str = ""  # "Use instead ...": what to write and where (also the last line of ``message``)
+    cell: int | None = None  # notebooks: the cell (counting every cell from 1); ``line`` is the line in it
 
-    def sort_key(self) -> tuple[str, int, int, str, str]:
-        return (self.path, self.line or 0, self.column or 0, self.code, self.layer)
+    @property
+    def headline(self) -> str:
+        """The message's first line: what is wrong, by how much (the rest is the derivation)."""
+        return self.message.partition("\n")[0]
+
+    @property
+    def detail(self) -> list[str]:
+        """The message's following lines (derivation and notes), without the hint."""
+        return [line for line in self.message.split("\n")[1:] if line and line != self.hint]
+
+    def sort_key(self) -> tuple[str, int, int, int, str, str]:
+        return (self.path, self.cell or 0, self.line or 0, self.column or 0, self.code, self.layer)
 
 
 @dataclass(frozen=True)
@@ -232,6 +246,9 @@ class FileResult:
     error: str | None = None  # one clear line when the input could not be read or parsed
     suppressed: tuple[Finding, ...] = ()
     skipped: bool = False  # no framework mentioned: not parsed
+    # (comment line, code, notebook cell or 0) of listed codes that suppress nothing; line 0: a file-level comment
+    unused_suppressions: tuple[tuple[int, str, int], ...] = ()
+    cells: tuple[tuple[int, int], ...] = ()  # notebooks: (first line in the joined module, cell number) per code cell
 
 
 @dataclass(frozen=True)

@@ -63,8 +63,12 @@ def default_jobs() -> int:
 
 
 def lint_files(files: Sequence[str], settings: Settings, jobs: int | None = None,
-               cache: Cache | None = None) -> list[FileResult]:
-    """A result for every path of ``files`` (in no particular order)."""
+               cache: Cache | None = None, annotate: str | None = None) -> list[FileResult]:
+    """A result for every path of ``files`` (in no particular order).
+
+    ``annotate`` ("fix", or "edits" for SARIF): also describe each finding's ``--fix`` edit (see
+    :func:`initlint.fixes.annotate_result`) after linting it. The cache keeps results without it.
+    """
     results: list[FileResult] = []
     tasks: list[Task] = []
     if cache is not None and not cache.usable:
@@ -73,7 +77,7 @@ def lint_files(files: Sequence[str], settings: Settings, jobs: int | None = None
         task = _task(path, cache)
         cached = cache.get(task.key, path) if cache is not None and task.key is not None else None
         if cached is not None:
-            results.append(cached)
+            results.append(_annotated(cached, settings, annotate))
         else:
             tasks.append(task)
     jobs = default_jobs() if jobs is None else max(1, jobs)
@@ -82,8 +86,16 @@ def lint_files(files: Sequence[str], settings: Settings, jobs: int | None = None
     for task, result in done:
         if cache is not None and task.key is not None and not is_transient(result):
             cache.put(task.key, result)
-        results.append(result)
+        results.append(_annotated(result, settings, annotate))
     return results
+
+
+def _annotated(result: FileResult, settings: Settings, annotate: str | None) -> FileResult:
+    if annotate is None or not result.findings:
+        return result
+    from .fixes import annotate_result  # libcst codemods: only JSON and SARIF runs load them
+
+    return annotate_result(result, settings, edits=annotate == "edits")
 
 
 @contextmanager
@@ -119,6 +131,7 @@ def _task(path: str, cache: Cache | None) -> Task:
 
 
 def _run(tasks: list[Task], settings: Settings, jobs: int) -> list[tuple[Task, FileResult]]:
+    """(task, result) per task."""
     source_bytes = sum(t.size for t in tasks if not t.path.endswith(".onnx"))
     if jobs == 1 or len(tasks) < 2 or source_bytes < MIN_PARALLEL_BYTES:
         return _run_here(tasks, settings)

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from initlint.api import iter_files
 from initlint.cli import main
 from initlint.config import ConfigError, common_root, find_pyproject, ignored_codes, settings_for
-from initlint.rulebook import activation_family
+from initlint.rulebook import activation_family, rules
 from initlint.settings import Settings
 
 # A hidden Linear on PyTorch's default before ReLU: INIT005 at line 7 (init001: xavier before ReLU, line 8).
@@ -141,8 +141,13 @@ def test_no_config_gives_defaults(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
 def test_cli_flags_override_config(tmp_path: Path) -> None:
     write(tmp_path, '[tool.initlint]\nfail-on = "error"\nselect = ["INIT001"]\nignore = ["INIT005"]\n')
     s = settings_for([str(tmp_path)], select=("INIT005",), ignore=None, fail_on="advice")
-    assert s.select == ("INIT005",) and s.fail_on == "advice"
-    assert s.ignore == ("INIT005",)  # not given on the command line: the config's value stays
+    assert s.fail_on == "advice"
+    # ruff's layering: the command line's select starts over, so it brings back what the config ignores
+    assert [c for c in rules() if s.selected(c)] == ["INIT005"]
+    s = settings_for([str(tmp_path)], ignore=("INIT001",))  # the config's select, then the command line's ignore
+    assert [c for c in rules() if s.selected(c)] == []
+    s = settings_for([str(tmp_path)], extend_select=("INIT003",))
+    assert [c for c in rules() if s.selected(c)] == ["INIT001", "INIT003"]
 
 
 def test_explicit_config_file(tmp_path: Path) -> None:

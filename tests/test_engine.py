@@ -223,7 +223,11 @@ def test_chain_factor_and_site_merge() -> None:
 
 
 def test_messages_state_numbers() -> None:
-    (finding,) = engine.findings([record(GLOROT, act("ReLU"), 512, 512)], Settings())
+    (finding,) = engine.findings([record(GLOROT, act("ReLU"), 512, 512, weight_expr="self.fc.weight")], Settings())
     assert "2x below He's" in finding.message
-    assert "kaiming_normal_" in finding.message
+    assert 'kaiming_normal_(self.fc.weight, nonlinearity="relu")' in finding.hint
+    assert finding.message.endswith(finding.hint)
+    assert len(finding.headline) < 100 and "2x too low" in finding.headline
+    (nameless,) = engine.findings([record(GLOROT, act("ReLU"), 512, 512)], Settings())
+    assert nameless.hint == ""  # a source layer with no name to initialize it by gets no code (never `Net.fc.weight`)
     assert finding.name == "init-activation-mismatch"

@@ -120,7 +120,8 @@ def test_precommit_hooks_declare_lint_and_fix(tmp_path: Path) -> None:
 
     hooks = {h["id"]: h for h in yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())}
     assert hooks["initlint-fix"]["entry"] == "initlint --fix"
-    assert hooks["initlint-fix"]["language"] == "python" and hooks["initlint-fix"]["types"] == ["python"]
+    assert hooks["initlint-fix"]["language"] == "python" and hooks["initlint-fix"]["types_or"] == ["python", "jupyter"]
+    assert all(hook["require_serial"] for hook in hooks.values())  # one process, one summary per run
     # the entry, as pre-commit runs it: the command with the staged file names appended
     target = tmp_path / "net.py"
     shutil.copy(FIXES / "torch_module_default.in.py", target)

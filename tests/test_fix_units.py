@@ -146,3 +146,44 @@ def test_text_replacements_rebuild_the_new_text() -> None:
     for start, end, inserted in sorted(text_replacements(old, new), reverse=True):
         text = text[:start] + inserted + text[end:]
     assert text == new
+
+
+def test_cheap_lookups_find_what_full_metadata_finds() -> None:
+    """The fixer's positions (ast alignment) agree with libcst's PositionProvider on every fixture call."""
+    from pathlib import Path
+
+    import libcst as cst
+
+    from initlint.fixes.edits import Tree, _FullMetadata
+
+    fixtures = Path(__file__).resolve().parent / "fixtures"
+    checked = 0
+    for path in sorted(fixtures.rglob("*.py")):
+        text = path.read_text()
+        try:
+            tree = Tree.parse(text)
+        except cst.ParserSyntaxError:
+            continue
+        full = _FullMetadata(tree.module)
+        for (line, column), calls in full.calls_at.items():
+            if len(calls) != 1:
+                continue
+            cheap = tree.call_at(line, column)
+            assert cheap is full.call_at(line, column), (path.name, line, column)
+            if cheap is not None and id(cheap) in tree._owner:
+                assert tree.statement_of(cheap) == full.statement_of(cheap), (path.name, line)
+                checked += 1
+    assert checked > 200
+
+
+def test_annotation_on_the_workers_equals_annotating_afterwards(tmp_path) -> None:
+    from initlint.api import lint_paths
+    from initlint.fixes import annotate
+    from initlint.settings import Settings
+
+    fixtures = str(__import__("pathlib").Path(__file__).resolve().parent / "fixtures" / "torch")
+    plain = annotate(lint_paths([fixtures], Settings(), jobs=1), Settings(), edits=True)
+    on_workers = lint_paths([fixtures], Settings(), jobs=2, annotate="edits")
+    assert [(f.code, f.line, f.fix, f.edits) for f in plain.findings] == [
+        (f.code, f.line, f.fix, f.edits) for f in on_workers.findings]
+    assert any(f.fix for f in plain.findings)

@@ -194,7 +194,9 @@ def check_contract(result: FileResult, path: str, text: str) -> None:
     for finding in result.findings:
         assert finding.severity in ("error", "warning", "advice")
         assert finding.line is None or 1 <= finding.line <= lines, (finding.line, lines)
-        assert finding.message and "\n" not in finding.message
+        # one headline a person reads at a glance; the derivation follows on its own lines, none empty
+        assert finding.headline and len(finding.headline) <= 200, finding.headline
+        assert all(finding.message.split("\n")), finding.message
     report = Report((result,))
     json.loads(json_reporter.render(report, True, False), parse_constant=_no_constant)
     text_reporter.render(report, True, False)

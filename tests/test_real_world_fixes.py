@@ -34,7 +34,7 @@ def test_exact_ratio_is_not_within() -> None:
 
 def test_chains_follow_one_path() -> None:
     messages = _messages("chains_data_flow.py")
-    trunk = " Over the 3 such layers from Trunk.fc1 to Trunk.fc3 the signal shrinks ~15x in std."
+    trunk = "\nOver the 3 such layers from Trunk.fc1 to Trunk.fc3 the signal shrinks ~15x in std."
     assert all(messages[line].endswith(trunk) for line in (13, 14, 15))
     for line in (28, 29, 41, 43, 44, 59, 61):  # branches, alternative heads, a normalization between
         assert "Over the" not in messages[line], messages[line]

@@ -376,12 +376,21 @@ def test_form_feeds_and_unicode_separators_do_not_move_lines(name: str) -> None:
 
 
 def test_fix_on_deeply_nested_code_is_declined_not_crashed(tmp_path: Path) -> None:
+    deep = " + ".join(["x"] * 900)
+    # The deep statement is not the one the fix edits: the fixer never walks it, so the fix is made.
     model = tmp_path / "m.py"
-    model.write_text(BAD + "\nTOTAL = " + " + ".join(["x"] * 900) + "\n")
+    model.write_text(BAD + f"\nTOTAL = {deep}\n")
+    proc = cli(str(model), "--fix", cwd=tmp_path)
+    assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr[-2000:]
+    assert "fixed 1 finding in 1 file" in proc.stderr
+    assert model.read_text() == BAD.replace("nn.init.ones_(self.fc.weight)", 'nn.init.kaiming_normal_(self.fc.weight, nonlinearity="relu")') + f"\nTOTAL = {deep}\n"
+    # The statement to edit nests too deeply itself: declined with the reason, the file left alone.
+    inside = BAD.replace("        nn.init.ones_(self.fc.weight)\n", f"        nn.init.ones_(self.fc.weight)\n        self.total = {deep}\n")
+    model.write_text(inside)
     proc = cli(str(model), "--fix", cwd=tmp_path)
     assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr[-2000:]
     assert "nests too deeply to rewrite" in proc.stderr
-    assert model.read_text().startswith(BAD)
+    assert model.read_text() == inside
 
 
 def test_denormal_keras_scale_is_described_not_crashed() -> None:

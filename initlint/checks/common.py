@@ -6,7 +6,7 @@ import math
 from dataclasses import dataclass
 
 from .. import formulas
-from ..records import Activation, Family, InitSpec, LayerRecord
+from ..records import Activation, Family, InitSpec, LayerRecord, Severity, Verdict
 from ..rulebook import family_info
 
 EXEMPT_KINDS = frozenset({"embedding", "dropout", "alpha_dropout", "network"})
@@ -74,6 +74,13 @@ class Comparison:
         )
 
 
+def verdict(code: str, severity: Severity, headline: str, *, detail: tuple[str, ...] = (), hint: str = "",
+            factor: float | None = None) -> Verdict:
+    """A verdict whose message is the headline (one glance: layer, init vs activation, factor), then the
+    derivation, one sentence a line, then the hint (what to write instead, and where)."""
+    return Verdict(code, severity, "\n".join([headline, *detail, *([hint] if hint else [])]), factor=factor, hint=hint)
+
+
 def pairable(record: LayerRecord) -> bool:
     """Whether the pairing and scale rules (INIT001, 002, 004, 005, 006) may judge this record."""
     return (
@@ -126,13 +133,15 @@ def weight_expr(record: LayerRecord) -> str:
 
 
 def recommended(record: LayerRecord) -> str:
-    """The line to write instead, in the record's framework."""
+    """The line to write instead, in the record's framework ("" when no valid code can be named)."""
     act = record.activation
     if act is None:
         return ""
     info = family_info(act.family)
     if record.framework == "keras":
-        return f"kernel_initializer={info['keras_fix']}"
+        return f"{record.kernel_arg or 'kernel_initializer'}={info['keras_fix']}"
+    if record.framework == "torch" and record.origin.line is not None and not record.weight_expr:
+        return ""  # source layer with no name to initialize it by (a Sequential returned directly)
     if act.family == "relu" and act.slope:
         return info["torch_fix_leaky"].format(weight=weight_expr(record), slope=f"{act.slope:g}")
     return info["torch_fix"].format(weight=weight_expr(record))
@@ -163,8 +172,29 @@ def at_line(spec: InitSpec) -> str:
 
 
 def fix_sentence(record: LayerRecord) -> str:
+    """The hint line: ``Use instead, <where>: <code>`` ("" when there is no single line of valid code)."""
     rec = recommended(record)
-    return f" Use instead: {rec}." if rec else ""
+    if not rec:
+        return ""
+    where = f", {record.init_site}" if record.init_site else ""
+    return f"Use instead{where}: {rec}"
+
+
+def short(spec: InitSpec) -> str:
+    """An initializer in a headline: the call as written, or the measured scheme and std."""
+    if spec.source == "measured":
+        return describe(spec)
+    return spec.call or spec.scheme
+
+
+def off_by(cmp: Comparison) -> str:
+    """``variance 1.7x too low`` / ``too high``."""
+    return f"variance {times(cmp.factor)} too {'high' if cmp.ratio > 1 else 'low'}"
+
+
+def derivation(cmp: Comparison) -> str:
+    """The numbers behind a headline's factor."""
+    return f"{cmp.text()}, so {cmp.effect()}"
 
 
 def needs(family: Family, slope: float = 0.0) -> str:

@@ -14,16 +14,20 @@ import math
 
 from ..formulas import exceeds, within
 from ..records import LayerRecord, Severity, Verdict
-from ..rulebook import rule
+from ..rulebook import family_info, rule
 from .common import (
     at_line,
     compare,
     consumer,
+    derivation,
     describe,
     fix_sentence,
     needs,
+    off_by,
     pairable,
     scale_ratio,
+    short,
+    verdict,
 )
 
 CODE = "INIT001"
@@ -82,9 +86,12 @@ def check(record: LayerRecord) -> Verdict | None:
         severity = "warning" if exceeds(factor, thresholds["warn"]) else "advice"
     if severity is None:
         return None
-    numbers = f": {cmp.text()}, so {cmp.effect()}" if cmp else ""
-    message = (
-        f"{describe(spec)}{at_line(spec)} does not pair with {consumer(record)} "
-        f"(needs {needs(act.family, act.slope)}){numbers}.{fix_sentence(record)}"
-    )
-    return Verdict(CODE, severity, message, factor=cmp.signal_ratio if cmp else None)
+    info = family_info(act.family)["recommended"]
+    headline = f"{record.name}: {short(spec)} before {consumer(record)}, which needs {info}"
+    if cmp is not None:
+        headline += f": {off_by(cmp)}"
+    detail = [f"{describe(spec)}{at_line(spec)} does not pair with {consumer(record)} (needs {needs(act.family, act.slope)})."]
+    if cmp is not None:
+        detail.append(f"{derivation(cmp)}.")
+    return verdict(CODE, severity, headline, factor=cmp.signal_ratio if cmp else None, detail=tuple(detail),
+                   hint=fix_sentence(record))

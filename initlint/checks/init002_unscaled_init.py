@@ -12,7 +12,7 @@ import math
 from .. import formulas
 from ..records import LayerRecord, Verdict
 from ..rulebook import rule
-from .common import EXEMPT_KINDS, at_line, compare, consumer, describe, fix_sentence
+from .common import EXEMPT_KINDS, at_line, compare, consumer, derivation, describe, fix_sentence, off_by, short, verdict
 
 CODE = "INIT002"
 
@@ -30,26 +30,26 @@ def check(record: LayerRecord) -> Verdict | None:
     if cmp is not None:
         if formulas.within(cmp.ratio, thresholds["factor"]):
             return None
-        message = (
-            f"{describe(spec)}{at_line(spec)} is unscaled for {consumer(record)}: {cmp.text()}, "
-            f"so {cmp.effect()}.{fix}"
-        )
-        return Verdict(CODE, "error", message, factor=cmp.signal_ratio)
+        headline = f"{record.name}: {short(spec)} is unscaled for {consumer(record)}: {off_by(cmp)}"
+        detail = (f"{describe(spec)}{at_line(spec)} is unscaled for {consumer(record)}: {derivation(cmp)}.",)
+        return verdict(CODE, "error", headline, factor=cmp.signal_ratio, detail=detail, hint=fix)
     if record.fan_in and record.fan_out and record.activation is None:
         loosest = formulas.loosest_requirement(record.fan_in, record.fan_out)
         if formulas.within(m2 / loosest, thresholds["factor"]):
             return None
-        message = (
-            f"{describe(spec)}{at_line(spec)} is unscaled: variance {m2:.3g} is "
+        headline = f"{record.name}: {short(spec)} is unscaled: variance {m2 / loosest:.3g}x what any activation needs"
+        detail = (
+            (f"{describe(spec)}{at_line(spec)} is unscaled: variance {m2:.3g} is "
             f"{m2 / loosest:.3g}x the largest any activation needs for fans "
-            f"{record.fan_in}->{record.fan_out} ({loosest:.3g}). Scale it by 1/sqrt(fan_in)."
+            f"{record.fan_in}->{record.fan_out} ({loosest:.3g})."),
         )
-        return Verdict(CODE, "error", message)
+        return verdict(CODE, "error", headline, detail=detail, hint="Scale it by 1/sqrt(fan_in).")
     if math.sqrt(m2) < thresholds["unknown_fan_std"]:
         return None
-    message = (
-        f"{describe(spec)}{at_line(spec)} draws weights with std {math.sqrt(m2):.3g} that does not "
-        f"shrink with the fan-in: a layer of width n multiplies the signal's variance by ~n*{m2:.3g}. "
-        f"Scale by 1/sqrt(fan_in) or use a fan-scaled initializer.{fix}"
+    headline = f"{record.name}: {short(spec)} draws std {math.sqrt(m2):.3g} that does not shrink with the fan-in"
+    detail = (
+        (f"{describe(spec)}{at_line(spec)} draws weights with std {math.sqrt(m2):.3g} that does not "
+        f"shrink with the fan-in: a layer of width n multiplies the signal's variance by ~n*{m2:.3g}."),
     )
-    return Verdict(CODE, "error", message)
+    return verdict(CODE, "error", headline, detail=detail,
+                   hint=fix or "Scale by 1/sqrt(fan_in) or use a fan-scaled initializer.")

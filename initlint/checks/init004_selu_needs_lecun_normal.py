@@ -11,7 +11,7 @@ from __future__ import annotations
 from ..formulas import within
 from ..records import LayerRecord, Verdict
 from ..rulebook import rule
-from .common import at_line, compare, describe, fix_sentence, pairable, scale_ratio
+from .common import at_line, compare, describe, fix_sentence, pairable, scale_ratio, short, times, verdict
 
 CODE = "INIT004"
 _NORMAL = frozenset({"normal", "truncated_normal"})
@@ -26,13 +26,18 @@ def check(record: LayerRecord) -> Verdict | None:
         return None
     fix = fix_sentence(record)
     where = f"{describe(spec)}{at_line(spec)} before SELU"
+    head = f"{record.name}: {short(spec)} before SELU"
     if spec.gain_nonlinearity == "selu":
-        return Verdict(
+        return verdict(
             CODE,
             "error",
-            f"{where}: PyTorch's selu gain is 3/4, giving variance 0.5625/fan_in, not the 1/fan_in "
-            f"self-normalizing networks need (PyTorch's docs say to use nonlinearity=\"linear\").{fix}",
+            f"{head}: selu gain 3/4 gives variance 0.5625/fan_in, not LeCun's 1/fan_in",
             factor=0.5625,
+            detail=(
+                (f"{where}: PyTorch's selu gain is 3/4, giving variance 0.5625/fan_in, not the 1/fan_in "
+                f"self-normalizing networks need (PyTorch's docs say to use nonlinearity=\"linear\")."),
+            ),
+            hint=fix,
         )
     cmp = compare(record)
     if cmp is not None:
@@ -51,16 +56,22 @@ def check(record: LayerRecord) -> Verdict | None:
     if ratio is not None:
         factor = ratio if ratio >= 1 else 1 / ratio
         if not within(factor, rule(CODE).threshold("agree")):
-            return Verdict(
-                CODE, "error", f"{where} breaks self-normalization{numbers}.{fix}", factor=ratio
+            size = f": variance {times(factor)} too {'high' if ratio > 1 else 'low'}"
+            return verdict(
+                CODE, "error", f"{head} breaks self-normalization{size}", factor=ratio,
+                detail=(f"{where} breaks self-normalization{numbers}.",), hint=fix,
             )
     elif spec.distribution in _NORMAL or spec.distribution is None:
         return None  # variance unknown and nothing visibly wrong: stay silent
     if spec.distribution in _NORMAL:
         return None
-    return Verdict(
+    return verdict(
         CODE,
         "advice",
-        f"{where} has the right variance but a {spec.distribution} distribution; "
-        f"self-normalizing networks assume normal weights (LeCun normal).{fix}",
+        f"{head}: right variance, but a {spec.distribution} distribution; SELU assumes normal weights",
+        detail=(
+            (f"{where} has the right variance but a {spec.distribution} distribution; "
+            f"self-normalizing networks assume normal weights (LeCun normal)."),
+        ),
+        hint=fix,
     )

@@ -11,16 +11,20 @@ from __future__ import annotations
 
 from ..formulas import fold, within
 from ..records import LayerRecord, Verdict
-from ..rulebook import rule
+from ..rulebook import family_info, rule
 from .common import (
     at_line,
     compare,
     consumer,
+    derivation,
     describe,
     fix_sentence,
     needs,
     pairable,
     scale_ratio,
+    short,
+    times,
+    verdict,
 )
 
 CODE = "INIT005"
@@ -41,24 +45,29 @@ def check(record: LayerRecord) -> Verdict | None:
     if cmp is not None:
         if within(cmp.factor, agree):
             return None
-        numbers = f": {cmp.text()}, so {cmp.effect()}"
+        numbers = f"{derivation(cmp)}."
         factor = cmp.signal_ratio
     else:
         same = scale_ratio(spec, act)
         if spec.scheme == "glorot":
             if act.family not in ("relu", "smooth"):
                 return None
-            numbers = ": Glorot's 2/(fan_in+fan_out) is about 2x below He's 2/fan for square layers"
+            numbers = "Glorot's 2/(fan_in+fan_out) is about 2x below He's 2/fan for square layers."
             factor = 0.5
         elif same is not None and not within(fold(same[1]), agree):
-            numbers = f": its variance is {1 / same[1]:.2g}x below {same[0]}'s" if same[1] < 1 else ""
+            numbers = f"Its variance is {1 / same[1]:.2g}x below {same[0]}'s." if same[1] < 1 else ""
             factor = same[1]
         else:
             return None
     # SPEC 8.19: say why the static analysis sees no init (measured specs' notes are statistics).
-    why = f" The layer is on the default because {spec.note}." if spec.note and spec.source == "default" else ""
-    message = (
-        f"{describe(spec)}{at_line(spec)} does not suit {consumer(record)}, which needs "
-        f"{needs(act.family, act.slope)}{numbers}.{why}{fix_sentence(record)}"
+    why = (f"The layer is on the default because {spec.note}.",) if spec.note and spec.source == "default" else ()
+    headline = (
+        f"{record.name}: {short(spec)} does not suit {consumer(record)}, which needs "
+        f"{family_info(act.family)['recommended']}: variance {times(fold(factor))} too {'high' if factor > 1 else 'low'}"
     )
-    return Verdict(CODE, "advice", message, factor=factor)
+    detail = (
+        f"{describe(spec)}{at_line(spec)} does not suit {consumer(record)}, which needs {needs(act.family, act.slope)}.",
+        *([numbers] if numbers else []),
+        *why,
+    )
+    return verdict(CODE, "advice", headline, factor=factor, detail=detail, hint=fix_sentence(record))

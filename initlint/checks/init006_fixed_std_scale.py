@@ -11,7 +11,7 @@ from __future__ import annotations
 from ..formulas import exceeds, within
 from ..records import LayerRecord, Verdict
 from ..rulebook import rule
-from .common import at_line, compare, consumer, describe, fix_sentence, pairable
+from .common import at_line, compare, consumer, derivation, describe, fix_sentence, off_by, pairable, short, verdict
 
 CODE = "INIT006"
 
@@ -30,8 +30,12 @@ def check(record: LayerRecord) -> Verdict | None:
         return None
     if not within(cmp.ratio, rule("INIT002").threshold("factor")):
         return None
-    message = (
-        f"{describe(spec)}{at_line(spec)} ignores the width: for {consumer(record)} with fans "
-        f"{record.fan_in}->{record.fan_out} its {cmp.text()}, so {cmp.effect()}.{fix_sentence(record)}"
+    headline = (
+        f"{record.name}: {short(spec)} ignores the width: before {consumer(record)} at fans "
+        f"{record.fan_in}->{record.fan_out}, {off_by(cmp)}"
     )
-    return Verdict(CODE, "advice", message, factor=cmp.signal_ratio)
+    detail = (
+        (f"{describe(spec)}{at_line(spec)} ignores the width: for {consumer(record)} with fans "
+        f"{record.fan_in}->{record.fan_out} its {derivation(cmp)}."),
+    )
+    return verdict(CODE, "advice", headline, factor=cmp.signal_ratio, detail=detail, hint=fix_sentence(record))

@@ -18,7 +18,7 @@ from __future__ import annotations
 from ..formulas import fold, second_moment
 from ..records import InitSpec, LayerRecord, Verdict
 from ..rulebook import rule
-from .common import describe
+from .common import describe, short, verdict
 
 CODE = "INIT007"
 
@@ -63,10 +63,11 @@ def check(record: LayerRecord) -> Verdict | None:
     if why is None:
         return None
     where = f" (line {declared.line})" if declared.line else ""
-    message = (
-        f"the source declares {describe(declared)}{where} but the live tensor is {describe(measured)}: "
-        f"{why}. The init code never ran for this layer or was overwritten later "
-        f"(an init function that is never applied, an isinstance dispatch that skips this layer type, "
-        f"a later reset_parameters())."
+    headline = f"{record.name}: the source declares {short(declared)}{where}, the live tensor is {short(measured)}"
+    detail = (
+        f"the source declares {describe(declared)}{where} but the live tensor is {describe(measured)}: {why}.",
+        ("The init code never ran for this layer or was overwritten later "
+        "(an init function that is never applied, an isinstance dispatch that skips this layer type, "
+        "a later reset_parameters())."),
     )
-    return Verdict(CODE, "error", message)
+    return verdict(CODE, "error", headline, detail=detail)

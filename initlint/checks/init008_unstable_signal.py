@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from ..formulas import compounded, signal_body
 from ..records import LayerRecord, SignalPoint, Verdict
 from ..rulebook import rule
+from .common import verdict
 
 CODE = "INIT008"
 
@@ -120,10 +121,13 @@ def check(record: LayerRecord) -> Verdict | None:
         problems.append(f"dead after the activation: {shown}")
     if not problems:
         return None
-    message = (
-        f"unstable signal on one N(0,1) batch (threshold {threshold:g}x): " + "; ".join(problems) + ". "
-        f"Curve (forward / gradient std): {sketch(points or curve)}. "
-        "Initialize each layer for the activation that consumes it "
-        "(initlint.apply_recommended_init(model) does this)."
+    headline = f"unstable signal on one N(0,1) batch (threshold {threshold:g}x): {problems[0]}"
+    if len(problems) > 1:
+        headline += f" (+{len(problems) - 1} more)"
+    detail = (
+        f"unstable signal on one N(0,1) batch (threshold {threshold:g}x): " + "; ".join(problems) + ".",
+        f"Curve (forward / gradient std): {sketch(points or curve)}.",
     )
-    return Verdict(CODE, "warning", message)
+    hint = ("Initialize each layer for the activation that consumes it "
+            "(initlint.apply_recommended_init(model) does this).")
+    return verdict(CODE, "warning", headline, detail=detail, hint=hint)

@@ -32,9 +32,10 @@ from dataclasses import dataclass, replace
 
 import libcst as cst
 
+from .. import notebooks
 from ..engine import PRECEDENCE
 from ..limits import read_source
-from ..lint import lint_source
+from ..lint import lint_source, parsed
 from ..records import FileResult, Finding, Report, TextEdit
 from ..settings import Settings
 from . import keras, torch
@@ -75,14 +76,27 @@ class FileFixes:
         return self.new_text != self.text
 
     def diff(self) -> str:
+        """A unified diff ``git apply`` accepts: ``a/`` and ``b/`` paths relative to the current directory."""
+        name = diff_path(self.path)
         return "".join(
             difflib.unified_diff(
                 self.text.splitlines(keepends=True),
                 self.new_text.splitlines(keepends=True),
-                fromfile=self.path if os.path.isabs(self.path) else f"a/{self.path}",
-                tofile=self.path if os.path.isabs(self.path) else f"b/{self.path}",
+                fromfile=name if os.path.isabs(name) else f"a/{name}",
+                tofile=name if os.path.isabs(name) else f"b/{name}",
             )
         )
+
+
+def diff_path(path: str) -> str:
+    """``./src/m.py`` -> ``src/m.py``; a file under the current directory by its relative path, else absolute."""
+    absolute = os.path.abspath(path)
+    cwd = os.getcwd()
+    try:
+        inside = os.path.commonpath([cwd, absolute]) == cwd
+    except ValueError:  # another drive
+        inside = False
+    return os.path.relpath(absolute, cwd).replace(os.sep, "/") if inside else absolute
 
 
 def key(finding: Finding) -> tuple[str, str, int | None, int | None]:
@@ -105,7 +119,8 @@ def plan_source(text: str, result: FileResult, settings: Settings | None = None,
 
 def _plan(text: str, result: FileResult, settings: Settings, verify: bool) -> FileFixes:
     try:
-        tree = Tree.parse(text)
+        known = parsed(text)
+        tree = Tree(text, known) if known is not None else Tree.parse(text)
     except cst.ParserSyntaxError:
         return FileFixes(result.path, text, text, (), tuple((f, "the file does not parse") for f in result.findings))
     ctx = Context(tree, result.records, result.findings)
@@ -120,7 +135,7 @@ def _plan(text: str, result: FileResult, settings: Settings, verify: bool) -> Fi
             fixes.append(Fix(finding, outcome.description, outcome.edits))
     new_text = text
     for _ in range(_ROUNDS):
-        new_text = _keeping_untouched_lines(text, tree.module.code, apply(tree.module, [e for fix in fixes for e in fix.edits]))
+        new_text = _edited(text, tree, [e for fix in fixes for e in fix.edits])
         if new_text is None:
             why = "libcst cannot rewrite the lines the fix edits without changing them (a form feed in the indentation?)"
             return FileFixes(result.path, text, text, (), tuple((f, why) for f in result.findings))
@@ -135,6 +150,15 @@ def _plan(text: str, result: FileResult, settings: Settings, verify: bool) -> Fi
     order = {key(f): i for i, f in enumerate(result.findings)}
     unfixed.sort(key=lambda item: order[key(item[0])])
     return FileFixes(result.path, text, new_text, tuple(fixes), tuple(unfixed), tree)
+
+
+def _edited(text: str, tree: Tree, edits: Sequence[Edit]) -> str | None:
+    """``text`` with ``edits`` made: only the edited top-level statements are regenerated, unless the
+    file has form feeds, which libcst drops before indentation (then the whole module is rendered and
+    every untouched line given back as it was; None when an edited line cannot keep its form feed)."""
+    if "\x0c" in text:
+        return _keeping_untouched_lines(text, tree.module.code, apply(tree.module, edits))
+    return apply(tree.module, edits, tree.top_of, text)
 
 
 def _keeping_untouched_lines(text: str, rendered: str, new_text: str) -> str | None:
@@ -212,8 +236,11 @@ def plan_result(result: FileResult, settings: Settings | None = None, relint: bo
     """:func:`plan_source` for a linted ``.py`` file read from disk (None for graphs or unreadable files).
 
     ``relint``: lint the text read again and plan from that (the file may have changed since
-    ``result`` was made; ``--fix`` must plan from the bytes it will replace).
+    ``result`` was made; ``--fix`` must plan from the bytes it will replace). Notebooks are planned
+    on their joined code cells.
     """
+    if result.path.endswith(".ipynb") and result.findings:
+        return _plan_notebook(result, settings)
     if not result.path.endswith(".py") or not result.findings:
         return None
     settings = settings or Settings()
@@ -228,6 +255,30 @@ def plan_result(result: FileResult, settings: Settings | None = None, relint: bo
         if not result.findings:
             return None
     return replace(plan_source(text, result, settings), encoding=encoding, digest=digest)
+
+
+def _plan_notebook(result: FileResult, settings: Settings | None) -> FileFixes | None:
+    """A notebook's fixes: planned on its joined code cells; ``text`` / ``new_text`` are the notebook's JSON,
+    so :func:`write` and :meth:`FileFixes.diff` work on the file as for ``.py`` files."""
+    try:
+        with open(result.path, "rb") as fh:
+            data = fh.read()
+        notebook = notebooks.parse(data, result.path)
+        original = data.decode("utf-8-sig")
+    except (OSError, UnicodeDecodeError, notebooks.NotebookError):
+        return None
+    planned = plan_source(notebook.text, result, settings)
+    local = notebooks.Notebook(notebook.data, notebook.text, notebook.starts, notebook.indent)
+
+    def here(text: str) -> str:
+        return notebooks.rewrite_lines(text, local)
+
+    new_text = notebooks.updated(notebook, planned.new_text) if planned.changed else original
+    return FileFixes(
+        result.path, original, new_text,
+        tuple(replace(fix, description=here(fix.description)) for fix in planned.fixes),
+        tuple((finding, here(why)) for finding, why in planned.unfixed),
+    )
 
 
 def annotate_result(result: FileResult, settings: Settings | None = None, edits: bool = False) -> FileResult:
@@ -245,7 +296,7 @@ def annotate_result(result: FileResult, settings: Settings | None = None, edits:
         fix = fixes.get(key(finding))
         if fix is None:
             return replace(finding, fix=None)
-        ranges = tuple(TextEdit(*r) for r in replacements(planned, fix)) if edits else ()
+        ranges = tuple(TextEdit(*r) for r in replacements(planned, fix)) if edits and planned.tree else ()
         return replace(finding, fix=fix.description, edits=ranges)
 
     return replace(result, findings=tuple(annotated(f) for f in result.findings))
@@ -259,9 +310,8 @@ def annotate(report: Report, settings: Settings | None = None, edits: bool = Fal
 def replacements(planned: FileFixes, fix: Fix) -> list[tuple[int, int, str]]:
     """One fix as (start, end, inserted text) character ranges of the original file."""
     assert planned.tree is not None
-    alone = apply(planned.tree.module, fix.edits)
-    kept = _keeping_untouched_lines(planned.text, planned.tree.module.code, alone)
-    return text_replacements(planned.text, alone if kept is None else kept)
+    alone = _edited(planned.text, planned.tree, fix.edits)
+    return text_replacements(planned.text, planned.tree.module.code if alone is None else alone)
 
 
 def text_replacements(old: str, new: str) -> list[tuple[int, int, str]]:

@@ -9,7 +9,7 @@ edit one file; they are applied together.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 import libcst as cst
@@ -21,6 +21,8 @@ from libcst.metadata import (
 )
 
 from ..frontends.python.names import dotted
+from ..frontends.python.positions import Locator
+from ..frontends.python.syntax import suite
 
 
 @dataclass(frozen=True)
@@ -64,22 +66,48 @@ Edit = ReplaceCall | SetKeyword | InsertAfter | AddImport
 
 @dataclass
 class Tree:
-    """A parsed module with the positions and parents the fixers look nodes up by."""
+    """A parsed module and the lookups the fixers find nodes by.
+
+    Positions come from aligning libcst statements with CPython's ``ast`` (see
+    :class:`~initlint.frontends.python.positions.Locator`), computed only for the statements
+    a fix looks at; the statement skeleton (which block and function holds a statement) is
+    one walk over statements, never expressions. libcst's ``PositionProvider`` and
+    ``ParentNodeProvider`` over the whole tree (~3x a parse) are built only when the cheap
+    lookup cannot find a call (the two parsers disagree on a statement).
+    """
 
     text: str
     module: cst.Module
-    positions: dict[cst.CSTNode, CodeRange] = field(init=False)
-    parents: dict[cst.CSTNode, cst.CSTNode] = field(init=False)
-    calls_at: dict[tuple[int, int], list[cst.Call]] = field(init=False)
+    _locator: Locator = field(init=False, repr=False)
+    _smalls: list[tuple[cst.BaseSmallStatement, cst.SimpleStatementLine]] = field(init=False, repr=False)
+    _block: dict[int, cst.CSTNode] = field(init=False, repr=False)  # statement -> the block or module holding it
+    _function: dict[int, cst.FunctionDef | None] = field(init=False, repr=False)
+    _calls: dict[int, list[tuple[tuple[int, int], cst.Call]]] = field(init=False, repr=False)
+    _owner: dict[int, tuple[cst.SimpleStatementLine, cst.BaseSmallStatement]] = field(init=False, repr=False)
+    _top: dict[int, cst.CSTNode] = field(init=False, repr=False)  # statement -> the top-level statement holding it
+    _full: _FullMetadata | None = field(init=False, repr=False, default=None)
 
     def __post_init__(self) -> None:
-        wrapper = MetadataWrapper(self.module, unsafe_skip_copy=True)
-        self.positions = dict(wrapper.resolve(PositionProvider))
-        self.parents = dict(wrapper.resolve(ParentNodeProvider))
-        self.calls_at = defaultdict(list)
-        for node, where in self.positions.items():
-            if isinstance(node, cst.Call):
-                self.calls_at[(where.start.line, where.start.column + 1)].append(node)
+        self._locator = Locator(self.text, self.module)
+        self._smalls, self._block, self._function = [], {}, {}
+        self._calls, self._owner, self._top = {}, {}, {}
+        self._walk(self.module.body, self.module, None)
+
+    def _walk(self, body: Sequence[cst.CSTNode], block: cst.CSTNode, function: cst.FunctionDef | None,
+              top: cst.CSTNode | None = None) -> None:
+        for stmt in body:
+            self._block[id(stmt)] = block
+            self._top[id(stmt)] = top or stmt
+            self._function[id(stmt)] = function
+            if isinstance(stmt, cst.SimpleStatementLine):
+                for small in stmt.body:
+                    self._smalls.append((small, stmt))
+                    self._function[id(small)] = function
+                continue
+            inner = function if not isinstance(stmt, cst.FunctionDef) else stmt
+            for child_block in _blocks(stmt):
+                self._walk(suite(child_block) if isinstance(child_block, cst.BaseSuite) else child_block,
+                           child_block, inner, top or stmt)
 
     @classmethod
     def parse(cls, text: str) -> Tree:
@@ -88,41 +116,68 @@ class Tree:
     def code(self, node: cst.CSTNode) -> str:
         return self.module.code_for_node(node)
 
+    def _calls_of(self, small: cst.BaseSmallStatement, line_stmt: cst.SimpleStatementLine) -> list[tuple[tuple[int, int], cst.Call]]:
+        """The calls of one small statement with their (line, column), computed once."""
+        key = id(small)
+        if key not in self._calls:
+            self._calls[key] = []
+            for call, where in self._locator.calls(small):
+                self._calls[key].append((where, call))
+                self._owner[id(call)] = (line_stmt, small)
+        return self._calls[key]
+
+    def _spanning(self, line: int) -> list[tuple[cst.BaseSmallStatement, cst.SimpleStatementLine]]:
+        out = []
+        for small, line_stmt in self._smalls:
+            span = self._locator.span(small)
+            if span is not None and span[0] <= line <= span[1]:
+                out.append((small, line_stmt))
+        return out
+
     def calls_on_line(self, line: int) -> list[cst.Call]:
-        return [c for (ln, _), calls in self.calls_at.items() if ln == line for c in calls]
+        cheap = [call for small, stmt in self._spanning(line) for (ln, _), call in self._calls_of(small, stmt) if ln == line]
+        return cheap or self._metadata().calls_on_line(line)
 
     def call_at(self, line: int, column: int | None) -> cst.Call | None:
         """The call starting at (line, 1-based column); the only call on the line when no column."""
-        if column is not None:
-            # ``Dense(64)(x)``: two calls start here; the construction is the one whose callee is not a call.
-            found = [c for c in self.calls_at.get((line, column), []) if not isinstance(c.func, cst.Call)]
-            return found[0] if len(found) == 1 else None
-        on_line = self.calls_on_line(line)
-        return on_line[0] if len(on_line) == 1 else None
+        if column is None:
+            on_line = self.calls_on_line(line)
+            return on_line[0] if len(on_line) == 1 else None
+        here = [call for small, stmt in self._spanning(line) for where, call in self._calls_of(small, stmt)
+                if where == (line, column)]
+        if not here:
+            return self._metadata().call_at(line, column)
+        # ``Dense(64)(x)``: two calls start here; the construction is the one whose callee is not a call.
+        found = [c for c in here if not isinstance(c.func, cst.Call)]
+        return found[0] if len(found) == 1 else None
 
     def statement_of(self, node: cst.CSTNode) -> tuple[cst.SimpleStatementLine, cst.BaseSmallStatement] | None:
-        """The statement line holding ``node`` and the small statement inside it."""
-        small: cst.CSTNode | None = None
-        current: cst.CSTNode | None = node
-        while current is not None:
-            if isinstance(current, cst.BaseSmallStatement):
-                small = current
-            if isinstance(current, cst.SimpleStatementLine):
-                return (current, small) if isinstance(small, cst.BaseSmallStatement) else None
-            if isinstance(current, (cst.BaseCompoundStatement, cst.SimpleStatementSuite)):
-                return None
-            current = self.parents.get(current)
-        return None
+        """The statement line holding ``node`` (a call found by :meth:`call_at`) and the small statement inside it."""
+        if id(node) in self._owner:
+            return self._owner[id(node)]
+        return self._metadata().statement_of(node)
 
     def in_block(self, stmt: cst.CSTNode) -> bool:
         """Whether ``stmt`` sits in a block new statements can follow it in."""
-        return isinstance(self.parents.get(stmt), (cst.IndentedBlock, cst.Module))
+        return isinstance(self._block.get(id(stmt)), (cst.IndentedBlock, cst.Module))
 
     def enclosing_function(self, node: cst.CSTNode) -> cst.FunctionDef | None:
-        current = self.parents.get(node)
-        while current is not None and not isinstance(current, cst.FunctionDef):
-            current = self.parents.get(current)
-        return current
+        return self._function.get(id(node))
+
+    def top_of(self, node: cst.CSTNode) -> cst.CSTNode | None:
+        """The top-level statement holding a statement, or a call found by :meth:`call_at` (None: not known)."""
+        owner = self._owner.get(id(node))
+        return self._top.get(id(owner[0] if owner else node))
+
+    def end_line(self, stmt: cst.SimpleStatementLine) -> int:
+        """The last line of a statement line."""
+        span = self._locator.span(stmt.body[-1]) if stmt.body else None
+        return span[1] if span is not None else self._metadata().positions[stmt].end.line
+
+    def _metadata(self) -> _FullMetadata:
+        if self._full is None:
+            self._full = _FullMetadata(self.module)
+        return self._full
 
     def bindings(self) -> dict[str, str]:
         """Top-level import bindings: local name -> qualified name."""
@@ -149,6 +204,58 @@ class Tree:
                             local = alias.asname.name.value
                         out[local] = f"{module}.{name}"
         return out
+
+
+def _blocks(stmt: cst.CSTNode) -> list[cst.CSTNode]:
+    """The blocks nested in a compound statement (bodies, else, except, finally, match cases)."""
+    out: list[cst.CSTNode] = []
+    for name in ("body", "orelse", "finalbody"):
+        part = getattr(stmt, name, None)
+        if isinstance(part, cst.If):
+            out.append(cst.IndentedBlock(body=[part]))  # elif: a block of one If, for the walk only
+            continue
+        if part is not None and not isinstance(part, cst.BaseSuite):
+            part = getattr(part, "body", None)
+        if isinstance(part, cst.BaseSuite):
+            out.append(part)
+    for handler in getattr(stmt, "handlers", ()):
+        out.append(handler.body)
+    for case in getattr(stmt, "cases", ()):
+        out.append(case.body)
+    return out
+
+
+class _FullMetadata:
+    """libcst's positions and parents of every node: the fallback when the ast alignment fails."""
+
+    def __init__(self, module: cst.Module) -> None:
+        wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
+        self.positions: dict[cst.CSTNode, CodeRange] = dict(wrapper.resolve(PositionProvider))
+        self.parents: dict[cst.CSTNode, cst.CSTNode] = dict(wrapper.resolve(ParentNodeProvider))
+        self.calls_at: dict[tuple[int, int], list[cst.Call]] = defaultdict(list)
+        for node, where in self.positions.items():
+            if isinstance(node, cst.Call):
+                self.calls_at[(where.start.line, where.start.column + 1)].append(node)
+
+    def calls_on_line(self, line: int) -> list[cst.Call]:
+        return [c for (ln, _), calls in self.calls_at.items() if ln == line for c in calls]
+
+    def call_at(self, line: int, column: int) -> cst.Call | None:
+        found = [c for c in self.calls_at.get((line, column), []) if not isinstance(c.func, cst.Call)]
+        return found[0] if len(found) == 1 else None
+
+    def statement_of(self, node: cst.CSTNode) -> tuple[cst.SimpleStatementLine, cst.BaseSmallStatement] | None:
+        small: cst.CSTNode | None = None
+        current: cst.CSTNode | None = node
+        while current is not None:
+            if isinstance(current, cst.BaseSmallStatement):
+                small = current
+            if isinstance(current, cst.SimpleStatementLine):
+                return (current, small) if isinstance(small, cst.BaseSmallStatement) else None
+            if isinstance(current, (cst.BaseCompoundStatement, cst.SimpleStatementSuite)):
+                return None
+            current = self.parents.get(current)
+        return None
 
 
 def quote_style(call: cst.Call) -> str:
@@ -276,9 +383,40 @@ def _import_position(body: Sequence[cst.CSTNode], first: bool = False) -> int:
     return imports[0] if first else imports[-1] + 1
 
 
-def apply(module: cst.Module, edits: Iterable[Edit]) -> str:
-    """The module's code with the edits made."""
+def apply(module: cst.Module, edits: Iterable[Edit], top: Callable[[cst.CSTNode], cst.CSTNode | None] | None = None,
+          text: str | None = None) -> str:
+    """The module's code with the edits made.
+
+    ``top`` (see :meth:`Tree.top_of`) names the top-level statement holding an edited node: then only
+    those statements are transformed (a transform rebuilds every node it visits) and, given the
+    module's ``text``, only their code is generated and spliced into it; else the whole module is.
+    """
     edits = list(edits)
     if not edits:
-        return module.code
-    return module.visit(_Apply(edits)).code
+        return module.code if text is None else text
+    targets = [e.call if isinstance(e, (ReplaceCall, SetKeyword)) else e.stmt for e in edits if not isinstance(e, AddImport)]
+    tops = [top(node) for node in targets] if top is not None else [None]
+    if any(t is None for t in tops):
+        return module.visit(_Apply(edits)).code
+    transformer = _Apply(edits)
+    touched = {id(t): t for t in tops if t is not None}
+    new = {key: stmt.visit(transformer) for key, stmt in touched.items()}
+    top_level_insert = any(isinstance(e, InsertAfter) and id(e.stmt) in touched for e in edits)
+    if text is not None and not transformer.imports and not top_level_insert:
+        spliced = _splice(module, text, touched, new)
+        if spliced is not None:
+            return spliced
+    body = [new.get(id(stmt), stmt) for stmt in module.body]
+    return transformer.leave_Module(module, module.with_changes(body=body)).code
+
+
+def _splice(module: cst.Module, text: str, old: dict[int, cst.CSTNode], new: dict[int, cst.CSTNode]) -> str | None:
+    """``text`` with each changed top-level statement's code replaced (None when one cannot be found once)."""
+    out = text
+    for key, stmt in old.items():
+        before, after = module.code_for_node(stmt), module.code_for_node(new[key])
+        at = out.find(before)
+        if at < 0 or out.find(before, at + 1) >= 0:
+            return None
+        out = out[:at] + after + out[at + len(before):]
+    return out

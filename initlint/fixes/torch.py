@@ -194,7 +194,7 @@ def _insert(finding: Finding, record: LayerRecord, ctx: Context) -> Planned | st
     code = recommended(record, weight, prefix, mode)
     if code is None:
         return "no recommended initializer"
-    end = ctx.tree.positions[line_stmt].end.line
+    end = ctx.tree.end_line(line_stmt)
     return Planned(f"insert `{code}` after line {end}", (InsertAfter(line_stmt, code), *imports))
 
 

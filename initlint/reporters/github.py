@@ -36,6 +36,9 @@ def repo_path(path: str) -> str:
 
 def annotation(finding: Finding, suppressed: bool = False) -> str:
     props = [f"file={escape_property(repo_path(finding.path))}"]
+    if finding.cell is not None:  # a notebook: the line is inside a cell, not of the file
+        props.append(f"title={escape_property(f'{finding.code} {finding.name} (cell {finding.cell}, line {finding.line})')}")
+        return f"::{'notice' if suppressed else COMMANDS[finding.severity]} {','.join(props)}::{escape_data(finding.message)}"
     if finding.line is not None:
         props.append(f"line={finding.line}")
         if finding.column:

@@ -2,6 +2,9 @@
 
 Strict JSON (RFC 8259): a non-finite number (NaN, an infinite std or ratio) is written as
 ``null``, like a value that was not measured; the text table shows it as ``nan``/``inf``.
+``message`` is the full text: the headline, the derivation and the hint, one per line.
+Notebook findings add ``cell`` (``line`` is then the line in that cell). Suppression codes
+that suppress nothing are listed under ``unused_suppressions`` when there are any.
 """
 
 from __future__ import annotations
@@ -18,7 +21,17 @@ FIELDS = ("code", "name", "severity", "path", "line", "column", "layer", "framew
 
 
 def finding_dict(finding: Finding) -> dict[str, Any]:
-    return {key: getattr(finding, key) for key in FIELDS}
+    out = {key: getattr(finding, key) for key in FIELDS}
+    if finding.cell is not None:
+        out["cell"] = finding.cell
+    return out
+
+
+def unused(report: Report) -> list[dict[str, Any]]:
+    return [
+        {"path": r.path, "line": line or None, "cell": cell or None, "code": code, "file_level": not line}
+        for r in report.results for line, code, cell in r.unused_suppressions
+    ]
 
 
 def document(report: Report, show_unresolved: bool = False, show_suppressed: bool = False) -> dict[str, Any]:
@@ -42,6 +55,8 @@ def document(report: Report, show_unresolved: bool = False, show_suppressed: boo
     runs = [{"path": r.path, **info} for r in report.results if (info := layer_table.propagation(r))]
     if runs:
         doc["propagation"] = runs  # graph audits with --propagate
+    if unused_items := unused(report):
+        doc["unused_suppressions"] = unused_items
     if show_suppressed:
         doc["suppressed"] = [finding_dict(f) for r in report.results for f in r.suppressed]
     return finite(doc)

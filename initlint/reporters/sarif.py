@@ -84,18 +84,22 @@ def result(
     cwd: str | None = None,
     suppressed: bool = False,
 ) -> dict[str, Any]:
-    location: dict[str, Any] = {"physicalLocation": _physical(finding, finding.line, finding.column, cwd)}
-    if finding.line is None and finding.layer:
+    notebook = finding.cell is not None  # lines inside a cell are not lines of the .ipynb file
+    line = None if notebook else finding.line
+    location: dict[str, Any] = {"physicalLocation": _physical(finding, line, finding.column, cwd)}
+    if line is None and finding.layer:
         location["logicalLocations"] = [{"name": finding.layer, "kind": "object"}]
+    if notebook:
+        location["logicalLocations"] = [{"name": f"cell {finding.cell}, line {finding.line}", "kind": "object"}]
     out: dict[str, Any] = {
         "ruleId": finding.code,
         "ruleIndex": index[finding.code],
         "level": LEVELS[finding.severity],
-        "message": {"text": finding.message},
+        "message": {"text": (f"cell {finding.cell}, line {finding.line}: " if notebook else "") + finding.message},
         "locations": [location],
         "properties": {"layer": finding.layer, "init": finding.init, "activation": finding.activation},
     }
-    if finding.related_line is not None and finding.related_line != finding.line:
+    if not notebook and finding.related_line is not None and finding.related_line != finding.line:
         out["relatedLocations"] = [
             {
                 "id": 1,
@@ -103,7 +107,7 @@ def result(
                 "message": {"text": "init call"},
             }
         ]
-    if finding.fix and finding.edits:
+    if finding.fix and finding.edits and not notebook:
         out["fixes"] = _fixes(finding, cwd)
     if suppressed:
         out["suppressions"] = [{"kind": "inSource"}]

@@ -63,6 +63,27 @@ class Locator:
             self._calls[key] = self._match_calls(stmt, node)
         return self._calls[key].get(id(call)) or self._position(node)
 
+    def span(self, stmt: cst.CSTNode) -> tuple[int, int] | None:
+        """(first, last) line of a libcst statement, from its aligned ast node."""
+        node = self._aligned().get(id(stmt))
+        if node is None:
+            return None
+        line = getattr(node, "lineno", 1)
+        return line, getattr(node, "end_lineno", None) or line
+
+    def calls(self, stmt: cst.CSTNode) -> Iterator[tuple[cst.Call, Position]]:
+        """Every call inside the small statement ``stmt`` whose position is known, in source order."""
+        node = self._aligned().get(id(stmt))
+        if node is None:
+            return
+        key = id(stmt)
+        if key not in self._calls:
+            self._calls[key] = self._match_calls(stmt, node)
+        for call in _cst_calls(stmt):
+            where = self._calls[key].get(id(call))
+            if where is not None:
+                yield call, where
+
     # -- alignment ---------------------------------------------------------
 
     def _aligned(self) -> dict[int, ast.AST]:

@@ -62,3 +62,45 @@ def arguments(call: cst.Call) -> tuple[list[cst.BaseExpression], dict[str, cst.B
         else:
             pos.append(arg.value)
     return pos, kw, star
+
+
+class Enclosing:
+    """Where a statement sits: its function and the innermost ``if`` test around it (statements only, no
+    expressions are walked, so it is cheap; built on first use)."""
+
+    def __init__(self, module: cst.Module) -> None:
+        self.module = module
+        self._where: dict[int, tuple[cst.FunctionDef | None, cst.If | None]] | None = None
+
+    def of(self, stmt: cst.CSTNode) -> tuple[cst.FunctionDef | None, cst.If | None]:
+        if self._where is None:
+            self._where = {}
+            self._walk(self.module.body, None, None)
+        return self._where.get(id(stmt), (None, None))
+
+    def _walk(self, body: object, function: cst.FunctionDef | None, branch: cst.If | None) -> None:
+        for stmt in body if isinstance(body, (list, tuple)) else ():
+            self._where[id(stmt)] = (function, branch)  # type: ignore[index]
+            if isinstance(stmt, cst.SimpleStatementLine):
+                for small in stmt.body:
+                    self._where[id(small)] = (function, branch)  # type: ignore[index]
+            elif isinstance(stmt, cst.FunctionDef):
+                self._walk(suite(stmt.body), stmt, None)
+            elif isinstance(stmt, cst.If):
+                self._walk(suite(stmt.body), function, stmt)
+                orelse = stmt.orelse
+                if isinstance(orelse, cst.If):
+                    self._walk([orelse], function, branch)
+                elif orelse is not None:
+                    self._walk(suite(orelse.body), function, None)
+            elif isinstance(stmt, cst.BaseCompoundStatement):
+                for name in ("body", "orelse", "finalbody"):
+                    part = getattr(stmt, name, None)
+                    if isinstance(part, cst.BaseSuite):
+                        self._walk(suite(part), function, branch)
+                    elif part is not None and hasattr(part, "body"):
+                        self._walk(suite(part.body), function, branch)
+                for handler in getattr(stmt, "handlers", ()):
+                    self._walk(suite(handler.body), function, branch)
+                for case in getattr(stmt, "cases", ()):
+                    self._walk(suite(case.body), function, branch)

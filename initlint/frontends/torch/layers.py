@@ -26,7 +26,7 @@ from ...records import Activation, InitSpec, LayerRecord
 from ..python.names import Names, dotted
 from ..python.positions import source_lines
 from ..python.source import SourceFile
-from ..python.syntax import suite
+from ..python.syntax import Enclosing, suite
 from .context import BudgetExceeded, FileContext
 from .flow import Flow
 from .interpreter import Interpreter
@@ -449,10 +449,68 @@ def _torch_mode(layer: Layer, spec: InitSpec, fin: list[int]) -> tuple[InitSpec 
     return None, f"{spec.call} on a {rank}-D parameter: torch's fans differ from how forward uses it"
 
 
+_SYMBOLIC_INDEX = re.compile(r"\[(?!\d+\])[^\]]*\]")
+
+
+def _code(node: cst.CSTNode) -> str:
+    return cst.Module(body=[]).code_for_node(node)
+
+
+_IN_PLACE = frozenset({"normal_", "uniform_", "fill_", "zero_", "constant_", "copy_", "trunc_normal_"})
+
+
+def _tensor_arg(call: cst.Call) -> str:
+    """The tensor an init call fills, as written: ``init.x_(m.weight)`` -> ``m.weight``; ``m.weight.data.normal_()`` too."""
+    func = call.func
+    if isinstance(func, cst.Attribute) and func.attr.value in _IN_PLACE \
+            and (dotted(func.value) or "").split(".")[-1] != "init":  # a tensor method, not nn.init.normal_
+        receiver = func.value
+        if isinstance(receiver, cst.Attribute) and receiver.attr.value == "data":
+            receiver = receiver.value
+        return _code(receiver)
+    for i, arg in enumerate(call.args):
+        if (arg.keyword is None and i == 0 and not arg.star) or (arg.keyword is not None and arg.keyword.value == "tensor"):
+            return _code(arg.value)
+    return ""
+
+
+def _placement(layer: Layer, weight: str, state: InitState, where: Enclosing, source: SourceFile) -> tuple[str, str]:
+    """(weight expression, where the recommended line goes) for the "Use instead" hint; ("", "") when no
+    line of valid code can be named (SPEC 6: valid code or nothing)."""
+    if state.stmt is not None and state.call is not None:
+        init_fn, branch = where.of(state.stmt)
+        layer_fn, _ = where.of(layer.stmt)
+        line = source.line(state.stmt, state.call)
+        tensor = _tensor_arg(state.call)
+        if not tensor:
+            return "", ""
+        elsewhere = init_fn is not None and init_fn is not layer_fn  # self.apply(self._init_weights), a helper
+        if tensor != weight and (elsewhere or branch is not None or "." in tensor):  # a loop or dispatch variable
+            inside = f" inside `if {_code(branch.test)}:`" if branch is not None else ""
+            fn = f"in {init_fn.name.value}" if elsewhere and init_fn is not None else ""
+            site = ", ".join(part for part in (f"{fn}{inside}".strip(), f"replacing the call at line {line}") if part)
+            return tensor, site
+        return tensor, f"replacing the call at line {line}"
+    line = source.line(layer.stmt)
+    if _SYMBOLIC_INDEX.search(weight):
+        match = re.fullmatch(r"(.+)\[[^\]]+\]\.weight", weight)
+        if match is None or _SYMBOLIC_INDEX.search(match.group(1)):
+            return "", ""
+        return "layer.weight", f"after the statement that builds them (line {line}), in `for layer in {match.group(1)}:`"
+    if not layer.in_class:
+        root = re.split(r"[\[.]", weight, maxsplit=1)[0]
+        target = layer.stmt.targets[0].target if isinstance(layer.stmt, cst.Assign) and len(layer.stmt.targets) == 1 \
+            else layer.stmt.target if isinstance(layer.stmt, cst.AnnAssign) else None
+        if not (isinstance(target, cst.Name) and target.value == root):
+            return "", ""  # built in a return or a call argument: no name to initialize it by
+    return weight, f"after the statement that builds it (line {line})"
+
+
 def _assemble(ctx: FileContext, flow: Flow) -> list[LayerRecord]:
     source = ctx.source
     extra = source.settings.activations
     selu_scopes = {s.name for s in ctx.scopes.values() if s.uses_selu} | flow.out.selu_scopes
+    where = Enclosing(source.module)
     out: list[LayerRecord] = []
     for layer in ctx.layers:
         origin = source.origin(layer.stmt, layer.call)
@@ -495,6 +553,7 @@ def _assemble(ctx: FileContext, flow: Flow) -> list[LayerRecord]:
                 pos = source.origin(state.stmt, state.call)
                 spec = replace(spec, line=pos.line, column=pos.column)
         unresolved = reason or act_reason
+        weight_expr, init_site = _placement(layer, weight_expr, state, where, source) if not unresolved else ("", "")
         feeds_zero = any(_is_zero(_final_state(c).spec) for c in flow.out.feeds.get(layer, ()))
         if spec is not None and spec.scheme == "uninitialized":
             unresolved = ""  # INIT010 judges it whatever consumes it
@@ -503,7 +562,7 @@ def _assemble(ctx: FileContext, flow: Flow) -> list[LayerRecord]:
             name=name, kind=layer.kind if not layer.is_param else "parameter", framework="torch", origin=origin,
             fan_in=fan_in, fan_out=fan_out, init=spec, activation=activation, normalized=normalized,
             residual_end=residual, feeds_zero_layer=feeds_zero, is_weight=is_weight, count=layer.count, scope=scope_name,
-            unresolved=unresolved, weight_expr=weight_expr, traced=True,
+            unresolved=unresolved, weight_expr=weight_expr, init_site=init_site, traced=True,
             upstream=source.origin(upstream.stmt, upstream.call) if upstream is not None else None, repeats=repeats,
         ))
     for drop in flow.out.dropouts:
