@@ -105,7 +105,16 @@ FAN_SCALED = (
          scale=formulas.TORCH_DEFAULT_SCALE, mode="fan_in"),
     _fan("kaiming tanh gain", True, scale=TANH_GAIN2, mode="fan_in", gain_for="tanh", gain_nonlinearity="tanh"),
     _fan("kaiming selu gain", True, scale=SELU_GAIN2, mode="fan_in", gain_for="selu", gain_nonlinearity="selu"),
+    # EfficientNet's classifier (torchvision): uniform_(w, -1/sqrt(out_features), 1/sqrt(out_features))
+    _fan("U(±1/sqrt(fan_out))", True, frozenset({"uniform"}), scheme="variance-scaling", distribution="uniform",
+         scale=1.0 / 3.0, mode="fan_out"),
 )
+# GPT-2's scaled residual projections: N(0, (0.02 / sqrt(2 n_layer))²) for the usual depths (PyTorch models only).
+SCALED_RESIDUAL = tuple(
+    (f"N(0, (0.02/√{2 * depth})²)", _spec("fixed-std", "normal", std=0.02 / math.sqrt(2 * depth)), frozenset({"normal"}))
+    for depth in (6, 12, 24, 36)
+)
+KERAS_ONLY = frozenset({"TruncatedNormal(0.05)"})
 # Fan-independent hypotheses: N(0, s²) and U(±s) for round s, Keras' TruncatedNormal(0.05) (std before the cut).
 FIXED = tuple(
     item
@@ -125,8 +134,11 @@ def candidates(
 
     He 2/fan_in, 2/fan_out, leaky He 2/((1+a²) fan_in), LeCun 1/fan_in, Glorot 2/(fan_in+fan_out),
     PyTorch's default 1/(3 fan_in) (uniform only), tanh gain (25/9)/fan_in and (25/9)*2/(fan_in+fan_out),
-    selu gain (9/16)/fan_in (the last four not for Keras); fixed stds {1, 2, 5}x10^-3..10^0 as normals
-    and as U(±a); Keras' TruncatedNormal(0.05). Hypotheses whose fans are unknown are left out.
+    selu gain (9/16)/fan_in, U(±1/sqrt(fan_out)) (the last five not for Keras); fixed stds
+    {1, 2, 5}x10^-3..10^0 as normals and as U(±a); Keras' TruncatedNormal(0.05) (not for PyTorch);
+    GPT-2's 0.02/sqrt(2L) for L in 6, 12, 24, 36 (PyTorch only). For PyTorch a round U(±a) within 5 %
+    of the default's variance is left out: the default explains it. Hypotheses whose fans are unknown
+    are left out.
     """
     fans = (fan_in or None, fan_out or None)
     table = [(label, spec, shapes) for label, spec, shapes, torch_only in FAN_SCALED
@@ -134,11 +146,21 @@ def candidates(
     if slope and fan_in:
         table.append((f"He(a={slope:g})", _spec("variance-scaling", None, scale=leaky_gain2(slope), mode="fan_in",
                                                  gain_for="relu", gain_nonlinearity="leaky_relu"), ANY_SHAPE))
+    fixed = [c for c in FIXED if not (framework == "torch" and c[0] in KERAS_ONLY)]
+    if framework == "torch":
+        fixed += SCALED_RESIDUAL
     out = []
-    for label, spec, shapes in [*table, *FIXED]:
+    for label, spec, shapes in [*table, *fixed]:
         var = formulas.variance(spec, *fans)
         if var is not None and var > 0:
             out.append(Candidate(label, var, spec, shapes))
+    # A uniform that PyTorch's default also explains is the default (far likelier): for PyTorch models
+    # a round U(±a), for any model U(±1/sqrt(fan_out)) on a near-square layer.
+    default = next((c.var for c in out if c.spec.scheme == "torch-default"), None)
+    if default:
+        out = [c for c in out if not (
+            c.spec.distribution == "uniform" and abs(c.var / default - 1) < MERGE
+            and (c.label == "U(±1/sqrt(fan_out))" or framework == "torch" and c.spec.scheme == "fixed-std"))]
     return out
 
 

@@ -133,6 +133,23 @@ def _reaches_weight(layer: Any, kids: dict[int, list[Any]]) -> bool:
     return False
 
 
+DEFAULT_GLOROT = "<keras default glorot_uniform>"  # key of ``declared``: the source leaves Glorot kernels on the default
+
+
+def as_default(layer: Any, spec: InitSpec) -> InitSpec:
+    """A measured Glorot from a kernel configured ``GlorotUniform`` (Keras' default) is judged as the default.
+
+    At run time a written-out ``"glorot_uniform"`` looks the same as the default, so the caller decides
+    from the static lint of the defining source (:func:`initlint.api.check_target`): when the source
+    leaves its Glorot kernels on the default, the live check agrees with the static INIT005 advice.
+    """
+    config = layer.get_config().get("kernel_initializer")
+    name = config.get("class_name") if isinstance(config, dict) else config
+    if spec.scheme == "glorot" and name in ("GlorotUniform", "glorot_uniform"):
+        return replace(spec, source="default")
+    return spec
+
+
 def input_shape_of(model: Any, batch: int = DEFAULT_BATCH) -> tuple[int, ...]:
     inputs = getattr(model, "inputs", None)
     if not inputs or len(inputs) != 1:
@@ -182,7 +199,7 @@ def measure(
 ) -> Measurement:
     """Measure, trace and propagate a Keras model on the torch backend (see the module docstring).
 
-    ``declared`` is accepted for the torch frontend's signature; Keras sources declare nothing to compare.
+    ``declared`` may hold :data:`DEFAULT_GLOROT`: the source leaves its Glorot kernels on Keras' default.
     ``example_inputs`` (one tensor) replaces the drawn N(0,1) batch; ``input_dtype`` is not supported.
     """
     path = path or "<keras model>"
@@ -210,6 +227,8 @@ def measure(
         act = found.activation
         spec = infer(value.detach().cpu().float().numpy(), fan_in, fan_out, framework="keras",
                      slope=act.slope if act else 0.0, seed=seed, family=act.family if act else None, agree=agree)
+        if declared and declared.get(DEFAULT_GLOROT) is not None:
+            spec = as_default(layer, spec)
         raw = by_param.get(id(value))
         point = rec.points.get(raw) if raw else None
         if raw and point is not None:

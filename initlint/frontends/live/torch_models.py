@@ -334,7 +334,8 @@ def signal_curve(rec: Recording, records: Sequence[LayerRecord]) -> tuple[Signal
 
 
 def declared_inits(static_records: Sequence[LayerRecord], model: nn.Module) -> dict[str, InitSpec]:
-    """Module path -> initializer the static analysis of the defining file resolved as declared.
+    """Module path -> initializer the static analysis of the defining file resolved as declared
+    (or as the framework default, with the reason it sees no init: carried into the live INIT005).
 
     A live module ``encoder.fc1`` matches the static record ``Encoder.fc1`` (class of the
     parent module + attribute); a child of a Sequential/ModuleList ``blocks.3`` also matches
@@ -342,7 +343,10 @@ def declared_inits(static_records: Sequence[LayerRecord], model: nn.Module) -> d
     """
     static: dict[str, InitSpec] = {}
     for r in static_records:
-        if r.init is not None and r.init.source == "declared" and not r.unresolved:
+        if r.init is None or r.unresolved:
+            continue
+        # declared inits (INIT007), and defaults the analysis can explain (SPEC 8.19: "... is never applied")
+        if r.init.source == "declared" or r.init.source == "default" and r.init.note:
             static.setdefault(r.name, r.init)
     out = {}
     for name, _ in weight_modules(model):
