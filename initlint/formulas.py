@@ -257,3 +257,13 @@ def signal_body(curve: Sequence[SignalPoint]) -> list[SignalPoint]:
         if len(spread) >= 2:
             return spread
     return body
+
+
+def gradient_comparable(body: Sequence[SignalPoint]) -> bool:
+    """Whether INIT008 compares the gradients of the path's endpoints: only when neither is normalized.
+
+    A normalization right after a layer divides the gradient reaching the layer's output by that
+    output's batch std, whatever the init (and batch-normalized stacks grow their gradients toward the
+    input at any init: Yang et al. 2019), so such a gradient says nothing about the initialization.
+    """
+    return not body or not (body[0].normalized or body[-1].normalized)

@@ -251,3 +251,19 @@ def test_input_dtype_long_on_the_cli(tmp_path: Path) -> None:
 
 def test_module_ratio_is_finite_for_the_docs_table() -> None:
     assert math.isfinite(hooks(default_relu_mlp(4, 16), (8, 16))["0"][0])
+
+
+def test_plot_marks_zeros_endpoints_and_the_verdict(tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib")
+    from matplotlib import image
+
+    from initlint.reporters.live import _segments, _verdict, plot
+
+    torch.manual_seed(0)
+    result = check_model(zero_layer_mlp(), (128, 64))
+    assert _segments([0, 1, 2, 3, 4], [1.0, 0.0, 2.0, 3.0, None]) == [[(0, 1.0)], [(2, 2.0), (3, 3.0)]]
+    assert _verdict(result).startswith("INIT008: the output of 8 is constant")
+    png = tmp_path / "signal.png"
+    plot(result, str(png))
+    pixels = image.imread(str(png))
+    assert pixels.shape[0] >= 700 and pixels.shape[1] >= 1000  # 150 dpi

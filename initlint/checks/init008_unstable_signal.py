@@ -22,7 +22,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from ..formulas import signal_body
+from ..formulas import gradient_comparable, signal_body
 from ..records import LayerRecord, SignalPoint, Verdict
 from ..rulebook import rule
 
@@ -49,13 +49,8 @@ def _where(point: SignalPoint, value: float) -> str:
 
 
 def comparable(points: Sequence[SignalPoint], key: str) -> bool:
-    """Whether the endpoints' values may be compared: the gradient only when neither endpoint is normalized.
-
-    A normalization right after a layer divides the gradient reaching the layer's output by that
-    output's batch std, whatever the init (and batch-normalized stacks grow their gradients toward the
-    input at any init: Yang et al. 2019), so such a gradient says nothing about the initialization.
-    """
-    return key != "grad_norm" or not points or not (points[0].normalized or points[-1].normalized)
+    """Whether the endpoints' values may be compared (gradients: :func:`initlint.formulas.gradient_comparable`)."""
+    return key != "grad_norm" or gradient_comparable(points)
 
 
 def ratio_problem(points: Sequence[SignalPoint], key: str, label: str, words: tuple[str, str],
