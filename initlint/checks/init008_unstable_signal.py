@@ -137,10 +137,13 @@ def check(record: LayerRecord) -> Verdict | None:
         problems.append(f"dead after the activation: {shown}")
     if not problems:
         return None
+    trained = record.init is not None and record.init.scheme == "trained"
+    advice = (f"The weights are trained ({record.init.note}): re-initializing them would discard the training."
+              if trained and record.init is not None else
+              "Initialize each layer for the activation that consumes it "
+              "(initlint.apply_recommended_init(model) does this).")
     message = (
-        f"unstable signal on one N(0,1) batch (threshold {threshold:g}x): " + "; ".join(problems) + ". "
-        f"Curve (forward std / gradient norm per sample): {sketch(points or curve)}. "
-        "Initialize each layer for the activation that consumes it "
-        "(initlint.apply_recommended_init(model) does this)."
+        f"unstable signal on one batch (threshold {threshold:g}x): " + "; ".join(problems) + ". "
+        f"Curve (forward std / gradient norm per sample): {sketch(points or curve)}. {advice}"
     )
     return Verdict(CODE, "warning", message)

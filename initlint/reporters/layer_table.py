@@ -23,7 +23,9 @@ def verdict(record: LayerRecord, result: FileResult) -> str:
     codes = [f"{f.code} {f.severity}" for f in result.findings if record.name in f.layer.split(", ")]
     if codes:
         return ", ".join(codes)
-    return "unresolved" if record.unresolved else "ok"
+    if record.unresolved:
+        return "unresolved"
+    return "trained (skipped)" if record.init is not None and record.init.scheme == "trained" else "ok"
 
 
 def _num(value: Any, fmt: str = ".3g") -> str:
