@@ -147,3 +147,23 @@ def test_trained_file_init008_gives_no_reinit_hint(tmp_path: Path, scale: float)
     result = audit_onnx(path, Settings(propagate=True))
     [finding] = [f for f in result.findings if f.code == "INIT008"]
     assert "apply_recommended_init" not in finding.message and "The weights are trained" in finding.message
+
+
+def test_chain_factors_follow_data_flow(tmp_path: Path) -> None:
+    d = 256
+    default = lambda: RNG.uniform(-1 / np.sqrt(d), 1 / np.sqrt(d), (d, d)).astype(np.float32)  # noqa: E731
+    seq = audit_onnx(save(mlp([default() for _ in range(4)] + [default()[:10]]), tmp_path / "seq.onnx"))
+    notes = [f.message for f in seq.findings if f.code == "INIT005"]
+    assert len(notes) == 4 and all("Over the 4 such layers" in m for m in notes)
+    # two parallel branches of two layers each, summed: two chains of 2, never one of 4
+    inits = [numpy_helper.from_array(default(), f"w{i}") for i in range(4)]
+    nodes = []
+    for branch, (a, b) in enumerate(((0, 1), (2, 3))):
+        nodes += [helper.make_node("MatMul", ["x", f"w{a}"], [f"h{a}"], name=f"b{branch}_fc0"),
+                  helper.make_node("Relu", [f"h{a}"], [f"r{a}"]),
+                  helper.make_node("MatMul", [f"r{a}", f"w{b}"], [f"h{b}"], name=f"b{branch}_fc1"),
+                  helper.make_node("Relu", [f"h{b}"], [f"r{b}"])]
+    nodes.append(helper.make_node("Add", ["r1", "r3"], ["y"]))
+    par = audit_onnx(save(graph(nodes, inits, (4, d), (4, d)), tmp_path / "par.onnx"))
+    messages = [f.message for f in par.findings if f.code == "INIT005"]
+    assert messages and not any("Over the 4" in m for m in messages)

@@ -366,10 +366,10 @@ def _step(g: Graph, node: onnx.NodeProto, name: str, settings: Settings, steps: 
     if _is_weight_input(g, node, name):
         return Consumer(Activation("identity", "linear", reaches_weight=True), **here)
     nxt = node.output[0] if node.output else ""
-    if normalized and op in ("Mul", "Add") and (other := _other(node, name)) is not None and g.is_const(other):
-        return resolve(g, nxt, settings, steps + 1, normalized, residual)  # the affine part of a normalization
-    if op in SELECTING and node.input and node.input[0] == name:
-        return resolve(g, nxt, settings, steps + 1, normalized, residual)  # a class token, a slice
+    affine = normalized and op in ("Mul", "Add") and (other := _other(node, name)) is not None and g.is_const(other)
+    selecting = op in SELECTING and node.input and node.input[0] == name  # a class token, a slice
+    if affine or selecting:  # the affine part of a normalization, or part of the same signal
+        return resolve(g, nxt, settings, steps + 1, normalized, residual)
     if op in ("Mul", "Div") and _other_const(g, node, name):
         factor = g.constant(_other(node, name) or "") or 0.0
         if abs(factor) != 1.0 and not normalized:  # the activation sees factor * W x: the weight scale alone no longer says
@@ -438,7 +438,66 @@ def records(g: Graph, path: str, settings: Settings, sample: int = 65536,
     out = []
     for layer in layers:
         out.append(_record(g, layer, path, scope, settings, sample, agree))
-    return trained_file(_zero_chains(g, layers, out)) + _subgraph_layers(g, path, scope)
+    return trained_file(chains(g, layers, _zero_chains(g, layers, out), scope)) + _subgraph_layers(g, path, scope)
+
+
+def _sequential_next(g: Graph, name: str, limit: int = 200) -> set[int] | None:
+    """ids of the weight layers a tensor reaches along one sequential path; None when a normalization,
+    a residual merge or a graph output lies on the way (no chain through those: SPEC 8.34)."""
+    found: set[int] = set()
+    seen: set[str] = set()
+    frontier = [name]
+    while frontier and len(seen) < limit:
+        t = frontier.pop()
+        if t in seen:
+            continue
+        seen.add(t)
+        if t in g.outputs:
+            return None
+        for n in g.consumers.get(t, []):
+            if n.op_type in SHAPE_ONLY:
+                continue
+            if n.op_type in WEIGHT_OPS and g.layer(n) is not None:
+                found.add(id(n))
+            elif n.op_type in NORMALIZATION:
+                return None
+            elif n.op_type in ("Add", "Sub") and (other := _other(n, t)) is not None and not g.is_const(other) \
+                    and g.constant(other) is None:
+                return None
+            else:
+                frontier.extend(n.output)
+    return found
+
+
+def chains(g: Graph, layers: list[WeightLayer], recs: list[LayerRecord], scope: str) -> list[LayerRecord]:
+    """Give the layers of one sequential chain a common scope, so compounded factors follow data flow (SPEC 8.34).
+
+    Layer A links to layer B when A's output (through its activation, no normalization and no residual
+    merge on the way) reaches B and only B, and B is reached that way from A only. Parallel branches and
+    residual branches therefore never share a chain.
+    """
+    index = {id(layer.node): i for i, layer in enumerate(layers)}
+    successor: dict[int, int] = {}
+    for i, (layer, rec) in enumerate(zip(layers, recs)):
+        if rec.normalized or rec.residual_end or not layer.node.output:
+            continue
+        nxt = _sequential_next(g, layer.node.output[0])
+        if nxt is not None and len(nxt) == 1 and (j := index.get(next(iter(nxt)))) is not None:
+            successor[i] = j
+    preds: dict[int, list[int]] = defaultdict(list)
+    for i, j in successor.items():
+        preds[j].append(i)
+    root = list(range(len(layers)))
+    for j, sources in preds.items():
+        if len(sources) == 1:
+            root[j] = sources[0]
+
+    def find(i: int) -> int:
+        while root[i] != i:
+            i = root[i]
+        return i
+
+    return [replace(rec, scope=f"{scope} (the chain from {recs[find(i)].name})") for i, rec in enumerate(recs)]
 
 
 def trained_file(recs: list[LayerRecord]) -> list[LayerRecord]:
