@@ -266,3 +266,41 @@ def test_plot_marks_zeros_endpoints_and_the_verdict(tmp_path: Path) -> None:
     plot(result, str(png))
     pixels = image.imread(str(png))
     assert pixels.shape[0] >= 700 and pixels.shape[1] >= 1000  # 150 dpi
+
+
+def test_a_trained_live_model_is_judged_as_trained() -> None:
+    torch.manual_seed(0)
+    model = nn.Sequential(*[m for _ in range(6) for m in (nn.Linear(128, 128), nn.ReLU())], nn.Linear(128, 10))
+    with torch.no_grad():
+        for layer in model:
+            if isinstance(layer, nn.Linear):  # heavy-tailed, as trained weights are
+                layer.weight.copy_(torch.distributions.StudentT(3.0).sample(layer.weight.shape) * 0.02)
+    result = check_model(model)
+    assert {row["scheme"] for row in result.layers} == {"trained"}
+    assert not [f for f in result.findings if f.code != "INIT008"]
+    assert all("apply_recommended_init" not in m for m in init008(result))
+    weights = [p.detach().clone() for p in model.parameters()]
+    apply_recommended_init(model)
+    assert all(torch.equal(a, b) for a, b in zip(weights, model.parameters()))
+
+
+def test_the_static_reason_is_carried_into_the_live_finding(tmp_path: Path) -> None:
+    from initlint.api import check_target
+
+    target = tmp_path / "net.py"
+    target.write_text(
+        "import torch.nn as nn\n\n\n"
+        "class Net(nn.Module):\n"
+        "    def __init__(self):\n"
+        "        super().__init__()\n"
+        "        self.fc = nn.Linear(64, 64)\n"
+        "        self.out = nn.Linear(64, 2)\n\n"
+        "    def _init_weights(self, m):\n"
+        "        if isinstance(m, nn.Linear):\n"
+        "            nn.init.kaiming_normal_(m.weight)\n\n"
+        "    def forward(self, x):\n"
+        "        return self.out(self.fc(x).relu())\n"
+    )
+    result, _ = check_target(f"{target}:Net")
+    [finding] = [f for f in result.findings if f.code == "INIT005"]
+    assert "because _init_weights is defined but never applied" in finding.message

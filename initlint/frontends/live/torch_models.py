@@ -19,14 +19,14 @@ module path as name (SPEC 8.23); :func:`initlint.api.check_model` judges them.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import torch
 from torch import nn
 
 from ... import formulas
-from ...measure import Agreement, infer
+from ...measure import Agreement, as_trained, infer, trained_majority
 from ...records import Activation, InitSpec, LayerRecord, Origin, Progress, Signal, SignalPoint
 from ...settings import Settings
 from .common import DEFAULT_BATCH, Measurement, is_head
@@ -224,8 +224,12 @@ def measure(
         for name, (param, fi, fo) in rec.raw.items()
     ]
     signal = Signal(signal_curve(rec, records), threshold)
+    why = trained_majority([r.init for r in records])
+    if why:  # SPEC 8.37: a trained model is judged as trained, and INIT008 gives no re-init hint
+        records = [replace(r, init=as_trained(r.init, why)) for r in records]
     records.append(LayerRecord(name=scope, kind="network", framework="torch", origin=Origin(path), scope=scope,
-                               signal=signal))
+                               signal=signal,
+                               init=InitSpec("trained", source="measured", note=why) if why else None))
     return Measurement(path, scope, shape, tracer, tuple(records), signal)
 
 
