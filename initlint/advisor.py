@@ -12,8 +12,10 @@ tanh, sigmoid, linear  Glorot uniform, ``xavier_uniform_(w)``                   
 selu                   LeCun normal, ``kaiming_normal_(w, nonlinearity="linear")``   1 / fan_in
 =====================  ===========================================================  ==========================
 
-Biases are set to zero. Left alone: embeddings and normalization parameters (not
-weight layers), zero or constant weights (deliberate: Fixup, ReZero, zero heads),
+Biases are set to zero. Left alone: embeddings, tensors tied to them or shared by several
+modules (SPEC 8.38) and normalization parameters, layers whose measured variance already fits
+their consumer (within 1.5x, SPEC 8.3), zero or constant weights (deliberate: Fixup, ReZero,
+zero heads; unless INIT003 reports them dead before a ReLU),
 identity inits, output heads scaled below Glorot on purpose (SPEC 8.28), tensors that
 look trained, and layers whose consumer is unresolved.
 
@@ -28,6 +30,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 from torch import nn
@@ -100,16 +103,34 @@ def looks_default(std: float, max_abs: float, fan_in: int) -> bool:
     return max_abs <= bound * (1 + 1e-6) and 0.5 < std / expected < 2
 
 
-def decide(record: LayerRecord, max_abs: float | None = None) -> str:
-    """Why a layer is kept as it is, or "" when it should be re-initialized."""
+def fits(record: LayerRecord) -> bool:
+    """The measured variance is within SPEC 8.3's 1.5x of one of the consumer family's ``ok`` formulas."""
+    spec, act = record.init, record.activation
+    if spec is None or act is None or spec.measured_std is None or not record.fan_in or not record.fan_out:
+        return False
+    measured = spec.measured_std**2 + spec.mean**2
+    required = formulas.requirements(act.family, record.fan_in, record.fan_out, act.slope)
+    nearest = formulas.nearest(measured, required) if required and measured > 0 else None
+    return nearest is not None and formulas.fold(measured / nearest[1]) < rule("INIT001").threshold("agree")
+
+
+def decide(record: LayerRecord, max_abs: float | None = None, dead: bool = False) -> str:
+    """Why a layer is kept as it is, or "" when it should be re-initialized.
+
+    ``dead``: INIT003 reports the layer's zero/constant weights (they kill its ReLU), so they are not deliberate.
+    """
     spec: InitSpec | None = record.init
     act = record.activation
+    if record.kind == "embedding":
+        return "tied to an Embedding's table (SPEC 8.38)"
     if record.unresolved or act is None:
         return f"consumer unresolved: {record.unresolved or 'unknown'}"
     if not record.fan_in or not record.fan_out:
         return "fans unknown"
-    if spec is not None and spec.scheme in KEEP:
+    if spec is not None and spec.scheme in KEEP and not (dead and spec.scheme in ("zero", "constant")):
         return KEEP[spec.scheme]
+    if spec is not None and spec.scheme not in ("zero", "constant") and fits(record):
+        return "already fits its consumer (within 1.5x of an ok formula)"
     if act.family == "linear" and spec is not None and spec.measured_std is not None:
         default = spec.scheme == "torch-default" or (
             spec.scheme == "inconclusive" and max_abs is not None
@@ -133,20 +154,30 @@ def apply_recommended_init(
     seed: int = 0,
     settings: Settings | None = None,
     include_kept: bool = False,
+    example_inputs: Any = None,
+    input_dtype: str | None = None,
 ) -> list[Change]:
     """Re-initialize ``model``'s weights in place for their traced consumers; return what changed.
 
     Draws use the global torch RNG (seed it for reproducible weights); ``seed`` only
-    fixes the tracing batch. With ``include_kept`` the layers left alone are listed too.
+    fixes the tracing batch; ``example_inputs`` / ``input_dtype`` as for :func:`initlint.check_model`.
+    With ``include_kept`` the layers left alone are listed too. Embeddings, tensors tied to them and
+    tensors shared by several modules are never touched (SPEC 8.38); layers whose measured variance
+    already fits their consumer are kept.
     """
     from .api import check_model
     from .frontends.live.targets import LiveError, is_keras_model
 
     if is_keras_model(model):
         raise LiveError("apply_recommended_init re-initializes torch models; for Keras set kernel_initializer")
-    result = check_model(model, input_shape, seed=seed, settings=settings)
+    from .frontends.live.torch_models import embedding_tensors, shared_tensors
+
+    result = check_model(model, input_shape, seed=seed, settings=settings, example_inputs=example_inputs,
+                         input_dtype=input_dtype)
     params = _parameters(model)
     modules = dict(model.named_modules())
+    untouchable = embedding_tensors(model) | shared_tensors(model)
+    dead = {name for f in result.findings if f.code == "INIT003" for name in f.layer.split(", ")}
     changes = []
     for record in result.records:
         if record.kind == "network":
@@ -156,7 +187,11 @@ def apply_recommended_init(
         weight = params.get(record.name) if record.kind == "parameter" else getattr(modules.get(record.name), "weight", None)
         if weight is None:
             continue
-        reason = decide(record, float(weight.detach().abs().max()) if weight.numel() else None)
+        if id(weight) in untouchable:
+            reason = "an Embedding's table or a tensor shared with another module (SPEC 8.38)"
+        else:
+            reason = decide(record, float(weight.detach().abs().max()) if weight.numel() else None,
+                            dead=record.name in dead)
         act = record.activation
         consumer = act.name if act else "?"
         std_before = float(weight.detach().double().std()) if weight.numel() > 1 else None

@@ -125,23 +125,30 @@ def check_model(
     settings: Settings | None = None,
     declared: dict[str, InitSpec] | None = None,
     progress: Progress | None = None,
+    example_inputs: Any = None,
+    input_dtype: Any = None,
 ) -> LiveResult:
     """Measure, trace and propagate a live torch (or Keras-on-torch) model and judge it like any other input.
 
     ``threshold``: INIT008's factor (default: the settings'); ``path``: where findings are
     located (default: the file defining the model's class); ``declared``: module path ->
-    statically declared initializer, for INIT007. Raises ``LiveError`` with one line when
-    the model cannot be run. Imports torch.
+    statically declared initializer, for INIT007. ``example_inputs``: what the pass feeds the
+    model instead of a drawn batch (a tensor, a tuple of positional inputs, or a dict of keyword
+    inputs); ``input_dtype`` (``"long"`` or a torch dtype): draw token ids of ``input_shape``
+    instead of N(0,1). Raises ``LiveError`` with one line when the model cannot be run. Imports torch.
     """
     from .frontends.live import keras_models, torch_models
     from .frontends.live.common import layer_rows
-    from .frontends.live.targets import is_keras_model
+    from .frontends.live.targets import is_keras_model, parse_dtype
 
     settings = settings or Settings()
-    frontend = keras_models if is_keras_model(model) else torch_models
+    keras = is_keras_model(model)
+    frontend = keras_models if keras else torch_models
+    dtype = parse_dtype(input_dtype) if isinstance(input_dtype, str) else input_dtype
     measured = frontend.measure(
         model, input_shape, seed=seed, path=path, settings=settings, declared=declared, progress=progress,
         threshold=settings.signal_threshold if threshold is None else threshold, agree=engine.same_verdicts,
+        example_inputs=example_inputs, input_dtype=dtype,
     )
     found = tuple(engine.findings(measured.records, settings))
     return LiveResult(
@@ -160,6 +167,8 @@ def check_target(
     threshold: float | None = None,
     settings: Settings | None = None,
     progress: Progress | None = None,
+    example_inputs: Any = None,
+    input_dtype: Any = None,
 ) -> tuple[LiveResult, Any]:
     """Import, build and check ``path.py:Name`` / ``package.module:Name``; returns the result and the model.
 
@@ -174,12 +183,34 @@ def check_target(
     obj, path = targets.import_target(target)
     model = targets.build_model(obj, kwargs or {}, seed)
     declared = None
-    if not targets.is_keras_model(model) and path.endswith(".py"):
+    if targets.is_keras_model(model) and path.endswith(".py"):
+        declared = _keras_defaults(path, settings, obj)
+    elif path.endswith(".py"):
         say("reading declared initializers from the source")
         try:
             declared = torch_models.declared_inits(lint_file(path, settings).records, model)
         except Exception:  # noqa: BLE001 - no static declarations means no INIT007, never a failed check
             declared = {}
     result = check_model(model, input_shape, seed=seed, threshold=threshold, path=path, settings=settings,
-                         declared=declared, progress=progress)
+                         declared=declared, progress=progress, example_inputs=example_inputs, input_dtype=input_dtype)
     return result, model
+
+
+def _keras_defaults(path: str, settings: Settings | None, obj: Any) -> dict[str, InitSpec] | None:
+    """The target's Glorot kernels are all on Keras' default in the source (statically, within the target's
+    own lines): the live check judges them as the default too, as the static lint does."""
+    import inspect
+
+    from .frontends.live.keras_models import DEFAULT_GLOROT
+
+    try:
+        lines, start = inspect.getsourcelines(obj)
+        records = lint_file(path, settings).records
+    except Exception:  # noqa: BLE001 - no static view means no change to the measured verdicts
+        return None
+    inside = range(start, start + len(lines))
+    glorot = [r.init for r in records if r.framework == "keras" and r.init is not None and r.init.scheme == "glorot"
+              and r.origin.line in inside]
+    if glorot and all(spec.source == "default" for spec in glorot):
+        return {DEFAULT_GLOROT: glorot[0]}
+    return None

@@ -333,6 +333,8 @@ def explain(code: str) -> None:
 @click.option("--kwargs", "kwargs_json", default="{}", show_default=True,
               help='JSON object of keyword arguments for the class or factory, e.g. \'{"depth": 50}\'.')
 @click.option("--input-shape", help="Input shape with the batch, e.g. 128,3,32,32 [default: from the first layer].")
+@click.option("--input-dtype", help="Input dtype, e.g. long for token ids (drawn below the first Embedding's size) "
+              "[default: token ids when the forward starts with an Embedding, else the model's float dtype].")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for building the model and the batch.")
 @click.option("--signal-threshold", type=_Finite(min=1.0, min_open=True, max=1e12),
               help="INIT008: largest allowed change of forward / gradient std across the network [default: 10].")
@@ -342,7 +344,7 @@ def explain(code: str) -> None:
 @click.option("--select", help="Comma-separated code prefixes to report.")
 @click.option("--ignore", help="Comma-separated code prefixes not to report.")
 @click.option("--fail-on", type=click.Choice(SEVERITIES), help="Lowest severity that makes the exit code 1 [default: warning].")
-def check(target: str, kwargs_json: str, input_shape: str | None, seed: int, signal_threshold: float | None, fmt: str,
+def check(target: str, kwargs_json: str, input_shape: str | None, input_dtype: str | None, seed: int, signal_threshold: float | None, fmt: str,
           plot_file: str | None, apply_demo: bool, select: str | None, ignore: str | None, fail_on: str | None) -> None:
     """Check a live model: TARGET is path/to/file.py:Name or package.module:Name (a class or a factory).
 
@@ -365,7 +367,7 @@ def check(target: str, kwargs_json: str, input_shape: str | None, seed: int, sig
         sys.exit(2)
     try:
         from .api import check_target
-        from .frontends.live.targets import LiveError, parse_shape
+        from .frontends.live.targets import LiveError, parse_dtype, parse_shape
     except ModuleNotFoundError as err:
         _missing(err)
     signal_threshold = settings.signal_threshold
@@ -375,9 +377,11 @@ def check(target: str, kwargs_json: str, input_shape: str | None, seed: int, sig
         if not isinstance(kwargs, dict):
             raise LiveError("--kwargs must be a JSON object")
         shape = parse_shape(input_shape) if input_shape else None
-        result, model = check_target(target, kwargs=kwargs, input_shape=shape, seed=seed,
+        dtype = parse_dtype(input_dtype) if input_dtype else None
+        result, model = check_target(target, kwargs=kwargs, input_shape=shape, seed=seed, input_dtype=dtype,
                                      threshold=signal_threshold, settings=settings, progress=progress)
-        demo = _apply_demo(model, result, seed, settings) if apply_demo and result.tracer != "keras graph" else None
+        demo = (_apply_demo(model, result, seed, settings, dtype)
+                if apply_demo and result.tracer != "keras graph" else None)
     except (LiveError, json.JSONDecodeError) as err:
         click.echo(f"error: {target}: {err}", err=True)
         sys.exit(2)
@@ -412,7 +416,7 @@ def _missing(err: ModuleNotFoundError, target: str = "") -> NoReturn:
     sys.exit(2)
 
 
-def _apply_demo(model: Any, before: Any, seed: int, settings: Settings) -> tuple[list[Any], Any]:
+def _apply_demo(model: Any, before: Any, seed: int, settings: Settings, dtype: Any = None) -> tuple[list[Any], Any]:
     """Re-initialize a copy of the model with the advisor and check it again."""
     import copy
 
@@ -420,9 +424,10 @@ def _apply_demo(model: Any, before: Any, seed: int, settings: Settings) -> tuple
     from .api import check_model
 
     twin = copy.deepcopy(model)
-    changes = apply_recommended_init(twin, before.input_shape, seed=seed, settings=settings, include_kept=True)
+    changes = apply_recommended_init(twin, before.input_shape, seed=seed, settings=settings, include_kept=True,
+                                     input_dtype=dtype)
     after = check_model(twin, before.input_shape, seed=seed, threshold=before.signal.threshold if before.signal else None,
-                        path=before.path, settings=settings)
+                        path=before.path, settings=settings, input_dtype=dtype)
     return changes, after
 
 

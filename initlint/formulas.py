@@ -274,23 +274,34 @@ def truncation_factor(k: float) -> float:
 # --------------------------------------------------------------------------- signal propagation
 
 
+def _extent(point: SignalPoint) -> int | None:
+    """Positions per sample of a point's output (H·W for a (C, H, W) map, T for (T, C) tokens); 1 for a vector."""
+    if point.shape is None:
+        return None
+    return math.prod(point.shape[1:]) if len(point.shape) >= 2 else 1
+
+
 def signal_body(curve: Sequence[SignalPoint]) -> list[SignalPoint]:
-    """The layers a propagation ratio is taken over: every weight layer but output heads and residual-branch ends."""
-    return [point for point in curve if not point.head and not point.residual_end]
+    """The measured path INIT008 compares the endpoints of (SPEC 8.18, 8.36).
 
-
-def compounded(measured: Sequence[tuple[SignalPoint, float]]) -> tuple[float, int]:
-    """last / first as the product of consecutive ratios, skipping steps whose output ``shape`` differs.
-
-    Per-element stds are not comparable across pooling or reshaping (a global average pool
-    divides each gradient entry by the pooled size), so only same-shape steps count. Without
-    shapes this is exactly last / first. Returns (ratio, skipped steps).
+    Every weight-layer call but output heads and residual-branch ends; and when the first call
+    outputs feature maps (or token sequences), the calls on globally pooled vectors (a classifier's
+    hidden layers, squeeze-and-excitation gates) are past the path: global pooling averages the
+    signal over positions, which is no propagation problem of the initialization.
     """
-    ratio, skipped = 1.0, 0
-    for (p, a), (q, b) in zip(measured[:-1], measured[1:]):
-        if p.shape is not None and q.shape is not None and tuple(p.shape) != tuple(q.shape):
-            skipped += 1
-            continue
-        ratio *= b / a
-    return ratio, skipped
+    body = [point for point in curve if not point.head and not point.residual_end]
+    if body and (_extent(body[0]) or 1) > 1:
+        spread = [p for p in body if (_extent(p) or 2) > 1]
+        if len(spread) >= 2:
+            return spread
+    return body
 
+
+def gradient_comparable(body: Sequence[SignalPoint]) -> bool:
+    """Whether INIT008 compares the gradients of the path's endpoints: only when neither is normalized.
+
+    A normalization right after a layer divides the gradient reaching the layer's output by that
+    output's batch std, whatever the init (and batch-normalized stacks grow their gradients toward the
+    input at any init: Yang et al. 2019), so such a gradient says nothing about the initialization.
+    """
+    return not body or not (body[0].normalized or body[-1].normalized)

@@ -109,7 +109,16 @@ FAN_SCALED = (
          scale=formulas.TORCH_DEFAULT_SCALE, mode="fan_in"),
     _fan("kaiming tanh gain", True, scale=TANH_GAIN2, mode="fan_in", gain_for="tanh", gain_nonlinearity="tanh"),
     _fan("kaiming selu gain", True, scale=SELU_GAIN2, mode="fan_in", gain_for="selu", gain_nonlinearity="selu"),
+    # EfficientNet's classifier (torchvision): uniform_(w, -1/sqrt(out_features), 1/sqrt(out_features))
+    _fan("U(±1/sqrt(fan_out))", True, frozenset({"uniform"}), scheme="variance-scaling", distribution="uniform",
+         scale=1.0 / 3.0, mode="fan_out"),
 )
+# GPT-2's scaled residual projections: N(0, (0.02 / sqrt(2 n_layer))²) for the usual depths (PyTorch models only).
+SCALED_RESIDUAL = tuple(
+    (f"N(0, (0.02/√{2 * depth})²)", _spec("fixed-std", "normal", std=0.02 / math.sqrt(2 * depth)), frozenset({"normal"}))
+    for depth in (6, 12, 24, 36)
+)
+KERAS_ONLY = frozenset({"TruncatedNormal(0.05)"})
 # Fan-independent hypotheses: N(0, s²) and U(±s) for round s, Keras' TruncatedNormal(0.05) (std before the cut).
 FIXED = tuple(
     item
@@ -129,8 +138,11 @@ def candidates(
 
     He 2/fan_in, 2/fan_out, leaky He 2/((1+a²) fan_in), LeCun 1/fan_in, Glorot 2/(fan_in+fan_out),
     PyTorch's default 1/(3 fan_in) (uniform only), tanh gain (25/9)/fan_in and (25/9)*2/(fan_in+fan_out),
-    selu gain (9/16)/fan_in (the last four not for Keras); fixed stds {1, 2, 5}x10^-3..10^0 as normals
-    and as U(±a); Keras' TruncatedNormal(0.05). Hypotheses whose fans are unknown are left out.
+    selu gain (9/16)/fan_in, U(±1/sqrt(fan_out)) (the last five not for Keras); fixed stds
+    {1, 2, 5}x10^-3..10^0 as normals and as U(±a); Keras' TruncatedNormal(0.05) (not for PyTorch);
+    GPT-2's 0.02/sqrt(2L) for L in 6, 12, 24, 36 (PyTorch only). For PyTorch a round U(±a) within 5 %
+    of the default's variance is left out: the default explains it. Hypotheses whose fans are unknown
+    are left out.
     """
     fans = (fan_in or None, fan_out or None)
     table = [(label, spec, shapes) for label, spec, shapes, torch_only in FAN_SCALED
@@ -138,11 +150,21 @@ def candidates(
     if slope and fan_in:
         table.append((f"He(a={slope:g})", _spec("variance-scaling", None, scale=leaky_gain2(slope), mode="fan_in",
                                                  gain_for="relu", gain_nonlinearity="leaky_relu"), ANY_SHAPE))
+    fixed = [c for c in FIXED if not (framework == "torch" and c[0] in KERAS_ONLY)]
+    if framework == "torch":
+        fixed += SCALED_RESIDUAL
     out = []
-    for label, spec, shapes in [*table, *FIXED]:
+    for label, spec, shapes in [*table, *fixed]:
         var = formulas.variance(spec, *fans)
         if var is not None and var > 0:
             out.append(Candidate(label, var, spec, shapes))
+    # A uniform that PyTorch's default also explains is the default (far likelier): for PyTorch models
+    # a round U(±a), for any model U(±1/sqrt(fan_out)) on a near-square layer.
+    default = next((c.var for c in out if c.spec.scheme == "torch-default"), None)
+    if default:
+        out = [c for c in out if not (
+            c.spec.distribution == "uniform" and abs(c.var / default - 1) < MERGE
+            and (c.label == "U(±1/sqrt(fan_out))" or framework == "torch" and c.spec.scheme == "fixed-std"))]
     return out
 
 
@@ -212,9 +234,16 @@ def shape_class(st: Stats) -> frozenset[str]:
 
 
 def kurtosis_ok(st: Stats, shapes: frozenset[str]) -> bool:
-    """Excess kurtosis within 99.9 % of the shape's (SE sqrt(24/n)); heavy tails mean trained weights."""
-    if st.n < 256:
+    """Excess kurtosis within 99.9 % of the shape's (SE sqrt(24/n)); heavy tails mean trained weights.
+
+    Below 256 entries only the heavy tail is tested, with a bound 1.8x wider: the sample kurtosis
+    of a normal is skewed to the right there (its 99.95 % quantile is 4.6 at n = 16, 3.3 at n = 64 and
+    2.5 at n = 128, all inside the bound), so only tails no initializer draws fail.
+    """
+    if st.n < MIN_ENTRIES:
         return True
+    if st.n < 256:
+        return all(st.kurtosis - KURTOSIS[s] <= 1.8 * Z999 * math.sqrt(24 / st.n) + 0.05 for s in shapes)
     slack = Z999 * math.sqrt(24 / st.n) + 0.05
     return any(abs(st.kurtosis - KURTOSIS[s]) <= slack for s in shapes)
 
@@ -238,6 +267,8 @@ def accepts(c: Candidate, st: Stats, shapes: frozenset[str]) -> tuple[bool, floa
     """
     if shapes == ANY_SHAPE:
         z = log_z(st, c.var, "normal")
+        if c.shapes == {"uniform"} and st.max_abs > c.bound() * (1 + 1e-6 + 2 * st.rel_tol):
+            return False, -math.inf, ""  # a uniform never draws past its bound, whatever the sample size
         return abs(z) <= Z999, -z * z / 2, ""
     usable = shapes & c.shapes
     if not usable:
@@ -245,7 +276,7 @@ def accepts(c: Candidate, st: Stats, shapes: frozenset[str]) -> tuple[bool, floa
     if "uniform" in usable:
         a = c.bound()
         fits = st.max_abs <= a * (1 + 1e-6 + 2 * st.rel_tol)
-        ok = fits and st.max_abs >= a * (1 - uniform_eps(st.n))
+        ok = fits and st.max_abs >= a * (1 - uniform_eps(st.n) - 2 * st.rel_tol)  # fp16/bf16 rounding
         return ok, (-st.n * math.log(a) if fits else -math.inf), "uniform"
     shape = "truncated_normal" if shapes == {"truncated_normal"} else "normal"
     z = log_z(st, c.var, shape)
@@ -444,6 +475,9 @@ def infer(
     if abs(st.mean) > Z999 * st.std / math.sqrt(st.n) and abs(st.mean) > 0.05 * st.std:
         return _offset(st, shapes, x)
     if not kurtosis_ok(st, shapes):
+        if st.n < TRAINED_MIN:
+            return _inconclusive(f"excess kurtosis {st.kurtosis:.2g} is heavier-tailed than any initializer's; "
+                                 f"too few entries ({st.n}) to say more", st)
         return _spec("trained", None, measured_std=st.std, confidence=0.999,
                      note=f"excess kurtosis {st.kurtosis:.2g} fits no initializer's distribution")
     return _match(st, shapes, candidates(fan_in, fan_out, framework, slope), fan_in, fan_out, family, slope, agree)
@@ -502,3 +536,28 @@ def _unmatched(
                      note=f"std {st.std:.3g} is unscaled: variance {st.var / loosest:.3g}x He's on the smaller fan")
     scale = f" (variance = {st.var * fan_in:.3g}/fan_in)" if fan_in else ""
     return _spec("trained", dist, measured_std=st.std, confidence=0.999, note=f"fits no initializer{scale}")
+
+
+TRAINED_SHARE = 0.5  # a file or model whose measurable layers are mostly trained is treated as trained
+
+
+def trained_majority(specs: Sequence[InitSpec | None]) -> str:
+    """SPEC 8.37: why a whole file or model counts as trained ("" when it does not).
+
+    Measurable: conclusive measured tensors (not inconclusive; constant, zero and identity tensors
+    are structure, not statistics). Trained when more than half of them fit no initializer.
+    """
+    measurable = [s for s in specs if s is not None and s.scheme not in ("inconclusive", "zero", "constant",
+                                                                        "identity")]
+    trained = [s for s in measurable if s.scheme == "trained"]
+    if measurable and len(trained) > TRAINED_SHARE * len(measurable):
+        return f"{len(trained)} of its {len(measurable)} measurable layers fit no initializer"
+    return ""
+
+
+def as_trained(spec: InitSpec | None, why: str) -> InitSpec | None:
+    """A tensor of a trained file: its match to an initializer is a coincidence of scale (SPEC 8.37)."""
+    if spec is None or spec.scheme == "trained":
+        return spec
+    return replace(spec, scheme="trained", confidence=None,
+                   note=f"the file is trained ({why}); alone it {spec.note or 'looks like ' + spec.scheme}")

@@ -104,8 +104,9 @@ class SignalPoint:
     """One weight layer's output on the propagation pass (SPEC 8.18).
 
     ``forward_std``: std over all elements of the layer's output; ``grad_std``: std of the
-    gradient of ``sum(output * R)`` w.r.t. that output; ``dead_fraction``: share of exactly-zero
-    outputs of its relu-family activation. None means not measured; inf/nan, overflowed.
+    gradient of ``sum(output * R)`` w.r.t. that output, ``grad_norm`` its norm per sample;
+    ``dead_fraction``: share of exactly-zero outputs of its relu-family activation. None means
+    not measured; inf/nan, overflowed. ``layer`` names the call (``fc (call 2)`` for a reused module).
     """
 
     layer: str
@@ -115,6 +116,8 @@ class SignalPoint:
     head: bool = False  # its output reaches the model output without another weight layer
     residual_end: bool = False  # last layer of a residual branch
     shape: tuple[int, ...] | None = None  # output shape without the batch dimension
+    grad_norm: float | None = None  # the gradient's norm per sample, sqrt(sum g² / batch) (SPEC 8.36)
+    normalized: bool = False  # a normalization follows before the activation: its gradient is scale-free
 
 
 @dataclass(frozen=True)

@@ -55,7 +55,7 @@ def test_relu_default_vanishes_and_the_curve_shows_it() -> None:
     assert all(a < b for a, b in zip(grads[:-1], grads[1:]))  # monotone toward the head
     [network] = [f for f in result.findings if f.code == "INIT008"]
     assert network.line is None and network.layer == "MLP" and network.path.endswith("mlp.py")
-    assert "gradient std vanishes toward the input" in network.message
+    assert "gradient norm vanishes toward the input" in network.message
     hidden = codes(result, "INIT005")
     assert len(hidden) == 50 and "head" not in hidden  # heads on defaults are fine (SPEC 8.5)
     row = result.layers[0]

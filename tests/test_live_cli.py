@@ -30,7 +30,7 @@ def test_factory_with_kwargs_text_table() -> None:
     assert lines[0] == "MLP on input 128,64 (consumers by fx tracing)"
     assert lines[1].split()[:5] == ["layer", "type", "shape", "fan_in", "fan_out"]
     assert lines[2].split()[:7] == ["hidden.0", "linear", "64x64", "64", "64", lines[2].split()[5], "torch-default"]
-    assert any(line.startswith("signal (hidden.0 -> hidden.5, 6 layers): forward std") for line in lines)
+    assert any(line.startswith("signal (hidden.0 -> hidden.5, 6 calls): forward std") for line in lines)
     assert f"{TARGETS / 'mlp.py'}: hidden.0: INIT005 [advice]" in out
     assert lines[-1] == "1 file, 7 layers (7 resolved, 0 unresolved): 0 errors, 1 warning, 6 advice"
 

@@ -58,3 +58,18 @@ def test_conv_kernels_are_measured_through_their_torch_layout() -> None:
     assert [p.shape for p in result.signal.curve][:2] == [(16, 16, 16), (16, 16, 16)]
     assert not result.findings, [f.message for f in result.findings]  # global pooling is not a problem
     assert len(rows) == 4
+
+
+def test_default_dense_agrees_with_the_static_lint_and_is_deterministic() -> None:
+    from initlint.api import lint_file
+
+    target = f"{TARGET}:default_dense"
+    first, _ = check_target(target, seed=5)
+    again, _ = check_target(target, seed=5)
+    other, _ = check_target(target, seed=6)
+    stds = [row["measured_std"] for row in first.layers]
+    assert stds == [row["measured_std"] for row in again.layers]  # Keras' own RNG is seeded by --seed
+    assert stds != [row["measured_std"] for row in other.layers]
+    live = {(f.code, f.severity) for f in first.findings if f.code != "INIT008"}
+    static = {(f.code, f.severity) for f in lint_file(TARGET).findings if f.line and f.line > 30}
+    assert live == static == {("INIT005", "advice")}

@@ -60,7 +60,8 @@ def check(record: LayerRecord) -> Verdict | None:
         else:
             return None
     # SPEC 8.19: say why the static analysis sees no init (measured specs' notes are statistics).
-    why = (f"The layer is on the default because {spec.note}.",) if spec.note and spec.source == "default" else ()
+    static = record.declared if record.declared is not None and record.declared.source == "default" else spec
+    why = (f"The layer is on the default because {static.note}.",) if static.note and static.source == "default" else ()
     headline = (
         f"{record.name}: {short(spec)} does not suit {consumer(record)}, which needs "
         f"{family_info(act.family)['recommended']}: variance {times(fold(factor))} too {'high' if factor > 1 else 'low'}"

@@ -1,17 +1,20 @@
 """INIT008 unstable-signal: on one random batch the signal or its gradient vanishes, explodes or dies.
 
-Input: one record of kind ``"network"`` (any framework) whose ``signal`` holds the
-weight layers' :class:`~initlint.records.SignalPoint` s in execution order and the
-factor (default 10) the std may change by from the first non-head layer to the last
-non-head layer (SPEC 8.18).
+Input: one record of kind ``"network"`` (any framework) whose ``signal`` holds one
+:class:`~initlint.records.SignalPoint` per call of a weight layer in execution order, and the
+factor (default 10) the signal may change by from the first weight layer to the last one
+before the output head (SPEC 8.18, 8.36).
 
-Fires once per network: when forward or gradient std changes by more than the
-threshold between those two layers (ratio = last / first, folded to >= 1), when a
-value is not finite, or when a layer is dead (> 90 % zeros). Heads and residual-branch
-ends are left out of the ratio: the signal that propagates is the one on the main path.
-With ``shape`` given, the ratio is compounded over consecutive layers of equal output
-shape only: pooling and reshaping change per-element stds without being a propagation
-problem (SPEC 8.18).
+Fires once per network when, between those two endpoints (no compounding over selected steps,
+nothing skipped), the forward per-element std or the gradient's per-sample norm changes by
+more than the threshold, when a value is not finite, when a layer's output is constant, or
+when a layer is dead (> 90 % zeros). The two quantities stay comparable when width or
+resolution changes: a He(fan_in) layer keeps the forward per-element variance, and its
+backward pass keeps the per-sample squared norm of the gradient (the gradient of n_out
+outputs of variance v reaches n_in inputs with variance n_out v / n_in), whatever the widths,
+strides or kernels (docs/live.md). Heads and residual-branch ends are left out: the signal
+that propagates is the one on the main path. The gradients are compared only when neither endpoint
+feeds a normalization (see :func:`comparable`).
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from ..formulas import compounded, signal_body
+from ..formulas import gradient_comparable, signal_body
 from ..records import LayerRecord, SignalPoint, Verdict
 from ..rulebook import rule
 from .common import verdict
@@ -30,22 +33,35 @@ CODE = "INIT008"
 # first -> last, the gradient last -> first, so a gradient growing toward the head vanishes toward the input.
 _SIGNALS = (
     ("forward_std", "forward std", ("vanishes", "explodes")),
-    ("grad_std", "gradient std", ("explodes toward the input", "vanishes toward the input")),
+    ("grad_norm", "gradient norm", ("explodes toward the input", "vanishes toward the input")),
 )
 
 
 def _value(point: SignalPoint, key: str) -> float | None:
     value = getattr(point, key)
+    if value is None and key == "grad_norm":
+        value = point.grad_std  # a curve measured before per-sample norms existed
     return None if value is None else float(value)
+
+
+def _where(point: SignalPoint, value: float) -> str:
+    shape = f", {'x'.join(map(str, point.shape))}" if point.shape else ""
+    return f"{point.layer} ({value:.3g}{shape})"
+
+
+def comparable(points: Sequence[SignalPoint], key: str) -> bool:
+    """Whether the endpoints' values may be compared (gradients: :func:`initlint.formulas.gradient_comparable`)."""
+    return key != "grad_norm" or gradient_comparable(points)
 
 
 def ratio_problem(points: Sequence[SignalPoint], key: str, label: str, words: tuple[str, str],
                   threshold: float) -> str | None:
-    """``forward std vanishes 1.2e+09x from fc0 (0.58) to fc48 (4.8e-10)`` when last/first is beyond the threshold.
+    """``forward std vanishes 1.2e+09x from fc0 (0.58, 128) to fc48 (4.8e-10, 128) over 49 ...``.
 
-    A forward std of exactly 0 is a constant output (a problem); a gradient of exactly 0
-    is left out, since a zero-initialized layer downstream blocks it at init by design
-    (INIT003 judges zero weights that really kill a layer).
+    The endpoints are the first and the last point (the caller passes the main path without heads).
+    A forward std of exactly 0 is a constant output. A gradient that is exactly 0 at the last point
+    is blocked downstream (a zero-initialized head: by design), so it is not judged; exactly 0 at the
+    first point only is a gradient that vanishes completely on the way.
     """
     measured = [(p, v) for p in points if (v := _value(p, key)) is not None]
     broken = [p for p, v in measured if not math.isfinite(v)]
@@ -55,22 +71,23 @@ def ratio_problem(points: Sequence[SignalPoint], key: str, label: str, words: tu
         constant = [p for p, v in measured if v == 0]
         if constant:
             return f"the output of {constant[0].layer} is constant (std 0)"
-    measured = [(p, v) for p, v in measured if v > 0]
-    if len(measured) < 2:
+    if len(measured) < 2 or not comparable(points, key):
         return None
     (first, a), (last, b) = measured[0], measured[-1]
-    ratio, skipped = compounded(measured)
+    if b == 0:
+        return None
+    if a == 0:
+        zero = next(p for p, v in reversed(measured) if v == 0)
+        return f"{label} {words[1]}: exactly 0 at {zero.layer} and below, {_where(last, b)} at the top"
+    ratio = b / a
     factor = ratio if ratio >= 1 else 1 / ratio
     if factor <= threshold:
         return None
     word = words[1] if ratio > 1 else words[0]
     steps = len(measured) - 1
-    per_layer = factor ** (1 / steps)
-    note = (f" (the {skipped} step(s) where the output shape changes, e.g. at pooling, are not counted)"
-            if skipped else "")
     return (
-        f"{label} {word}: {factor:.2g}x from {first.layer} ({a:.3g}) to {last.layer} ({b:.3g}) "
-        f"over {steps + 1} weight layers, ~{per_layer:.3g}x per layer{note}"
+        f"{label} {word}: {factor:.2g}x from {_where(first, a)} to {_where(last, b)} "
+        f"over {steps + 1} weight-layer calls, ~{factor ** (1 / steps):.3g}x per call"
     )
 
 
@@ -98,7 +115,7 @@ def sketch(points: Sequence[SignalPoint], samples: int = 5) -> str:
         step = (len(points) - 1) / (samples - 1)
         picked = [points[round(i * step)] for i in range(samples)]
     return ", ".join(
-        f"{p.layer} {_num(_value(p, 'forward_std'))}/{_num(_value(p, 'grad_std'))}" for p in picked
+        f"{p.layer} {_num(_value(p, 'forward_std'))}/{_num(_value(p, 'grad_norm'))}" for p in picked
     )
 
 
@@ -121,13 +138,16 @@ def check(record: LayerRecord) -> Verdict | None:
         problems.append(f"dead after the activation: {shown}")
     if not problems:
         return None
-    headline = f"unstable signal on one N(0,1) batch (threshold {threshold:g}x): {problems[0]}"
+    trained = record.init is not None and record.init.scheme == "trained"
+    headline = f"unstable signal on one batch (threshold {threshold:g}x): {problems[0]}"
     if len(problems) > 1:
         headline += f" (+{len(problems) - 1} more)"
     detail = (
-        f"unstable signal on one N(0,1) batch (threshold {threshold:g}x): " + "; ".join(problems) + ".",
-        f"Curve (forward / gradient std): {sketch(points or curve)}.",
+        f"unstable signal on one batch (threshold {threshold:g}x): " + "; ".join(problems) + ".",
+        f"Curve (forward std / gradient norm per sample): {sketch(points or curve)}.",
     )
-    hint = ("Initialize each layer for the activation that consumes it "
+    hint = (f"The weights are trained ({record.init.note}): re-initializing them would discard the training."
+            if trained and record.init is not None else
+            "Initialize each layer for the activation that consumes it "
             "(initlint.apply_recommended_init(model) does this).")
     return verdict(CODE, "warning", headline, detail=detail, hint=hint)

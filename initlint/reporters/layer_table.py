@@ -23,7 +23,9 @@ def verdict(record: LayerRecord, result: FileResult) -> str:
     codes = [f"{f.code} {f.severity}" for f in result.findings if record.name in f.layer.split(", ")]
     if codes:
         return ", ".join(codes)
-    return "unresolved" if record.unresolved else "ok"
+    if record.unresolved:
+        return "unresolved"
+    return "trained (skipped)" if record.init is not None and record.init.scheme == "trained" else "ok"
 
 
 def _num(value: Any, fmt: str = ".3g") -> str:
@@ -72,6 +74,7 @@ def row(record: LayerRecord, result: FileResult) -> dict[str, Any]:
         "ratio": need[1] if need else None,
         "verdict": verdict(record, result),
         "unresolved": record.unresolved or None,
+        "note": node.note or None if node else None,
     }
 
 
@@ -131,4 +134,6 @@ def onnx_table(result: FileResult) -> str:
     lines = [f"{result.path}: {len(items)} weight layers"]
     for r in table:
         lines.append("  " + "  ".join(cell.ljust(w) for cell, w in zip(r, widths)).rstrip())
-    return "\n".join(lines + _propagation_lines(result))
+    notes = [f"  note {r.name}: {r.node.note} (export with do_constant_folding=False for an init audit)"
+             for r in result.records if r.framework == "onnx" and is_layer(r) and r.node is not None and r.node.note]
+    return "\n".join(lines + notes + _propagation_lines(result))

@@ -27,3 +27,12 @@ def convnet():
     h = layers.GlobalAveragePooling2D()(h)
     h = layers.Dense(32, activation="relu", kernel_initializer="he_normal")(h)
     return keras.Model(x, layers.Dense(4)(h), name="convnet")
+
+
+def default_dense(depth=4, width=64):
+    """Dense layers on Keras' default kernel initializer (glorot_uniform) before relu."""
+    model = keras.Sequential([keras.Input((width,))])
+    for _ in range(depth):
+        model.add(layers.Dense(width, activation="relu"))
+    model.add(layers.Dense(10))
+    return model

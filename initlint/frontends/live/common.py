@@ -72,6 +72,7 @@ def layer_row(record: LayerRecord, found: Sequence[Any]) -> dict[str, Any]:
         "ratio": finite(measured / need) if measured is not None and need else None,
         "forward_std": finite(point.forward_std) if point else None,
         "grad_std": finite(point.grad_std) if point else None,
+        "grad_norm": finite(point.grad_norm) if point else None,
         "dead_fraction": point.dead_fraction if point else None,
         "verdict": verdict,
         "unresolved": record.unresolved or None,

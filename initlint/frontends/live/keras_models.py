@@ -133,6 +133,23 @@ def _reaches_weight(layer: Any, kids: dict[int, list[Any]]) -> bool:
     return False
 
 
+DEFAULT_GLOROT = "<keras default glorot_uniform>"  # key of ``declared``: the source leaves Glorot kernels on the default
+
+
+def as_default(layer: Any, spec: InitSpec) -> InitSpec:
+    """A measured Glorot from a kernel configured ``GlorotUniform`` (Keras' default) is judged as the default.
+
+    At run time a written-out ``"glorot_uniform"`` looks the same as the default, so the caller decides
+    from the static lint of the defining source (:func:`initlint.api.check_target`): when the source
+    leaves its Glorot kernels on the default, the live check agrees with the static INIT005 advice.
+    """
+    config = layer.get_config().get("kernel_initializer")
+    name = config.get("class_name") if isinstance(config, dict) else config
+    if spec.scheme == "glorot" and name in ("GlorotUniform", "glorot_uniform"):
+        return replace(spec, source="default")
+    return spec
+
+
 def input_shape_of(model: Any, batch: int = DEFAULT_BATCH) -> tuple[int, ...]:
     inputs = getattr(model, "inputs", None)
     if not inputs or len(inputs) != 1:
@@ -143,13 +160,14 @@ def input_shape_of(model: Any, batch: int = DEFAULT_BATCH) -> tuple[int, ...]:
     return (batch, *(int(d) for d in dims))
 
 
-def propagate(model: Any, shape: tuple[int, ...], seed: int) -> Recording:
+def propagate(model: Any, shape: tuple[int, ...], seed: int, given: torch.Tensor | None = None) -> Recording:
     """The recorded pass with ``training=True`` (batch statistics) and every dropout rate at 0 (SPEC 8.18)."""
     layers = flat_layers(model)
     rates = {id(layer): layer.rate for layer in layers if hasattr(layer, "rate")}
     moving = [(v, v.value.detach().clone()) for v in model.non_trainable_variables]
     generator = torch.Generator().manual_seed(seed)
-    x = torch.randn(shape, generator=generator).requires_grad_(True)
+    x = torch.randn(shape, generator=generator) if given is None else given.detach().clone().float()
+    x.requires_grad_(True)
     for layer in layers:
         if id(layer) in rates:
             layer.rate = 0.0
@@ -176,16 +194,24 @@ def measure(
     declared: dict[str, InitSpec] | None = None,
     progress: Progress | None = None,
     agree: Agreement | None = None,
+    example_inputs: Any = None,
+    input_dtype: Any = None,
 ) -> Measurement:
     """Measure, trace and propagate a Keras model on the torch backend (see the module docstring).
 
-    ``declared`` is accepted for the torch frontend's signature; Keras sources declare nothing to compare.
+    ``declared`` may hold :data:`DEFAULT_GLOROT`: the source leaves its Glorot kernels on Keras' default.
+    ``example_inputs`` (one tensor) replaces the drawn N(0,1) batch; ``input_dtype`` is not supported.
     """
     path = path or "<keras model>"
     say = progress or (lambda _msg: None)
-    shape = tuple(input_shape) if input_shape else input_shape_of(model)
-    say(f"forward/backward pass on N(0,1) input {shape} (Keras, torch backend)")
-    rec = propagate(model, shape, seed)
+    if input_dtype is not None and input_dtype.is_floating_point is False:
+        raise LiveError("--input-dtype with integer ids is supported for torch models only")
+    if example_inputs is not None and not isinstance(example_inputs, torch.Tensor):
+        raise LiveError("example_inputs of a Keras model must be one tensor")
+    shape = tuple(example_inputs.shape) if example_inputs is not None else (
+        tuple(input_shape) if input_shape else input_shape_of(model))
+    say(f"forward/backward pass on input {shape} (Keras, torch backend)")
+    rec = propagate(model, shape, seed, example_inputs)
     layers = flat_layers(model)
     kids = children(layers)
     graph = any(getattr(layer, "_inbound_nodes", None) for layer in layers)
@@ -201,6 +227,8 @@ def measure(
         act = found.activation
         spec = infer(value.detach().cpu().float().numpy(), fan_in, fan_out, framework="keras",
                      slope=act.slope if act else 0.0, seed=seed, family=act.family if act else None, agree=agree)
+        if declared and declared.get(DEFAULT_GLOROT) is not None:
+            spec = as_default(layer, spec)
         raw = by_param.get(id(value))
         point = rec.points.get(raw) if raw else None
         if raw and point is not None:
@@ -211,14 +239,17 @@ def measure(
             name=layer.name, kind=kind, framework="keras", origin=Origin(path), fan_in=fan_in, fan_out=fan_out,
             init=spec, activation=act, normalized=found.normalized, residual_end=found.residual_end,
             scope=model.name, unresolved=found.unresolved, shape=shape_k,
-            point=SignalPoint(layer.name, point.forward_std, point.grad_std, point.dead_fraction) if point else None,
+            point=SignalPoint(layer.name, point.forward_std, point.grad_std, point.dead_fraction,
+                              grad_norm=point.grad_norm) if point else None,
         ))
     by_name = {r.name: r for r in records}
     curve = tuple(
-        SignalPoint(name, points[name].forward_std, points[name].grad_std, points[name].dead_fraction,
-                    head=is_head(by_name[name]), residual_end=by_name[name].residual_end,
-                    shape=tuple(points[name].shape) if points[name].shape is not None else None)
-        for name in (layer_of[raw] for raw in rec.order if raw in layer_of)
+        SignalPoint(call.label.replace(call.layer, layer_of[call.layer], 1), call.forward_std, call.grad_std,
+                    call.dead_fraction, head=is_head(by_name[layer_of[call.layer]]),
+                    residual_end=by_name[layer_of[call.layer]].residual_end,
+                    shape=tuple(call.shape) if call.shape is not None else None, grad_norm=call.grad_norm,
+                    normalized=by_name[layer_of[call.layer]].normalized)
+        for call in rec.calls if call.layer in layer_of
     )
     signal = Signal(curve, threshold)
     records.append(LayerRecord(name=model.name, kind="network", framework="keras", origin=Origin(path),

@@ -93,6 +93,9 @@ def build_model(obj: Any, kwargs: dict[str, Any], seed: int) -> Any:
     if not callable(obj):
         raise LiveError(f"{obj!r} is neither a model class nor a factory")
     torch.manual_seed(seed)
+    keras = sys.modules.get("keras")
+    if keras is not None and hasattr(keras, "utils"):  # Keras draws from its own seed generators, not torch's
+        keras.utils.set_random_seed(seed)
     try:
         model = obj(**kwargs)
     except BaseException as err:  # noqa: BLE001 - user code
@@ -116,6 +119,21 @@ def parse_shape(text: str) -> tuple[int, ...]:
     if not shape or any(d <= 0 for d in shape):
         raise LiveError(f"bad --input-shape {text!r}: expected positive integers")
     return shape
+
+
+DTYPES = {
+    "float": torch.float32, "float32": torch.float32, "double": torch.float64, "float64": torch.float64,
+    "half": torch.float16, "float16": torch.float16, "bfloat16": torch.bfloat16,
+    "long": torch.int64, "int64": torch.int64, "int": torch.int32, "int32": torch.int32,
+}
+
+
+def parse_dtype(text: str) -> torch.dtype:
+    """``"long"`` -> torch.int64 (the names of :data:`DTYPES`)."""
+    try:
+        return DTYPES[text.strip().lower().removeprefix("torch.")]
+    except KeyError:
+        raise LiveError(f"bad --input-dtype {text!r}: expected one of {', '.join(DTYPES)}") from None
 
 
 def class_file(model: nn.Module) -> str:

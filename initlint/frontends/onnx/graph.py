@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import os
 import warnings
+import re
 from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -33,28 +34,32 @@ import numpy as np
 import onnx
 
 from ...formulas import torch_fans
-from ...measure import Agreement, infer
-from ...records import Activation, FileResult, GraphNode, LayerRecord, Origin, Signal
+from ...measure import Agreement, as_trained, infer, trained_majority
+from ...records import Activation, FileResult, GraphNode, InitSpec, LayerRecord, Origin, Signal
 from ...rulebook import activation_family
 from ...settings import Settings
 from .tensors import BadModel, Tensors, load
 
 WEIGHT_OPS = {"Gemm": "linear", "MatMul": "linear", "Conv": "conv", "ConvTranspose": "conv_transpose"}
 # Ops a weight passes through on its way into a layer (the value is unchanged up to layout/dtype).
-WEIGHT_PATH = frozenset({"Identity", "Cast", "Transpose"})
+WEIGHT_PATH = frozenset({"Identity", "Cast", "CastLike", "Transpose"})
 QUANTIZED = frozenset({"DequantizeLinear", "DynamicQuantizeLinear", "QuantizeLinear"})
 # Ops between a layer and its activation that do not change which activation consumes it.
 TRANSPARENT = frozenset({
     "Reshape", "Flatten", "Transpose", "Squeeze", "Unsqueeze", "Dropout", "Identity", "Cast",
     "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool", "LpPool", "Pad", "Concat",
-    "Upsample", "Resize", "DepthToSpace", "SpaceToDepth",
+    "Upsample", "Resize", "DepthToSpace", "SpaceToDepth", "CastLike",
 })
+# Ops that pass on part of their first input (a class token, a slice of the sequence): transparent for it.
+SELECTING = frozenset({"Gather", "Slice", "Split"})
 NORMALIZATION = frozenset({
     "BatchNormalization", "LayerNormalization", "InstanceNormalization", "GroupNormalization",
     "RMSNormalization", "SimplifiedLayerNormalization", "LpNormalization", "MeanVarianceNormalization",
 })
 # Ops that read only a tensor's shape: they do not consume its values.
 SHAPE_ONLY = frozenset({"Shape", "Size"})
+# Generated names that say nothing: dynamo's node_Gemm_26 / val_128, the legacy exporter's onnx::Conv_12.
+GENERIC_NAME = re.compile(r"^(node_)?[A-Z][A-Za-z]*(_\d+)?$|^val_\d+$|^onnx::[A-Za-z]+_\d+$")
 # ONNX activation op -> activation name as the rulebook knows it.
 ACTIVATIONS = {
     "Relu": "ReLU", "LeakyRelu": "LeakyReLU", "PRelu": "PReLU", "Elu": "ELU", "Celu": "CELU",
@@ -183,15 +188,37 @@ def _dense_fans(shape: tuple[int, ...], weight_is_right: bool) -> tuple[int, int
     return (shape[0], shape[1]) if weight_is_right else (shape[1], shape[0])
 
 
+def computed(g: Graph, name: str) -> str:
+    """Why a weight operand holds no stored tensor: a graph input or a computing op ("" otherwise)."""
+    for _ in range(8):
+        node = g.producer.get(name)
+        if node is None:
+            inputs = {i.name for i in g.model.graph.input}
+            return "its weight is a graph input (not stored in the file)" if name in inputs else ""
+        if node.op_type not in WEIGHT_PATH:
+            return f"its weight is computed in the graph ({node.op_type})" if node.op_type in WEIGHT_MAKERS else ""
+        name = node.input[0]
+    return ""
+
+
+# Ops that make a weight tensor inside the graph (rather than a stored initializer).
+WEIGHT_MAKERS = frozenset({"ConstantOfShape", "RandomNormal", "RandomUniform", "RandomNormalLike", "RandomUniformLike",
+                           "Expand", "Tile", "EyeLike"})
+
+
 def weight_layer(g: Graph, node: onnx.NodeProto) -> WeightLayer | None:
-    """The weight layer a node is, or None (a data-only MatMul, a computed conv kernel)."""
+    """The weight layer a node is, or None (a data-only MatMul).
+
+    A weight that is not stored (a graph input, a ``ConstantOfShape``) still makes a layer, unresolved with the reason.
+    """
     op = node.op_type
     if op in ("Conv", "ConvTranspose"):
         if len(node.input) < 2:
             return None
         name, perm, problem = weight_source(g, node.input[1])
         if name is None:
-            return _unresolved(node, node.input[1], problem) if problem else None
+            problem = problem or computed(g, node.input[1]) or "its weight is computed in the graph"
+            return _unresolved(node, node.input[1], problem)
         shape = _operand_shape(g, name, perm)
         if shape is None or len(shape) < 3:
             return None
@@ -212,7 +239,8 @@ def weight_layer(g: Graph, node: onnx.NodeProto) -> WeightLayer | None:
         flag = g.attr(node, "transB" if index == 1 else "transA", 0) if op == "Gemm" else 0
         fi, fo = _dense_fans(shape, (index == 1) != bool(flag))
         return WeightLayer(node, name, node.input[index], fi, fo, shape, perm)
-    return None
+    reason = computed(g, node.input[1])  # weights fed as graph inputs or made by ConstantOfShape
+    return _unresolved(node, node.input[1], reason) if reason else None
 
 
 def _unresolved(node: onnx.NodeProto, name: str, reason: str) -> WeightLayer:
@@ -313,7 +341,8 @@ def resolve(g: Graph, name: str, settings: Settings, steps: int = 0, normalized:
 def _resolve(g: Graph, name: str, settings: Settings, steps: int, normalized: bool, residual: bool) -> Consumer:
     if steps > MAX_STEPS:
         return Consumer(None, reason="graph too deep to follow")
-    users = [u for u in g.consumers.get(name, []) if u.op_type not in SHAPE_ONLY]
+    users = [u for u in g.consumers.get(name, []) if u.op_type not in SHAPE_ONLY
+             and not (u.op_type == "CastLike" and name not in u.input[:1])]  # CastLike's 2nd input: a type only
     here = dict(normalized=normalized, residual=residual)
     pattern = _pattern(g, name, users)
     if pattern is not None:
@@ -341,6 +370,10 @@ def _step(g: Graph, node: onnx.NodeProto, name: str, settings: Settings, steps: 
     if _is_weight_input(g, node, name):
         return Consumer(Activation("identity", "linear", reaches_weight=True), **here)
     nxt = node.output[0] if node.output else ""
+    affine = normalized and op in ("Mul", "Add") and (other := _other(node, name)) is not None and g.is_const(other)
+    selecting = op in SELECTING and node.input and node.input[0] == name  # a class token, a slice
+    if affine or selecting:  # the affine part of a normalization, or part of the same signal
+        return resolve(g, nxt, settings, steps + 1, normalized, residual)
     if op in ("Mul", "Div") and _other_const(g, node, name):
         factor = g.constant(_other(node, name) or "") or 0.0
         if abs(factor) != 1.0 and not normalized:  # the activation sees factor * W x: the weight scale alone no longer says
@@ -349,11 +382,15 @@ def _step(g: Graph, node: onnx.NodeProto, name: str, settings: Settings, steps: 
     if op in TRANSPARENT:
         return resolve(g, nxt, settings, steps + 1, normalized, residual)
     if op in NORMALIZATION:
+        if residual:  # the residual stream is linear; past its next normalization it feeds weight layers
+            return Consumer(Activation("identity", "linear", reaches_weight=True), normalized=True, residual=True)
         return resolve(g, nxt, settings, steps + 1, True, residual)
     if op in ("Add", "Sub"):
         other = _other(node, name)
         if other is not None and (g.is_const(other) or g.constant(other) is not None):
             return resolve(g, nxt, settings, steps + 1, normalized, residual)
+        if op == "Add" and other is not None and residual:  # the next block's add: the stream itself is linear
+            return Consumer(Activation("identity", "linear", reaches_weight=reaches_weight(g, nxt)), **here)
         if op == "Add" and other is not None:  # a skip connection: the sum's activation consumes both paths
             return resolve(g, nxt, settings, steps + 1, normalized, True)
     return Consumer(None, reason=f"output goes to {op} ({node.name or op}), which is not an activation", **here)
@@ -388,7 +425,13 @@ def _merge(branches: list[Consumer]) -> Consumer:
 
 
 def _layer_name(layer: WeightLayer) -> str:
-    return layer.node.name or layer.weight
+    """The node's name, or the weight's when the node's is generated (``node_Gemm_26``) and the weight's is not."""
+    node = layer.node.name
+    if node and not GENERIC_NAME.match(node):
+        return node
+    if layer.weight and not GENERIC_NAME.match(layer.weight):
+        return layer.weight
+    return node or layer.weight
 
 
 def records(g: Graph, path: str, settings: Settings, sample: int = 65536,
@@ -399,7 +442,86 @@ def records(g: Graph, path: str, settings: Settings, sample: int = 65536,
     out = []
     for layer in layers:
         out.append(_record(g, layer, path, scope, settings, sample, agree))
-    return _zero_chains(g, layers, out) + _subgraph_layers(g, path, scope)
+    return trained_file(chains(g, layers, _zero_chains(g, layers, out), scope)) + _subgraph_layers(g, path, scope)
+
+
+def _sequential_next(g: Graph, name: str, limit: int = 200) -> set[int] | None:
+    """ids of the weight layers a tensor reaches along one sequential path; None when a normalization,
+    a residual merge or a graph output lies on the way (no chain through those: SPEC 8.34)."""
+    found: set[int] = set()
+    seen: set[str] = set()
+    frontier = [name]
+    while frontier and len(seen) < limit:
+        t = frontier.pop()
+        if t in seen:
+            continue
+        seen.add(t)
+        if t in g.outputs:
+            return None
+        for n in g.consumers.get(t, []):
+            if n.op_type in SHAPE_ONLY:
+                continue
+            if n.op_type in WEIGHT_OPS and g.layer(n) is not None:
+                found.add(id(n))
+            elif n.op_type in NORMALIZATION:
+                return None
+            elif n.op_type in ("Add", "Sub") and (other := _other(n, t)) is not None and not g.is_const(other) \
+                    and g.constant(other) is None:
+                return None
+            else:
+                frontier.extend(n.output)
+    return found
+
+
+def chains(g: Graph, layers: list[WeightLayer], recs: list[LayerRecord], scope: str) -> list[LayerRecord]:
+    """Give the layers of one sequential chain a common scope, so compounded factors follow data flow (SPEC 8.34).
+
+    Layer A links to layer B when A's output (through its activation, no normalization and no residual
+    merge on the way) reaches B and only B, and B is reached that way from A only. Parallel branches and
+    residual branches therefore never share a chain.
+    """
+    index = {id(layer.node): i for i, layer in enumerate(layers)}
+    successor: dict[int, int] = {}
+    for i, (layer, rec) in enumerate(zip(layers, recs)):
+        if rec.normalized or rec.residual_end or not layer.node.output:
+            continue
+        nxt = _sequential_next(g, layer.node.output[0])
+        if nxt is not None and len(nxt) == 1 and (j := index.get(next(iter(nxt)))) is not None:
+            successor[i] = j
+    preds: dict[int, list[int]] = defaultdict(list)
+    for i, j in successor.items():
+        preds[j].append(i)
+    root = list(range(len(layers)))
+    for j, sources in preds.items():
+        if len(sources) == 1:
+            root[j] = sources[0]
+
+    def find(i: int) -> int:
+        while root[i] != i:
+            i = root[i]
+        return i
+
+    return [replace(rec, scope=f"{scope} (the chain from {recs[find(i)].name})") for i, rec in enumerate(recs)]
+
+
+def trained_file(recs: list[LayerRecord]) -> list[LayerRecord]:
+    """SPEC 8.37: a file most of whose measurable layers look trained is trained as a whole.
+
+    Every layer is then listed as trained (no pairing finding: a trained tensor that happens to have
+    an initializer's scale is no initializer), and an inconclusive one is no longer unresolved for it.
+    """
+    why = trained_majority([r.init for r in recs])
+    if not why:
+        return recs
+    out = []
+    for r in recs:
+        if r.init is None:
+            out.append(r)
+            continue
+        inconclusive = r.init.scheme == "inconclusive"
+        out.append(replace(r, init=as_trained(r.init, why),
+                           unresolved="" if inconclusive and r.activation is not None else r.unresolved))
+    return out
 
 
 def _subgraph_layers(g: Graph, path: str, scope: str) -> list[LayerRecord]:
@@ -527,7 +649,11 @@ def audit(path: str, settings: Settings | None = None, sample: int = 65536,
         except Exception as err:  # a graph that parses but breaks the ONNX spec in a way not checked above
             return FileResult(path, error=f"{path}: malformed graph ({type(err).__name__}: {_one_line(err)})")
         if settings.propagate:
-            recs.append(_network(path, recs, settings))
+            network = _network(path, recs, settings)
+            why = trained_majority([r.init for r in recs])
+            if why:  # INIT008 on trained weights: no hint to re-initialize them (SPEC 8.37)
+                network = replace(network, init=InitSpec("trained", source="measured", note=why))
+            recs.append(network)
     return FileResult(path, records=tuple(recs))
 
 
