@@ -57,7 +57,7 @@ def test_a_mostly_trained_file_gets_no_pairing_finding(tmp_path: Path) -> None:
     assert {r.init.scheme for r in result.records} == {"trained"}
     assert not [f for f in result.findings if f.code in PAIRING]
     assert "the file is trained (5 of its 7 measurable layers fit no initializer)" in result.records[-1].init.note
-    table = CliRunner().invoke(main, [str(tmp_path / "t.onnx"), "--no-cache"]).output
+    table = CliRunner().invoke(main, [str(tmp_path / "t.onnx"), "--no-cache", "--verbose"]).output
     assert "trained (skipped)" in table
     # the same unscaled layers in a file that is not trained are still errors
     fresh = audit_onnx(save(mlp([RNG.standard_normal((128, 128)).astype(np.float32) for _ in range(3)]),
