@@ -90,3 +90,22 @@ def test_reasons_for_layers_forward_uses(tmp_path) -> None:
     assert reasons[8].startswith("consumer not visible: forward applies it"), reasons
     assert reasons[9] == "consumer not visible: forward uses self.read in a way the analysis does not follow", reasons
     assert reasons[10] == "consumer not visible: not used in a forward the analysis follows", reasons
+
+
+def test_post_init_through_a_same_file_base(tmp_path) -> None:
+    """XForY(XPreTrainedModel(PreTrainedModel)) calling self.post_init(): its blocks are never judged on the default."""
+    path = tmp_path / "modeling_x.py"
+    path.write_text(
+        "import torch.nn as nn\nfrom transformers import PreTrainedModel\n\n\n"
+        "class XHead(nn.Module):\n    def __init__(self, d=256):\n        super().__init__()\n"
+        "        self.fc = nn.Linear(d, d)\n        self.out = nn.Linear(d, 1)\n\n"
+        "    def forward(self, x):\n        return self.out(nn.functional.relu(self.fc(x)))\n\n\n"
+        "class XPreTrainedModel(PreTrainedModel):\n    pass\n\n\n"
+        "class XForRegression(XPreTrainedModel):\n    def __init__(self, config):\n        super().__init__(config)\n"
+        "        self.head = XHead()\n        self.post_init()\n\n"
+        "    def forward(self, x):\n        return self.head(x)\n"
+    )
+    result = lint_file(path)
+    assert not [f for f in result.findings if "PyTorch default" in f.message], result.findings
+    fc = next(r for r in result.records if r.name == "XHead.fc")
+    assert fc.init is not None or "post_init" in fc.unresolved, fc

@@ -66,6 +66,14 @@ class FileContext:
                     todo.append(child)
         return out
 
+    def foreign_bases(self, scope: Scope, seen: frozenset[str] = frozenset()) -> list[str]:
+        """The imported (non-torch.nn) base classes of a class and of its same-file bases, nearest first."""
+        out = list(scope.foreign_bases)
+        for base in scope.local_bases:
+            if base in self.scopes and base not in seen:
+                out += [b for b in self.foreign_bases(self.scopes[base], seen | {scope.name}) if b not in out]
+        return out
+
     def method(self, scope: Scope, name: str, seen: frozenset[str] = frozenset()) -> cst.FunctionDef | None:
         """A method of the class or of its same-file bases."""
         if name in scope.methods:

@@ -82,9 +82,11 @@ class Reflection:
         fn = self.ctx.method(scope, method)
         if fn is not None:
             return self.it.inline.call_function(Func(fn, scope), e, env)
-        if ("init" in method or "reset" in method) and scope.foreign_bases:
+        foreign = self.ctx.foreign_bases(scope)  # also through same-file bases (XForY(XPreTrainedModel))
+        if ("init" in method or "reset" in method) and foreign:
+            why = f"initialized by self.{method}() of base class {foreign[0]}"
             for layer in all_layers(self.ctx, scope):
-                self.it.torch.set_state(layer, InitState(None, f"initialized by self.{method}() of base class {scope.foreign_bases[0]}"))
+                self.it.torch.set_state(layer, InitState(None, why))
         return None
 
     def module_method(self, mod: Mod, method: str, e: cst.Call, env: dict[str, object]) -> object:
