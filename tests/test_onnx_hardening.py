@@ -436,6 +436,19 @@ def test_bad_files_one_line_each_exit_2_others_still_reported(tmp_path: Path) ->
     assert f"{good}: 1 weight layers" in proc.stdout  # the good one is still reported
 
 
+def test_a_name_that_is_not_utf8_is_a_corrupt_file(tmp_path: Path) -> None:
+    """protobuf returns bytes for such a string field; it must not reach a reporter (found by the fuzzer)."""
+    nodes, inits = fc_relu()
+    nodes[0].name = "gemmX1"
+    data = make(nodes + [helper.make_node("Identity", ["a"], ["y"])], inits, [4, 16], [4, 16]).SerializeToString()
+    path = tmp_path / "model.onnx"
+    path.write_bytes(data.replace(b"gemmX1", b"gemm\xe31"))
+    result = audit_onnx(str(path))
+    assert result.error == f"{path}: corrupt file: field 'name' (NodeProto) is not UTF-8 text"
+    proc = cli(str(path), "--format", "json")
+    assert proc.returncode == 2 and strict_json(proc.stdout)["errors"] == [result.error]
+
+
 # -- the isolation of onnxruntime's run -----------------------------------------------------------------
 
 

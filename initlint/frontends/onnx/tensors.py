@@ -75,8 +75,22 @@ def load(path: str) -> onnx.ModelProto:
         raise BadModel("not an ONNX model (no graph)")
     if not model.opset_import:
         raise BadModel("not an ONNX model (no opset import)")
+    _check_text(model)
     _check_complete(model.graph)
     return model
+
+
+def _check_text(message: Any) -> None:
+    """Every string field is text: protobuf hands back ``bytes`` for one that is not valid UTF-8 (a corrupt file)."""
+    for field, value in message.ListFields():
+        repeated = field.is_repeated if hasattr(field, "is_repeated") else field.label == field.LABEL_REPEATED
+        items = value if repeated else [value]
+        if field.type == field.TYPE_STRING:
+            if any(isinstance(item, bytes) for item in items):
+                raise BadModel(f"corrupt file: field {field.name!r} ({message.DESCRIPTOR.name}) is not UTF-8 text")
+        elif field.type == field.TYPE_MESSAGE:
+            for item in items:
+                _check_text(item)
 
 
 def _first_line(err: Exception) -> str:
