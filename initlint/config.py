@@ -13,6 +13,7 @@ Precedence: command-line flags, then the file, then the defaults.
 from __future__ import annotations
 
 import difflib
+import math
 import os
 import re
 import stat
@@ -177,7 +178,7 @@ def _severity(path: str, key: str, value: Any) -> str:
 
 
 def _number(value: Any) -> bool:
-    return not isinstance(value, bool) and isinstance(value, (int, float)) and value == value  # not NaN
+    return not isinstance(value, bool) and isinstance(value, (int, float)) and not math.isnan(value)
 
 
 def _threshold(path: str, key: str, value: Any) -> float:
