@@ -8,6 +8,7 @@ an input that could not be read or parsed.
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 from collections.abc import Sequence
@@ -80,7 +81,7 @@ class _Finite(click.FloatRange):
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
         out = super().convert(value, param, ctx)
-        if out != out:
+        if math.isnan(out):
             self.fail(f"{value!r} is not a number.", param, ctx)
         return out
 

@@ -17,6 +17,7 @@ specific prefix wins (so ``--select INIT005`` brings back a code the file ignore
 from __future__ import annotations
 
 import difflib
+import math
 import os
 import re
 import stat
@@ -181,7 +182,7 @@ def _severity(path: str, key: str, value: Any) -> str:
 
 
 def _number(value: Any) -> bool:
-    return not isinstance(value, bool) and isinstance(value, (int, float)) and value == value  # not NaN
+    return not isinstance(value, bool) and isinstance(value, (int, float)) and not math.isnan(value)
 
 
 def _threshold(path: str, key: str, value: Any) -> float:

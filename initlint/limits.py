@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import ast
+import math
 import os
 import re
 import signal
@@ -302,7 +303,7 @@ def deadline(seconds: float) -> Iterator[None]:
     Only in the main thread and where ``signal.setitimer`` exists, and only when no
     other interval timer is running (an enclosing deadline, or a test harness's own).
     """
-    seconds = min(seconds, MAX_TIMEOUT) if seconds == seconds else 0.0  # inf: a million seconds; NaN: none
+    seconds = 0.0 if math.isnan(seconds) else min(seconds, MAX_TIMEOUT)  # inf: a million seconds; NaN: none
     usable = (
         seconds > 0
         and hasattr(signal, "setitimer")

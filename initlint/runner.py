@@ -197,7 +197,7 @@ class Workers:
         self.context = _context()
         self.idle: list[_Worker] = []
 
-    def __enter__(self) -> Workers:
+    def __enter__(self) -> Workers:  # noqa: PYI034 - not meant to be subclassed
         return self
 
     def __exit__(self, *exc: object) -> None:

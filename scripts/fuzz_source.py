@@ -46,7 +46,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests import test_property_source as props  # noqa: E402
+from tests import test_property_source as props
 
 GiB = 1 << 30
 CHAINS = {
@@ -174,7 +174,8 @@ def cli(args: list[str], cwd: Path, timeout: float) -> tuple[int | None, str, st
     start = time.monotonic()
     try:
         proc = subprocess.run([sys.executable, "-m", "initlint", *args], cwd=cwd, capture_output=True, text=True,
-                              timeout=timeout, preexec_fn=limit, env={**os.environ, "PYTHONPATH": str(ROOT)})
+                              timeout=timeout, preexec_fn=limit, env={**os.environ, "PYTHONPATH": str(ROOT)},
+                              check=False)
     except subprocess.TimeoutExpired as err:
         return None, str(err.stdout or ""), str(err.stderr or ""), time.monotonic() - start
     return proc.returncode, proc.stdout, proc.stderr, time.monotonic() - start

@@ -62,7 +62,7 @@ def run(*args: str, cwd: Path, timeout: float = 120, memory: int | None = None, 
             resource.setrlimit(resource.RLIMIT_FSIZE, (fsize, fsize))
 
     return subprocess.run([sys.executable, "-m", "initlint", *args], capture_output=True, text=True, cwd=cwd,
-                          timeout=timeout, preexec_fn=limit, env=env, **popen)  # type: ignore[call-overload]
+                          timeout=timeout, preexec_fn=limit, env=env, check=False, **popen)  # type: ignore[call-overload]
 
 
 def errors(stderr: str) -> list[str]:
@@ -470,8 +470,8 @@ def test_a_pyproject_that_is_not_utf8_is_reported_not_ignored(tmp_path: Path) ->
 
 
 @pytest.mark.parametrize(("args", "message"), [
-    (["--select", "FOO"], "error: --select: unknown rule code or prefix 'FOO' (codes are INIT001-INIT010; "
-                          "see `initlint rules`)"),
+    (["--select", "FOO"], ("error: --select: unknown rule code or prefix 'FOO' (codes are INIT001-INIT010; "
+                           "see `initlint rules`)")),
     (["--select", "INT001"], "error: --select: unknown rule code or prefix 'INT001' (did you mean 'INIT001'?)"),
     (["--ignore", "INIT1"], "error: --ignore: unknown rule code or prefix 'INIT1'"),
     (["--select", ","], "error: --select: no rule code given (e.g. --select INIT001,INIT00)"),
@@ -526,11 +526,11 @@ def test_an_output_that_cannot_be_written_is_one_line(tmp_path: Path, command: l
     (tmp_path / "m.py").write_text(_LIVE.format(body="return self.fc(x).relu()"))
     proc = subprocess.run([sys.executable, "-m", "initlint", *command], cwd=tmp_path, stdout=subprocess.DEVNULL,
                           stderr=subprocess.PIPE, text=True, timeout=300,
-                          preexec_fn=lambda: os.close(1))
+                          preexec_fn=lambda: os.close(1), check=False)
     assert proc.returncode == 2 and proc.stderr == "error: standard output is closed: nothing can be reported\n"
     if Path("/dev/full").exists():
         with open("/dev/full", "w") as full:
             proc = subprocess.run([sys.executable, "-m", "initlint", *command], cwd=tmp_path, stdout=full,
-                                  stderr=subprocess.PIPE, text=True, timeout=300)
+                                  stderr=subprocess.PIPE, text=True, timeout=300, check=False)
         assert proc.returncode == 2 and proc.stderr == "error: cannot write the output: No space left on device\n"
 

@@ -29,6 +29,13 @@ def check_size(ctx: FileContext, size: int) -> None:
     ctx.steps += size // 100
 
 
+def checked(ctx: FileContext, value: object) -> object:
+    """``value``, a tuple's size charged to the budget first (see :func:`check_size`)."""
+    if isinstance(value, tuple):
+        check_size(ctx, len(value))
+    return value
+
+
 def times(repeat: int, count: int | None) -> int:
     """``repeat * count`` for a loop nested in loops; an unknown or implausible count counts once."""
     if count is None or count < 0 or repeat * count > MAX_COUNT:

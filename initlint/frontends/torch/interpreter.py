@@ -24,7 +24,7 @@ from ..python.names import dotted
 from ..python.syntax import arguments, literal, suite
 from . import initializers as ti
 from .branches import join, merge, restore, snapshot
-from .context import MAX_COUNT, BudgetExceeded, FileContext, check_size, times
+from .context import MAX_COUNT, BudgetExceeded, FileContext, check_size, checked, times
 from .inlining import Inliner
 from .library import TorchLibrary
 from .reflection import Reflection
@@ -179,15 +179,10 @@ class Interpreter:
         """``x += ...``: lists grow, weights scale, numbers compute."""
         target = self.ev(stmt.target, env)
         value = self.ev(stmt.value, env)
-        if isinstance(target, ListBuild) and isinstance(value, (tuple, ListBuild)):
+        if isinstance(target, (ListBuild, ListMod)) and isinstance(value, (tuple, ListBuild)):
             added = value.entries if isinstance(value, ListBuild) else value
             check_size(self.ctx, len(target.entries) + len(added))
-            target.entries += list(added)
-            return
-        if isinstance(target, ListMod) and isinstance(value, (tuple, ListBuild)):
-            added = value.entries if isinstance(value, ListBuild) else value
-            check_size(self.ctx, len(target.entries) + len(added))
-            target.entries = target.entries + tuple(added)
+            target.entries += type(target.entries)(added)  # a list grows in place, a module list's tuple is replaced
             return
         if isinstance(target, WeightRef):
             if isinstance(stmt.operator, cst.MultiplyAssign) and isinstance(value, (int, float)):
@@ -198,10 +193,8 @@ class Interpreter:
                 self.torch.set_state(target.layer, InitState(None, "weight modified in place by an expression"))
             return
         if isinstance(stmt.target, cst.Name):
-            result = arith(_AUG[type(stmt.operator)], target, value) if type(stmt.operator) in _AUG else None
-            if isinstance(result, tuple):
-                check_size(self.ctx, len(result))
-            env[stmt.target.value] = result
+            env[stmt.target.value] = checked(self.ctx, arith(_AUG[type(stmt.operator)], target, value)) \
+                if type(stmt.operator) in _AUG else None
 
     def if_(self, stmt: cst.If, env: dict[str, object]) -> bool:
         """An ``if``: the known branch, or both merged; True when it returned."""
@@ -288,10 +281,7 @@ class Interpreter:
             value = e.evaluated_value  # type: ignore[attr-defined]
             return value if isinstance(value, str) else None
         if t is cst.BinaryOperation:
-            value = arith(e.operator, self.ev(e.left, env), self.ev(e.right, env))  # type: ignore[attr-defined]
-            if isinstance(value, tuple):
-                check_size(self.ctx, len(value))
-            return value
+            return checked(self.ctx, arith(e.operator, self.ev(e.left, env), self.ev(e.right, env)))  # type: ignore[attr-defined]
         if t is cst.UnaryOperation:
             v = self.ev(e.expression, env)  # type: ignore[attr-defined]
             if isinstance(e.operator, cst.Minus) and isinstance(v, (int, float)) and not isinstance(v, bool):  # type: ignore[attr-defined]
