@@ -171,6 +171,7 @@ class LayerRecord:
     signal: Signal | None = None  # ``network`` records
     weight_expr: str = ""  # the weight as code, for fix hints (``self.fc1.weight``); "" = ``<name>.weight``
     kernel_arg: str = ""  # Keras: the constructor keyword of the judged initializer (``depthwise_initializer``)
+    layer_class: str = ""  # torch source: the layer's class (``Conv2d``), for init code dispatching on it
 
 
 @dataclass(frozen=True)
@@ -218,6 +219,23 @@ class Finding:
 
 
 @dataclass(frozen=True)
+class Effect:
+    """What a container's init code does to the layers of a module class of another project file (SPEC 8.32).
+
+    Read from the container's file: its ``apply``/``modules()`` loops, helpers and framework
+    conventions run over stand-ins for the other class's layers of each torch class.
+    """
+
+    container: str  # qualified class whose init code it is (``timm.models.vision_transformer.VisionTransformer``)
+    target: str  # qualified project class whose layers it touches
+    layer_class: str  # torch class of those layers (``Linear``; ``Parameter`` for raw parameters)
+    init: InitSpec | None  # None: touched in a way the analysis cannot read
+    reason: str = ""  # why it is unknown
+    via: str = ""  # the init code (``_init_weights``, ``named_apply(init_weights_vit_timm)``)
+    path: str = ""  # the container's file
+
+
+@dataclass(frozen=True)
 class FileResult:
     """Everything the lint of one input produced."""
 
@@ -227,6 +245,7 @@ class FileResult:
     error: str | None = None  # one clear line when the input could not be read or parsed
     suppressed: tuple[Finding, ...] = ()
     skipped: bool = False  # no framework mentioned: not parsed
+    effects: tuple[Effect, ...] = ()  # torch source in a project: what its classes' init code does to other files' layers
 
 
 @dataclass(frozen=True)

@@ -17,9 +17,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from . import limits
 from .cache import Cache
 from .limits import is_transient
-from .lint import lint_bytes, lint_file
+from .lint import decode, lint_bytes, lint_file, rejudge
+from .project.decide import Effects, decide
+from .project.session import Session
 from .records import FileResult
 from .settings import Settings
 
@@ -51,12 +54,20 @@ def default_jobs() -> int:
 
 
 def lint_files(files: Sequence[str], settings: Settings, jobs: int | None = None,
-               cache: Cache | None = None) -> list[FileResult]:
-    """A result for every path of ``files`` (in no particular order)."""
+               cache: Cache | None = None, project: bool = True) -> list[FileResult]:
+    """A result for every path of ``files`` (in no particular order).
+
+    ``project``: the ``.py`` files are analysed as part of their project (SPEC 8.32): the rest of
+    the project is indexed as context, container files whose init code reaches the linted
+    classes are analysed too (not reported), and the containers' inits decide.
+    """
+    sources = [f for f in files if f.endswith(".py")]
+    session = Session.open(sources, settings, cache) if project and sources else None
+    context = session.context_files(sources) if session is not None else []
     results: list[FileResult] = []
     tasks: list[Task] = []
-    for path in files:
-        task = _task(path, cache)
+    for path in list(files) + context:
+        task = _task(path, cache, session)
         cached = cache.get(task.key) if cache is not None and task.key is not None else None
         if cached is not None:
             results.append(cached)
@@ -64,12 +75,38 @@ def lint_files(files: Sequence[str], settings: Settings, jobs: int | None = None
             tasks.append(task)
     jobs = default_jobs() if jobs is None else max(1, jobs)
     with _fewer_collections():
-        done = _run(tasks, settings, jobs)
+        done = _run(tasks, settings, jobs, session)
     for task, result in done:
         if cache is not None and task.key is not None and not is_transient(result):
             cache.put(task.key, result)
         results.append(result)
-    return results
+    if session is None:
+        return results
+    return _decide(results, set(files), session, settings)
+
+
+def _decide(results: list[FileResult], linted: set[str], session: Session, settings: Settings) -> list[FileResult]:
+    """Apply the containers' inits (read from every analysed file) to the linted files' layers."""
+    effects = Effects(e for r in results for e in r.effects)
+    out = []
+    for result in results:
+        if result.path not in linted:
+            continue  # context: analysed for its effects, not reported
+        if result.error or not result.records:
+            out.append(result)
+            continue
+        records, variants = decide(result.records, os.path.abspath(result.path), session.model, effects)
+        if records == result.records and not variants:
+            out.append(result)
+            continue
+        try:
+            with open(result.path, "rb") as fh:
+                text = decode(fh.read())
+        except (OSError, UnicodeDecodeError, SyntaxError, LookupError):
+            out.append(result)
+            continue
+        out.append(rejudge(result, records, variants, text, settings))
+    return out
 
 
 @contextmanager
@@ -88,7 +125,7 @@ def _fewer_collections() -> Iterator[None]:
         gc.set_threshold(*before)
 
 
-def _task(path: str, cache: Cache | None) -> Task:
+def _task(path: str, cache: Cache | None, session: Session | None = None) -> Task:
     try:
         info = os.stat(path)
     except OSError:
@@ -101,16 +138,17 @@ def _task(path: str, cache: Cache | None) -> Task:
             data = fh.read()
     except OSError:
         return Task(path, size)
-    return Task(path, len(data), data, cache.key(path, data))
+    context = session.context_key(path) if session is not None and path.endswith(".py") else ""
+    return Task(path, len(data), data, cache.key(path, data, context))
 
 
-def _run(tasks: list[Task], settings: Settings, jobs: int) -> list[tuple[Task, FileResult]]:
+def _run(tasks: list[Task], settings: Settings, jobs: int, session: Session | None = None) -> list[tuple[Task, FileResult]]:
     source_bytes = sum(t.size for t in tasks if not t.path.endswith(".onnx"))
     if jobs == 1 or len(tasks) < 2 or source_bytes < MIN_PARALLEL_BYTES:
-        return [(task, _lint(task, settings)) for task in tasks]
+        return [(task, _lint(task, settings, session)) for task in tasks]
     # Largest first, one file per message: the last worker does not finish long after the others.
     ordered = sorted(tasks, key=lambda t: -t.size)
-    with _context().Pool(min(jobs, len(tasks)), initializer=_init_worker, initargs=(settings,)) as pool:
+    with _context().Pool(min(jobs, len(tasks)), initializer=_init_worker, initargs=(settings, session)) as pool:
         done = list(pool.imap(_lint_in_worker, ordered, chunksize=1))
     return list(zip(ordered, done))
 
@@ -127,20 +165,28 @@ def _context() -> BaseContext:
     return multiprocessing.get_context("spawn")
 
 
-def _lint(task: Task, settings: Settings) -> FileResult:
+def _lint(task: Task, settings: Settings, session: Session | None = None) -> FileResult:
+    view = session.view(task.path) if session is not None and task.path.endswith(".py") else None
     if task.data is None:
-        return lint_file(task.path, settings)
-    return lint_bytes(task.path, task.data, settings)
+        if view is None:
+            return lint_file(task.path, settings)
+        data = limits.read_source(task.path, settings.max_file_size)
+        if isinstance(data, str):
+            return FileResult(task.path, error=f"{task.path}: {data}")
+        return lint_bytes(task.path, data, settings, view)
+    return lint_bytes(task.path, task.data, settings, view)
 
 
 _WORKER_SETTINGS: Settings | None = None
+_WORKER_SESSION: Session | None = None
 
 
-def _init_worker(settings: Settings) -> None:
-    global _WORKER_SETTINGS
+def _init_worker(settings: Settings, session: Session | None = None) -> None:
+    global _WORKER_SETTINGS, _WORKER_SESSION
     _WORKER_SETTINGS = settings
+    _WORKER_SESSION = session
 
 
 def _lint_in_worker(task: Task) -> FileResult:
     assert _WORKER_SETTINGS is not None
-    return _lint(task, _WORKER_SETTINGS)
+    return _lint(task, _WORKER_SETTINGS, _WORKER_SESSION)

@@ -20,16 +20,18 @@ from typing import Any
 
 import libcst as cst
 
+from ...rulebook import activation_family, conventions
 from ..python.names import dotted
 from ..python.syntax import arguments, literal, suite
 from . import initializers as ti
 from .branches import join, merge, restore, snapshot
 from .context import BudgetExceeded, FileContext
 from .inlining import Inliner
-from .library import TorchLibrary
+from .library import TorchLibrary, module_slope
 from .reflection import Reflection
 from .tables import HARMLESS
 from .tree import (
+    ActMod,
     Alt,
     ChildMod,
     DictMod,
@@ -47,13 +49,16 @@ from .tree import (
 )
 from .values import (
     NONE,
+    ActClass,
     BiasRef,
     Candidates,
     ClassRef,
+    ConfigRef,
     Func,
     LambdaRef,
     ListBuild,
     LocalClass,
+    Partial,
     PathStr,
     SelfRef,
     Sym,
@@ -333,14 +338,22 @@ class Interpreter:
             return False
         if name == "None":
             return NONE
-        if name in self.ctx.scopes and self.ctx.scopes[name].is_module:
-            return LocalClass(name)
-        if name in self.ctx.functions:
-            return Func(self.ctx.functions[name])
+        if not self.ctx.foreign:
+            if name in self.ctx.scopes and self.ctx.scopes[name].is_module:
+                return LocalClass(name)
+            if name in self.ctx.functions:
+                return Func(self.ctx.functions[name])
         if name in self.ctx.constants:
             return self.ctx.constants[name]
         q = self.ctx.names.lookup(name)
-        return ClassRef(q) if q is not None else None
+        if q is None:
+            return None
+        if self.ctx.project is not None and "." in q and not conventions(self.ctx.source.settings.conventions).knows(q):
+            definition = self.ctx.project.definition(q)
+            if definition is not None and isinstance(definition.node, cst.FunctionDef):
+                self.ctx.homes[id(definition.node)] = definition.home
+                return Func(definition.node)  # a helper of another project file, run with its own imports
+        return ClassRef(q)
 
     def attribute(self, e: cst.Attribute, env: dict[str, object]) -> object:
         """``base.attr``: self's attributes and methods, class constants, qualified names, module values."""
@@ -355,7 +368,11 @@ class Interpreter:
             fn = self.ctx.method(scope, attr)
             if fn is not None:
                 return Func(fn, scope)
+            if attr == "config":
+                return self.ctx.config_of(scope)
             return None
+        if isinstance(base, ConfigRef):
+            return self.ctx.config_value(base, attr)
         if isinstance(base, LocalClass):
             scope = self.ctx.scopes.get(base.name)
             return scope.constants.get(attr) if scope else None
@@ -419,6 +436,11 @@ class Interpreter:
         if len(e.slice) != 1 or not isinstance(e.slice[0].slice, cst.Index):
             return None
         key = self.ev(e.slice[0].slice.value, env)
+        if isinstance(base, ClassRef):
+            registry = conventions(self.ctx.source.settings.conventions).activation_registry(base.qualified)
+            if registry is not None:
+                return self.torch.registry_activation(registry, key, base.qualified)
+            return None
         if isinstance(base, DictMod) and isinstance(key, str):
             return base.items.get(key)
         if isinstance(base, dict) and isinstance(key, str):
@@ -473,12 +495,32 @@ class Interpreter:
             return self.inline.call_function(callee, e, env)
         if isinstance(callee, LambdaRef):
             return None
+        if isinstance(callee, ActClass):
+            pos, kw = self.args(e, env)
+            fam = activation_family(callee.name, self.ctx.extra_activations)
+            return ActMod(callee.name, fam, module_slope(callee.name, pos, kw)) if fam else None
+        if isinstance(callee, Partial):
+            pos, kw = self.args(e, env)
+            return self.call_value(callee.fn, list(callee.args) + pos, {**dict(callee.kwargs), **kw}, e, env)
         if isinstance(callee, Sym):
             return OpaqueMod(f"module from config: {callee.name}(...)")
         name = dotted(func)
         if name in HARMLESS:
             return self.builtin(name, e, env)
         self.torch.unknown_call(name or "a call", e, env)
+        return None
+
+    def call_value(self, fn: object, pos: list[object], kw: dict[str, object], e: cst.Call, env: dict[str, object]) -> object:
+        """Call an already evaluated callable with evaluated arguments (a ``partial``'s function)."""
+        if isinstance(fn, Func):
+            return self.inline.call_values(fn, pos, kw)
+        if isinstance(fn, ActClass):
+            fam = activation_family(fn.name, self.ctx.extra_activations)
+            return ActMod(fn.name, fam, module_slope(fn.name, pos, kw)) if fam else None
+        if isinstance(fn, ClassRef):
+            return self.torch.qualified_values(fn.qualified, pos, kw, e)
+        if isinstance(fn, LocalClass):
+            return ChildMod(fn.name)
         return None
 
     def builtin(self, name: str, e: cst.Call, env: dict[str, object]) -> object:

@@ -15,7 +15,7 @@ import libcst as cst
 from ...records import InitSpec
 from ..python.syntax import sized
 from .tables import torch_nn_class
-from .tree import ActMod, ChildMod, Layer, LayerMod, NormMod, PassMod, Scope
+from .tree import ActMod, ChildMod, ExtMod, Layer, LayerMod, NormMod, PassMod, Scope
 
 
 class _None:
@@ -72,6 +72,44 @@ class Func:
 
     node: cst.FunctionDef
     bound: Scope | None = None
+
+
+@dataclass(frozen=True)
+class ActClass:
+    """An activation class from a registry (``get_act_layer("gelu")``): calling it builds the activation."""
+
+    name: str
+
+
+@dataclass(frozen=True)
+class ActFunction:
+    """An activation function from a registry (``get_act_fn("gelu")``): applied to a tensor in forward."""
+
+    name: str
+
+
+@dataclass(frozen=True)
+class Partial:
+    """``functools.partial(fn, *args, **kwargs)``."""
+
+    fn: object
+    args: tuple[object, ...]
+    kwargs: tuple[tuple[str, object], ...]
+
+
+@dataclass(frozen=True)
+class ExtPart:
+    """An attribute of a module of another project file (``m.fc``, ``m.fc.weight``): not followed into that file."""
+
+    mod: ExtMod
+    path: str
+
+
+@dataclass(frozen=True)
+class ConfigRef:
+    """A model config (``self.config``, a ``config`` parameter): attributes are its class's constructor defaults."""
+
+    qualified: str
 
 
 @dataclass(frozen=True)
