@@ -18,6 +18,7 @@ from ..records import Effect, InitSpec, LayerRecord
 from .model import ProjectModel
 
 MAX_PATHS = 64
+ANY_CLASS = "*"  # the frontend's generic probe: a module of any other file's class
 MAX_DEPTH = 10
 
 
@@ -87,7 +88,7 @@ def decide(records: tuple[LayerRecord, ...], path: str, model: ProjectModel,
             continue
         distinct: dict[object, Outcome] = {}
         for o in outcomes:
-            distinct.setdefault(_plain(o.spec) if o.spec is not None else "own", o)
+            distinct.setdefault(_plain(o.spec) if o.spec is not None else _plain(rec.init), o)
         options = [_apply(rec, o) for o in distinct.values()]
         out.append(options[0][0])
         if len(options) > 1:
@@ -118,11 +119,13 @@ def _outcomes(owner: str, layer_class: str, model: ProjectModel, effects: Effect
             if container.rpartition(".")[0] == owner_module and all(
                     c.rpartition(".")[0] == owner_module for c in path[1:path.index(container) + 1]):
                 continue  # a same-file container: the file's own analysis applied it
-            o = effects.outcome(container, owner, layer_class)
+            probed = (container, owner) in effects.probed
+            target = owner if probed else ANY_CLASS  # built through a parameter: what it does to any such layer
+            o = effects.outcome(container, target, layer_class)
             if o is not None:
                 decided = o
                 break
-            if model.reinitializes(container) and (container, owner) not in effects.probed:
+            if model.reinitializes(container) and not probed and (container, ANY_CLASS) not in effects.probed:
                 decided = Outcome(None, f"may be re-initialized by {container.rsplit('.', 1)[-1]} "
                                         f"({model.linker.resolve(container).summary.path.rsplit('/', 1)[-1]})",  # type: ignore[union-attr]
                                   container.rsplit(".", 1)[-1])

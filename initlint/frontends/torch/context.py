@@ -85,6 +85,7 @@ class FileContext:
         self.homes: dict[int, Globals] = {}  # id(node) of code from another project file -> its globals
         self.foreign = False  # running code of another file: its layers are not this file's records
         self.ext_mods: list[Any] = []  # (scope name, ExtMod) built (their probes carry the containers' effects)
+        self.generic: dict[str, Any] = {}  # scope name -> its generic probe module (any other file's class)
         self.defined_in: dict[int, str] = {}  # id(method node) -> key of the scope whose class body defines it
         self._bases: dict[str, Any] = {}
 

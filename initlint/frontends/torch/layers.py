@@ -271,13 +271,27 @@ def _relate(ctx: FileContext, module: cst.Module) -> None:
             spans[stmt.name.value] = (start, end)
     # One pass over the words of each text (not one regex per class pair): linear in the file.
     names = {s.name for s in classes}
+    # Module-level registries (``ATTENTION_CLASSES = {"eager": SelfAttention, ...}``) stand for the classes they name.
+    registries: dict[str, set[str]] = {}
+    for start, stmt in starts:
+        if isinstance(stmt, cst.SimpleStatementLine) and start is not None:
+            for small in stmt.body:
+                if isinstance(small, (cst.Assign, cst.AnnAssign)) and isinstance(small.value, (cst.Dict, cst.List, cst.Tuple)):
+                    target = small.targets[0].target if isinstance(small, cst.Assign) else small.target
+                    if isinstance(target, cst.Name):
+                        named = names.intersection(_WORD.findall(cst.Module(body=[]).code_for_node(small.value)))
+                        if named:
+                            registries[target.value] = named
     inside = [False] * (len(lines) + 2)
     for parent, (start, end) in spans.items():
         for n in range(start, min(end, len(lines) + 1)):
             inside[n] = True
         body = "\n".join(lines[start:end - 1])  # the header line names bases, not children
         if parent in names:
-            for child in names.intersection(_WORD.findall(body)) - {parent}:
+            words = set(_WORD.findall(body))
+            for registry in words.intersection(registries):
+                words |= registries[registry]
+            for child in names.intersection(words) - {parent}:
                 ctx.children.setdefault(parent, set()).add(child)
     for n, line in enumerate(lines, start=1):
         if inside[n] or "(" not in line:

@@ -192,6 +192,17 @@ class Reflection:
         if not isinstance(root, SelfRef):
             out.append(root) if not isinstance(root, (SeqMod, ListMod, DictMod)) else None
         visit(root)
+        if isinstance(root, SelfRef) and self.ctx.project is not None and not root.scope.external:
+            # a module of any other project class this one may hold (a block class passed as a parameter):
+            # what the init code does to it is what it does to such layers wherever they come from
+            generic = self.ctx.generic.get(root.scope.name)
+            if generic is None:
+                generic = ExtMod(ANY_CLASS)
+                generic.probes[ANY_CLASS] = [_probe(ANY_CLASS, c) for c in _GENERIC_CLASSES]
+                self.ctx.generic[root.scope.name] = generic
+                self.ctx.ext_mods.append((root.scope.name, generic))
+            out.append(generic)
+            out += [LayerMod(p) for p in generic.probes[ANY_CLASS]]
         # same-file children built in ways the attributes do not show (a block class passed as a parameter)
         if isinstance(root, (SelfRef, ChildMod)):
             name = root.scope.name if isinstance(root, SelfRef) else root.cls
@@ -351,6 +362,8 @@ class Reflection:
             return None
         obj, kinds = self.it.ev(e.args[0].value, env), self.it.ev(e.args[1].value, env)
         builtin = _builtin_types(e.args[1].value)
+        if builtin and isinstance(obj, (str, int, float)) and not isinstance(obj, bool):
+            return {str: "str", int: "int", float: "float"}[type(obj) if type(obj) in (str, int, float) else str] in builtin
         if builtin and (isinstance(obj, (ListBuild, tuple, Mod, WeightRef, SelfRef))):
             # isinstance(x, list): Python's containers against modules and lists the interpreter built
             kind = "list" if isinstance(obj, ListBuild) else "tuple" if isinstance(obj, tuple) else "module"
@@ -416,16 +429,23 @@ def _isinstance(obj: object, kind: object, ctx: FileContext) -> bool | None:
     return None
 
 
+ANY_CLASS = "*"  # Effect.target of the generic probe: any module class of another file
+_GENERIC_CLASSES = ("Linear", "Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d",
+                    "Embedding", "Bilinear")
+
+
 def _builtin_types(e: cst.BaseExpression) -> set[str]:
     """``list`` / ``(list, tuple)`` as written: the builtin container types named."""
     names = [e] if isinstance(e, cst.Name) else [el.value for el in e.elements] if isinstance(e, cst.Tuple) else []
-    out = {n.value for n in names if isinstance(n, cst.Name) and n.value in ("list", "tuple", "dict", "set")}
+    out = {n.value for n in names if isinstance(n, cst.Name) and n.value in ("list", "tuple", "dict", "set", "str", "int", "float")}
     return out if out and len(out) == len(names) else set()
 
 
 def _ext_isinstance(obj: ExtMod, kind: object, ctx: FileContext) -> bool | None:
     """``isinstance(m, K)`` for a module class of another project file (its probes answer for its layers)."""
-    if ctx.project is None:
+    if ctx.project is None or obj.qualified == ANY_CLASS:
+        if isinstance(kind, ClassRef) and torch_nn_class(kind.qualified) == "Module":
+            return True
         return None
     ancestors = ctx.project.ancestors(obj.qualified)
     if isinstance(kind, ClassRef):
