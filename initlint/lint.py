@@ -42,7 +42,7 @@ def records_for_source(source: SourceFile, project: Project | None = None) -> tu
     """Every source frontend whose framework the file mentions, on the one parse (and the torch init effects)."""
     records: list[LayerRecord] = []
     effects: list[Effect] = []
-    if "torch" in source.text:
+    if "torch" in source.text or project is not None and project.builds_modules:
         records, effects = torch_layers.analyse(source, project)
     if "keras" in source.text or "tensorflow" in source.text:
         records += keras_layers.records(source)
@@ -60,7 +60,7 @@ def lint_source(text: str, path: str = "<string>", settings: Settings | None = N
 
 
 def _lint_source(text: str, path: str, settings: Settings, project: Project | None = None) -> FileResult:
-    if not mentions_framework(text):
+    if not mentions_framework(text) and not (project is not None and project.builds_modules):
         return FileResult(path, skipped=True)
     hazard, tree = limits.check_source(text)
     if hazard:

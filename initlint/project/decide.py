@@ -84,7 +84,7 @@ def decide(records: tuple[LayerRecord, ...], path: str, model: ProjectModel,
             continue
         unknown = sorted({o.reason for o in outcomes if o.reason})
         if unknown:
-            out.append(replace(rec, unresolved=unknown[0], init=None if rec.init is None else rec.init))
+            out.append(replace(rec, unresolved=unknown[0], init=None))
             continue
         distinct: dict[object, Outcome] = {}
         for o in outcomes:

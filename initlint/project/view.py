@@ -35,3 +35,8 @@ class View:
 
     def config_default(self, config_class: str, attr: str) -> tuple[object] | None:
         return self.model.config_default(config_class, attr)
+
+    @property
+    def builds_modules(self) -> bool:
+        """Does the file define module classes (through other files' bases), though it may never name torch?"""
+        return any(self.model.is_module_class(f"{self.module}.{c.name}") for c in self.summary.classes)

@@ -38,6 +38,7 @@ class Project(Protocol):
 
     module: str  # the linted file's dotted name
     package: str  # where its relative imports start
+    builds_modules: bool  # the file defines module classes (bases from other files), whether or not it names torch
 
     def definition(self, qualified: str) -> Definition | None:
         """The project's class or function of that name (re-exports followed), or None."""

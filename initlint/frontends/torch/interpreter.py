@@ -35,6 +35,7 @@ from .tree import (
     Alt,
     ChildMod,
     DictMod,
+    ExtMod,
     InitState,
     LayerMod,
     ListMod,
@@ -54,6 +55,7 @@ from .values import (
     Candidates,
     ClassRef,
     ConfigRef,
+    ExtPart,
     Func,
     LambdaRef,
     ListBuild,
@@ -595,8 +597,12 @@ class Interpreter:
             return self.torch.tensor_method(WeightRef(recv.layer), method, e, env)
         if isinstance(recv, SelfRef):
             return self.reflect.self_method(recv.scope, method, e, env)
-        if isinstance(recv, (LayerMod, ChildMod, SeqMod, ListMod, DictMod)):
+        if isinstance(recv, (LayerMod, ChildMod, SeqMod, ListMod, DictMod, ExtMod)):
             return self.reflect.module_method(recv, method, e, env)
+        if isinstance(recv, ExtPart):
+            if method in ti.METHOD_SIGNATURES or "init" in method or method.endswith("_"):
+                self.torch.ext_part_touched(recv, f".{method}()")
+            return None
         if isinstance(recv, TensorVal):
             return self.torch.fresh_tensor_method(recv, method, e, env)
         if recv is None and isinstance(e.func, cst.Attribute):

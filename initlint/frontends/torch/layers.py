@@ -30,6 +30,7 @@ from ..python.syntax import suite
 from .context import BudgetExceeded, FileContext, Globals, Project
 from .flow import Flow
 from .interpreter import Interpreter
+from .reflection import ANY_CLASS, Reflection
 from .tables import torch_nn_class
 from .tree import (
     ActMod,
@@ -59,7 +60,8 @@ def analyse(source: SourceFile, project: Project | None = None) -> tuple[list[La
     (their code runs with their own imports); without, the file stands alone.
     """
     module = source.module
-    if "nn" not in source.text and "Parameter" not in source.text:
+    related = project is not None and project.builds_modules
+    if "nn" not in source.text and "Parameter" not in source.text and not related:
         return [], []
     names = Names().scan(module.body)
     if project is not None:
@@ -68,7 +70,7 @@ def analyse(source: SourceFile, project: Project | None = None) -> tuple[list[La
     ctx.project = project
     ctx.mentions = Counter(_WORD.findall(source.text))
     _collect(ctx, module)
-    if not any(s.is_module for s in ctx.scopes.values()) and not _mentions_layers(source.text):
+    if not any(s.is_module for s in ctx.scopes.values()) and not _mentions_layers(source.text) and not related:
         return [], []
     _relate(ctx, module)
     flow = Flow(ctx)
@@ -90,7 +92,14 @@ def _effects(ctx: FileContext) -> list[Effect]:
     out: dict[tuple[str, str, str, InitSpec | None, str], Effect] = {}
     own = [s for s in ctx.scopes.values() if not s.external and s.is_module]
     holders = {s.name: {s.name} | {d.name for d in ctx.descendants(s.name)} for s in own}
+    if ctx.project is None:
+        return []
+    for scope in own:
+        if scope.name not in ctx.generic:  # its init code never iterated its modules: it touches no other file's layers
+            out[(scope.name, ANY_CLASS, "", None, "")] = Effect(ctx.qualified(scope), ANY_CLASS, "", None, "", "", ctx.source.path)
     for built_in, mod in ctx.ext_mods:
+        if not mod.probes:
+            Reflection.make_probes(ctx, mod)  # never visited by init code: its layers are left alone
         containers = [s for s in own if built_in in holders[s.name]]
         for cls, probes in mod.probes.items():
             for probe in probes:

@@ -99,8 +99,12 @@ class Reflection:
         if base is not None and not base.init_methods:
             return None  # a framework base known not to initialize anything
         if ("init" in method or "reset" in method) and scope.foreign_bases:
+            reason = f"initialized by self.{method}() of base class {scope.foreign_bases[0]}"
             for layer in all_layers(self.ctx, scope):
-                self.it.torch.set_state(layer, InitState(None, f"initialized by self.{method}() of base class {scope.foreign_bases[0]}"))
+                self.it.torch.set_state(layer, InitState(None, reason))
+            for m in self.modules_of(SelfRef(scope)):  # modules of other files' classes it holds, too
+                if isinstance(m, LayerMod) and m.layer.probe:
+                    self.it.torch.set_state(m.layer, InitState(None, reason))
         return None
 
     def module_method(self, mod: Mod, method: str, e: cst.Call, env: dict[str, object]) -> object:
@@ -221,19 +225,25 @@ class Reflection:
 
     def probe_mods(self, mod: ExtMod) -> list[object]:
         """Stand-ins for the layers of a module class built in another file: one per torch layer class of each class it builds."""
-        project = self.ctx.project
-        if project is None:
+        if self.ctx.project is None:
             return []
         if not mod.probes:
-            for cls, layer_classes in project.subtree(mod.qualified):
-                mod.probes[cls] = [_probe(cls, c) for c in layer_classes]
-                if cls != mod.qualified:
-                    nested = ExtMod(cls)
-                    nested.probes[cls] = mod.probes[cls]
-                    mod.nested[cls] = nested
+            self.make_probes(self.ctx, mod)
         out: list[object] = list(mod.nested.values())
         out += [LayerMod(p) for probes in mod.probes.values() for p in probes if not p.is_param]
         return out
+
+    @staticmethod
+    def make_probes(ctx: FileContext, mod: ExtMod) -> None:
+        """Probe layers for every project class the module builds (from the summaries)."""
+        if ctx.project is None:
+            return
+        for cls, layer_classes in ctx.project.subtree(mod.qualified):
+            mod.probes[cls] = [_probe(cls, c) for c in layer_classes]
+            if cls != mod.qualified:
+                nested = ExtMod(cls)
+                nested.probes[cls] = mod.probes[cls]
+                mod.nested[cls] = nested
 
     def parameters_of(self, root: object) -> list[object]:
         """``root.parameters()``: weight and bias of every layer, and raw parameters."""
