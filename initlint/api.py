@@ -80,7 +80,7 @@ def lint_paths(paths: Sequence[str] = (".",), settings: Settings | None = None, 
     results of unchanged files are kept (see :mod:`initlint.cache`). Neither changes the report.
     """
     settings = settings or Settings()
-    results = lint_files(list(iter_files(paths, settings)), settings, jobs, cache)
+    results = lint_files(list(iter_files(paths, settings)), settings, jobs, cache, project=settings.project)
     return Report(tuple(sorted(results, key=lambda r: r.path)))
 
 

@@ -86,10 +86,11 @@ def main() -> None:
 @click.option("--timeout", type=click.FloatRange(min=0), help="Seconds per file before it is skipped [default: 60; 0: none].")
 @click.option("--max-file-size", type=click.IntRange(min=0),
               help="Bytes; larger .py files are skipped [default: 2000000; 0: no limit].")
+@click.option("--no-project", is_flag=True, help="Judge each file alone, not as part of its project (SPEC 8.32).")
 def lint(paths: Sequence[str], fmt: str, select: str | None, ignore: str | None, fail_on: str | None,
          show_unresolved: bool, jobs: int | None, no_cache: bool, config_file: str | None = None,
          show_suppressed: bool = False, fix: bool = False, diff: bool = False, timeout: float | None = None,
-         max_file_size: int | None = None) -> None:
+         max_file_size: int | None = None, no_project: bool = False) -> None:
     """Lint PATHS (files or directories; default: the current directory)."""
     from .api import lint_paths
     from .cache import Cache
@@ -103,7 +104,7 @@ def lint(paths: Sequence[str], fmt: str, select: str | None, ignore: str | None,
         overrides["ignore"] = _codes(ignore)
     if fail_on:
         overrides["fail_on"] = fail_on
-    overrides.update(timeout=timeout, max_file_size=max_file_size)  # None: not given
+    overrides.update(timeout=timeout, max_file_size=max_file_size, project=False if no_project else None)  # None: not given
     overrides.update(click.get_current_context().meta.get("onnx_overrides", {}))
     try:
         settings = settings_for(list(paths), config_file, **overrides)

@@ -92,6 +92,12 @@ def _where(path: str, key: str) -> str:
     return f"{path}: [tool.initlint] {key}"
 
 
+def _flag(path: str, key: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ConfigError(f"{path}: [tool.initlint] {key} must be true or false, not {value!r}")
+    return value
+
+
 def _string_list(path: str, key: str, value: Any) -> tuple[str, ...]:
     if isinstance(value, str):
         value = [value]
@@ -166,6 +172,7 @@ _PARSERS: dict[str, tuple[str, Callable[[str, str, Any], Any]]] = {
     "max-file-size": ("max_file_size", _bytes),
     "activations": ("activations", _activations),
     "extra-rule-files": ("", _string_list),
+    "project": ("project", _flag),
 }
 
 
@@ -180,6 +187,7 @@ def parse(table: Mapping[str, Any], path: str, root: str | None = None) -> dict[
     root = root if root is not None else os.path.dirname(os.path.abspath(path))
     fields: dict[str, Any] = {}
     extra_activations: dict[str, str] = {}
+    conventions: list[tuple[str, str]] = []
     for key, value in table.items():
         if key not in _PARSERS:
             raise _unknown(path, key, list(_PARSERS))
@@ -187,9 +195,14 @@ def parse(table: Mapping[str, Any], path: str, root: str | None = None) -> dict[
         parsed = parser(path, key, value)
         if key == "extra-rule-files":
             for name in parsed:
-                extra_activations.update(_extra_rule_file(os.path.join(root, name), path))
+                activations, convention_text = _extra_rule_file(os.path.join(root, name), path)
+                extra_activations.update(activations)
+                if convention_text:
+                    conventions.append((os.path.join(root, name), convention_text))
         else:
             fields[field_name] = parsed
+    if conventions:
+        fields["conventions"] = tuple(conventions)
     if extra_activations:
         # The pyproject's own table wins over extra files.
         fields["activations"] = {**extra_activations, **fields.get("activations", {})}
@@ -197,19 +210,33 @@ def parse(table: Mapping[str, Any], path: str, root: str | None = None) -> dict[
     return fields
 
 
-def _extra_rule_file(name: str, config: str) -> dict[str, str]:
-    """The ``[activations]`` table of an extra rule file (the format of ``rules/families.toml``)."""
+_CONVENTION_TABLES = ("model_bases", "init_functions", "apply_functions", "activation_registries", "identity",
+                      "never_initialize")
+
+
+def _extra_rule_file(name: str, config: str) -> tuple[dict[str, str], str]:
+    """An extra rule file: its ``[activations]`` (the format of ``rules/families.toml``) and, as TOML text,
+    its framework conventions (the tables of ``rules/conventions.toml``, SPEC 8.33)."""
     try:
         with open(name, "rb") as fh:
-            data = tomllib.load(fh)
+            raw = fh.read()
+        data = tomllib.loads(raw.decode("utf-8"))
     except OSError as err:
         raise ConfigError(f"{config}: [tool.initlint] extra-rule-files: cannot read {name}: {err.strerror or err}") from None
-    except tomllib.TOMLDecodeError as err:
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
         raise ConfigError(f"{name}: invalid TOML: {err}") from None
+    known = ["activations", *_CONVENTION_TABLES]
     for key in data:
-        if key != "activations":
-            raise _unknown(name, key, ["activations"], table="extra rule file")
-    return _activations(name, "activations", data.get("activations", {}))
+        if key not in known:
+            raise _unknown(name, key, known, table="extra rule file")
+    try:
+        from .rulebook import build_conventions, read_conventions
+
+        build_conventions(read_conventions({k: v for k, v in data.items() if k in _CONVENTION_TABLES}))
+    except (TypeError, ValueError, AttributeError) as err:
+        raise ConfigError(f"{name}: framework conventions not understood: {err}") from None
+    conventions = raw.decode("utf-8") if any(k in data for k in _CONVENTION_TABLES) else ""
+    return _activations(name, "activations", data.get("activations", {})), conventions
 
 
 def settings_for(paths: Sequence[str], config: str | None = None, **overrides: Any) -> Settings:

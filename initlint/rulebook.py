@@ -150,6 +150,7 @@ class ModelBase:
     std_attribute: str = ""
     std_default: float | None = None
     config_class_attribute: str = ""
+    module: bool = True  # False: a config or pipeline mixin, not an nn.Module
 
 
 @dataclass(frozen=True)
@@ -208,7 +209,8 @@ def read_conventions(data: dict[str, Any], into: dict[str, Any] | None = None) -
 def build_conventions(merged: dict[str, Any]) -> Conventions:
     bases = tuple(
         ModelBase(pattern, tuple(v.get("init_methods", ())), v.get("apply", ""), v.get("base_init", "none"),
-                  v.get("std_attribute", ""), v.get("std_default"), v.get("config_class_attribute", ""))
+                  v.get("std_attribute", ""), v.get("std_default"), v.get("config_class_attribute", ""),
+                  bool(v.get("module", True)))
         for pattern, v in merged["model_bases"].items()
     )
     applies = tuple((p, int(v.get("fn", 0)), int(v.get("module", 1)), bool(v.get("named", False)))

@@ -25,6 +25,7 @@ class Settings:
     input_shape: tuple[int, ...] | None = None  # that batch's shape when the graph's input has dynamic dims
     max_file_size: int = 2_000_000  # bytes; larger .py files are skipped with an error line (0: no limit)
     timeout: float = 60.0  # seconds per file before it is skipped with an error line (0: no limit)
+    project: bool = True  # SPEC 8.32: the rest of the project (containers, bases, helpers) decides; False: files alone
     conventions: tuple[tuple[str, str], ...] = ()  # extra rule files' framework conventions: (path, toml text)
 
     def selected(self, code: str) -> bool:

@@ -97,3 +97,59 @@ def test_a_changed_container_changes_the_block_verdict_through_the_cache(tmp_pat
     changed = lint_paths([str(blocks)], settings, cache=Cache(tmp_path / "c", settings))
     codes = {(f.layer, f.code) for f in changed.findings}
     assert ("Bottleneck.conv1", "INIT001") in codes and ("Bottleneck.conv2", "INIT001") in codes
+
+
+EXTERNAL_BASE = '''import torch.nn as nn
+import torch.nn.functional as F
+from lightning_like import Module
+
+
+class Net(Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(64, 64)
+        self.out = nn.Linear(64, 10)
+        self.configure_init()
+
+    def init_layer(self, m):
+        if isinstance(m, nn.Linear):
+            nn.init.normal_(m.weight)
+
+    def forward(self, x):
+        return self.out(F.relu(self.fc(x)))
+'''
+
+
+def test_extra_rule_files_add_framework_conventions(tmp_path: Path) -> None:
+    """A base class outside the project: unresolved by default, judged once a convention says what it does."""
+    from click.testing import CliRunner
+
+    from initlint.cli import main
+
+    (tmp_path / "model.py").write_text(EXTERNAL_BASE)
+    (tmp_path / "pyproject.toml").write_text("[tool.initlint]\n")
+    plain = CliRunner().invoke(main, [str(tmp_path), "--no-cache", "--show-unresolved"])
+    assert "initialized by self.configure_init() of base class lightning_like.Module" in plain.output
+    assert "INIT002" not in plain.output
+
+    (tmp_path / "conventions.toml").write_text(
+        '[model_bases."lightning_like.*Module"]\ninit_methods = ["configure_init"]\napply = "init_layer"\n')
+    (tmp_path / "pyproject.toml").write_text('[tool.initlint]\nextra-rule-files = ["conventions.toml"]\n')
+    judged = CliRunner().invoke(main, [str(tmp_path), "--no-cache", "--format", "json"])
+    import json
+
+    found = {(f["layer"], f["code"], f["severity"]) for f in json.loads(judged.output)["findings"]}
+    assert found == {("Net.fc", "INIT002", "error"), ("Net.out", "INIT002", "error")}
+
+
+def test_a_bad_conventions_table_is_one_line(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from initlint.cli import main
+
+    (tmp_path / "model.py").write_text(EXTERNAL_BASE)
+    (tmp_path / "conventions.toml").write_text('[model_base."x"]\ninit_methods = []\n')
+    (tmp_path / "pyproject.toml").write_text('[tool.initlint]\nextra-rule-files = ["conventions.toml"]\n')
+    result = CliRunner().invoke(main, [str(tmp_path), "--no-cache"])
+    assert result.exit_code == 2
+    assert "unknown key 'model_base'" in result.output and "did you mean 'model_bases'" in result.output

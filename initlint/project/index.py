@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from ..frontends.python.names import absolute
 
-FORMAT = 1  # bump when a summary's layout changes
+FORMAT = 2  # bump when a summary's layout changes
 
 # Calls and attribute uses that run init code over submodules (the containers of SPEC 8.32).
 _REINIT_METHODS = frozenset({"apply", "modules", "named_modules", "children", "named_children", "parameters",
@@ -37,6 +37,7 @@ class ClassInfo:
     attrs: tuple[tuple[str, str], ...]  # class-level ``name = value`` (value's source text)
     mentions: tuple[str, ...]  # every name the class body refers to (root names of dotted chains too)
     reinit: bool  # a method iterates or applies over submodules, or calls an init helper on them
+    method_facts: tuple[tuple[str, bool, tuple[str, ...]], ...] = ()  # method, re-initializes itself, self/super methods it calls
 
 
 @dataclass(frozen=True)
@@ -150,21 +151,34 @@ def _params(args: ast.arguments) -> list[ast.arg]:
 
 def _class(node: ast.ClassDef) -> ClassInfo:
     bases = tuple(b for b in (_dotted(x) for x in node.bases) if b)
-    methods, params, attrs = [], [], []
+    methods, params, attrs, facts = [], [], [], []
     reinit = False
     for stmt in node.body:
         if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
             methods.append(stmt.name)
             if stmt.name == "__init__":
                 params = _defaults(stmt.args)
-            if stmt.name != "forward" and _reinit(stmt):
-                reinit = True
+            direct = stmt.name != "forward" and _reinit(stmt)
+            reinit = reinit or direct
+            facts.append((stmt.name, direct, _self_calls(stmt)))
         elif isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name):
             attrs.append((stmt.targets[0].id, _source(stmt.value)))
         elif isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name) and stmt.value is not None:
             attrs.append((stmt.target.id, _source(stmt.value)))
     return ClassInfo(node.name, node.lineno, bases, tuple(methods), tuple(params), tuple(attrs),
-                     _mentions(node.body), reinit)
+                     _mentions(node.body), reinit, tuple(facts))
+
+
+def _self_calls(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> tuple[str, ...]:
+    """Methods the function calls on ``self`` or ``super()``."""
+    out: set[str] = set()
+    for node in ast.walk(fn):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            owner = node.func.value
+            if isinstance(owner, ast.Name) and owner.id == "self" or \
+                    isinstance(owner, ast.Call) and isinstance(owner.func, ast.Name) and owner.func.id == "super":
+                out.add(node.func.attr)
+    return tuple(sorted(out))
 
 
 def _defaults(args: ast.arguments) -> list[tuple[str, str]]:

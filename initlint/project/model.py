@@ -88,10 +88,10 @@ class ProjectModel:
 
     def is_module_class(self, qualified: str) -> bool:
         if qualified not in self._module_class:
-            self._module_class[qualified] = any(
-                torch_nn_class(q) is not None or self.conventions.model_base(q) is not None
-                for q in self.ancestors(qualified)
-            )
+            ancestors = self.ancestors(qualified)
+            bases = [self.conventions.model_base(q) for q in ancestors]
+            self._module_class[qualified] = not any(b is not None and not b.module for b in bases) and any(
+                torch_nn_class(q) is not None or b is not None for q, b in zip(ancestors, bases))
         return self._module_class[qualified]
 
     def methods(self, qualified: str) -> frozenset[str]:
@@ -211,9 +211,35 @@ class ProjectModel:
         return out
 
     def reinitializes(self, qualified: str) -> bool:
-        """Does the class (or a project base) have code that re-initializes submodules?"""
-        return any(found is not None and found.cls is not None and found.cls.reinit
-                   for _q, found in self.linker.mro(qualified))
+        """Does constructing the class run code that re-initializes submodules?
+
+        From ``__init__``, the methods it calls on ``self`` (and ``super()``) are followed through the
+        class and its project bases; a method that iterates or applies over modules, or calls an init
+        helper with arguments, re-initializes. A model base's init methods (``post_init``) count too.
+        """
+        direct: dict[str, bool] = {}
+        calls: dict[str, set[str]] = {}
+        for q, found in self.linker.mro(qualified):
+            base = self.conventions.model_base(q)
+            if base is not None:
+                for m in base.init_methods:
+                    direct[m] = direct.get(m, False) or bool(base.apply)
+            if found is None or found.cls is None:
+                continue
+            for m, is_direct, called in found.cls.method_facts:
+                direct[m] = direct.get(m, False) or is_direct
+                calls.setdefault(m, set()).update(called)
+        seen: set[str] = set()
+        todo = ["__init__"]
+        while todo:
+            m = todo.pop()
+            if m in seen:
+                continue
+            seen.add(m)
+            if direct.get(m):
+                return True
+            todo += sorted(calls.get(m, ()))
+        return False
 
 
 def _param_default(cls: ClassInfo, attr: str) -> tuple[object] | None:
