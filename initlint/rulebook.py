@@ -151,6 +151,8 @@ class ModelBase:
     std_default: float | None = None
     config_class_attribute: str = ""
     module: bool = True  # False: a config or pipeline mixin, not an nn.Module
+    tied_output: str = ""  # method returning the output layer tied to the input embedding (SPEC 8.38)
+    tie_attribute: str = ""  # config attribute that unties it when false
 
 
 @dataclass(frozen=True)
@@ -210,7 +212,7 @@ def build_conventions(merged: dict[str, Any]) -> Conventions:
     bases = tuple(
         ModelBase(pattern, tuple(v.get("init_methods", ())), v.get("apply", ""), v.get("base_init", "none"),
                   v.get("std_attribute", ""), v.get("std_default"), v.get("config_class_attribute", ""),
-                  bool(v.get("module", True)))
+                  bool(v.get("module", True)), v.get("tied_output", ""), v.get("tie_attribute", ""))
         for pattern, v in merged["model_bases"].items()
     )
     applies = tuple((p, int(v.get("fn", 0)), int(v.get("module", 1)), bool(v.get("named", False)))

@@ -170,6 +170,14 @@ class Interpreter:
             elif isinstance(owner, (LayerMod, ParamMod)) and attr == "weight":
                 self.torch.set_state(owner.layer, InitState(None, f"weight assigned directly: {dotted(target) or attr}"))
             return
+        if isinstance(target, cst.Attribute) and target.attr.value == "data":
+            # module.time_decay.data = tensor: the parameter's values are replaced (not an init the analysis reads)
+            owner = self.ev(target.value, env)
+            if isinstance(owner, ParamMod):
+                owner = WeightRef(owner.layer)
+            if isinstance(owner, WeightRef):
+                self.torch.set_state(owner.layer, InitState(None, f"values assigned directly: {dotted(target) or 'data'}"))
+            return
         if isinstance(target, (cst.Tuple, cst.List)):
             items = value if isinstance(value, tuple) and len(value) == len(target.elements) else None
             for i, element in enumerate(target.elements):

@@ -128,6 +128,27 @@ def _interpret(ctx: FileContext, module: cst.Module, flow: Flow) -> None:
             flow.run_root(scope, root=False)
     for mod, scope in roots:
         flow.run_module(mod, scope)
+    _ties(ctx)
+
+
+def _ties(ctx: FileContext) -> None:
+    """A framework's tied output layer (Hugging Face ``get_output_embeddings``): its weight is the embedding's."""
+    for scope in [s for s in ctx.scopes.values() if s.is_module and not s.external]:
+        base = ctx.model_base(scope)
+        if base is None or not base.tied_output:
+            continue
+        if base.tie_attribute and ctx.config_value(ctx.config_of(scope), base.tie_attribute) is False:
+            continue
+        fn = ctx.method(scope, base.tied_output)
+        body = suite(fn.body) if fn is not None else []
+        for stmt in body[:3]:
+            small = stmt.body[0] if isinstance(stmt, cst.SimpleStatementLine) and stmt.body else None
+            if isinstance(small, cst.Return) and small.value is not None:
+                text = dotted(small.value) or ""
+                if text.startswith("self.") and text.count(".") == 1:
+                    mod = scope.attrs.get(text[5:])
+                    if isinstance(mod, LayerMod):
+                        mod.layer.tied = f"weight tied to the input embedding ({base.tied_output}, {base.tie_attribute})"
 
 
 def _give_up(ctx: FileContext, reason: str) -> list[LayerRecord]:
@@ -567,6 +588,8 @@ def _assemble(ctx: FileContext, flow: Flow) -> list[LayerRecord]:
                 spec = replace(spec, line=pos.line, column=pos.column)
             elif state.via and spec.source != "default" and not spec.note:
                 spec = replace(spec, note=f"set by {state.via}")
+        if layer.tied:
+            spec, reason = None, layer.tied  # SPEC 8.38: the embedding's weight, exempt like the embedding
         unresolved = reason or act_reason
         feeds_zero = any(_is_zero(_final_state(c).spec) for c in flow.out.feeds.get(layer, ()))
         if spec is not None and spec.scheme == "uninitialized":

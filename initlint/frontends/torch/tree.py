@@ -48,6 +48,7 @@ class Layer:
     rank: int | None = None
     foreign: bool = False  # built by code of another project file (a base class's constructor)
     probe: str = ""  # a stand-in for the layers of this project class (built in another file)
+    tied: str = ""  # why its weight is the input embedding's (SPEC 8.38)
 
     @property
     def is_param(self) -> bool:
