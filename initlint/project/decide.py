@@ -78,9 +78,16 @@ def decide(records: tuple[LayerRecord, ...], path: str, model: ProjectModel,
             out.append(rec)
             continue
         owner = f"{summary.module}.{rec.scope}"
+        if rec.activation is not None and not rec.unresolved:
+            passed = model.consumer_arguments(owner)
+            if passed:  # the consumer came from a constructor default that containers replace
+                rec = replace(rec, activation=None, unresolved=f"consumer set by the containers: {', '.join(passed[:3])}")
         outcomes = _outcomes(owner, rec.layer_class, model, effects)
         if not outcomes:
             out.append(rec)
+            continue
+        if rec.unresolved.startswith("consumer set by the containers"):
+            out.append(replace(rec, init=outcomes[0].spec or rec.init) if len(outcomes) == 1 else rec)
             continue
         unknown = sorted({o.reason for o in outcomes if o.reason})
         if unknown:

@@ -17,9 +17,10 @@ from ..frontends.python.names import Names
 from ..frontends.torch.context import Definition, Globals
 from ..frontends.torch.tables import WEIGHT_LAYERS, torch_nn_class
 from ..rulebook import Conventions
-from .index import ClassInfo, Summary
+from .index import CallSite, ClassInfo, Summary
 from .link import Found, Linker
 
+_CONSUMER_WORDS = ("act", "norm", "nonlin", "activation", "gate")
 MAX_PARSED = 48  # files of context kept parsed per process
 MAX_SUBTREE = 200  # project classes followed into one module's subtree
 
@@ -49,6 +50,7 @@ class ProjectModel:
         self._module_class: dict[str, bool] = {}
         self._ancestors: dict[str, tuple[str, ...]] = {}
         self._parents: dict[str, set[str]] | None = None
+        self._call_sites: dict[str, list[tuple[Summary, CallSite]]] = {}
 
     # -- reading other files ------------------------------------------------------
 
@@ -186,6 +188,7 @@ class ProjectModel:
                 container = self.linker.resolve(target) if target else None
                 if container is None or container.cls is None or not self.is_module_class(container.qualified):
                     continue
+                self._call_sites.setdefault(container.qualified, []).append((summary, call))
                 for name in call.names:
                     q = self.linker.local(summary, name)
                     child = self.linker.resolve(q) if q else None
@@ -194,6 +197,29 @@ class ProjectModel:
                         parents.setdefault(child.qualified, set()).add(container.qualified)
         self._parents = parents
         return parents
+
+    def consumer_arguments(self, owner: str) -> list[str]:
+        """Call sites that pass the class an activation or normalization (``act_layer=nn.ReLU``) other than its default.
+
+        Returned as ``"Container(act_layer=nn.ReLU)"`` texts; empty when every call site keeps the defaults.
+        """
+        self.parents()
+        found = self.linker.resolve(owner)
+        if found is None or found.cls is None:
+            return []
+        defaults = dict(found.cls.params)
+        out: list[str] = []
+        for summary, call in self._call_sites.get(owner, []):
+            for kw, value in call.kwargs:
+                if kw not in defaults or not any(w in kw.lower() for w in _CONSUMER_WORDS):
+                    continue
+                default = defaults[kw]
+                same = value == default or (self.linker.local(summary, value) or value) == \
+                    (self.linker.local(found.summary, default) or default)
+                if not same:
+                    where = call.scope or summary.module.rsplit(".", 1)[-1]
+                    out.append(f"{where}({kw}={value})")
+        return sorted(set(out))
 
     def paths(self, owner: str, max_depth: int, max_paths: int) -> list[list[str]]:
         """Chains of containers from the class up to a class nothing builds (``[owner, parent, ...]``)."""
