@@ -64,11 +64,12 @@ class Reflection:
     def self_method(self, scope: Scope, method: str, e: cst.Call, env: dict[str, object]) -> object:
         """``self.<method>(...)``: reflection, module registration, or an own method inlined."""
         if method in ("modules", "children", "named_modules", "named_children"):
-            return Candidates(tuple(self.modules_of(SelfRef(scope))), named=method.startswith("named"))
+            root = [ChildMod(scope.name)] if method in ("modules", "named_modules") and not scope.external else []
+            return Candidates(tuple(root + self.modules_of(SelfRef(scope))), named=method.startswith("named"))
         if method in ("parameters", "named_parameters"):
             return Candidates(tuple(self.parameters_of(SelfRef(scope))), named=method == "named_parameters")
         if method == "apply" and e.args:
-            self.apply(self.it.ev(e.args[0].value, env), self.modules_of(SelfRef(scope)), e)
+            self.apply(self.it.ev(e.args[0].value, env), self.with_root(scope), e)
             return SelfRef(scope)
         if method in ("add_module", "register_module") and len(e.args) == 2:
             key, mod = self.it.ev(e.args[0].value, env), self.it.ev(e.args[1].value, env)
@@ -90,7 +91,7 @@ class Reflection:
             if fn is not None:
                 saved = self.it.current_fn
                 self.it.current_fn = f"{method} -> {base.apply}"
-                self.apply(Func(fn, scope), self.modules_of(SelfRef(scope)), e, via=self.it.current_fn)
+                self.apply(Func(fn, scope), self.with_root(scope), e, via=self.it.current_fn)
                 self.it.current_fn = saved
             return None
         fn = self.ctx.method(scope, method)
@@ -232,6 +233,11 @@ class Reflection:
         out: list[object] = list(mod.nested.values())
         out += [LayerMod(p) for probes in mod.probes.values() for p in probes if not p.is_param]
         return out
+
+    def with_root(self, scope: Scope) -> list[object]:
+        """What ``self.apply(fn)`` visits: every submodule, then the module itself (as torch does)."""
+        root = [ChildMod(scope.name)] if not scope.external else []
+        return self.modules_of(SelfRef(scope)) + root
 
     @staticmethod
     def make_probes(ctx: FileContext, mod: ExtMod) -> None:
