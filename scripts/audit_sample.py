@@ -14,7 +14,8 @@ from collections import defaultdict
 
 
 def main(argv: list[str]) -> None:
-    data = json.load(open(argv[0]))
+    with open(argv[0]) as fh:
+        data = json.load(fh)
     n, seed = int(argv[1]), int(argv[2])
     findings = [dict(f, package=pkg) for pkg, d in data.items() for f in d["findings"]]
     rng = random.Random(seed)
@@ -34,7 +35,8 @@ def main(argv: list[str]) -> None:
         print(f"=== {i}. [{f['package']}] {f['path']}:{f['line']} {f['code']} {f['severity']} {f['layer']}")
         print(f"    {f['message']}")
         try:
-            lines = open(f["path"]).read().splitlines()
+            with open(f["path"]) as fh:
+                lines = fh.read().splitlines()
             lo, hi = max(0, f["line"] - 3), min(len(lines), f["line"] + 2)
             for k in range(lo, hi):
                 print(f"    {k + 1:5d} {lines[k]}")

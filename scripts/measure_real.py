@@ -30,8 +30,8 @@ def main(argv: list[str]) -> None:
         for _, rec in layers:
             if rec.unresolved:
                 reasons[rec.unresolved[:90]] += rec.count
-        findings = [dict(path=f.path, line=f.line, code=f.code, severity=f.severity, layer=f.layer, message=f.message)
-                    for f in report.findings]
+        findings = [{"path": f.path, "line": f.line, "code": f.code, "severity": f.severity, "layer": f.layer,
+                     "message": f.message} for f in report.findings]
         torch_paths = {p for p, _ in layers}
         findings = [f for f in findings if f["path"] in torch_paths]
         print(f"{name}: {len(report.results)} files, {total} torch weight layers, resolved {resolved} "
@@ -39,8 +39,8 @@ def main(argv: list[str]) -> None:
               f"{dict(Counter(f['code'] + ':' + f['severity'] for f in findings))}  [{took:.0f}s]", flush=True)
         for reason, n in reasons.most_common(12):
             print(f"    {n:6d}  {reason}")
-        out[name] = dict(files=len(report.results), layers=total, resolved=resolved, findings=findings,
-                         reasons=reasons.most_common(60), errors=report.errors[:50], seconds=took)
+        out[name] = {"files": len(report.results), "layers": total, "resolved": resolved, "findings": findings,
+                     "reasons": reasons.most_common(60), "errors": report.errors[:50], "seconds": took}
     with open(out_path, "w") as fh:
         json.dump(out, fh, indent=1)
 
