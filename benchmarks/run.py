@@ -1,4 +1,4 @@
-"""initlint benchmarks: static throughput, pre-commit start-up, ONNX audits, live checks, scaling.
+"""initlint benchmarks: static throughput, the project model, pre-commit start-up, ONNX audits, live checks, scaling.
 
     python benchmarks/run.py            # full run (downloads the pinned corpus on first use)
     python benchmarks/run.py --quick    # smoke run: small inputs, one repetition
@@ -386,6 +386,7 @@ CHILDREN: dict[str, Callable[[list[str]], Json]] = {
     "static": lambda a: child_static(a[1:], int(a[0])),
     "scaling": lambda a: child_scaling([int(x) for x in a[1:]], int(a[0])),
     "live": lambda a: child_live(a[0] == "quick"),
+    "parse": lambda a: child_parse(a),
 }
 
 
@@ -481,6 +482,69 @@ def section_precommit(reps: int) -> Json:
                      "min_wall_s": round(min(r.wall for r in rs), 4),
                      "median_cpu_s": round(statistics.median(r.cpu for r in rs), 4),
                      "exit_code": rs[-1].code}
+    return out
+
+
+def child_parse(paths: Sequence[str]) -> Json:
+    """Bare ``libcst.parse_module`` of every ``.py`` file under a folder (best of the repetitions)."""
+    import libcst
+
+    root, reps = paths[0], int(paths[1])
+    files = sorted(Path(root).rglob("*.py"))
+    texts = [f.read_text(encoding="utf-8", errors="replace") for f in files]
+
+    def go() -> None:
+        for text in texts:
+            try:
+                libcst.parse_module(text)
+            except Exception:  # noqa: BLE001 - a file the parser rejects still costs its time
+                pass
+
+    return {"files": len(files), "bytes": sum(len(t.encode()) for t in texts), "libcst_parse": best([timed(go) for _ in range(reps)])}
+
+
+def _changed_file(folder: Path) -> Path:
+    """The file a pre-commit run would see changed: timm's ResNet if present, else the largest model file."""
+    preferred = folder / "models" / "resnet.py"
+    if preferred.is_file():
+        return preferred
+    models = [p for p in folder.rglob("*.py") if "nn.Module" in p.read_text(encoding="utf-8", errors="replace")]
+    return max(models or list(folder.rglob("*.py")), key=lambda p: p.stat().st_size)
+
+
+def section_project(roots: list[str], reps: int) -> Json:
+    """SPEC 8.32's project model: a whole-project run (text, JSON) beside a bare libcst parse of the same files,
+    and a run on one changed file with a warm cache beside the same run judging the file alone (--no-project)."""
+    root = next((r for r in roots if Path(r).name == "timm"), roots[0])
+    out: Json = {"root": os.path.basename(root)}
+    parsed = child("parse", root, str(reps))
+    if "libcst_parse" not in parsed:
+        return {"skipped": parsed.get("skipped", "parse failed")}
+    out.update(files=parsed["files"], bytes=parsed["bytes"], libcst_parse=parsed["libcst_parse"])
+    with tempfile.TemporaryDirectory(prefix="initlint-project-") as tmp:
+        env = {**bench_env(), "INITLINT_CACHE_DIR": str(Path(tmp) / "cache")}
+        for fmt in ("text", "json"):
+            rs = [run([sys.executable, "-m", "initlint", root, "--no-cache", "-j", "1", "--format", fmt], env)
+                  for _ in range(reps)]
+            out[f"whole_{fmt}"] = _runs(rs)
+        copy = Path(tmp) / "project" / os.path.basename(root)
+        shutil.copytree(root, copy)
+        (copy.parent / "pyproject.toml").write_text("[project]\nname = 'bench'\nversion = '0'\n")  # the project root
+        fill = run([sys.executable, "-m", "initlint", str(copy), "-j", "1"], env)
+        changed = _changed_file(copy)
+        out["changed_file"] = str(changed.relative_to(copy.parent))
+        samples: dict[str, list[Run]] = {"one_file_project_warm": [], "one_file_alone_warm": []}
+        for i in range(max(reps, 3)):
+            for name, extra in (("one_file_project_warm", []), ("one_file_alone_warm", ["--no-project"])):
+                with open(changed, "a") as fh:
+                    fh.write(f"\n# edited {name} {i}\n")  # a change: this file's entry misses, the rest hit
+                samples[name].append(run([sys.executable, "-m", "initlint", str(changed), "-j", "1", *extra], env))
+        out["cache_fill"] = _runs([fill])
+        for name, rs in samples.items():
+            out[name] = {"median_wall_s": round(statistics.median(r.wall for r in rs), 4),
+                         "min_wall_s": round(min(r.wall for r in rs), 4),
+                         "median_cpu_s": round(statistics.median(r.cpu for r in rs), 4),
+                         "exit_code": rs[-1].code}
     return out
 
 
@@ -620,6 +684,12 @@ def targets(doc: Json) -> list[Json]:
         if "json_over_text_cpu" in formats:
             add("--format json / text (CPU, --jobs 1)", formats["json_over_text_cpu"], 1.15, "x")
             add("--format sarif / text (CPU, --jobs 1)", formats["sarif_over_text_cpu"], 1.15, "x")
+    pr = doc.get("project", {})
+    if "whole_text" in pr:
+        parse = pr["libcst_parse"]["cpu_s"]
+        add("whole-project run, text / bare libcst parse (CPU)", pr["whole_text"]["cpu_s"] / parse, 1.5, "x")
+        add("whole-project run, JSON / bare libcst parse (CPU)", pr["whole_json"]["cpu_s"] / parse, 1.5, "x")
+        add("one changed file, warm cache, project model (wall)", pr["one_file_project_warm"]["median_wall_s"], 1.5, "s")
     p = doc.get("precommit", {})
     if "python_m_initlint" in p:
         base = p["import_libcst"]["median_wall_s"]
@@ -669,6 +739,17 @@ def table(doc: Json) -> str:
                 lines.append(f"  torchfix: {row}")
     elif s:
         lines.append(f"static: {s.get('skipped')}")
+    pr = doc.get("project", {})
+    if "whole_text" in pr:
+        lines.append(f"project {pr['root']}: {pr['files']} files; bare libcst parse {pr['libcst_parse']['cpu_s']:.2f} s CPU")
+        for name in ("whole_text", "whole_json", "cache_fill"):
+            lines.append(f"  {name:<30} {pr[name]['wall_s']:8.2f} s wall {pr[name]['cpu_s']:8.2f} s CPU")
+        for name in ("one_file_project_warm", "one_file_alone_warm"):
+            row = pr[name]
+            lines.append(f"  {name:<30} median {row['median_wall_s']:.3f} s wall (min {row['min_wall_s']:.3f} s), "
+                         f"{row['median_cpu_s']:.3f} s CPU  [{pr['changed_file']}]")
+    elif pr:
+        lines.append(f"project: {pr.get('skipped')}")
     p = doc.get("precommit", {})
     for name, row in p.items():
         if isinstance(row, dict):
@@ -704,7 +785,7 @@ def table(doc: Json) -> str:
     return "\n".join(lines) + "\n"
 
 
-SECTIONS = ("static", "precommit", "onnx", "live", "scaling")
+SECTIONS = ("static", "project", "precommit", "onnx", "live", "scaling")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -732,6 +813,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         doc["corpus"] = {"roots": [os.path.relpath(r, ROOT) if r.startswith(str(ROOT)) else r for r in roots],
                          "pinned": list(PINNED) if args.corpus is None else None}
         doc["static"] = section_static(roots, reps, args.quick, args.skip_torchfix)
+    if "project" in only:
+        folder = args.corpus or ensure_corpus(CORPUS_DIR)
+        doc["project"] = section_project([str(p) for p in corpus_paths(folder)], reps)
     if "precommit" in only:
         doc["precommit"] = section_precommit(1 if args.quick else max(reps, 7))
     if "onnx" in only:

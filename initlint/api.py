@@ -111,7 +111,7 @@ def lint_paths(paths: Sequence[str] = (".",), settings: Settings | None = None, 
     ``annotate``: "fix" sets each finding's ``fix`` description, "edits" also its edits (SARIF).
     """
     settings = settings or Settings()
-    results = lint_files(list(iter_files(paths, settings)), settings, jobs, cache, annotate)
+    results = lint_files(list(iter_files(paths, settings)), settings, jobs, cache, annotate, project=settings.project)
     return Report(tuple(sorted(results, key=lambda r: r.path)))
 
 

@@ -57,11 +57,14 @@ FORMAT = 1  # bump when the entry layout changes
 # The only classes an entry may contain; everything else in a pickle is refused.
 _ALLOWED = {
     ("initlint.records", name)
-    for name in ("FileResult", "Finding", "LayerRecord", "InitSpec", "Activation", "Origin")
+    for name in ("FileResult", "Finding", "LayerRecord", "InitSpec", "Activation", "Origin", "Effect")
 }
+# ... and a project index (one file per project root: path -> (content digest, summary)).
+_INDEX_ALLOWED = {("initlint.project.index", name) for name in ("Summary", "ClassInfo", "FunctionInfo", "CallSite")}
 
 # The largest entry read (a result for a 2 MB file of layers is far smaller).
 MAX_ENTRY_BYTES = 32 * 1024 * 1024
+MAX_INDEX_BYTES = 256 * 1024 * 1024  # the project index: one summary per file of the project
 # The longest string field an entry may hold (messages and reasons are one line).
 _MAX_STRING = 100_000
 SECRET_BYTES = 32
@@ -72,10 +75,16 @@ _TAG = "Signature: 8a477f597d28d172789f06886806bc55\n# This file is a cache dire
 class _RecordUnpickler(pickle.Unpickler):
     """An unpickler that can build initlint's records and nothing else."""
 
+    allowed = _ALLOWED
+
     def find_class(self, module: str, name: str) -> Any:
-        if (module, name) in _ALLOWED:
+        if (module, name) in self.allowed:
             return super().find_class(module, name)
         raise pickle.UnpicklingError(f"{module}.{name} is not allowed in a cache entry")
+
+
+class _IndexUnpickler(_RecordUnpickler):
+    allowed = _INDEX_ALLOWED
 
 
 def package_fingerprint() -> str:
@@ -196,12 +205,60 @@ class Cache:
     def for_settings(cls, settings: Settings) -> Cache:
         return cls(default_dir(settings), settings)
 
-    def key(self, path: str, data: bytes) -> str:
-        """The entry name for ``path`` with content ``data`` under this cache's settings and package."""
+    def key(self, path: str, data: bytes, context: str = "") -> str:
+        """The entry name for ``path`` with content ``data`` under this cache's settings and package.
+
+        ``context``: a digest of what the rest of the project contributes to the file's analysis (SPEC 8.32).
+        """
         h = hashlib.blake2b(self._prefix, digest_size=20, key=self._secret or b"")
-        h.update(f"{path}\0{os.path.abspath(path)}\0".encode(errors="surrogateescape"))
+        h.update(f"{path}\0{os.path.abspath(path)}\0{context}\0".encode(errors="surrogateescape"))
         h.update(data)
         return h.hexdigest()
+
+    def _index_file(self, root: str) -> Path:
+        """Named by the root and keyed by the user secret, like the entries (a planted index is never read)."""
+        name = hashlib.blake2b(os.path.abspath(root).encode(errors="surrogateescape"), digest_size=12,
+                               key=self._secret or b"").hexdigest()
+        return self.root / f"{self.directory.name}-index" / f"{name}.pickle"
+
+    def load_index(self, root: str) -> dict[str, Any]:
+        """The project index stored for ``root`` (path -> (digest, summary)); empty when absent or unreadable."""
+        target = self._index_file(root)
+        if not (self.usable and _real_folder(target.parent)):
+            return {}
+        raw = _read_regular(target, MAX_INDEX_BYTES)
+        try:
+            data = _IndexUnpickler(io.BytesIO(raw)).load() if raw is not None else None
+        except Exception:  # a corrupt or planted index is no index
+            return {}
+        if not isinstance(data, dict) or data.get("fingerprint") != self._prefix:
+            return {}
+        entries = data.get("entries")
+        return entries if isinstance(entries, dict) else {}
+
+    def save_index(self, root: str, entries: dict[str, Any]) -> None:
+        """Store the project index atomically (skipped silently when the cache cannot be written)."""
+        target = self._index_file(root)
+        if not self.usable:
+            return
+        try:
+            data = pickle.dumps({"fingerprint": self._prefix, "entries": entries}, protocol=pickle.HIGHEST_PROTOCOL)
+            for folder in (self.root, target.parent):  # made one by one: no link followed
+                if not _real_folder(folder):
+                    folder.mkdir(exist_ok=True)
+                    if not _real_folder(folder):
+                        return
+            self._mark_root()
+            fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
+            try:
+                with os.fdopen(fd, "wb") as fh:
+                    fh.write(data)
+                os.replace(tmp, target)
+            except BaseException:
+                os.unlink(tmp)
+                raise
+        except (OSError, pickle.PicklingError, TypeError, AttributeError):
+            pass
 
     def _entry(self, key: str) -> Path:
         return self.directory / key[:2] / key[2:]

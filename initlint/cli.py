@@ -169,13 +169,14 @@ def main() -> None:
               help="Seconds per file before it is skipped [default: 60; 0: none].")
 @click.option("--max-file-size", type=click.IntRange(min=0, max=10**12),
               help="Bytes; larger .py files are skipped [default: 2000000; 0: no limit].")
+@click.option("--no-project", is_flag=True, help="Judge each file alone, without the containers, base classes and helpers of the rest of its project.")
 def lint(paths: Sequence[str], fmt: str, select: str | None, ignore: str | None, fail_on: str | None,
          show_unresolved: bool, jobs: int | None, no_cache: bool, config_file: str | None = None,
          show_suppressed: bool = False, fix: bool = False, diff: bool = False, timeout: float | None = None,
          max_file_size: int | None = None, extend_select: str | None = None, exit_zero: bool = False,
          output_file: str | None = None, statistics: bool = False, quiet: bool = False, verbose: bool = False,
          color: str = "auto", stdin_filename: str | None = None, fail_on_unused_suppression: bool = False,
-         respect_gitignore: bool | None = None) -> None:
+         respect_gitignore: bool | None = None, no_project: bool = False) -> None:
     """Lint PATHS (files or directories; default: the current directory; '-': standard input)."""
     from .api import lint_paths
     from .cache import Cache
@@ -187,6 +188,7 @@ def lint(paths: Sequence[str], fmt: str, select: str | None, ignore: str | None,
         "ignore": _flag_codes(ignore, "--ignore"),
         "fail_on": fail_on, "timeout": timeout, "max_file_size": max_file_size,  # None: not given
         "respect_gitignore": respect_gitignore,
+        "project": False if no_project else None,
     }
     overrides.update(click.get_current_context().meta.get("onnx_overrides", {}))
     stdin = "-" in paths or (stdin_filename is not None and not paths)  # as ruff: a name alone means stdin

@@ -246,6 +246,7 @@ _PARSERS: dict[str, tuple[str, Callable[[str, str, Any], Any]]] = {
     "activations": ("activations", _activations),
     "extra-rule-files": ("", _string_list),
     "respect-gitignore": ("respect_gitignore", _bool),
+    "project": ("project", _bool),
 }
 
 
@@ -260,6 +261,7 @@ def parse(table: Mapping[str, Any], path: str, root: str | None = None) -> dict[
     root = root if root is not None else os.path.dirname(os.path.abspath(path))
     fields: dict[str, Any] = {}
     extra_activations: dict[str, str] = {}
+    conventions: list[tuple[str, str]] = []
     for key, value in table.items():
         if key not in _PARSERS:
             raise _unknown(path, key, list(_PARSERS))
@@ -267,9 +269,14 @@ def parse(table: Mapping[str, Any], path: str, root: str | None = None) -> dict[
         parsed = parser(path, key, value)
         if key == "extra-rule-files":
             for name in parsed:
-                extra_activations.update(_extra_rule_file(os.path.join(root, name), path))
+                activations, convention_text = _extra_rule_file(os.path.join(root, name), path)
+                extra_activations.update(activations)
+                if convention_text:
+                    conventions.append((os.path.join(root, name), convention_text))
         else:
             fields[field_name] = parsed
+    if conventions:
+        fields["conventions"] = tuple(conventions)
     if extra_activations:
         # The pyproject's own table wins over extra files.
         fields["activations"] = {**extra_activations, **fields.get("activations", {})}
@@ -277,16 +284,29 @@ def parse(table: Mapping[str, Any], path: str, root: str | None = None) -> dict[
     return fields
 
 
-def _extra_rule_file(name: str, config: str) -> dict[str, str]:
-    """The ``[activations]`` table of an extra rule file (the format of ``rules/families.toml``)."""
+_CONVENTION_TABLES = ("model_bases", "init_functions", "apply_functions", "activation_registries", "identity",
+                      "never_initialize")
+
+
+def _extra_rule_file(name: str, config: str) -> tuple[dict[str, str], str]:
+    """An extra rule file: its ``[activations]`` (the format of ``rules/families.toml``) and, as TOML text,
+    its framework conventions (the tables of ``rules/conventions.toml``, SPEC 8.33)."""
     raw = _read_limited(name, "the rule file")
     if isinstance(raw, str):
         raise ConfigError(f"{config}: [tool.initlint] extra-rule-files: {raw}")
     data = _parse_toml(name, raw)
+    known = ["activations", *_CONVENTION_TABLES]
     for key in data:
-        if key != "activations":
-            raise _unknown(name, key, ["activations"], table="extra rule file")
-    return _activations(name, "activations", data.get("activations", {}))
+        if key not in known:
+            raise _unknown(name, key, known, table="extra rule file")
+    try:
+        from .rulebook import build_conventions, read_conventions
+
+        build_conventions(read_conventions({k: v for k, v in data.items() if k in _CONVENTION_TABLES}))
+    except (TypeError, ValueError, AttributeError, RecursionError) as err:
+        raise ConfigError(f"{name}: framework conventions not understood: {err}") from None
+    conventions = raw.decode("utf-8") if any(k in data for k in _CONVENTION_TABLES) else ""
+    return _activations(name, "activations", data.get("activations", {})), conventions
 
 
 Selection = tuple[tuple[str, ...] | None, tuple[str, ...], tuple[str, ...]]  # select, extend-select, ignore

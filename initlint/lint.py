@@ -22,8 +22,9 @@ from .frontends.keras import layers as keras_layers
 from .frontends.python.names import mentions_framework
 from .frontends.python.source import SourceFile
 from .frontends.torch import layers as torch_layers
-from .records import FileResult, LayerRecord
-from .settings import Settings
+from .frontends.torch.context import Project
+from .records import Effect, FileResult, Finding, LayerRecord
+from .settings import SEVERITY_RANK, Settings
 
 
 def decode(data: bytes) -> str:
@@ -49,24 +50,29 @@ def parsed(text: str) -> cst.Module | None:
     return None
 
 
-def records_for_source(source: SourceFile) -> list[LayerRecord]:
-    """Every source frontend whose framework the file mentions, on the one parse."""
-    records = []
-    if "torch" in source.text:
-        records += torch_layers.records(source)
+def records_for_source(source: SourceFile, project: Project | None = None) -> tuple[list[LayerRecord], list[Effect]]:
+    """Every source frontend whose framework the file mentions, on the one parse (and the torch init effects)."""
+    records: list[LayerRecord] = []
+    effects: list[Effect] = []
+    if "torch" in source.text or project is not None and project.builds_modules:
+        records, effects = torch_layers.analyse(source, project)
     if "keras" in source.text or "tensorflow" in source.text:
         records += keras_layers.records(source)
-    return records
+    return records, effects
 
 
-def lint_source(text: str, path: str = "<string>", settings: Settings | None = None) -> FileResult:
-    """Lint Python source text. Never imports or executes it; never raises (see :mod:`initlint.limits`)."""
+def lint_source(text: str, path: str = "<string>", settings: Settings | None = None,
+                project: Project | None = None) -> FileResult:
+    """Lint Python source text. Never imports or executes it; never raises (see :mod:`initlint.limits`).
+
+    ``project``: the rest of the project as context (SPEC 8.32); without it the file stands alone.
+    """
     settings = settings or Settings()
-    return limits.guarded(path, settings.timeout, lambda: _lint_source(text, path, settings))
+    return limits.guarded(path, settings.timeout, lambda: _lint_source(text, path, settings, project))
 
 
-def _lint_source(text: str, path: str, settings: Settings) -> FileResult:
-    if not mentions_framework(text):
+def _lint_source(text: str, path: str, settings: Settings, project: Project | None = None) -> FileResult:
+    if not mentions_framework(text) and not (project is not None and project.builds_modules):
         return FileResult(path, skipped=True)
     hazard, tree = limits.check_source(text)
     if hazard:
@@ -78,10 +84,46 @@ def _lint_source(text: str, path: str, settings: Settings) -> FileResult:
     except UnicodeEncodeError as err:  # lone surrogates in a str handed to the API
         return FileResult(path, error=f"{path}: not valid Unicode text: {err.reason}")
     _LAST_PARSE[:] = [text, module]
-    records = [engine.plausible(r) for r in records_for_source(SourceFile(path, text, module, settings, tree))]
+    raw, effects = records_for_source(SourceFile(path, text, module, settings, tree), project)
+    records = [engine.plausible(r) for r in raw]
     found = [f for f in engine.findings(records, settings) if not _per_file_ignored(f.code, path, settings)]
-    result = FileResult(path, records=tuple(records), findings=tuple(found))
-    return suppressions.apply(result, text, lambda code: settings.selected(code) and not _per_file_ignored(code, path, settings))
+    result = FileResult(path, records=tuple(records), findings=tuple(found), effects=tuple(effects))
+    return suppressions.apply(result, text, _reported(path, settings))
+
+
+def _reported(path: str, settings: Settings) -> Any:
+    """Whether a code is reported in ``path`` (selected, and not ignored for the file): for unused suppressions."""
+    return lambda code: settings.selected(code) and not _per_file_ignored(code, path, settings)
+
+
+def rejudge(result: FileResult, records: tuple[LayerRecord, ...], variants: dict[int, list[tuple[LayerRecord, str]]],
+            text: str, settings: Settings) -> FileResult:
+    """Judge a file's records again after the project decided some inits (SPEC 8.32).
+
+    A layer whose construction paths disagree is judged once per path; the worst finding is
+    kept and names the containers of that path.
+    """
+    records = tuple(engine.plausible(r) for r in records)
+    found = engine.findings(records, settings)
+    for i, options in variants.items():
+        base = records[i]
+        best: tuple[int, Finding | None, str] = (-1, None, "")
+        for rec, label in options:
+            trial = list(records)
+            trial[i] = engine.plausible(rec)
+            for f in engine.findings(trial, settings):
+                if f.record is not None and f.record.origin == base.origin:
+                    rank = SEVERITY_RANK[f.severity]
+                    if rank > best[0]:
+                        best = (rank, f, label)
+        found = [f for f in found if not (f.record is not None and f.record.origin == base.origin)]
+        if best[1] is not None:
+            labels = ", ".join(label for _r, label in options)
+            found.append(replace(best[1], message=f"{best[1].message} The containers disagree ({labels}); "
+                                                  f"this is the worst, {best[2]}."))
+    found = [f for f in sorted(found, key=Finding.sort_key) if not _per_file_ignored(f.code, result.path, settings)]
+    return suppressions.apply(replace(result, records=records, findings=tuple(found), suppressed=()), text,
+                              _reported(result.path, settings))
 
 
 def _per_file_ignored(code: str, path: str, settings: Settings) -> bool:
@@ -100,7 +142,7 @@ def lint_file(path: str | os.PathLike[str], settings: Settings | None = None) ->
     return lint_bytes(name, data, settings)
 
 
-def lint_bytes(name: str, data: bytes, settings: Settings) -> FileResult:
+def lint_bytes(name: str, data: bytes, settings: Settings, project: Project | None = None) -> FileResult:
     """Lint the bytes of one ``.py`` (or ``.ipynb``) file already read (the cache keys on them)."""
     if settings.max_file_size and len(data) > settings.max_file_size:
         return FileResult(name, error=f"{name}: {limits.too_large(len(data), settings.max_file_size)}")
@@ -111,7 +153,7 @@ def lint_bytes(name: str, data: bytes, settings: Settings) -> FileResult:
     except (UnicodeDecodeError, SyntaxError, LookupError) as err:
         reason = err.reason if isinstance(err, UnicodeDecodeError) else str(err)
         return FileResult(name, error=f"{name}: not valid UTF-8 (or declared encoding): {reason}")
-    return lint_source(text, name, settings)
+    return lint_source(text, name, settings, project)
 
 
 def lint_notebook(name: str, data: bytes, settings: Settings) -> FileResult:

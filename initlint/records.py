@@ -180,6 +180,7 @@ class LayerRecord:
     upstream: Origin | None = None  # the construction site of the previous weight layer on this layer's one path
     repeats: bool = False  # the layers this site builds follow one another on that path (a loop-built stack)
     init_site: str = ""  # torch source: where the recommended line goes ("in _init_weights inside `if ...:`, ...")
+    layer_class: str = ""  # torch source: the layer's class (``Conv2d``), for init code dispatching on it
 
 
 @dataclass(frozen=True)
@@ -240,6 +241,23 @@ class Finding:
 
 
 @dataclass(frozen=True)
+class Effect:
+    """What a container's init code does to the layers of a module class of another project file (SPEC 8.32).
+
+    Read from the container's file: its ``apply``/``modules()`` loops, helpers and framework
+    conventions run over stand-ins for the other class's layers of each torch class.
+    """
+
+    container: str  # qualified class whose init code it is (``timm.models.vision_transformer.VisionTransformer``)
+    target: str  # qualified project class whose layers it touches
+    layer_class: str  # torch class of those layers (``Linear``; ``Parameter`` for raw parameters)
+    init: InitSpec | None  # None: touched in a way the analysis cannot read
+    reason: str = ""  # why it is unknown
+    via: str = ""  # the init code (``_init_weights``, ``named_apply(init_weights_vit_timm)``)
+    path: str = ""  # the container's file
+
+
+@dataclass(frozen=True)
 class FileResult:
     """Everything the lint of one input produced."""
 
@@ -252,6 +270,7 @@ class FileResult:
     # (comment line, code, notebook cell or 0) of listed codes that suppress nothing; line 0: a file-level comment
     unused_suppressions: tuple[tuple[int, str, int], ...] = ()
     cells: tuple[tuple[int, int], ...] = ()  # notebooks: (first line in the joined module, cell number) per code cell
+    effects: tuple[Effect, ...] = ()  # torch source in a project: what its classes' init code does to other files' layers
 
 
 @dataclass(frozen=True)

@@ -140,13 +140,102 @@ def family_info(family: Family) -> dict[str, str]:
     return cast(dict[str, str], family_data()["families"][family])
 
 
+@dataclass(frozen=True)
+class ModelBase:
+    """A framework model base class's init convention (``rules/conventions.toml`` ``[model_bases]``)."""
+
+    pattern: str
+    init_methods: tuple[str, ...] = ()
+    apply: str = ""
+    base_init: str = "none"
+    std_attribute: str = ""
+    std_default: float | None = None
+    config_class_attribute: str = ""
+    module: bool = True  # False: a config or pipeline mixin, not an nn.Module
+    tied_output: str = ""  # method returning the output layer tied to the input embedding (SPEC 8.38)
+    tie_attribute: str = ""  # config attribute that unties it when false
+
+
+@dataclass(frozen=True)
+class Conventions:
+    """Framework conventions as data (SPEC 8.33); every key a pattern on qualified names."""
+
+    model_bases: tuple[ModelBase, ...]
+    init_functions: tuple[tuple[str, str], ...]
+    apply_functions: tuple[tuple[str, int, int, bool], ...]
+    activation_registries: tuple[tuple[str, str], ...]
+    identity: tuple[str, ...]
+    never_initialize: tuple[str, ...]
+
+    def model_base(self, qualified: str) -> ModelBase | None:
+        return next((b for b in self.model_bases if _matches(qualified, b.pattern)), None)
+
+    def init_function(self, qualified: str) -> str | None:
+        return next((fn for pattern, fn in self.init_functions if _matches(qualified, pattern)), None)
+
+    def apply_function(self, qualified: str) -> tuple[int, int, bool] | None:
+        return next(((f, m, n) for pattern, f, m, n in self.apply_functions if _matches(qualified, pattern)), None)
+
+    def activation_registry(self, qualified: str) -> str | None:
+        return next((kind for pattern, kind in self.activation_registries if _matches(qualified, pattern)), None)
+
+    def is_identity(self, qualified: str) -> bool:
+        return any(_matches(qualified, p) for p in self.identity)
+
+    def never_initializes(self, qualified: str) -> bool:
+        return any(_matches(qualified, p) for p in self.never_initialize)
+
+    def knows(self, qualified: str) -> bool:
+        """Does the table say what calling this name does (so its source, if in the project, is not read)?"""
+        return (self.init_function(qualified) is not None or self.apply_function(qualified) is not None
+                or self.activation_registry(qualified) is not None or self.is_identity(qualified)
+                or self.never_initializes(qualified))
+
+
+def _matches(qualified: str, pattern: str) -> bool:
+    from fnmatch import fnmatchcase
+
+    return fnmatchcase(qualified, pattern)
+
+
+def read_conventions(data: dict[str, Any], into: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Merge one conventions table (``rules/conventions.toml`` or an extra rule file) into ``into``."""
+    out = into if into is not None else {"model_bases": {}, "init_functions": {}, "apply_functions": {},
+                                         "activation_registries": {}, "identity": [], "never_initialize": []}
+    for key in ("model_bases", "init_functions", "apply_functions", "activation_registries"):
+        out[key].update(data.get(key, {}))
+    for key in ("identity", "never_initialize"):
+        out[key] += list(data.get(key, {}).get("names", []))
+    return out
+
+
+def build_conventions(merged: dict[str, Any]) -> Conventions:
+    bases = tuple(
+        ModelBase(pattern, tuple(v.get("init_methods", ())), v.get("apply", ""), v.get("base_init", "none"),
+                  v.get("std_attribute", ""), v.get("std_default"), v.get("config_class_attribute", ""),
+                  bool(v.get("module", True)), v.get("tied_output", ""), v.get("tie_attribute", ""))
+        for pattern, v in merged["model_bases"].items()
+    )
+    applies = tuple((p, int(v.get("fn", 0)), int(v.get("module", 1)), bool(v.get("named", False)))
+                    for p, v in merged["apply_functions"].items())
+    return Conventions(bases, tuple(merged["init_functions"].items()), applies,
+                       tuple(merged["activation_registries"].items()), tuple(merged["identity"]),
+                       tuple(merged["never_initialize"]))
+
+
 @lru_cache(maxsize=None)
-def never_initialize() -> frozenset[str]:
-    """Calls known not to initialize what they receive (``rules/conventions.toml`` ``[never_initialize]``)."""
-    return frozenset(_load("conventions.toml").get("never_initialize", {}).get("names", ()))
+def conventions(extra: tuple[tuple[str, str], ...] = ()) -> Conventions:
+    """The shipped conventions, plus those of extra rule files (given as (path, toml text) pairs)."""
+    merged = read_conventions(_load("conventions.toml"))
+    for _path, text in extra:
+        read_conventions(tomllib.loads(text), merged)
+    return build_conventions(merged)
 
 
 def initializes_nothing(called: str) -> bool:
-    """Whether a call of ``called`` (as written or qualified) is known to leave every weight as it is."""
-    names = never_initialize()
-    return called in names or called.rsplit(".", 1)[-1] in names
+    """Whether a call of ``called`` (as written or qualified) is known to leave every weight as it is.
+
+    A bare table name (no dot) also matches the last part of a dotted call."""
+    table = conventions()
+    last = called.rsplit(".", 1)[-1]
+    return table.never_initializes(called) or (last in table.never_initialize)

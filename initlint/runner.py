@@ -27,7 +27,9 @@ from typing import TYPE_CHECKING, Any
 from . import limits
 from .cache import Cache
 from .limits import is_transient
-from .lint import lint_bytes, lint_file
+from .lint import decode, lint_bytes, lint_file, rejudge
+from .project.decide import Effects, decide
+from .project.session import Session
 from .records import FileResult
 from .settings import Settings
 
@@ -63,31 +65,63 @@ def default_jobs() -> int:
 
 
 def lint_files(files: Sequence[str], settings: Settings, jobs: int | None = None,
-               cache: Cache | None = None, annotate: str | None = None) -> list[FileResult]:
+               cache: Cache | None = None, annotate: str | None = None, project: bool = True) -> list[FileResult]:
     """A result for every path of ``files`` (in no particular order).
 
+    ``project``: the ``.py`` files are analysed as part of their project (SPEC 8.32): the rest of
+    the project is indexed as context, container files whose init code reaches the linted
+    classes are analysed too (not reported), and the containers' inits decide.
     ``annotate`` ("fix", or "edits" for SARIF): also describe each finding's ``--fix`` edit (see
-    :func:`initlint.fixes.annotate_result`) after linting it. The cache keeps results without it.
+    :func:`initlint.fixes.annotate_result`) once decided. The cache keeps results without it.
     """
-    results: list[FileResult] = []
-    tasks: list[Task] = []
     if cache is not None and not cache.usable:
         cache = None  # no secret to key entries with, or a cache folder that is a symbolic link
-    for path in files:
-        task = _task(path, cache)
+    sources = [f for f in files if f.endswith(".py")]
+    session = Session.open(sources, settings, cache) if project and sources else None
+    context = session.context_files(sources) if session is not None else []
+    results: list[FileResult] = []
+    tasks: list[Task] = []
+    for path in list(files) + context:
+        task = _task(path, cache, session)
         cached = cache.get(task.key, path) if cache is not None and task.key is not None else None
         if cached is not None:
-            results.append(_annotated(cached, settings, annotate))
+            results.append(cached)
         else:
             tasks.append(task)
     jobs = default_jobs() if jobs is None else max(1, jobs)
     with _fewer_collections():
-        done = _run(tasks, settings, jobs)
+        done = _run(tasks, settings, jobs, session)
     for task, result in done:
         if cache is not None and task.key is not None and not is_transient(result):
             cache.put(task.key, result)
-        results.append(_annotated(result, settings, annotate))
-    return results
+        results.append(result)
+    if session is not None:
+        results = _decide(results, set(files), session, settings)
+    return [_annotated(result, settings, annotate) for result in results]
+
+
+def _decide(results: list[FileResult], linted: set[str], session: Session, settings: Settings) -> list[FileResult]:
+    """Apply the containers' inits (read from every analysed file) to the linted files' layers."""
+    effects = Effects(e for r in results for e in r.effects)
+    out = []
+    for result in results:
+        if result.path not in linted:
+            continue  # context: analysed for its effects, not reported
+        if result.error or not result.records or not result.path.endswith(".py"):
+            out.append(result)
+            continue
+        records, variants = decide(result.records, os.path.abspath(result.path), session.model, effects)
+        if records == result.records and not variants:
+            out.append(result)
+            continue
+        try:
+            with open(result.path, "rb") as fh:
+                text = decode(fh.read())
+        except (OSError, UnicodeDecodeError, SyntaxError, LookupError):
+            out.append(result)
+            continue
+        out.append(rejudge(result, records, variants, text, settings))
+    return out
 
 
 def _annotated(result: FileResult, settings: Settings, annotate: str | None) -> FileResult:
@@ -114,7 +148,7 @@ def _fewer_collections() -> Iterator[None]:
         gc.set_threshold(*before)
 
 
-def _task(path: str, cache: Cache | None) -> Task:
+def _task(path: str, cache: Cache | None, session: Session | None = None) -> Task:
     try:
         info = os.stat(path)
     except OSError:
@@ -127,21 +161,22 @@ def _task(path: str, cache: Cache | None) -> Task:
             data = fh.read()
     except OSError:
         return Task(path, size)
-    return Task(path, len(data), data, cache.key(path, data))
+    context = session.context_key(path) if session is not None and path.endswith(".py") else ""
+    return Task(path, len(data), data, cache.key(path, data, context))
 
 
-def _run(tasks: list[Task], settings: Settings, jobs: int) -> list[tuple[Task, FileResult]]:
+def _run(tasks: list[Task], settings: Settings, jobs: int, session: Session | None) -> list[tuple[Task, FileResult]]:
     """(task, result) per task."""
     source_bytes = sum(t.size for t in tasks if not t.path.endswith(".onnx"))
     if jobs == 1 or len(tasks) < 2 or source_bytes < MIN_PARALLEL_BYTES:
-        return _run_here(tasks, settings)
+        return _run_here(tasks, settings, session)
     # Largest first, one file per message: the last worker does not finish long after the others.
     ordered = sorted(tasks, key=lambda t: -t.size)
-    with Workers(min(jobs, len(tasks)), settings) as workers:
+    with Workers(min(jobs, len(tasks)), settings, session) as workers:
         return list(workers.run(ordered))
 
 
-def _run_here(tasks: list[Task], settings: Settings) -> list[tuple[Task, FileResult]]:
+def _run_here(tasks: list[Task], settings: Settings, session: Session | None) -> list[tuple[Task, FileResult]]:
     """Lint in this process, except files whose parse could crash or outlast ``--timeout``: those in a child."""
     done: list[tuple[Task, FileResult]] = []
     costly: list[Task] = []
@@ -152,9 +187,9 @@ def _run_here(tasks: list[Task], settings: Settings) -> list[tuple[Task, FileRes
         elif _costly(ready):
             costly.append(ready)
         else:
-            done.append((ready, _lint(ready, settings)))
+            done.append((ready, _lint(ready, settings, session)))
     if costly:
-        with Workers(1, settings) as workers:
+        with Workers(1, settings, session) as workers:
             done += workers.run(costly)
     return done
 
@@ -191,9 +226,10 @@ class Workers:
     parse, which no alarm interrupts) is killed, and the file reported as timed out.
     """
 
-    def __init__(self, count: int, settings: Settings) -> None:
+    def __init__(self, count: int, settings: Settings, session: Session | None = None) -> None:
         self.count = count
         self.settings = settings
+        self.session = session
         self.context = _context()
         self.idle: list[_Worker] = []
 
@@ -206,7 +242,7 @@ class Workers:
         self.idle = []
 
     def _start(self) -> _Worker:
-        return _Worker(self.context, self.settings)
+        return _Worker(self.context, self.settings, self.session)
 
     def run(self, tasks: Sequence[Task]) -> Iterator[tuple[Task, FileResult]]:
         from multiprocessing.connection import wait
@@ -257,10 +293,10 @@ class Workers:
 class _Worker:
     """One worker process and the pipe to it."""
 
-    def __init__(self, context: BaseContext, settings: Settings) -> None:
+    def __init__(self, context: BaseContext, settings: Settings, session: Session | None) -> None:
         here, there = context.Pipe()
         self.conn = here
-        self.process = context.Process(target=_serve, args=(there, settings), daemon=True)  # type: ignore[attr-defined]
+        self.process = context.Process(target=_serve, args=(there, settings, session), daemon=True)  # type: ignore[attr-defined]
         self.process.start()
         there.close()
 
@@ -302,13 +338,19 @@ def _context() -> BaseContext:
     return multiprocessing.get_context("spawn")
 
 
-def _lint(task: Task, settings: Settings) -> FileResult:
+def _lint(task: Task, settings: Settings, session: Session | None = None) -> FileResult:
+    view = session.view(task.path) if session is not None and task.path.endswith(".py") else None
     if task.data is None:
-        return lint_file(task.path, settings)
-    return lint_bytes(task.path, task.data, settings)
+        if view is None:
+            return lint_file(task.path, settings)
+        data = limits.read_source(task.path, settings.max_file_size)
+        if isinstance(data, str):
+            return FileResult(task.path, error=f"{task.path}: {data}")
+        return lint_bytes(task.path, data, settings, view)
+    return lint_bytes(task.path, task.data, settings, view)
 
 
-def _serve(conn: Any, settings: Settings) -> None:
+def _serve(conn: Any, settings: Settings, session: Session | None) -> None:
     """A worker's loop: lint each task received, send its result back; stop when the parent goes."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle: it stops the workers
     with _fewer_collections():
@@ -319,4 +361,4 @@ def _serve(conn: Any, settings: Settings) -> None:
                 return
             if task is None:
                 return
-            conn.send(_lint(task, settings))
+            conn.send(_lint(task, settings, session))

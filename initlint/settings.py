@@ -26,6 +26,8 @@ class Settings:
     max_file_size: int = 2_000_000  # bytes; larger .py files are skipped with an error line (0: no limit)
     timeout: float = 60.0  # seconds per file before it is skipped with an error line (0: no limit)
     respect_gitignore: bool = True  # walking folders skips what git ignores (inside a git work tree)
+    project: bool = True  # SPEC 8.32: the rest of the project (containers, bases, helpers) decides; False: files alone
+    conventions: tuple[tuple[str, str], ...] = ()  # extra rule files' framework conventions: (path, toml text)
 
     def selected(self, code: str) -> bool:
         """ruff-style prefix selection: the longest matching prefix decides."""

@@ -63,6 +63,14 @@ def test_quick_run_writes_wellformed_json(tmp_path: Path) -> None:
     assert static["cache_entries"]["after_cold"] > 0  # the cold run fills the cache ...
     assert static["cache_entries"]["written_by_warm_runs"] == 0  # ... and the warm run only reads it
 
+    project = doc["project"]  # SPEC 8.32: whole-project runs beside a bare parse, one changed file with a warm cache
+    assert project["files"] == 4 and project["libcst_parse"]["cpu_s"] > 0
+    for name in ("whole_text", "whole_json", "cache_fill"):
+        assert project[name]["cpu_s"] > 0 and project[name]["reps"] >= 1
+    for name in ("one_file_project_warm", "one_file_alone_warm"):
+        assert project[name]["median_cpu_s"] > 0 and project[name]["exit_code"] == 1  # the model files have findings
+    assert project["changed_file"].endswith(".py")
+
     precommit = doc["precommit"]
     assert {"import_libcst", "python_m_initlint"} <= set(precommit)
     assert precommit["import_libcst"]["exit_code"] == 0
@@ -105,4 +113,6 @@ def test_quick_run_writes_wellformed_json(tmp_path: Path) -> None:
     ratio = static["initlint"]["cpu_s"] / static["libcst_parse"]["cpu_s"]
     assert rows["static single process / bare libcst parse (CPU)"]["value"] == pytest.approx(ratio, abs=1e-3)
     assert rows["2x file -> time ratio"]["value"] == pytest.approx(doc["scaling"]["time_ratio"], abs=1e-3)
+    assert rows["whole-project run, text / bare libcst parse (CPU)"]["value"] == pytest.approx(
+        project["whole_text"]["cpu_s"] / project["libcst_parse"]["cpu_s"], abs=1e-3)
     assert "wrote" in run.stdout and "static single process" in run.stdout

@@ -29,6 +29,7 @@ from initlint.api import lint_paths
 from initlint.cache import Cache, valid
 from initlint.cli import main
 from initlint.fixes import plan_result, write
+from initlint.project.session import Session
 from initlint.records import FileResult, Finding, LayerRecord, Origin, Report
 from initlint.reporters import json as json_reporter
 from initlint.reporters import text as text_reporter
@@ -345,7 +346,8 @@ def cached(tmp_path: Path) -> tuple[Path, Cache, str]:
     model.write_text(BAD)
     cache = Cache(tmp_path / "cache", Settings())
     lint_paths([str(model)], cache=cache)
-    return model, cache, cache.key(str(model), model.read_bytes())
+    context = Session.open([str(model)], Settings(), cache).context_key(str(model))  # what the project adds to the key
+    return model, cache, cache.key(str(model), model.read_bytes(), context)
 
 
 def _entry(cache: Cache, key: str) -> Path:

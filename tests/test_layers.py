@@ -109,7 +109,10 @@ def test_no_import_cycle() -> None:
     ("initlint.measure", ("initlint.engine", "initlint.checks", "initlint.frontends")),
     ("initlint.formulas", ("initlint.engine", "initlint.checks", "initlint.frontends", "initlint.rulebook")),
     ("initlint.frontends", ("initlint.engine", "initlint.checks", "initlint.api", "initlint.lint", "initlint.cli",
-                            "initlint.reporters", "initlint.fixes")),
+                            "initlint.reporters", "initlint.fixes", "initlint.project")),
+    # the project model (SPEC 8.32) sits below lint/runner and above the frontends: it asks them, never the reverse
+    ("initlint.project", ("initlint.api", "initlint.lint", "initlint.runner", "initlint.cli", "initlint.reporters",
+                          "initlint.fixes", "initlint.engine", "initlint.checks")),
 ])
 def test_layers_import_only_what_lies_below(layer: str, forbidden: tuple[str, ...]) -> None:
     modules = [m for m in graph() if m == layer or m.startswith(layer + ".")]

@@ -53,14 +53,14 @@ def error_lines(stderr: str) -> list[str]:
 
 
 def test_internal_error_is_one_line_and_the_other_files_still_report(tmp_path: Path, monkeypatch) -> None:
-    real = torch_source.records
+    real = torch_source.analyse
 
-    def records(source):  # a frontend bug that only this file triggers
+    def analyse(source, project=None):  # a frontend bug that only this file triggers
         if source.path.endswith("boom.py"):
             raise KeyError("no such layer")
-        return real(source)
+        return real(source, project)
 
-    monkeypatch.setattr(torch_source, "records", records)
+    monkeypatch.setattr(torch_source, "analyse", analyse)
     (tmp_path / "a_good.py").write_text(BAD)
     (tmp_path / "boom.py").write_text(BAD)
     (tmp_path / "z_good.py").write_text(BAD)

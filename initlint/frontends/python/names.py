@@ -88,11 +88,32 @@ class Names:
         self._aliases[local] = qualified
         self._shadowed.discard(local)
 
+    def absolutize(self, package: str) -> Names:
+        """Relative imports (``.weight_init.trunc_normal_``) as absolute names inside ``package``."""
+        for local, q in list(self._aliases.items()):
+            level = len(q) - len(q.lstrip("."))
+            if level and level <= len(package.split(".")) and package:
+                self._aliases[local] = absolute(q[level:], package, level)
+        return self
+
+    def define(self, local: str, qualified: str) -> None:
+        """Bind a name defined in the module itself (a project file read as context) to its qualified name."""
+        self._bind(local, qualified)
+
     def scan(self, body: Sequence[cst.CSTNode]) -> Names:
         """Add the imports of a block, including those nested in if/try/with at that level."""
         for stmt in _import_statements(body):
             self.add(stmt)
         return self
+
+
+def absolute(name: str, package: str, level: int) -> str:
+    """``from ..x import y`` inside ``package``: the absolute name (``a.b`` + level 2 + ``x.y`` -> ``a.x.y``)."""
+    if not level:
+        return name
+    parts = package.split(".") if package else []
+    base = parts[:max(len(parts) - (level - 1), 0)]
+    return ".".join(base + ([name] if name else []))
 
 
 def _import_statements(body: Sequence[cst.CSTNode]) -> Iterable[cst.BaseSmallStatement]:

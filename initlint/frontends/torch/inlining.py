@@ -30,19 +30,26 @@ class Inliner:
         self.stack: list[int] = []  # ids of the function nodes being run
 
     def super_call(self, method: str, e: cst.Call, env: dict[str, object]) -> object:
-        """``super().__init__(...)``: a same-file base's constructor runs here; an nn.Sequential base takes the modules."""
+        """``super().m(...)``: the next definition of ``m`` above the running method's class runs here.
+
+        Bases in this file and in other project files are read; a framework base's convention
+        answers for what it does (SPEC 8.33); an nn.Sequential base takes the modules.
+        """
         it = self.it
         scope = it.scope
-        if method != "__init__":
-            return None
-        for base in scope.local_bases:
-            fn = it.ctx.method(it.ctx.scopes[base], "__init__") if base in it.ctx.scopes else None
+        ctx = it.ctx
+        here = ctx.defined_in.get(self.stack[-1]) if self.stack else None
+        start = ctx.scopes.get(here, scope) if here else scope
+        for base in start.local_bases:
+            fn = ctx.method(ctx.scopes[base], method) if base in ctx.scopes else None
             if fn is not None:
                 return self.call_function(Func(fn, scope), e, env)
-        if scope.sequential_base:
-            pos, _ = it.args(e, env)
-            it.torch.sequential_init(pos)
-        return None
+        if method == "__init__":
+            if scope.sequential_base:
+                pos, _ = it.args(e, env)
+                it.torch.sequential_init(pos)
+            return None
+        return it.reflect.super_convention(start, method, e, env)
 
     def enter(self, node: cst.CSTNode, action: Any) -> Any:
         """Run ``action`` for the body of ``node`` unless that recurses; too deep gives up on the file."""
@@ -59,10 +66,19 @@ class Inliner:
             self.depth -= 1
 
     def call_function(self, fn: Func, e: cst.Call, env: dict[str, object]) -> object:
-        """Inline a same-file function or method: bind its parameters, run its body, return what it returns."""
+        """Inline a function or method: bind its parameters, run its body, return what it returns."""
+        pos, kw = self.it.args(e, env)
+        return self.call_values(fn, pos, kw)
+
+    def call_values(self, fn: Func, pos: list[object], kw: dict[str, object]) -> object:
+        """Inline a function or method called with evaluated arguments (in the globals of its own file)."""
         it = self.it
         it.ctx.invoked.add(id(fn.node))
-        pos, kw = it.args(e, env)
+        with it.ctx.running(fn.node):
+            return self._run(fn, pos, kw)
+
+    def _run(self, fn: Func, pos: list[object], kw: dict[str, object]) -> object:
+        it = self.it
         local = self.bind_params(fn.node, pos, kw, fn.bound)
         saved_returns, saved_stmt, saved_fn = it.returns, it.stmt, it.current_fn
         it.returns = []
@@ -91,6 +107,8 @@ class Inliner:
                 local[name] = kw[name]
             elif p.default is not None:
                 local[name] = self.it.ev(p.default, {})
+            elif name == "config" and bound is not None:
+                local[name] = self.it.ctx.config_of(bound) or Sym(name)
             else:
                 local[name] = Sym(name)
         return local

@@ -20,19 +20,21 @@ from typing import Any
 
 import libcst as cst
 
+from ...rulebook import activation_family, conventions
 from ..python.names import dotted
 from ..python.syntax import arguments, literal, suite
 from . import initializers as ti
 from .branches import join, merge, restore, snapshot
 from .context import MAX_COUNT, BudgetExceeded, FileContext, check_size, checked, times
 from .inlining import Inliner
-from .library import TorchLibrary
+from .library import TorchLibrary, module_slope
 from .reflection import Reflection
 from .tables import HARMLESS
 from .tree import (
-    Alt,
+    ActMod,
     ChildMod,
     DictMod,
+    ExtMod,
     InitState,
     LayerMod,
     ListMod,
@@ -48,13 +50,17 @@ from .tree import (
 from .values import (
     NONE,
     NUMERIC_BUILTINS,
+    ActClass,
     BiasRef,
     Candidates,
     ClassRef,
+    ConfigRef,
+    ExtPart,
     Func,
     LambdaRef,
     ListBuild,
     LocalClass,
+    Partial,
     PathStr,
     SelfRef,
     Sym,
@@ -63,6 +69,7 @@ from .values import (
     arith,
     class_of,
     compare,
+    item,
     numeric_builtin,
     str_method,
     truth,
@@ -164,6 +171,14 @@ class Interpreter:
                 owner.scope.attrs[attr] = value
             elif isinstance(owner, (LayerMod, ParamMod)) and attr == "weight":
                 self.torch.set_state(owner.layer, InitState(None, f"weight assigned directly: {dotted(target) or attr}"))
+            return
+        if isinstance(target, cst.Attribute) and target.attr.value == "data":
+            # module.time_decay.data = tensor: the parameter's values are replaced (not an init the analysis reads)
+            owner = self.ev(target.value, env)
+            if isinstance(owner, ParamMod):
+                owner = WeightRef(owner.layer)
+            if isinstance(owner, WeightRef):
+                self.torch.set_state(owner.layer, InitState(None, f"values assigned directly: {dotted(target) or 'data'}"))
             return
         if isinstance(target, (cst.Tuple, cst.List)):
             items = value if isinstance(value, tuple) and len(value) == len(target.elements) else None
@@ -335,14 +350,22 @@ class Interpreter:
             return False
         if name == "None":
             return NONE
-        if name in self.ctx.scopes and self.ctx.scopes[name].is_module:
-            return LocalClass(name)
-        if name in self.ctx.functions:
-            return Func(self.ctx.functions[name])
+        if not self.ctx.foreign:
+            if name in self.ctx.scopes and self.ctx.scopes[name].is_module:
+                return LocalClass(name)
+            if name in self.ctx.functions:
+                return Func(self.ctx.functions[name])
         if name in self.ctx.constants:
             return self.ctx.constants[name]
         q = self.ctx.names.lookup(name)
-        return ClassRef(q) if q is not None else None
+        if q is None:
+            return None
+        if self.ctx.project is not None and "." in q and not conventions(self.ctx.source.settings.conventions).knows(q):
+            definition = self.ctx.project.definition(q)
+            if definition is not None and isinstance(definition.node, cst.FunctionDef):
+                self.ctx.homes[id(definition.node)] = definition.home
+                return Func(definition.node)  # a helper of another project file, run with its own imports
+        return ClassRef(q)
 
     def attribute(self, e: cst.Attribute, env: dict[str, object]) -> object:
         """``base.attr``: self's attributes and methods, class constants, qualified names, module values."""
@@ -357,7 +380,11 @@ class Interpreter:
             fn = self.ctx.method(scope, attr)
             if fn is not None:
                 return Func(fn, scope)
+            if attr == "config":
+                return self.ctx.config_of(scope)
             return None
+        if isinstance(base, ConfigRef):
+            return self.ctx.config_value(base, attr)
         if isinstance(base, LocalClass):
             scope = self.ctx.scopes.get(base.name)
             return scope.constants.get(attr) if scope else None
@@ -421,25 +448,12 @@ class Interpreter:
         if len(e.slice) != 1 or not isinstance(e.slice[0].slice, cst.Index):
             return None
         key = self.ev(e.slice[0].slice.value, env)
-        if isinstance(base, DictMod) and isinstance(key, str):
-            return base.items.get(key)
-        if isinstance(base, dict) and isinstance(key, str):
-            return base.get(key)
-        if isinstance(base, SeqMod) and isinstance(key, str) and base.keys and key in base.keys:
-            return base.entries[base.keys.index(key)]
-        entries: Any = None
-        if isinstance(base, (SeqMod, ListMod)):
-            entries = base.entries
-        elif isinstance(base, (tuple, ListBuild)):
-            entries = base.entries if isinstance(base, ListBuild) else base
-        if entries is None or not isinstance(key, int) or isinstance(key, bool):
+        if isinstance(base, ClassRef):
+            registry = conventions(self.ctx.source.settings.conventions).activation_registry(base.qualified)
+            if registry is not None:
+                return self.torch.registry_activation(registry, key, base.qualified)
             return None
-        if any(isinstance(x, (Repeat, Alt)) for x in entries):
-            return None
-        try:
-            return entries[key]
-        except IndexError:
-            return None
+        return item(base, key)
 
     def compare(self, e: cst.Comparison, env: dict[str, object]) -> object:
         """A comparison chain; None when any link is unknown."""
@@ -475,33 +489,32 @@ class Interpreter:
             return self.inline.call_function(callee, e, env)
         if isinstance(callee, LambdaRef):
             return None
+        if isinstance(callee, ActClass):
+            pos, kw = self.args(e, env)
+            fam = activation_family(callee.name, self.ctx.extra_activations)
+            return ActMod(callee.name, fam, module_slope(callee.name, pos, kw)) if fam else None
+        if isinstance(callee, Partial):
+            pos, kw = self.args(e, env)
+            return self.call_value(callee.fn, list(callee.args) + pos, {**dict(callee.kwargs), **kw}, e, env)
         if isinstance(callee, Sym):
             return OpaqueMod(f"module from config: {callee.name}(...)")
         name = dotted(func)
         if name in HARMLESS:
-            return self.builtin(name, e, env)
+            return builtin(self, name, e, env)
         self.torch.unknown_call(name or "a call", e, env)
         return None
 
-    def builtin(self, name: str, e: cst.Call, env: dict[str, object]) -> object:
-        """A builtin that never touches an init: the few the interpreter evaluates, else unknown."""
-        if name in ("list", "tuple") and e.args:
-            v = self.ev(e.args[0].value, env)
-            return v if isinstance(v, (ListBuild, tuple)) else None
-        if name == "isinstance":
-            return self.reflect.isinstance_(e, env)
-        if name == "hasattr":
-            return self.reflect.hasattr_(e, env)
-        if name == "type" and e.args:
-            v = self.ev(e.args[0].value, env)
-            return class_of(v)
-        if name == "getattr" and len(e.args) >= 2:
-            obj, key = self.ev(e.args[0].value, env), self.ev(e.args[1].value, env)
-            if isinstance(obj, ClassRef) and isinstance(key, str):
-                return ClassRef(f"{obj.qualified}.{key}")
-            return None
-        if name in NUMERIC_BUILTINS:
-            return numeric_builtin(name, [self.ev(a.value, env) for a in e.args])
+    def call_value(self, fn: object, pos: list[object], kw: dict[str, object], e: cst.Call, env: dict[str, object]) -> object:
+        """Call an already evaluated callable with evaluated arguments (a ``partial``'s function)."""
+        if isinstance(fn, Func):
+            return self.inline.call_values(fn, pos, kw)
+        if isinstance(fn, ActClass):
+            fam = activation_family(fn.name, self.ctx.extra_activations)
+            return ActMod(fn.name, fam, module_slope(fn.name, pos, kw)) if fam else None
+        if isinstance(fn, ClassRef):
+            return self.torch.qualified_values(fn.qualified, pos, kw, e)
+        if isinstance(fn, LocalClass):
+            return ChildMod(fn.name)
         return None
 
     def args(self, e: cst.Call, env: dict[str, object]) -> tuple[list[object], dict[str, object]]:
@@ -552,8 +565,12 @@ class Interpreter:
             return self.torch.tensor_method(WeightRef(recv.layer), method, e, env)
         if isinstance(recv, SelfRef):
             return self.reflect.self_method(recv.scope, method, e, env)
-        if isinstance(recv, (LayerMod, ChildMod, SeqMod, ListMod, DictMod)):
+        if isinstance(recv, (LayerMod, ChildMod, SeqMod, ListMod, DictMod, ExtMod)):
             return self.reflect.module_method(recv, method, e, env)
+        if isinstance(recv, ExtPart):
+            if method in ti.METHOD_SIGNATURES or "init" in method or method.endswith("_"):
+                self.torch.ext_part_touched(recv, f".{method}()")
+            return None
         if isinstance(recv, TensorVal):
             return self.torch.fresh_tensor_method(recv, method, e, env)
         if recv is None and isinstance(e.func, cst.Attribute):
@@ -615,3 +632,25 @@ def _assigned_names(body: list[Any]) -> set[str]:
             if isinstance(stmt, cst.For):
                 out |= _target_names(stmt.target)
     return out
+
+
+def builtin(it: Interpreter, name: str, e: cst.Call, env: dict[str, object]) -> object:
+    """A builtin that never touches an init: the few the interpreter evaluates, else unknown."""
+    if name in ("list", "tuple") and e.args:
+        v = it.ev(e.args[0].value, env)
+        return v if isinstance(v, (ListBuild, tuple)) else None
+    if name == "isinstance":
+        return it.reflect.isinstance_(e, env)
+    if name == "hasattr":
+        return it.reflect.hasattr_(e, env)
+    if name == "type" and e.args:
+        v = it.ev(e.args[0].value, env)
+        return class_of(v)
+    if name == "getattr" and len(e.args) >= 2:
+        obj, key = it.ev(e.args[0].value, env), it.ev(e.args[1].value, env)
+        if isinstance(obj, ClassRef) and isinstance(key, str):
+            return ClassRef(f"{obj.qualified}.{key}")
+        return None
+    if name in NUMERIC_BUILTINS:
+        return numeric_builtin(name, [it.ev(a.value, env) for a in e.args])
+    return None

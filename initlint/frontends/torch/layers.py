@@ -22,14 +22,15 @@ from dataclasses import replace
 import libcst as cst
 
 from ... import formulas
-from ...records import Activation, InitSpec, LayerRecord
+from ...records import Activation, Effect, InitSpec, LayerRecord
 from ..python.names import Names, dotted
 from ..python.positions import source_lines
 from ..python.source import SourceFile
 from ..python.syntax import Enclosing, suite
-from .context import BudgetExceeded, FileContext
+from .context import BudgetExceeded, FileContext, Globals, Project
 from .flow import Flow
 from .interpreter import Interpreter
+from .reflection import ANY_CLASS, Reflection
 from .tables import torch_nn_class
 from .tree import (
     ActMod,
@@ -50,32 +51,75 @@ LOST = "consumer not visible: forward applies it, but its output passes through 
 
 def records(source: SourceFile) -> list[LayerRecord]:
     """Every weight layer, raw parameter and dropout site of the file's PyTorch models."""
+    return analyse(source)[0]
+
+
+def analyse(source: SourceFile, project: Project | None = None) -> tuple[list[LayerRecord], list[Effect]]:
+    """The file's records, and what its init code does to module classes of other project files (SPEC 8.32).
+
+    With a ``project``, base classes, helpers and module classes of other files are read
+    (their code runs with their own imports); without, the file stands alone.
+    """
     module = source.module
-    if "nn" not in source.text and "Parameter" not in source.text:
-        return []
+    related = project is not None and project.builds_modules
+    if "nn" not in source.text and "Parameter" not in source.text and not related:
+        return [], []
     names = Names().scan(module.body)
+    if project is not None:
+        names.absolutize(project.package)
     ctx = FileContext(source, names)
+    ctx.project = project
     ctx.mentions = Counter(_WORD.findall(source.text))
     _collect(ctx, module)
-    if not any(s.is_module for s in ctx.scopes.values()) and not _mentions_layers(source.text):
-        return []
+    if not any(s.is_module for s in ctx.scopes.values()) and not _mentions_layers(source.text) and not related:
+        return [], []
     _relate(ctx, module)
     flow = Flow(ctx)
     try:
         _interpret(ctx, module, flow)
     except BudgetExceeded as err:
-        return _give_up(ctx, f"the file needs more analysis than the budget allows{f' ({err})' if str(err) else ''}")
+        return _give_up(ctx, f"the file needs more analysis than the budget allows{f' ({err})' if str(err) else ''}"), []
     except RecursionError:
-        return _give_up(ctx, "constructs nested too deeply to follow")
+        return _give_up(ctx, "constructs nested too deeply to follow"), []
     _notes(ctx)
-    return _assemble(ctx, flow)
+    return _assemble(ctx, flow), _effects(ctx)
+
+
+def _effects(ctx: FileContext) -> list[Effect]:
+    """What each class's init code did to the probes of module classes built from other files.
+
+    An untouched probe gives an Effect without init or reason: the container was read and leaves those layers alone.
+    """
+    out: dict[tuple[str, str, str, InitSpec | None, str], Effect] = {}
+    own = [s for s in ctx.scopes.values() if not s.external and s.is_module]
+    holders = {s.name: {s.name} | {d.name for d in ctx.descendants(s.name)} for s in own}
+    if ctx.project is None:
+        return []
+    for scope in own:
+        if scope.name not in ctx.generic:  # its init code never iterated its modules: it touches no other file's layers
+            out[(scope.name, ANY_CLASS, "", None, "")] = Effect(ctx.qualified(scope), ANY_CLASS, "", None, "", "", ctx.source.path)
+    for built_in, mod in ctx.ext_mods:
+        if not mod.probes:
+            Reflection.make_probes(ctx, mod)  # never visited by init code: its layers are left alone
+        containers = [s for s in own if built_in in holders[s.name]]
+        for cls, probes in mod.probes.items():
+            for probe in probes:
+                for scope in containers:
+                    state = probe.overrides.get(scope.name)
+                    spec, reason, via = (state.spec, state.reason, state.via) if state is not None else (None, "", "")
+                    if spec is not None and state is not None and state.stmt is not None:
+                        pos = ctx.source.origin(state.stmt, state.call)
+                        spec = replace(spec, line=pos.line, column=pos.column)
+                    key = (scope.name, cls, probe.cls, spec, reason)
+                    out.setdefault(key, Effect(ctx.qualified(scope), cls, probe.cls, spec, reason, via, ctx.source.path))
+    return list(out.values())
 
 
 def _interpret(ctx: FileContext, module: cst.Module, flow: Flow) -> None:
     for scope in _build_order(ctx):
         _build_class(ctx, scope)
     roots = _build_module(ctx, module)
-    classes = [s for s in ctx.scopes.values() if s.is_module]
+    classes = [s for s in ctx.scopes.values() if s.is_module and not s.external]
     built = {c for children in ctx.children.values() for c in children}
     for scope in classes:
         if scope.name not in built:
@@ -85,13 +129,34 @@ def _interpret(ctx: FileContext, module: cst.Module, flow: Flow) -> None:
             flow.run_root(scope, root=False)
     for mod, scope in roots:
         flow.run_module(mod, scope)
+    _ties(ctx)
+
+
+def _ties(ctx: FileContext) -> None:
+    """A framework's tied output layer (Hugging Face ``get_output_embeddings``): its weight is the embedding's."""
+    for scope in [s for s in ctx.scopes.values() if s.is_module and not s.external]:
+        base = ctx.model_base(scope)
+        if base is None or not base.tied_output:
+            continue
+        if base.tie_attribute and ctx.config_value(ctx.config_of(scope), base.tie_attribute) is False:
+            continue
+        fn = ctx.method(scope, base.tied_output)
+        body = suite(fn.body) if fn is not None else []
+        for stmt in body[:3]:
+            small = stmt.body[0] if isinstance(stmt, cst.SimpleStatementLine) and stmt.body else None
+            if isinstance(small, cst.Return) and small.value is not None:
+                text = dotted(small.value) or ""
+                if text.startswith("self.") and text.count(".") == 1:
+                    mod = scope.attrs.get(text[5:])
+                    if isinstance(mod, LayerMod):
+                        mod.layer.tied = f"weight tied to the input embedding ({base.tied_output}, {base.tie_attribute})"
 
 
 def _give_up(ctx: FileContext, reason: str) -> list[LayerRecord]:
     """Every layer found so far, unresolved: a partial interpretation must not produce findings."""
     out = []
     for layer in ctx.layers:
-        if layer.is_dropout or layer.is_param:
+        if layer.is_dropout or layer.is_param or layer.foreign or layer.stmt is None:
             continue
         origin = ctx.source.origin(layer.stmt, layer.call)
         path = (layer.path or "").lstrip("~") or f"<{layer.cls} at line {origin.line}>"
@@ -152,13 +217,14 @@ def _literal(e: cst.BaseExpression) -> object:
     return None
 
 
-def _scope(ctx: FileContext, node: cst.ClassDef) -> Scope:
-    scope = Scope(node.name.value, node)
+def _scope(ctx: FileContext, node: cst.ClassDef, home: Globals | None = None, external: str = "") -> Scope:
+    scope = Scope(external or node.name.value, node, external=external)
+    names = home.names if home is not None else ctx.names
     for arg in node.bases:
         text = dotted(arg.value)
         if text is None:
             continue
-        q = ctx.names.qualify(arg.value)
+        q = names.qualify(arg.value)
         if q is None:
             scope.local_bases.append(text)
             continue
@@ -166,24 +232,67 @@ def _scope(ctx: FileContext, node: cst.ClassDef) -> Scope:
         if cls is not None:
             scope.is_module = True
             scope.sequential_base = cls == "Sequential"
+            continue
+        base = _project_base(ctx, q)
+        if base is not None:
+            scope.local_bases.append(base.name)
+            scope.is_module = scope.is_module or base.is_module
+            scope.sequential_base = scope.sequential_base or base.sequential_base
         elif q not in ("object", "abc.ABC"):
             scope.foreign_bases.append(q)
             scope.is_module = True
     for stmt in suite(node.body):
         if isinstance(stmt, cst.FunctionDef):
             scope.methods[stmt.name.value] = stmt
+            ctx.defined_in[id(stmt)] = scope.name
+            if home is not None:
+                ctx.homes[id(stmt)] = home
         elif isinstance(stmt, cst.SimpleStatementLine):
             for small in stmt.body:
                 if isinstance(small, cst.Assign) and len(small.targets) == 1 and isinstance(small.targets[0].target, cst.Name):
+                    attr = small.targets[0].target.value
                     value = _literal(small.value)
                     if value is not None:
-                        scope.constants[small.targets[0].target.value] = value
+                        scope.constants[attr] = value
+                    elif ctx.project is not None and dotted(small.value) is not None:
+                        ref = _qualify_ref(ctx, small.value, names, home)
+                        if ref:
+                            scope.class_refs[attr] = ref
+    return scope
+
+
+def _qualify_ref(ctx: FileContext, e: cst.BaseExpression, names: Names, home: Globals | None) -> str | None:
+    """A class attribute naming a class (``config_class = BertConfig``) as a qualified name."""
+    q = names.qualify(e)
+    if q is not None:
+        return q
+    text = dotted(e)
+    if home is None and text is not None and ctx.project is not None:
+        return f"{ctx.project.module}.{text}"  # a class of the linted file itself
+    return None
+
+
+def _project_base(ctx: FileContext, q: str) -> Scope | None:
+    """A base class defined in another project file, read into a context scope (its bases too)."""
+    project = ctx.project
+    if project is None:
+        return None
+    definition = project.definition(q)
+    if definition is None or not isinstance(definition.node, cst.ClassDef):
+        return None
+    key = definition.qualified
+    if key in ctx.scopes:
+        return ctx.scopes[key]
+    placeholder = Scope(key, definition.node, external=key)  # a base cycle ends here
+    ctx.scopes[key] = placeholder
+    scope = _scope(ctx, definition.node, definition.home, key)
+    ctx.scopes[key] = scope
     return scope
 
 
 def _relate(ctx: FileContext, module: cst.Module) -> None:
     """Which same-file module classes each class builds (its body names them; or ``Y(X, ...)`` elsewhere)."""
-    classes = [s for s in ctx.scopes.values() if s.is_module]
+    classes = [s for s in ctx.scopes.values() if s.is_module and not s.external]
     if len(classes) < 2:
         return
     lines = source_lines(ctx.source.text)
@@ -198,13 +307,27 @@ def _relate(ctx: FileContext, module: cst.Module) -> None:
             spans[stmt.name.value] = (start, end)
     # One pass over the words of each text (not one regex per class pair): linear in the file.
     names = {s.name for s in classes}
+    # Module-level registries (``ATTENTION_CLASSES = {"eager": SelfAttention, ...}``) stand for the classes they name.
+    registries: dict[str, set[str]] = {}
+    for start, stmt in starts:
+        if isinstance(stmt, cst.SimpleStatementLine) and start is not None:
+            for small in stmt.body:
+                if isinstance(small, (cst.Assign, cst.AnnAssign)) and isinstance(small.value, (cst.Dict, cst.List, cst.Tuple)):
+                    target = small.targets[0].target if isinstance(small, cst.Assign) else small.target
+                    if isinstance(target, cst.Name):
+                        named = names.intersection(_WORD.findall(cst.Module(body=[]).code_for_node(small.value)))
+                        if named:
+                            registries[target.value] = named
     inside = [False] * (len(lines) + 2)
     for parent, (start, end) in spans.items():
         for n in range(start, min(end, len(lines) + 1)):
             inside[n] = True
         body = "\n".join(lines[start:end - 1])  # the header line names bases, not children
         if parent in names:
-            for child in names.intersection(_WORD.findall(body)) - {parent}:
+            words = set(_WORD.findall(body))
+            for registry in words.intersection(registries):
+                words |= registries[registry]
+            for child in names.intersection(words) - {parent}:
                 ctx.children.setdefault(parent, set()).add(child)
     for n, line in enumerate(lines, start=1):
         if inside[n] or "(" not in line:
@@ -243,7 +366,7 @@ def _build_order(ctx: FileContext) -> list[Scope]:
     for name, scope in ctx.scopes.items():
         if scope.is_module:
             visit(name)
-    return order
+    return [s for s in order if not s.external]
 
 
 # -- pass 2: constructors ---------------------------------------------------------
@@ -305,6 +428,8 @@ def _notes(ctx: FileContext) -> None:
     """SPEC 8.19: say why a layer is on the default when init code exists but never runs."""
     unused: list[tuple[str, list[Layer]]] = []
     for scope in ctx.scopes.values():
+        if scope.external:
+            continue
         for name, fn in scope.methods.items():
             if "init" in name and name != "__init__" and id(fn) not in ctx.invoked:
                 unused.append((name, scope.layers))
@@ -513,6 +638,8 @@ def _assemble(ctx: FileContext, flow: Flow) -> list[LayerRecord]:
     where = Enclosing(source.module)
     out: list[LayerRecord] = []
     for layer in ctx.layers:
+        if layer.foreign or layer.stmt is None:
+            continue  # built by another file's code: that file's record
         origin = source.origin(layer.stmt, layer.call)
         path = (layer.path or "").lstrip("~") or f"<{layer.cls} at line {origin.line}>"
         if layer.in_class:
@@ -552,6 +679,10 @@ def _assemble(ctx: FileContext, flow: Flow) -> list[LayerRecord]:
             if state.stmt is not None:
                 pos = source.origin(state.stmt, state.call)
                 spec = replace(spec, line=pos.line, column=pos.column)
+            elif state.via and spec.source != "default" and not spec.note:
+                spec = replace(spec, note=f"set by {state.via}")
+        if layer.tied:
+            spec, reason = None, layer.tied  # SPEC 8.38: the embedding's weight, exempt like the embedding
         unresolved = reason or act_reason
         weight_expr, init_site = _placement(layer, weight_expr, state, where, source) if not unresolved else ("", "")
         feeds_zero = any(_is_zero(_final_state(c).spec) for c in flow.out.feeds.get(layer, ()))
@@ -564,6 +695,7 @@ def _assemble(ctx: FileContext, flow: Flow) -> list[LayerRecord]:
             residual_end=residual, feeds_zero_layer=feeds_zero, is_weight=is_weight, count=layer.count, scope=scope_name,
             unresolved=unresolved, weight_expr=weight_expr, init_site=init_site, traced=True,
             upstream=source.origin(upstream.stmt, upstream.call) if upstream is not None else None, repeats=repeats,
+            layer_class=layer.cls,
         ))
     for drop in flow.out.dropouts:
         origin = source.origin(drop.stmt, drop.call)

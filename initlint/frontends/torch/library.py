@@ -17,7 +17,7 @@ import libcst as cst
 
 from ... import formulas
 from ...records import InitSpec
-from ...rulebook import activation_family, default_slope, initializes_nothing
+from ...rulebook import activation_family, conventions, default_slope, initializes_nothing
 from ..python.names import dotted
 from . import initializers as ti
 from .context import Host, check_size
@@ -36,6 +36,7 @@ from .tree import (
     ActMod,
     ChildMod,
     DictMod,
+    ExtMod,
     InitState,
     Layer,
     LayerMod,
@@ -49,7 +50,23 @@ from .tree import (
     SinkMod,
     name_mod,
 )
-from .values import NONE, ListBuild, Scale, Sym, TensorVal, WeightRef, as_scale
+from .values import (
+    NONE,
+    ActClass,
+    ActFunction,
+    ClassRef,
+    ExtPart,
+    Func,
+    ListBuild,
+    Partial,
+    Scale,
+    Sym,
+    TensorVal,
+    WeightRef,
+    as_scale,
+)
+
+_NOT_PROJECT = object()
 
 TENSOR_MAKERS = {
     "randn": "randn", "rand": "rand", "empty": "empty", "zeros": "zeros", "ones": "ones", "full": "full",
@@ -74,18 +91,43 @@ class TorchLibrary:
     # -- calls of imported names ---------------------------------------------
 
     def qualified_call(self, q: str, e: cst.Call, env: dict[str, object]) -> object:
-        """A call of an imported name: nn classes, nn.init, nn.Parameter, tensor makers, math."""
+        """A call of an imported name: nn classes, nn.init, nn.Parameter, tensor makers, math, the project's own."""
         last = q.rsplit(".", 1)[-1]
-        if q.startswith("torch.nn.init.") or (q.startswith("timm.") and ti.canonical(last) in ("trunc_normal_", "trunc_normal_tf_", "lecun_normal_")):
+        conv = conventions(self.ctx.source.settings.conventions)
+        if q.startswith("torch.nn.init."):
             if last == "calculate_gain":
                 return self.gain(e, env)
             return self.init_call(last, q, e, env)
+        known = conv.init_function(q)
+        if known is not None and ti.canonical(known) is not None:
+            return self.init_call(known, q, e, env)
+        if conv.never_initializes(q):
+            self.it.args(e, env)
+            return None
+        if conv.is_identity(q):
+            pos, _ = self.it.args(e, env)
+            return pos[0] if pos else None
+        registry = conv.activation_registry(q)
+        if registry is not None:
+            pos, kw = self.it.args(e, env)
+            return self.registry_activation(registry, pos[0] if pos else kw.get("name", kw.get("act_layer")), q)
+        apply_fn = conv.apply_function(q)
+        if apply_fn is not None:
+            pos, kw = self.it.args(e, env)
+            fi, mi, named = apply_fn
+            fn = pos[fi] if fi < len(pos) else kw.get("fn")
+            mod = pos[mi] if mi < len(pos) else kw.get("module")
+            self.it.reflect.apply_named(fn, mod, named, q.rsplit(".", 1)[-1], e)
+            return mod
         if q in ("torch.nn.Parameter", "torch.nn.parameter.Parameter"):
             pos, _ = self.it.args(e, env)
             return self.parameter(pos[0] if pos else None, e)
         cls = torch_nn_class(q)
         if cls is not None:
             return self.construct(cls, e, env)
+        if q == "functools.partial":
+            pos, kw = self.it.args(e, env)
+            return Partial(pos[0], tuple(pos[1:]), tuple(kw.items())) if pos and pos[0] is not None else None
         if q in ("collections.OrderedDict",):
             pos, _ = self.it.args(e, env)
             return ("odict", pos[0]) if pos else None
@@ -111,6 +153,11 @@ class TorchLibrary:
             return PassMod(last)
         if q.startswith("torch.nn.utils.") and last in _REPARAMETRIZE:
             return self.reparametrize(last, e, env)
+        project = self.ctx.project
+        if project is not None and not conv.knows(q):
+            found = self.project_call(q, last, e, env)
+            if found is not _NOT_PROJECT:
+                return found
         values = self.unknown_call(dotted(e.func) or q, e, env)
         if q.startswith("torch.nn.utils.") and values and isinstance(values[0], LayerMod):
             return values[0]
@@ -125,6 +172,75 @@ class TorchLibrary:
             why = "spectral_norm divides the weight by its largest singular value"
             self.set_state(layer.layer, InitState(None, why))
         return layer
+    def qualified_values(self, q: str, pos: list[object], kw: dict[str, object], e: cst.Call) -> object:
+        """An imported class called with evaluated arguments (through ``partial``): norms, activations, project modules."""
+        cls = torch_nn_class(q)
+        if cls is not None:
+            if cls in NORMS:
+                return NormMod(cls)
+            if cls in PASSES:
+                return PassMod(cls)
+            fam = activation_family(cls, self.ctx.extra_activations)
+            return ActMod(cls, fam, module_slope(cls, pos, kw)) if fam else None
+        project = self.ctx.project
+        if project is not None:
+            definition = project.definition(q)
+            if definition is not None and isinstance(definition.node, cst.ClassDef) and project.is_module_class(definition.qualified):
+                mod = ExtMod(definition.qualified)
+                self.ctx.ext_mods.append((self.scope.name, mod))
+                return mod
+        return None
+
+    def project_call(self, q: str, last: str, e: cst.Call, env: dict[str, object]) -> object:
+        """A function or module class of another project file: the function inlined, the class an ExtMod."""
+        project = self.ctx.project
+        assert project is not None
+        definition = project.definition(q)
+        if definition is None:
+            return _NOT_PROJECT
+        if isinstance(definition.node, cst.FunctionDef):
+            self.ctx.homes[id(definition.node)] = definition.home
+            pos, kw = self.it.args(e, env)
+            given = [layer for v in list(pos) + list(kw.values()) for layer in layers_in(self.ctx, v)]
+            before = [(layer.state, dict(layer.overrides)) for layer in given]
+            out = self.it.inline.call_values(Func(definition.node), pos, kw)
+            if given and all(layer.state is b[0] and layer.overrides == b[1] for layer, b in zip(given, before)) \
+                    and _initializes(definition.node):
+                # a helper with init code that left every layer it was given alone: it was not followed
+                for layer in given:
+                    self.set_state(layer, InitState(None, f"initialized by helper {q.rsplit('.', 1)[-1]} (not followed)"))
+            return out
+        if not project.is_module_class(definition.qualified):
+            return _NOT_PROJECT
+        tree = project.subtree(definition.qualified)
+        fam = activation_family(last, self.ctx.extra_activations)
+        if fam is not None and tree and not tree[0][1] and len(tree) == 1:
+            pos, kw = self.it.args(e, env)  # a project activation class (timm's GELU): by its name
+            return ActMod(last, fam, module_slope(last, pos, kw))
+        self.it.args(e, env)
+        mod = ExtMod(definition.qualified)
+        self.ctx.ext_mods.append((self.scope.name, mod))
+        return mod
+
+    def ext_part_touched(self, part: ExtPart, what: str) -> None:
+        """Init code writes a named part of a module of another file (``m.fc.weight``): its layers may be re-initialized."""
+        reason = f"may be re-initialized by {what} on .{part.path} of {part.mod.qualified.rsplit('.', 1)[-1]}"
+        for probes in part.mod.probes.values():
+            for probe in probes:
+                self.set_state(probe, InitState(None, reason))
+
+    def registry_activation(self, kind: str, name: object, q: str) -> object:
+        """``ACT2FN["gelu"]``, ``get_act_layer("relu")``: the activation a registry maps a literal name to."""
+        if not isinstance(name, str):
+            return ClassRef(q + "[?]") if kind == "class" else Sym(f"{q.rsplit('.', 1)[-1]}(...)")
+        fam = activation_family(name, self.ctx.extra_activations)
+        if fam is None:
+            return OpaqueMod(f"activation {name!r} from {q.rsplit('.', 1)[-1]} has no family")
+        if kind == "class":
+            return ActClass(name)
+        if kind == "function":
+            return ActFunction(name)
+        return ActMod(name, fam, default_slope("torch", name))
 
     def unknown_call(self, name: str, e: cst.Call, env: dict[str, object]) -> list[object]:
         """A call the analysis does not model: weights it receives become unresolved.
@@ -273,7 +389,7 @@ class TorchLibrary:
         if layer is None:
             assert self.it.stmt is not None
             layer = Layer(cls=cls, kind=kind, owner=self.scope.name, stmt=self.it.stmt, call=e,
-                          count=self.it.repeat, in_class=self.scope.is_module)
+                          count=self.it.repeat, in_class=self.scope.is_module, foreign=self.ctx.foreign)
             self.ctx.sites[key] = layer
             self.ctx.layers.append(layer)
             self.scope.layers.append(layer)
@@ -356,6 +472,9 @@ class TorchLibrary:
         if isinstance(target, ParamMod):
             target = WeightRef(target.layer)
         call_text = dotted(e.func) or fn
+        if isinstance(target, ExtPart):
+            self.ext_part_touched(target, call_text)
+            return target
         if name is None:
             if isinstance(target, WeightRef):
                 self.set_state(target.layer, InitState(None, f"{call_text} is not modelled"))
@@ -373,13 +492,16 @@ class TorchLibrary:
 
     def set_spec(self, layer: Layer, spec: InitSpec | str, e: cst.Call) -> None:
         """The weight is initialized by the call ``e`` (or why its init is unknown)."""
+        stmt, call = (None, None) if self.ctx.foreign else (self.it.stmt, e)  # another file's lines are not this file's
         if isinstance(spec, str):
-            self.set_state(layer, InitState(None, spec, self.it.stmt, e))
+            self.set_state(layer, InitState(None, spec, stmt, call))
         else:
-            self.set_state(layer, InitState(spec, "", self.it.stmt, e))
+            self.set_state(layer, InitState(spec, "", stmt, call))
 
     def set_state(self, layer: Layer, state: InitState) -> None:
         """Set a weight's init; a parent class initializing a child's layer records an override."""
+        if (layer.probe or self.ctx.foreign) and not state.via and self.it.current_fn:
+            state.via = self.it.current_fn
         if layer.owner != self.scope.name and layer.in_class and self.scope.name != layer.owner:
             layer.overrides[self.scope.name] = state
         else:
@@ -413,6 +535,13 @@ def _sizes(pos: list[object], e: cst.Call) -> bool:
         return True
     name = pos[0].name if isinstance(pos[0], Sym) else (dotted(arg) or "").rsplit(".", 1)[-1] if arg is not None else ""
     return bool(name) and bool(_SIZE_WORD.search(name))
+_INIT_WORDS = ("init.", "init_", "normal_", "uniform_", "zero_", "fill_", "orthogonal_", "constant_")
+
+
+def _initializes(node: cst.FunctionDef) -> bool:
+    """Does a helper's code call something that initializes (so ignoring the layers it is given means it was not followed)?"""
+    code = cst.Module(body=[node]).code
+    return any(w in code for w in _INIT_WORDS)
 
 
 def _entries(value: object) -> list[object]:

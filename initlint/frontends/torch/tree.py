@@ -21,6 +21,7 @@ class InitState:
     reason: str = ""  # unresolved: why
     stmt: cst.CSTNode | None = None  # the init call's small statement and call (for its line)
     call: cst.Call | None = None
+    via: str = ""  # the init code that set it (a method name), when set by a container
 
 
 @dataclass(eq=False)
@@ -30,8 +31,8 @@ class Layer:
     cls: str  # torch class name (Linear, Conv2d, Parameter, Dropout ...)
     kind: str
     owner: str  # the scope (class, Sequential variable, function) that builds it
-    stmt: cst.CSTNode
-    call: cst.Call
+    stmt: cst.CSTNode | None
+    call: cst.Call | None
     fan_in: int | None = None
     fan_out: int | None = None
     count: int = 1
@@ -45,6 +46,9 @@ class Layer:
     param_scale: tuple[float, object] | None = None  # variance = coef / dim (dim None: fixed)
     uses: set[str] = field(default_factory=set)  # "x@w", "w@x", "linear", "einsum:<in dims>"
     rank: int | None = None
+    foreign: bool = False  # built by code of another project file (a base class's constructor)
+    probe: str = ""  # a stand-in for the layers of this project class (built in another file)
+    tied: str = ""  # why its weight is the input embedding's (SPEC 8.38)
 
     @property
     def is_param(self) -> bool:
@@ -123,6 +127,19 @@ class ChildMod(Mod):
     cls: str
 
 
+@dataclass(eq=False)
+class ExtMod(Mod):
+    """An instance of a module class defined in another project file (SPEC 8.32).
+
+    Its layers are not this file's: ``probes`` stand for them (one per torch layer class of
+    each project class it builds), so that this file's init code can be seen acting on them.
+    """
+
+    qualified: str
+    probes: dict[str, list[Layer]] = field(default_factory=dict)  # project class -> probe layers
+    nested: dict[str, ExtMod] = field(default_factory=dict)  # the project classes it builds
+
+
 @dataclass(frozen=True)
 class OpaqueMod(Mod):
     reason: str
@@ -157,6 +174,8 @@ class Scope:
     uses_selu: bool = False
     sequential_base: bool = False  # subclasses nn.Sequential
     is_module: bool = False
+    external: str = ""  # a class of another project file (its qualified name): context, not this file's
+    class_refs: dict[str, str] = field(default_factory=dict)  # class attributes naming classes, qualified
 
 
 def flat(entries: tuple[object, ...]) -> list[Mod]:

@@ -9,14 +9,18 @@ built for ``nn.Parameter``, and lists under construction.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import Any
 
 import libcst as cst
 
 from ...records import InitSpec
 from ..python.syntax import sized
-from .context import MAX_ITEMS
 from .tables import torch_nn_class
-from .tree import ActMod, ChildMod, Layer, LayerMod, NormMod, PassMod, Scope
+from .tree import ActMod, Alt, ChildMod, DictMod, ExtMod, Layer, LayerMod, ListMod, NormMod, PassMod, Repeat, Scope, SeqMod
+
+# The most entries a list or tuple under construction may hold: far more layers than any network
+# builds in one list, and each copy of one is charged to the step budget (1 step per 100 entries).
+MAX_ITEMS = 10_000
 
 
 class _None:
@@ -73,6 +77,44 @@ class Func:
 
     node: cst.FunctionDef
     bound: Scope | None = None
+
+
+@dataclass(frozen=True)
+class ActClass:
+    """An activation class from a registry (``get_act_layer("gelu")``): calling it builds the activation."""
+
+    name: str
+
+
+@dataclass(frozen=True)
+class ActFunction:
+    """An activation function from a registry (``get_act_fn("gelu")``): applied to a tensor in forward."""
+
+    name: str
+
+
+@dataclass(frozen=True)
+class Partial:
+    """``functools.partial(fn, *args, **kwargs)``."""
+
+    fn: object
+    args: tuple[object, ...]
+    kwargs: tuple[tuple[str, object], ...]
+
+
+@dataclass(frozen=True)
+class ExtPart:
+    """An attribute of a module of another project file (``m.fc``, ``m.fc.weight``): not followed into that file."""
+
+    mod: ExtMod
+    path: str
+
+
+@dataclass(frozen=True)
+class ConfigRef:
+    """A model config (``self.config``, a ``config`` parameter): attributes are its class's constructor defaults."""
+
+    qualified: str
 
 
 @dataclass(frozen=True)
@@ -302,4 +344,28 @@ def numeric_builtin(name: str, vals: list[object]) -> object:
     try:
         return NUMERIC_BUILTINS[name](*vals)  # type: ignore[operator]
     except (TypeError, ValueError):
+        return None
+
+
+
+def item(base: object, key: object) -> object:
+    """``base[key]`` for a literal ``key`` on the containers the interpreter builds; None when unknown."""
+    if isinstance(base, DictMod) and isinstance(key, str):
+        return base.items.get(key)
+    if isinstance(base, dict) and isinstance(key, str):
+        return base.get(key)
+    if isinstance(base, SeqMod) and isinstance(key, str) and base.keys and key in base.keys:
+        return base.entries[base.keys.index(key)]
+    entries: Any = None
+    if isinstance(base, (SeqMod, ListMod)):
+        entries = base.entries
+    elif isinstance(base, (tuple, ListBuild)):
+        entries = base.entries if isinstance(base, ListBuild) else base
+    if entries is None or not isinstance(key, int) or isinstance(key, bool):
+        return None
+    if any(isinstance(x, (Repeat, Alt)) for x in entries):
+        return None
+    try:
+        return entries[key]
+    except IndexError:
         return None

@@ -1,0 +1,278 @@
+"""The linked summaries of one project: definitions, module classes, subtrees, containers (SPEC 8.32).
+
+Definitions of other files are read with libcst when first needed (base classes, helpers)
+and kept in a small per-process cache; everything else comes from the summaries.
+"""
+
+from __future__ import annotations
+
+import ast
+import io
+import tokenize
+from collections import OrderedDict
+
+import libcst as cst
+
+from ..frontends.python.names import Names
+from ..frontends.torch.context import Definition, Globals
+from ..frontends.torch.tables import WEIGHT_LAYERS, torch_nn_class
+from ..rulebook import Conventions
+from .index import CallSite, ClassInfo, Summary
+from .link import Found, Linker
+
+_CONSUMER_WORDS = ("act", "norm", "nonlin", "activation", "gate")
+MAX_PARSED = 48  # files of context kept parsed per process
+MAX_SUBTREE = 200  # project classes followed into one module's subtree
+
+
+class Parsed:
+    """A context file parsed once: its top-level definitions and its globals."""
+
+    def __init__(self, summary: Summary, module: cst.Module) -> None:
+        names = Names().scan(module.body).absolutize(summary.package)
+        self.defs: dict[str, cst.ClassDef | cst.FunctionDef] = {}
+        for stmt in module.body:
+            if isinstance(stmt, (cst.ClassDef, cst.FunctionDef)):
+                self.defs[stmt.name.value] = stmt
+                names.define(stmt.name.value, f"{summary.module}.{stmt.name.value}")
+        self.home = Globals(names, dict(summary.constants), summary.module, summary.path)
+
+
+class ProjectModel:
+    """The linked summaries of one project, shared by every file's view."""
+
+    def __init__(self, root: str, summaries: list[Summary], conventions: Conventions) -> None:
+        self.root = root
+        self.linker = Linker(summaries)
+        self.conventions = conventions
+        self._parsed: OrderedDict[str, Parsed | None] = OrderedDict()
+        self._subtrees: dict[str, tuple[tuple[str, tuple[str, ...]], ...]] = {}
+        self._module_class: dict[str, bool] = {}
+        self._ancestors: dict[str, tuple[str, ...]] = {}
+        self._parents: dict[str, set[str]] | None = None
+        self._call_sites: dict[str, list[tuple[Summary, CallSite]]] = {}
+
+    # -- reading other files ------------------------------------------------------
+
+    def parsed(self, summary: Summary) -> Parsed | None:
+        if summary.path in self._parsed:
+            self._parsed.move_to_end(summary.path)
+            return self._parsed[summary.path]
+        try:
+            with open(summary.path, "rb") as fh:
+                data = fh.read()
+            encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+            parsed: Parsed | None = Parsed(summary, cst.parse_module(data.decode(encoding)))
+        except (OSError, SyntaxError, UnicodeDecodeError, LookupError, cst.ParserSyntaxError, RecursionError):
+            parsed = None
+        self._parsed[summary.path] = parsed
+        if len(self._parsed) > MAX_PARSED:
+            self._parsed.popitem(last=False)
+        return parsed
+
+    def definition(self, qualified: str) -> Definition | None:
+        found = self.linker.resolve(qualified)
+        if found is None:
+            return None
+        parsed = self.parsed(found.summary)
+        name = found.cls.name if found.cls is not None else found.function.name if found.function else ""
+        node = parsed.defs.get(name) if parsed is not None else None
+        if node is None:
+            return None
+        return Definition(found.qualified, node, parsed.home)  # type: ignore[union-attr]
+
+    # -- classes ---------------------------------------------------------------------
+
+    def ancestors(self, qualified: str) -> tuple[str, ...]:
+        if qualified not in self._ancestors:
+            self._ancestors[qualified] = tuple(q for q, _ in self.linker.mro(qualified))
+        return self._ancestors[qualified]
+
+    def is_module_class(self, qualified: str) -> bool:
+        if qualified not in self._module_class:
+            ancestors = self.ancestors(qualified)
+            bases = [self.conventions.model_base(q) for q in ancestors]
+            self._module_class[qualified] = not any(b is not None and not b.module for b in bases) and any(
+                torch_nn_class(q) is not None or b is not None for q, b in zip(ancestors, bases))
+        return self._module_class[qualified]
+
+    def methods(self, qualified: str) -> frozenset[str]:
+        out: set[str] = set()
+        for _q, found in self.linker.mro(qualified):
+            if found is not None and found.cls is not None:
+                out.update(found.cls.methods)
+        return frozenset(out)
+
+    def layer_classes(self, found: Found) -> tuple[str, ...]:
+        """The torch weight-layer classes a class builds itself (its body and its project bases' bodies)."""
+        out: set[str] = set()
+        for q, anc in self.linker.mro(found.qualified):
+            cls = torch_nn_class(q)
+            if cls in WEIGHT_LAYERS:
+                out.add(cls)  # the class is itself a layer (a Conv2d subclass)
+            if anc is None or anc.cls is None:
+                continue
+            for name in anc.cls.mentions:
+                target = self.linker.local(anc.summary, name)
+                if target is None:
+                    continue
+                cls = torch_nn_class(target)
+                if cls in WEIGHT_LAYERS:
+                    out.add(cls)
+                elif target in ("torch.nn.Parameter", "torch.nn.parameter.Parameter"):
+                    out.add("Parameter")
+        return tuple(sorted(out))
+
+    def children(self, found: Found) -> list[str]:
+        """Project module classes the class's body (or its project bases' bodies) names."""
+        own = set(self.ancestors(found.qualified))
+        out: list[str] = []
+        for _q, anc in self.linker.mro(found.qualified):
+            if anc is None or anc.cls is None:
+                continue
+            for name in anc.cls.mentions:
+                target = self.linker.local(anc.summary, name)
+                if target is None or torch_nn_class(target) is not None:
+                    continue
+                child = self.linker.resolve(target)
+                if child is None or child.cls is None or child.qualified in own:
+                    continue
+                if self.is_module_class(child.qualified) and child.qualified not in out:
+                    out.append(child.qualified)
+        return out
+
+    def subtree(self, qualified: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
+        if qualified in self._subtrees:
+            return self._subtrees[qualified]
+        out: list[tuple[str, tuple[str, ...]]] = []
+        seen: set[str] = set()
+        todo = [qualified]
+        while todo and len(out) < MAX_SUBTREE:
+            q = todo.pop(0)
+            found = self.linker.resolve(q)
+            if found is None or found.cls is None or found.qualified in seen:
+                continue
+            seen.add(found.qualified)
+            out.append((found.qualified, self.layer_classes(found)))
+            todo += self.children(found)
+        self._subtrees[qualified] = tuple(out)
+        return self._subtrees[qualified]
+
+    def config_default(self, config_class: str, attr: str) -> tuple[object] | None:
+        for _q, found in self.linker.mro(config_class):
+            if found is None or found.cls is None:
+                continue
+            value = _param_default(found.cls, attr)
+            if value is not None:
+                return value
+        return None
+
+    # -- containers ------------------------------------------------------------------
+
+    def parents(self) -> dict[str, set[str]]:
+        """Project class -> the project module classes that build it (their bodies name it, or ``K(C, ...)`` calls)."""
+        if self._parents is not None:
+            return self._parents
+        parents: dict[str, set[str]] = {}
+        for summary in self.linker.modules.values():
+            if not summary.mentions_torch:
+                continue
+            for cls in summary.classes:
+                found = Found(summary, cls=cls)
+                if not self.is_module_class(found.qualified):
+                    continue
+                for child in self.children(found):
+                    parents.setdefault(child, set()).add(found.qualified)
+            for call in summary.calls:
+                target = self.linker.local(summary, call.callee)
+                container = self.linker.resolve(target) if target else None
+                if container is None or container.cls is None or not self.is_module_class(container.qualified):
+                    continue
+                self._call_sites.setdefault(container.qualified, []).append((summary, call))
+                for name in call.names:
+                    q = self.linker.local(summary, name)
+                    child = self.linker.resolve(q) if q else None
+                    if child is not None and child.cls is not None and child.qualified != container.qualified \
+                            and self.is_module_class(child.qualified):
+                        parents.setdefault(child.qualified, set()).add(container.qualified)
+        self._parents = parents
+        return parents
+
+    def consumer_arguments(self, owner: str) -> list[str]:
+        """Call sites that pass the class an activation or normalization (``act_layer=nn.ReLU``) other than its default.
+
+        Returned as ``"Container(act_layer=nn.ReLU)"`` texts; empty when every call site keeps the defaults.
+        """
+        self.parents()
+        found = self.linker.resolve(owner)
+        if found is None or found.cls is None:
+            return []
+        defaults = dict(found.cls.params)
+        out: list[str] = []
+        for summary, call in self._call_sites.get(owner, []):
+            for kw, value in call.kwargs:
+                if kw not in defaults or not any(w in kw.lower() for w in _CONSUMER_WORDS):
+                    continue
+                default = defaults[kw]
+                same = value == default or (self.linker.local(summary, value) or value) == \
+                    (self.linker.local(found.summary, default) or default)
+                if not same:
+                    where = call.scope or summary.module.rsplit(".", 1)[-1]
+                    out.append(f"{where}({kw}={value})")
+        return sorted(set(out))
+
+    def paths(self, owner: str, max_depth: int, max_paths: int) -> list[list[str]]:
+        """Chains of containers from the class up to a class nothing builds (``[owner, parent, ...]``)."""
+        parents = self.parents()
+        out: list[list[str]] = []
+        stack = [[owner]]
+        while stack and len(out) < max_paths:
+            path = stack.pop()
+            ups = sorted(p for p in parents.get(path[-1], ()) if p not in path)
+            if not ups or len(path) > max_depth:
+                out.append(path)
+                continue
+            for p in reversed(ups):
+                stack.append(path + [p])
+        return out
+
+    def reinitializes(self, qualified: str) -> bool:
+        """Does constructing the class run code that re-initializes submodules?
+
+        From ``__init__``, the methods it calls on ``self`` (and ``super()``) are followed through the
+        class and its project bases; a method that iterates or applies over modules, or calls an init
+        helper with arguments, re-initializes. A model base's init methods (``post_init``) count too.
+        """
+        direct: dict[str, bool] = {}
+        calls: dict[str, set[str]] = {}
+        for q, found in self.linker.mro(qualified):
+            base = self.conventions.model_base(q)
+            if base is not None:
+                for m in base.init_methods:
+                    direct[m] = direct.get(m, False) or bool(base.apply)
+            if found is None or found.cls is None:
+                continue
+            for m, is_direct, called in found.cls.method_facts:
+                direct[m] = direct.get(m, False) or is_direct
+                calls.setdefault(m, set()).update(called)
+        seen: set[str] = set()
+        todo = ["__init__"]
+        while todo:
+            m = todo.pop()
+            if m in seen:
+                continue
+            seen.add(m)
+            if direct.get(m):
+                return True
+            todo += sorted(calls.get(m, ()))
+        return False
+
+
+def _param_default(cls: ClassInfo, attr: str) -> tuple[object] | None:
+    for name, default in cls.params:
+        if name == attr and default:
+            try:
+                return (ast.literal_eval(default),)
+            except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+                return None
+    return None

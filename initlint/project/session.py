@@ -1,0 +1,153 @@
+"""One run's project (SPEC 8.32): index every file under the root, then say what each linted file depends on.
+
+The index is cached by content (one pickle per project root, see :mod:`initlint.cache`), so
+a run on one changed file summarises only that file. ``context_key`` is the digest of what
+other files contribute to a file's analysis (the summaries of the modules it imports and of
+the classes it can reach), so a cached result is reused only while that context is unchanged.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import stat
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
+
+from ..rulebook import conventions
+from ..settings import Settings
+from .index import FORMAT, Summary, summarise
+from .model import ProjectModel
+from .root import MAX_FILES, find_root, module_name, project_files
+from .view import View
+
+
+def _digest(data: bytes) -> str:
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
+def _semantic(summary: Summary) -> str:
+    """A summary's digest without positions (an edit that only moves lines changes nothing downstream)."""
+    plain = replace(summary, classes=tuple(replace(c, line=0) for c in summary.classes),
+                    functions=tuple(replace(f, line=0) for f in summary.functions),
+                    calls=tuple(replace(c, line=0) for c in summary.calls))
+    return _digest(repr(plain).encode())  # repr, not pickle: pickle bytes depend on object sharing
+
+
+class Session:
+    """The project of one run: its model, and per file a view and a context digest."""
+
+    def __init__(self, root: str, model: ProjectModel, digests: dict[str, str]) -> None:
+        self.root = root
+        self.model = model
+        self._semantic = digests
+        self._keys: dict[str, str] = {}
+
+    @classmethod
+    def open(cls, paths: Sequence[str], settings: Settings, store: object | None = None) -> Session | None:
+        """Index the project of ``paths`` (``.py`` files); None when there is none to index."""
+        root = find_root(paths)
+        if root is None:
+            return None
+        files = []
+        for f in project_files(root, settings.max_file_size):
+            files.append(f)
+            if len(files) > MAX_FILES:
+                return None  # too large to be one project: every file stands alone
+        walked = set(files)
+        for p in paths:  # linted files outside the walk (a skipped folder named explicitly)
+            ap = os.path.abspath(p)
+            try:
+                regular = stat.S_ISREG(os.stat(ap).st_mode) and not os.path.islink(ap)
+            except OSError:
+                regular = False
+            if ap not in walked and regular:
+                files.append(ap)
+        stored = store.load_index(root) if store is not None else {}  # type: ignore[attr-defined]
+        entries: dict[str, tuple[str, Summary | None]] = {}
+        changed = False
+        for path in files:
+            try:
+                with open(path, "rb") as fh:
+                    data = fh.read()
+            except OSError:
+                continue
+            module, is_package = module_name(path)
+            digest = _digest(data + f"\0{module}\0{FORMAT}".encode())
+            old = stored.get(path)
+            if old is not None and old[0] == digest:
+                entries[path] = old
+                continue
+            changed = True
+            entries[path] = (digest, summarise(path, _decode(data), module, is_package))
+        if store is not None and (changed or len(entries) != len(stored)):
+            store.save_index(root, entries)  # type: ignore[attr-defined]
+        summaries = [s for _d, s in entries.values() if s is not None]
+        model = ProjectModel(root, summaries, conventions(settings.conventions))
+        return cls(root, model, {s.path: _semantic(s) for s in summaries})
+
+    def view(self, path: str) -> View | None:
+        summary = self.model.linker.by_path.get(os.path.abspath(path))
+        return View(self.model, summary) if summary is not None else None
+
+    def context_key(self, path: str) -> str:
+        """Digest of the summaries a file's analysis reads: its imports' modules, their definitions, bases, subtrees."""
+        path = os.path.abspath(path)
+        if path in self._keys:
+            return self._keys[path]
+        summary = self.model.linker.by_path.get(path)
+        if summary is None:
+            return ""
+        linker = self.model.linker
+        modules: set[str] = set()
+        for _local, q in summary.imports:
+            found = linker.resolve(q)
+            if found is not None:
+                modules.add(found.summary.path)
+                for anc_q, anc in linker.mro(found.qualified):
+                    if anc is not None:
+                        modules.add(anc.summary.path)
+                if found.cls is not None:
+                    for sub, _layers in self.model.subtree(found.qualified):
+                        sf = linker.resolve(sub)
+                        if sf is not None:
+                            modules.add(sf.summary.path)
+            elif q in linker.modules:
+                modules.add(linker.modules[q].path)
+        for cls in summary.classes:
+            for _q, anc in linker.mro(f"{summary.module}.{cls.name}"):
+                if anc is not None:
+                    modules.add(anc.summary.path)
+        modules.discard(path)
+        parts = [summary.module] + [f"{m}:{self._semantic.get(m, '')}" for m in sorted(modules)]
+        self._keys[path] = _digest("\n".join(parts).encode())
+        return self._keys[path]
+
+    def context_files(self, linted: Iterable[str]) -> list[str]:
+        """Files of other classes that build the linted files' classes and re-initialize: their effects are needed."""
+        linker = self.model.linker
+        wanted: set[str] = set()
+        linted_abs = {os.path.abspath(p) for p in linted}
+        for path in linted_abs:
+            summary = linker.by_path.get(path)
+            if summary is None or not summary.mentions_torch:
+                continue
+            for cls in summary.classes:
+                owner = f"{summary.module}.{cls.name}"
+                for chain in self.model.paths(owner, 10, 64):
+                    for container in chain[1:]:
+                        found = linker.resolve(container)
+                        if found is not None and found.summary.path != path and self.model.reinitializes(container):
+                            wanted.add(found.summary.path)
+        return sorted(wanted - linted_abs)
+
+
+def _decode(data: bytes) -> str:
+    import io
+    import tokenize
+
+    try:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+        return data.decode(encoding)
+    except (SyntaxError, UnicodeDecodeError, LookupError):
+        return ""

@@ -1,0 +1,155 @@
+"""Fixture projects (SPEC 8.32-8.33): multi-file packages scored like the single-file fixtures.
+
+Each folder under tests/projects/ is a project (it holds a pyproject.toml). Linted as a project,
+every `.py` file must give exactly the findings its `# expect:` markers name, and the layers marked
+`# expect-unresolved` must be unresolved; `# alone:` markers name what the file gives linted on its own
+(the single-file analysis), so the test shows what the project changed.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from initlint import lint_file, lint_paths
+from initlint.cache import Cache
+from initlint.records import is_layer
+from initlint.settings import Settings
+
+from .conftest import expected_findings, expected_unresolved
+
+PROJECTS = Path(__file__).resolve().parent / "projects"
+CASES = sorted(p for p in PROJECTS.rglob("*.py"))
+ALONE = re.compile(r"#\s*alone:\s*(?P<code>INIT\d{3})\s+(?P<severity>error|warning|advice)")
+
+
+def _project_of(path: Path) -> Path:
+    return next(p for p in path.parents if (p / "pyproject.toml").is_file())
+
+
+def _found(report: object, path: Path) -> set[tuple[int, str, str]]:
+    return {(f.line, f.code, f.severity) for f in report.findings if Path(f.path).resolve() == path}  # type: ignore[attr-defined]
+
+
+@pytest.fixture(scope="module")
+def whole() -> dict[Path, object]:
+    return {p: lint_paths([str(p)]) for p in sorted(PROJECTS.iterdir()) if p.is_dir()}
+
+
+@pytest.mark.parametrize("path", CASES, ids=[str(p.relative_to(PROJECTS)) for p in CASES])
+def test_project_file(path: Path, whole: dict[Path, object]) -> None:
+    report = whole[_project_of(path)]
+    text = path.read_text()
+    messages = "\n".join(f"{f.line}: {f.code} {f.severity} {f.message}" for f in report.findings  # type: ignore[attr-defined]
+                         if Path(f.path).resolve() == path)
+    assert _found(report, path) == expected_findings(text), messages
+    unresolved = expected_unresolved(text)
+    if unresolved:
+        result = next(r for r in report.results if Path(r.path).resolve() == path)  # type: ignore[attr-defined]
+        lines = {r.origin.line for r in result.records if is_layer(r) and r.unresolved}
+        assert unresolved <= lines
+
+
+@pytest.mark.parametrize("path", [p for p in CASES if ALONE.search(p.read_text())],
+                         ids=lambda p: str(p.relative_to(PROJECTS)))
+def test_alone_the_file_is_judged_on_its_own_init(path: Path) -> None:
+    """The single-file analysis (lint_file) still judges a class in isolation: the project is what changes it."""
+    want = {(n, m["code"], m["severity"]) for n, line in enumerate(path.read_text().splitlines(), start=1)
+            for m in [ALONE.search(line)] if m}
+    got = {(f.line, f.code, f.severity) for f in lint_file(path).findings}
+    assert want <= got
+
+
+def test_one_file_run_reads_the_rest_of_the_project(whole: dict[Path, object]) -> None:
+    """A pre-commit style run on one file finds the project root and decides with the containers elsewhere."""
+    blocks = PROJECTS / "vision" / "models" / "blocks.py"
+    one = lint_paths([str(blocks)])
+    assert [r.path for r in one.results] == [str(blocks)]
+    assert _found(one, blocks) == _found(whole[PROJECTS / "vision"], blocks)
+    bottleneck = {r.name: r for r in one.results[0].records}["Bottleneck.conv1"]
+    assert bottleneck.init is not None and bottleneck.init.scheme == "he" and "in Net" in bottleneck.init.note
+
+
+def test_disagreeing_containers_are_named(whole: dict[Path, object]) -> None:
+    report = whole[PROJECTS / "vision"]
+    fc1 = [f for f in report.findings if f.layer == "Mlp.fc1"]  # type: ignore[attr-defined]
+    assert len(fc1) == 1
+    assert "containers disagree" in fc1[0].message and "in ConvNet" in fc1[0].message and "in ViT" in fc1[0].message
+
+
+def test_a_changed_container_changes_the_block_verdict_through_the_cache(tmp_path: Path) -> None:
+    project = tmp_path / "vision"
+    shutil.copytree(PROJECTS / "vision", project)
+    settings = Settings()
+    blocks = project / "models" / "blocks.py"
+    first = lint_paths([str(project)], settings, cache=Cache(tmp_path / "c", settings))
+    assert not [f for f in first.findings if f.layer.startswith("Bottleneck.")]
+    warm = Cache(tmp_path / "c", settings)
+    again = lint_paths([str(blocks)], settings, cache=warm)
+    assert warm.hits >= 1 and warm.misses == 0
+    assert _found(again, blocks) == _found(first, blocks)
+    net = project / "models" / "net.py"  # Net now draws Glorot: before ReLU that is INIT001 on Bottleneck's convs
+    net.write_text(net.read_text().replace('nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")',
+                                           "nn.init.xavier_uniform_(m.weight)"))
+    changed = lint_paths([str(blocks)], settings, cache=Cache(tmp_path / "c", settings))
+    codes = {(f.layer, f.code) for f in changed.findings}
+    assert ("Bottleneck.conv1", "INIT001") in codes and ("Bottleneck.conv2", "INIT001") in codes
+
+
+EXTERNAL_BASE = '''import torch.nn as nn
+import torch.nn.functional as F
+from lightning_like import Module
+
+
+class Net(Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(64, 64)
+        self.out = nn.Linear(64, 10)
+        self.configure_init()
+
+    def init_layer(self, m):
+        if isinstance(m, nn.Linear):
+            nn.init.normal_(m.weight)
+
+    def forward(self, x):
+        return self.out(F.relu(self.fc(x)))
+'''
+
+
+def test_extra_rule_files_add_framework_conventions(tmp_path: Path) -> None:
+    """A base class outside the project: unresolved by default, judged once a convention says what it does."""
+    from click.testing import CliRunner
+
+    from initlint.cli import main
+
+    (tmp_path / "model.py").write_text(EXTERNAL_BASE)
+    (tmp_path / "pyproject.toml").write_text("[tool.initlint]\n")
+    plain = CliRunner().invoke(main, [str(tmp_path), "--no-cache", "--show-unresolved"])
+    assert "initialized by self.configure_init() of base class lightning_like.Module" in plain.output
+    assert "INIT002" not in plain.output
+
+    (tmp_path / "conventions.toml").write_text(
+        '[model_bases."lightning_like.*Module"]\ninit_methods = ["configure_init"]\napply = "init_layer"\n')
+    (tmp_path / "pyproject.toml").write_text('[tool.initlint]\nextra-rule-files = ["conventions.toml"]\n')
+    judged = CliRunner().invoke(main, [str(tmp_path), "--no-cache", "--format", "json"])
+    import json
+
+    found = {(f["layer"], f["code"], f["severity"]) for f in json.loads(judged.output)["findings"]}
+    assert found == {("Net.fc", "INIT002", "error"), ("Net.out", "INIT002", "error")}
+
+
+def test_a_bad_conventions_table_is_one_line(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from initlint.cli import main
+
+    (tmp_path / "model.py").write_text(EXTERNAL_BASE)
+    (tmp_path / "conventions.toml").write_text('[model_base."x"]\ninit_methods = []\n')
+    (tmp_path / "pyproject.toml").write_text('[tool.initlint]\nextra-rule-files = ["conventions.toml"]\n')
+    result = CliRunner().invoke(main, [str(tmp_path), "--no-cache"])
+    assert result.exit_code == 2
+    assert "unknown key 'model_base'" in result.output and "did you mean 'model_bases'" in result.output
