@@ -52,12 +52,12 @@ from .settings import Settings
 
 CACHE_DIR_NAME = ".initlint_cache"
 ENV_VAR = "INITLINT_CACHE_DIR"
-FORMAT = 1  # bump when the entry layout changes
+FORMAT = 2  # bump when the entry layout changes
 
 # The only classes an entry may contain; everything else in a pickle is refused.
 _ALLOWED = {
     ("initlint.records", name)
-    for name in ("FileResult", "Finding", "LayerRecord", "InitSpec", "Activation", "Origin", "Effect")
+    for name in ("FileResult", "Finding", "LayerRecord", "InitSpec", "Activation", "Origin", "Effect", "Entry")
 }
 # ... and a project index (one file per project root: path -> (content digest, summary)).
 _INDEX_ALLOWED = {("initlint.project.index", name) for name in ("Summary", "ClassInfo", "FunctionInfo", "CallSite")}

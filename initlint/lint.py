@@ -23,7 +23,7 @@ from .frontends.python.names import mentions_framework
 from .frontends.python.source import SourceFile
 from .frontends.torch import layers as torch_layers
 from .frontends.torch.context import Project
-from .records import Effect, FileResult, Finding, LayerRecord
+from .records import Effect, Entry, FileResult, Finding, LayerRecord
 from .settings import SEVERITY_RANK, Settings
 
 
@@ -50,15 +50,18 @@ def parsed(text: str) -> cst.Module | None:
     return None
 
 
-def records_for_source(source: SourceFile, project: Project | None = None) -> tuple[list[LayerRecord], list[Effect]]:
-    """Every source frontend whose framework the file mentions, on the one parse (and the torch init effects)."""
+def records_for_source(source: SourceFile, project: Project | None = None
+                       ) -> tuple[list[LayerRecord], list[Effect], list[Entry]]:
+    """Every source frontend whose framework the file mentions, on the one parse (and, for torch in a project,
+    the init effects on other files' classes and the entries of the file's module classes)."""
     records: list[LayerRecord] = []
     effects: list[Effect] = []
+    entries: list[Entry] = []
     if "torch" in source.text or project is not None and project.builds_modules:
-        records, effects = torch_layers.analyse(source, project)
+        records, effects, entries = torch_layers.analyse(source, project)
     if "keras" in source.text or "tensorflow" in source.text:
         records += keras_layers.records(source)
-    return records, effects
+    return records, effects, entries
 
 
 def lint_source(text: str, path: str = "<string>", settings: Settings | None = None,
@@ -84,10 +87,11 @@ def _lint_source(text: str, path: str, settings: Settings, project: Project | No
     except UnicodeEncodeError as err:  # lone surrogates in a str handed to the API
         return FileResult(path, error=f"{path}: not valid Unicode text: {err.reason}")
     _LAST_PARSE[:] = [text, module]
-    raw, effects = records_for_source(SourceFile(path, text, module, settings, tree), project)
+    raw, effects, entries = records_for_source(SourceFile(path, text, module, settings, tree), project)
     records = [engine.plausible(r) for r in raw]
     found = [f for f in engine.findings(records, settings) if not _per_file_ignored(f.code, path, settings)]
-    result = FileResult(path, records=tuple(records), findings=tuple(found), effects=tuple(effects))
+    result = FileResult(path, records=tuple(records), findings=tuple(found), effects=tuple(effects),
+                        entries=tuple(entries) if project is not None else ())
     return suppressions.apply(result, text, _reported(path, settings))
 
 

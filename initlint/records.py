@@ -181,6 +181,9 @@ class LayerRecord:
     repeats: bool = False  # the layers this site builds follow one another on that path (a loop-built stack)
     init_site: str = ""  # torch source: where the recommended line goes ("in _init_weights inside `if ...:`, ...")
     layer_class: str = ""  # torch source: the layer's class (``Conv2d``), for init code dispatching on it
+    # torch source in a project: the other file's module class the output is passed to (qualified); its
+    # :class:`Entry` is then the consumer (SPEC 8.32), and ``unresolved`` says so until it is known
+    into: str = ""
 
 
 @dataclass(frozen=True)
@@ -258,6 +261,20 @@ class Effect:
 
 
 @dataclass(frozen=True)
+class Entry:
+    """What a module class's forward does first with its input: the consumer of whatever a container feeds it.
+
+    Read from the class's own file (its forward run on a stand-in input); used for the layers of other
+    files whose output is passed to an instance of the class (SPEC 8.32).
+    """
+
+    cls: str  # qualified class
+    activation: Activation
+    normalized: bool = False
+    residual: bool = False
+
+
+@dataclass(frozen=True)
 class FileResult:
     """Everything the lint of one input produced."""
 
@@ -271,6 +288,7 @@ class FileResult:
     unused_suppressions: tuple[tuple[int, str, int], ...] = ()
     cells: tuple[tuple[int, int], ...] = ()  # notebooks: (first line in the joined module, cell number) per code cell
     effects: tuple[Effect, ...] = ()  # torch source in a project: what its classes' init code does to other files' layers
+    entries: tuple[Entry, ...] = ()  # torch source in a project: what its module classes do first with their input
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,7 @@ from . import limits
 from .cache import Cache
 from .limits import is_transient
 from .lint import decode, lint_bytes, lint_file, rejudge
-from .project.decide import Effects, decide
+from .project.decide import Effects, decide, fed
 from .project.session import Session
 from .records import FileResult
 from .settings import Settings
@@ -79,30 +79,41 @@ def lint_files(files: Sequence[str], settings: Settings, jobs: int | None = None
     sources = [f for f in files if f.endswith(".py")]
     session = Session.open(sources, settings, cache) if project and sources else None
     context = session.context_files(sources) if session is not None else []
+    jobs = default_jobs() if jobs is None else max(1, jobs)
+    results = _analyse(list(files) + context, settings, jobs, cache, session)
+    if session is not None:
+        linted = set(files)
+        more = session.entry_files([r for r in results if r.path in linted], [r.path for r in results])
+        results += _analyse(more, settings, jobs, cache, session)
+        results = _decide(results, set(files), session, settings)
+    return [_annotated(result, settings, annotate) for result in results]
+
+
+def _analyse(paths: list[str], settings: Settings, jobs: int, cache: Cache | None,
+             session: Session | None) -> list[FileResult]:
+    """A result per path: from the cache, else linted (and stored)."""
     results: list[FileResult] = []
     tasks: list[Task] = []
-    for path in list(files) + context:
+    for path in paths:
         task = _task(path, cache, session)
         cached = cache.get(task.key, path) if cache is not None and task.key is not None else None
         if cached is not None:
             results.append(cached)
         else:
             tasks.append(task)
-    jobs = default_jobs() if jobs is None else max(1, jobs)
     with _fewer_collections():
         done = _run(tasks, settings, jobs, session)
     for task, result in done:
         if cache is not None and task.key is not None and not is_transient(result):
             cache.put(task.key, result)
         results.append(result)
-    if session is not None:
-        results = _decide(results, set(files), session, settings)
-    return [_annotated(result, settings, annotate) for result in results]
+    return results
 
 
 def _decide(results: list[FileResult], linted: set[str], session: Session, settings: Settings) -> list[FileResult]:
     """Apply the containers' inits (read from every analysed file) to the linted files' layers."""
     effects = Effects(e for r in results for e in r.effects)
+    entries = {e.cls: e for r in results for e in r.entries}
     out = []
     for result in results:
         if result.path not in linted:
@@ -110,7 +121,7 @@ def _decide(results: list[FileResult], linted: set[str], session: Session, setti
         if result.error or not result.records or not result.path.endswith(".py"):
             out.append(result)
             continue
-        records, variants = decide(result.records, os.path.abspath(result.path), session.model, effects)
+        records, variants = decide(fed(result.records, entries), os.path.abspath(result.path), session.model, effects)
         if records == result.records and not variants:
             out.append(result)
             continue

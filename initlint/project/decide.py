@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
-from ..records import Effect, InitSpec, LayerRecord
+from ..records import Effect, Entry, InitSpec, LayerRecord
 from .model import ProjectModel
 
 MAX_PATHS = 64
@@ -141,3 +141,18 @@ def _outcomes(owner: str, layer_class: str, model: ProjectModel, effects: Effect
     if all(o.spec is None and not o.reason for o in out):
         return []  # every path keeps the layer's own init
     return out
+
+
+def fed(records: tuple[LayerRecord, ...], entries: dict[str, Entry]) -> tuple[LayerRecord, ...]:
+    """Layers whose output is passed to another file's module class: that class's entry is their consumer."""
+    out = []
+    for rec in records:
+        entry = entries.get(rec.into) if rec.into else None
+        if entry is not None and rec.activation is None and rec.unresolved.startswith(PASSED):
+            rec = replace(rec, activation=entry.activation, normalized=rec.normalized or entry.normalized,
+                          residual_end=rec.residual_end or entry.residual, unresolved="")
+        out.append(rec)
+    return tuple(out)
+
+
+PASSED = "consumer not visible: passed to"

@@ -14,6 +14,7 @@ import stat
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 
+from ..records import FileResult
 from ..rulebook import conventions
 from ..settings import Settings
 from .index import FORMAT, Summary, summarise
@@ -122,6 +123,17 @@ class Session:
         parts = [summary.module] + [f"{m}:{self._semantic.get(m, '')}" for m in sorted(modules)]
         self._keys[path] = _digest("\n".join(parts).encode())
         return self._keys[path]
+
+    def entry_files(self, linted: Iterable[FileResult], analysed: Iterable[str]) -> list[str]:
+        """Files not analysed yet that define the classes the linted layers pass their output to."""
+        done = {os.path.abspath(p) for p in analysed}
+        wanted: set[str] = set()
+        for result in linted:
+            for rec in result.records:
+                found = self.model.linker.resolve(rec.into) if rec.into else None
+                if found is not None and found.summary.path not in done:
+                    wanted.add(found.summary.path)
+        return sorted(wanted)
 
     def context_files(self, linted: Iterable[str]) -> list[str]:
         """Files of other classes that build the linted files' classes and re-initialize: their effects are needed."""

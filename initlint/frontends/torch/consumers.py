@@ -9,7 +9,7 @@ into "unresolved".
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 import libcst as cst
@@ -64,6 +64,12 @@ class Event:
     reason: str = ""  # unresolved: why the consumer is not known
     normalized: bool = False  # a normalization sits between the layer and this consumer
     residual: bool = False  # a residual add sits between the layer and this consumer
+    into: str = ""  # unresolved: passed to an instance of this other file's module class (qualified)
+
+
+def is_input(layer: Layer) -> bool:
+    """The stand-in for a forward's input (see :meth:`initlint.frontends.torch.flow.Flow.run_root`)."""
+    return layer.kind == "input"
 
 
 @dataclass(frozen=True)
@@ -99,11 +105,10 @@ class Consumers:
                     self.consume(item, event)
             return
         for p in v.opens:
-            if event.kind == "unresolved":
+            if event.kind == "unresolved" and not event.into:
                 self.events.setdefault(p.layer, set()).add(event)
             else:
-                self.events.setdefault(p.layer, set()).add(
-                    Event(event.kind, event.name, event.family, event.slope, event.reason, p.normalized, p.residual))
+                self.events.setdefault(p.layer, set()).add(replace(event, normalized=p.normalized, residual=p.residual))
         if event.kind == "weight":
             self.reach |= v.acts
 
@@ -141,7 +146,8 @@ class Consumers:
     def link(self, v: object, consumer: Layer) -> None:
         """What fed ``consumer`` on this call: the activated layer(s) of a sequential path, or None."""
         if isinstance(v, Val):
-            self.inputs.setdefault(consumer, []).append(None if v.opens else v.chain)
+            opens = [p for p in v.opens if not is_input(p.layer)]
+            self.inputs.setdefault(consumer, []).append(None if opens else v.chain)
         else:
             self.inputs.setdefault(consumer, []).append(None)
 

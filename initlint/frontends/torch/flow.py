@@ -17,7 +17,7 @@ import libcst as cst
 from ...rulebook import activation_family, default_slope
 from ..python.names import dotted
 from ..python.syntax import literal, suite
-from .consumers import EMPTY, Consumers, DropoutCall, Event, Pending, Val
+from .consumers import EMPTY, Consumers, DropoutCall, Event, Pending, Val, is_input
 from .context import BudgetExceeded, FileContext
 from .forms import (
     ATTENTION_FUNCTIONS,
@@ -46,6 +46,7 @@ from .tree import (
     AltMod,
     ChildMod,
     DictMod,
+    ExtMod,
     Layer,
     LayerMod,
     ListMod,
@@ -84,6 +85,7 @@ class Flow:
         self.stmt: cst.CSTNode | None = None
         self.scope: Scope | None = None
         self.active: list[str] = []  # forwards being followed (no re-entry)
+        self.inputs: dict[str, Layer] = {}  # class -> the stand-in for its forward's input (its Entry)
 
     # -- events ------------------------------------------------------------
 
@@ -98,17 +100,21 @@ class Flow:
             self.out.selu_scopes.add(self.scope.name)
         self.out.consume(v, Event("act", name, fam, slope))
         val = as_val(v)
-        path = frozenset(p.layer for p in val.opens if not p.normalized and not p.residual)
+        opens = [p for p in val.opens if not is_input(p.layer)]  # the forward's input: no layer to chain
+        path = frozenset(p.layer for p in opens if not p.normalized and not p.residual)
         if not val.opens:
             path = val.chain  # an activation of an activation's output: the same path
         elif len(path) < len(val.opens):
             path = frozenset()  # a normalization or residual add on the way: no sequential path (SPEC 8.34)
-        return Val(acts=frozenset(p.layer for p in val.opens), chain=path)
+        return Val(acts=frozenset(p.layer for p in opens), chain=path)
 
     # -- entry points --------------------------------------------------------
 
     def run_root(self, scope: Scope, root: bool) -> None:
-        out = self.forward(scope, [], {})
+        """Run a class's forward on a stand-in input: what consumes the stand-in is the class's Entry."""
+        probe = Layer("<input>", "input", scope.name, None, None)
+        self.inputs[scope.name] = probe
+        out = self.forward(scope, [Val(frozenset({Pending(probe)}))], {})
         if out is None and self.ctx.method(scope, "forward") is None and scope.seq is None:
             # no forward (a CleanRL agent's get_value / get_action): its public methods are the entry points
             for name, fn in scope.methods.items():
@@ -526,6 +532,8 @@ class Flow:
             if out is None:
                 return self.out.opaque(v, reason=f"consumer not visible: {mod.cls} has no forward in this file", taint=False)
             return out
+        if isinstance(mod, ExtMod):
+            return self.ext_mod(mod, v, text)
         if isinstance(mod, AltMod):
             out: object = None
             for option in mod.options:
@@ -535,6 +543,15 @@ class Flow:
         if isinstance(mod, OpaqueMod):
             return self.out.opaque(v, reason=_opaque_reason(mod.reason), taint=False)
         return self.out.opaque(v, reason=f"consumer not visible: passed to {text}", taint=False)
+
+    def ext_mod(self, mod: ExtMod, v: object, text: str) -> object:
+        """An instance of another project file's module class: a normalization is followed through; else
+        its Entry (read from its own file) is the consumer, decided once every file is analysed (SPEC 8.32)."""
+        project = self.ctx.project
+        if project is not None and _norm_class(project, mod.qualified):
+            return as_val(v).marked(normalized=True)
+        self.out.consume(v, Event("unresolved", reason=f"consumer not visible: passed to {text}", into=mod.qualified))
+        return Val()
 
     def sequence(self, entries: tuple[object, ...], v: object, scope: Scope) -> object:
         for entry in entries:
@@ -694,6 +711,21 @@ _AUG = {
     cst.AddAssign: cst.Add(), cst.SubtractAssign: cst.Subtract(), cst.MultiplyAssign: cst.Multiply(),
     cst.DivideAssign: cst.Divide(), cst.MatrixMultiplyAssign: cst.MatrixMultiply(),
 }
+
+
+def _norm_class(project: Any, qualified: str) -> bool:
+    """A project class that normalizes its input: a torch.nn normalization subclass, or a norm-like forward."""
+    for q in project.ancestors(qualified):
+        cls = torch_nn_class(q)
+        if cls in NORMS:
+            return True
+        definition = project.definition(q)
+        if definition is not None and isinstance(definition.node, cst.ClassDef):
+            forward = next((f for f in suite(definition.node.body)
+                            if isinstance(f, cst.FunctionDef) and f.name.value == "forward"), None)
+            if forward is not None:
+                return norm_like(q.rsplit(".", 1)[-1], forward)
+    return False
 
 
 def _opaque_reason(reason: str) -> str:

@@ -22,7 +22,7 @@ from dataclasses import replace
 import libcst as cst
 
 from ... import formulas
-from ...records import Activation, Effect, InitSpec, LayerRecord
+from ...records import Activation, Effect, Entry, InitSpec, LayerRecord
 from ..python.names import Names, dotted
 from ..python.positions import source_lines
 from ..python.source import SourceFile
@@ -54,8 +54,9 @@ def records(source: SourceFile) -> list[LayerRecord]:
     return analyse(source)[0]
 
 
-def analyse(source: SourceFile, project: Project | None = None) -> tuple[list[LayerRecord], list[Effect]]:
-    """The file's records, and what its init code does to module classes of other project files (SPEC 8.32).
+def analyse(source: SourceFile, project: Project | None = None) -> tuple[list[LayerRecord], list[Effect], list[Entry]]:
+    """The file's records, what its init code does to module classes of other project files, and what its
+    module classes do first with their input (SPEC 8.32).
 
     With a ``project``, base classes, helpers and module classes of other files are read
     (their code runs with their own imports); without, the file stands alone.
@@ -63,7 +64,7 @@ def analyse(source: SourceFile, project: Project | None = None) -> tuple[list[La
     module = source.module
     related = project is not None and project.builds_modules
     if "nn" not in source.text and "Parameter" not in source.text and not related:
-        return [], []
+        return [], [], []
     names = Names().scan(module.body)
     if project is not None:
         names.absolutize(project.package)
@@ -72,17 +73,39 @@ def analyse(source: SourceFile, project: Project | None = None) -> tuple[list[La
     ctx.mentions = Counter(_WORD.findall(source.text))
     _collect(ctx, module)
     if not any(s.is_module for s in ctx.scopes.values()) and not _mentions_layers(source.text) and not related:
-        return [], []
+        return [], [], []
     _relate(ctx, module)
     flow = Flow(ctx)
     try:
         _interpret(ctx, module, flow)
     except BudgetExceeded as err:
-        return _give_up(ctx, f"the file needs more analysis than the budget allows{f' ({err})' if str(err) else ''}"), []
+        return _give_up(ctx, f"the file needs more analysis than the budget allows{f' ({err})' if str(err) else ''}"), [], []
     except RecursionError:
-        return _give_up(ctx, "constructs nested too deeply to follow"), []
+        return _give_up(ctx, "constructs nested too deeply to follow"), [], []
     _notes(ctx)
-    return _assemble(ctx, flow), _effects(ctx)
+    return _assemble(ctx, flow), _effects(ctx), _entries(ctx, flow)
+
+
+def _entries(ctx: FileContext, flow: Flow) -> list[Entry]:
+    """Per module class run on a stand-in input, what consumes that input, when every path agrees on it."""
+    out = []
+    for name, probe in flow.inputs.items():
+        events = flow.out.events.get(probe, set())
+        if not events or any(e.kind in ("head", "unresolved") for e in events):
+            continue  # the input reaches the output, or something not followed
+        activation, normalized, residual, reason = _consumer(probe, flow, ctx.source.settings.activations)
+        if activation is not None and not reason:
+            out.append(Entry(ctx.qualified(ctx.scopes[name]), activation, normalized, residual))
+    return out
+
+
+def _into(layer: Layer, flow: Flow) -> tuple[str, bool, bool]:
+    """(the other file's module class every use passes the output to, normalized, residual), else ("", ...)."""
+    events = flow.out.events.get(layer, set())
+    targets = {e.into for e in events}
+    if len(targets) != 1 or "" in targets:
+        return "", False, False
+    return targets.pop(), any(e.normalized for e in events), any(e.residual for e in events)
 
 
 def _effects(ctx: FileContext) -> list[Effect]:
@@ -661,6 +684,9 @@ def _assemble(ctx: FileContext, flow: Flow) -> list[LayerRecord]:
         fan_in, fan_out = layer.fan_in, layer.fan_out
         is_weight = True
         activation, normalized, residual, act_reason = _consumer(layer, flow, extra)
+        into, into_normalized, into_residual = _into(layer, flow)
+        if into:
+            normalized, residual = into_normalized, into_residual
         if layer.kind == "embedding":
             activation, act_reason = None, ""  # exempt from pairing: its consumer does not matter
         if layer.is_param:
@@ -684,7 +710,8 @@ def _assemble(ctx: FileContext, flow: Flow) -> list[LayerRecord]:
         if layer.tied:
             spec, reason = None, layer.tied  # SPEC 8.38: the embedding's weight, exempt like the embedding
         unresolved = reason or act_reason
-        weight_expr, init_site = _placement(layer, weight_expr, state, where, source) if not unresolved else ("", "")
+        placed = not unresolved or (into and not reason)  # a consumer decided with the project: placed already
+        weight_expr, init_site = _placement(layer, weight_expr, state, where, source) if placed else ("", "")
         feeds_zero = any(_is_zero(_final_state(c).spec) for c in flow.out.feeds.get(layer, ()))
         if spec is not None and spec.scheme == "uninitialized":
             unresolved = ""  # INIT010 judges it whatever consumes it
@@ -695,7 +722,7 @@ def _assemble(ctx: FileContext, flow: Flow) -> list[LayerRecord]:
             residual_end=residual, feeds_zero_layer=feeds_zero, is_weight=is_weight, count=layer.count, scope=scope_name,
             unresolved=unresolved, weight_expr=weight_expr, init_site=init_site, traced=True,
             upstream=source.origin(upstream.stmt, upstream.call) if upstream is not None else None, repeats=repeats,
-            layer_class=layer.cls,
+            layer_class=layer.cls, into=into if not reason and layer.kind != "embedding" else "",
         ))
     for drop in flow.out.dropouts:
         origin = source.origin(drop.stmt, drop.call)
