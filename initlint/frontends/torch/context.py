@@ -220,11 +220,18 @@ class FileContext:
         if name in scope.methods:
             return scope.methods[name]
         for base in scope.local_bases:
-            if base in self.scopes and base not in seen:
+            if base in self.scopes and base not in seen and not self.framework_base(self.scopes[base]):
                 found = self.method(self.scopes[base], name, seen | {scope.name})
                 if found is not None:
                     return found
         return None
+
+    def framework_base(self, scope: Scope) -> bool:
+        """A project class that is itself a framework model base (``transformers.modeling_utils.PreTrainedModel``
+        when transformers is the project): the conventions table says what its methods do, its code is not read."""
+        from ...rulebook import conventions
+
+        return bool(scope.external) and conventions(self.source.settings.conventions).model_base(scope.external) is not None
 
 
 class Host(Protocol):
