@@ -9,6 +9,7 @@ the native parser (nesting gate, watched workers), the interpreter's size budget
 
 from __future__ import annotations
 
+import difflib
 import json
 import os
 import pickle
@@ -34,6 +35,8 @@ from initlint.records import FileResult, Finding, LayerRecord, Origin, Report
 from initlint.reporters import json as json_reporter
 from initlint.reporters import text as text_reporter
 from initlint.settings import Settings
+
+from .conftest import FIXTURES
 
 # One INIT003 (ones_ before ReLU) at line 7.
 BAD = """import torch.nn as nn
@@ -333,6 +336,34 @@ def test_fix_round_trips_every_byte_or_declines(tmp_path: Path, name: str, data:
     assert b"ones_" in old and b"kaiming_normal_" in new
     assert old[: len(old) - len(old.lstrip(b"\x0c "))] == new[: len(new) - len(new.lstrip(b"\x0c "))]
 
+
+
+@pytest.mark.parametrize("case", ["torch_sequential", "torch_no_alias", "keras_functional", "keras_sequential"])
+def test_fix_keeps_bare_cr_files_byte_for_byte(tmp_path: Path, case: str) -> None:
+    """Lines ended by a bare CR (libcst drops the one ending the file): the fixed file is the golden
+    output with CR line ends, byte for byte, the imports and init calls added at the top level included."""
+    fixes = FIXTURES / "fixes"
+    path = tmp_path / f"{case}.py"
+    path.write_bytes((fixes / f"{case}.in.py").read_bytes().replace(b"\n", b"\r"))
+    proc = _fix(path)
+    assert proc.returncode == 0, proc.stderr
+    assert path.read_bytes() == (fixes / f"{case}.out.py").read_bytes().replace(b"\n", b"\r")
+
+
+def test_fix_keeps_the_comments_libcst_drops_at_the_end(tmp_path: Path) -> None:
+    """A file ending in an indented block, comments and spaces without a line end: libcst's code of
+    the module drops the comments; a fix that adds an import and init calls leaves them in place."""
+    source = (FIXTURES / "fixes" / "torch_no_alias.in.py").read_text().replace(
+        "stack: Sequential", "if True:\n    stack: Sequential") + "\n # a note at the end\n\t\t# another\n   "
+    path = tmp_path / "tail.py"
+    path.write_text(source)
+    proc = _fix(path)
+    assert proc.returncode == 0, proc.stderr
+    old, new = source.splitlines(keepends=True), path.read_text().splitlines(keepends=True)
+    inserted = [line for line in difflib.ndiff(old, new) if line[:2] in ("- ", "+ ")]
+    assert inserted == ["+ import torch\n",
+                        '+         torch.nn.init.kaiming_normal_(self.fc.weight, nonlinearity="relu")\n',
+                        '+     torch.nn.init.kaiming_normal_(stack[0].weight, nonlinearity="relu")\n']
 
 # -- 4. the cache ---------------------------------------------------------------------------------
 
