@@ -25,7 +25,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-import onnx
 from onnx import TensorProto, helper
 
 ROWS, COLS = 8192, 2048  # (out, in): one 64 MiB float32 tensor

@@ -74,8 +74,16 @@ def lint_source(text: str, path: str = "<string>", settings: Settings | None = N
     return limits.guarded(path, settings.timeout, lambda: _lint_source(text, path, settings, project))
 
 
+def analysed(text: str, project: Project | None = None) -> bool:
+    """Whether a file is parsed at all: it names a framework, or defines the project's module classes.
+
+    Any other file is skipped unparsed: neither the cost gate of :mod:`initlint.limits` nor libcst sees it.
+    """
+    return mentions_framework(text) or project is not None and project.builds_modules
+
+
 def _lint_source(text: str, path: str, settings: Settings, project: Project | None = None) -> FileResult:
-    if not mentions_framework(text) and not (project is not None and project.builds_modules):
+    if not analysed(text, project):
         return FileResult(path, skipped=True)
     hazard, tree = limits.check_source(text)
     if hazard:

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 from . import limits
 from .cache import Cache
 from .limits import is_transient
-from .lint import decode, lint_bytes, lint_file, rejudge
+from .lint import analysed, decode, lint_bytes, lint_file, rejudge
 from .project.decide import Effects, decide, fed
 from .project.session import Session
 from .records import FileResult
@@ -125,10 +125,12 @@ def _decide(results: list[FileResult], linted: set[str], session: Session, setti
         if records == result.records and not variants:
             out.append(result)
             continue
+        data = limits.read_source(result.path, settings.max_file_size)
         try:
-            with open(result.path, "rb") as fh:
-                text = decode(fh.read())
-        except (OSError, UnicodeDecodeError, SyntaxError, LookupError):
+            text = decode(data) if isinstance(data, bytes) else None
+        except (UnicodeDecodeError, SyntaxError, LookupError):
+            text = None
+        if text is None:  # changed meanwhile: judged as linted
             out.append(result)
             continue
         out.append(rejudge(result, records, variants, text, settings))
@@ -195,7 +197,7 @@ def _run_here(tasks: list[Task], settings: Settings, session: Session | None) ->
         ready = _read(task, settings)
         if isinstance(ready, FileResult):
             done.append((task, ready))
-        elif _costly(ready):
+        elif _costly(ready, session):
             costly.append(ready)
         else:
             done.append((ready, _lint(ready, settings, session)))
@@ -215,13 +217,20 @@ def _read(task: Task, settings: Settings) -> Task | FileResult:
     return Task(task.path, len(data), data, task.key)
 
 
-def _costly(task: Task) -> bool:
+def _costly(task: Task, session: Session | None = None) -> bool:
     """Whether libcst may need seconds on the file: a large one, or one with deeply nested expressions.
 
     libcst's native parse cannot be interrupted by ``--timeout`` (the alarm waits for Python
     code) and overflows its stack on nesting the gate of :mod:`initlint.limits` did not foresee.
+    A file that is skipped unparsed (:func:`initlint.lint.analysed`) costs nothing.
     """
     if task.data is None:
+        return False
+    try:
+        text = decode(task.data)
+    except (UnicodeDecodeError, SyntaxError, LookupError):
+        return False  # reported as such, unparsed
+    if not analysed(text, session.view(task.path) if session is not None else None):
         return False
     if len(task.data) > ISOLATED_BYTES:
         return True

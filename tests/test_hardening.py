@@ -9,6 +9,7 @@ the native parser (nesting gate, watched workers), the interpreter's size budget
 
 from __future__ import annotations
 
+import difflib
 import json
 import os
 import pickle
@@ -24,7 +25,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from initlint import limits
+from initlint import limits, lint_source, runner
 from initlint.api import lint_paths
 from initlint.cache import Cache, valid
 from initlint.cli import main
@@ -34,6 +35,8 @@ from initlint.records import FileResult, Finding, LayerRecord, Origin, Report
 from initlint.reporters import json as json_reporter
 from initlint.reporters import text as text_reporter
 from initlint.settings import Settings
+
+from .conftest import FIXTURES
 
 # One INIT003 (ones_ before ReLU) at line 7.
 BAD = """import torch.nn as nn
@@ -179,6 +182,58 @@ def test_a_worker_that_dies_costs_only_its_file(tmp_path: Path) -> None:
         for name in ("slow_a.py", "slow_b.py")]
     assert len(json.loads(out)["findings"]) == 6  # the replacement workers linted the rest
 
+
+
+def test_a_file_naming_no_framework_reaches_neither_the_gate_nor_libcst(tmp_path: Path) -> None:
+    """Skipped unparsed, also when libcst would crash on it and it is large: no scan, no worker, no error."""
+    text = "x = " + " and ".join(["a"] * 30000) + "\n" + "# padding\n" * 30000
+    assert limits.check_source(text)[0] is not None and len(text) > runner.ISOLATED_BYTES  # libcst would crash
+    assert lint_source(text, "plain.py").skipped  # in this process: a libcst parse would have crashed it
+    path = tmp_path / "plain.py"
+    path.write_text(text)
+    data = path.read_bytes()
+    assert not runner._costly(runner.Task(str(path), len(data), data))  # nothing to parse: linted here, at once
+    assert runner._costly(runner.Task(str(path), len(data) + 13, b"import torch\n" + data))
+    proc = run(str(path), "--no-cache", "--jobs", "1", "--format", "json", cwd=tmp_path, timeout=60, memory=3 * GiB)
+    assert proc.returncode == 0 and proc.stderr == "", proc.stderr
+    assert json.loads(proc.stdout)["summary"]["files"] == 1
+
+
+def _hostile_project(root: Path) -> Path:
+    """A project whose model inherits from a file libcst would crash on, beside files the index cannot read."""
+    (root / "pyproject.toml").write_text("")
+    (root / "base.py").write_text("import torch.nn as nn\n\n\nclass Base(nn.Module):\n    pass\n\n\nz = "
+                                  + " and ".join(["a"] * 30000) + "\n")  # CPython parses it; libcst would crash
+    model = root / "model.py"
+    model.write_text(BAD.replace("import torch.nn as nn\n", "import torch.nn as nn\nfrom base import Base\n")
+                     .replace("class Net(nn.Module)", "class Net(Base)"))
+    (root / "deep.py").write_text("y = " + "-" * 5000 + "a\n")
+    (root / "chain.py").write_text("x = " + " + ".join(["a"] * 30000) + "\n")
+    (root / "nul.py").write_bytes(b"x = 1\x00\nclass C:\n    pass\n")
+    (root / "latin.py").write_bytes(b"x = '\xe9\xff'\nclass D:\n    pass\n")
+    (root / "huge_number.py").write_text("X = 0x" + "f" * 5000 + "\nclass E:\n    pass\n")  # 6000 digits in decimal
+    os.mkfifo(root / "fifo.py")
+    return model
+
+
+def test_hostile_files_are_left_out_of_the_project_index(tmp_path: Path) -> None:
+    model = _hostile_project(tmp_path)
+    session = Session.open([str(model)], Settings())
+    assert session is not None
+    assert sorted(Path(p).name for p in session.model.linker.by_path) == ["base.py", "huge_number.py", "model.py"]
+    assert session.model.linker.by_path[str(tmp_path / "huge_number.py")].constants == ()  # past 2**63: unknown
+    for target in (model, tmp_path):
+        for jobs in ("1", "2"):
+            proc = run(str(target), "--no-cache", "--jobs", jobs, "--format", "json", cwd=tmp_path, timeout=120,
+                       memory=3 * GiB)
+            assert "Traceback" not in proc.stderr and proc.returncode in (1, 2), (target, jobs, proc.stderr[-2000:])
+            assert [f["code"] for f in json.loads(proc.stdout)["findings"]] == ["INIT003"]
+            expected = [] if target == model else [
+                f"error: {tmp_path / 'base.py'}: skipped: expression nested 30002 levels deep (limit 1000)",
+                f"error: {tmp_path / 'fifo.py'}: skipped: not a regular file",
+                f"error: {tmp_path / 'latin.py'}: not valid UTF-8 (or declared encoding): invalid or missing "
+                "encoding declaration"]
+            assert errors(proc.stderr) == expected, (target, jobs)
 
 # -- 2. the interpreter: budgets on sizes ---------------------------------------------------------
 
@@ -333,6 +388,34 @@ def test_fix_round_trips_every_byte_or_declines(tmp_path: Path, name: str, data:
     assert b"ones_" in old and b"kaiming_normal_" in new
     assert old[: len(old) - len(old.lstrip(b"\x0c "))] == new[: len(new) - len(new.lstrip(b"\x0c "))]
 
+
+
+@pytest.mark.parametrize("case", ["torch_sequential", "torch_no_alias", "keras_functional", "keras_sequential"])
+def test_fix_keeps_bare_cr_files_byte_for_byte(tmp_path: Path, case: str) -> None:
+    """Lines ended by a bare CR (libcst drops the one ending the file): the fixed file is the golden
+    output with CR line ends, byte for byte, the imports and init calls added at the top level included."""
+    fixes = FIXTURES / "fixes"
+    path = tmp_path / f"{case}.py"
+    path.write_bytes((fixes / f"{case}.in.py").read_bytes().replace(b"\n", b"\r"))
+    proc = _fix(path)
+    assert proc.returncode == 0, proc.stderr
+    assert path.read_bytes() == (fixes / f"{case}.out.py").read_bytes().replace(b"\n", b"\r")
+
+
+def test_fix_keeps_the_comments_libcst_drops_at_the_end(tmp_path: Path) -> None:
+    """A file ending in an indented block, comments and spaces without a line end: libcst's code of
+    the module drops the comments; a fix that adds an import and init calls leaves them in place."""
+    source = (FIXTURES / "fixes" / "torch_no_alias.in.py").read_text().replace(
+        "stack: Sequential", "if True:\n    stack: Sequential") + "\n # a note at the end\n\t\t# another\n   "
+    path = tmp_path / "tail.py"
+    path.write_text(source)
+    proc = _fix(path)
+    assert proc.returncode == 0, proc.stderr
+    old, new = source.splitlines(keepends=True), path.read_text().splitlines(keepends=True)
+    inserted = [line for line in difflib.ndiff(old, new) if line[:2] in ("- ", "+ ")]
+    assert inserted == ["+ import torch\n",
+                        '+         torch.nn.init.kaiming_normal_(self.fc.weight, nonlinearity="relu")\n',
+                        '+     torch.nn.init.kaiming_normal_(stack[0].weight, nonlinearity="relu")\n']
 
 # -- 4. the cache ---------------------------------------------------------------------------------
 

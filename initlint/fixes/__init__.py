@@ -13,8 +13,8 @@ no fix; the reason is reported.
 Writing (:func:`write`) never loses a byte: the new text goes to a temporary file in
 the same folder, which replaces the file by an atomic rename (keeping its permission
 bits) only if the file still holds the bytes the fixes were planned from. A file whose
-bytes do not survive a decode/encode round trip (``# coding: unicode_escape``) or that
-libcst cannot reproduce where the fixes do not touch it is left alone, with the reason.
+bytes do not survive a decode/encode round trip (``# coding: unicode_escape``), or whose
+fix would change a line libcst does not reproduce, is left alone, with the reason.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ from ..records import FileResult, Finding, Report, TextEdit
 from ..settings import Settings
 from . import keras, torch
 from .common import Context, Planned
-from .edits import Edit, Tree, apply
+from .edits import Edit, Tree, apply, spliced
 
 PLANNERS: dict[str, Callable[[Finding, Context], Planned | str]] = {
     "torch": torch.plan,
@@ -137,7 +137,8 @@ def _plan(text: str, result: FileResult, settings: Settings, verify: bool) -> Fi
     for _ in range(_ROUNDS):
         new_text = _edited(text, tree, [e for fix in fixes for e in fix.edits])
         if new_text is None:
-            why = "libcst cannot rewrite the lines the fix edits without changing them (a form feed in the indentation?)"
+            why = ("the fix would change a line libcst does not reproduce (a form feed in the indentation, "
+                   "a bare CR ending the file); fix it by hand")
             return FileFixes(result.path, text, text, (), tuple((f, why) for f in result.findings))
         survivors = _survivors(new_text, result.path, fixes, settings) if verify else []
         if not survivors:
@@ -153,43 +154,88 @@ def _plan(text: str, result: FileResult, settings: Settings, verify: bool) -> Fi
 
 
 def _edited(text: str, tree: Tree, edits: Sequence[Edit]) -> str | None:
-    """``text`` with ``edits`` made: only the edited top-level statements are regenerated, unless the
-    file has form feeds, which libcst drops before indentation (then the whole module is rendered and
-    every untouched line given back as it was; None when an edited line cannot keep its form feed)."""
-    if "\x0c" in text:
-        return _keeping_untouched_lines(text, tree.module.code, apply(tree.module, edits))
-    return apply(tree.module, edits, tree.top_of, text)
+    """``text`` with ``edits`` made, every line they do not touch byte for byte as it was.
+
+    Only the edited top-level statements are regenerated and put back in place when that can be
+    done; else the whole module is rendered and merged line by line into ``text`` (libcst does not
+    reproduce every file: it drops form feeds before indentation, a last line's bare CR, some
+    whitespace-only and comment lines at the end). None when an edit touches such a line.
+    """
+    if "\x0c" not in text:
+        new_text = spliced(tree.module, edits, tree.top_of, text)
+        if new_text is not None:
+            return new_text
+    return _keeping_untouched_lines(text, tree.rendered(), apply(tree.module, edits, tree.top_of))
 
 
 def _keeping_untouched_lines(text: str, rendered: str, new_text: str) -> str | None:
-    """``new_text`` with every line the edits did not touch as it is in ``text``.
+    """The changes from ``rendered`` to ``new_text`` made to ``text``, every other line of ``text`` kept.
 
-    libcst's code of an unedited module is ``rendered``, equal to ``text`` but for what it
-    does not keep (a form feed in front of a statement's indentation). An edited line gets its
-    form feeds back; None when that is not possible (the edit could not keep what libcst dropped).
+    ``rendered`` is libcst's code of the unedited module: ``text`` but for what libcst does not keep.
+    A line of ``text`` stands for a rendered line equal to it but for form feeds in front and the end
+    of the last line; a changed line gets them back. None when a change meets a line libcst did not
+    reproduce, or form feeds cannot be given back (the change is not line for line).
     """
     if rendered == text:
         return new_text
-    old_lines, base_lines = _physical_lines(text), _physical_lines(rendered)
-    if len(old_lines) != len(base_lines):
-        return None
-    new_lines = _physical_lines(new_text)
+    old_lines, base_lines, new_lines = _physical_lines(text), _physical_lines(rendered), _physical_lines(new_text)
+    same = _same_lines(old_lines, base_lines)
     out: list[str] = []
+    copied = 0  # old lines [0, copied) are in ``out``
     matcher = difflib.SequenceMatcher(a=base_lines, b=new_lines, autojunk=False)
     for tag, i1, i2, j1, j2 in matcher.get_opcodes():
         if tag == "equal":
-            out += old_lines[i1:i2]
-        elif old_lines[i1:i2] == base_lines[i1:i2]:
-            out += new_lines[j1:j2]
-        elif i2 - i1 == j2 - j1:  # lines edited one for one: give each back what libcst dropped in front
-            for old, base, new in zip(old_lines[i1:i2], base_lines[i1:i2], new_lines[j1:j2]):
-                lead = old[: len(old) - len(old.lstrip("\x0c"))]
-                if lead + base != old:
-                    return None
-                out.append(lead + new)
-        else:
+            continue
+        span = _old_span(same, i1, i2, len(base_lines))
+        if span is None or span[0] < copied:
             return None
-    return "".join(out)
+        out += old_lines[copied:span[0]]
+        copied = span[1]
+        kept = [same[i][1:] for i in range(i1, i2)]  # (lead, tail) of each replaced line
+        news = new_lines[j1:j2]
+        if len(kept) == len(news):
+            out += [lead + _ended(new, tail) for (lead, tail), new in zip(kept, news)]
+        elif any(lead for lead, _ in kept):
+            return None
+        else:
+            out += news[:-1] + [_ended(news[-1], kept[-1][1])] if news and kept else news
+    return "".join(out + old_lines[copied:])
+
+
+def _same_lines(old: list[str], base: list[str]) -> dict[int, tuple[int, str, str]]:
+    """For each line of ``base`` found in ``old``: (its index there, the form feeds in front, the line end after)."""
+    def bare(line: str) -> str:
+        return line.lstrip("\x0c").rstrip("\r\n")
+
+    matcher = difflib.SequenceMatcher(a=[bare(line) for line in old], b=[bare(line) for line in base], autojunk=False)
+    out: dict[int, tuple[int, str, str]] = {}
+    for i, j, size in matcher.get_matching_blocks():
+        for k in range(size):
+            o, b = old[i + k], base[j + k]
+            at = o.find(b)
+            lead, tail = o[: max(at, 0)], o[at + len(b):]
+            if at >= 0 and not lead.strip("\x0c") and (not tail or tail in ("\n", "\r", "\r\n") and b == bare(b)):
+                out[j + k] = (i + k, lead, tail)
+    return out
+
+
+def _old_span(same: dict[int, tuple[int, str, str]], i1: int, i2: int, n: int) -> tuple[int, int] | None:
+    """The lines of the file that rendered lines [i1, i2) are (for an insertion, i1 == i2: where it goes)."""
+    if i1 == i2:
+        if i1 == 0:
+            return 0, 0
+        if i1 - 1 in same:
+            return same[i1 - 1][0] + 1, same[i1 - 1][0] + 1
+        return (same[i1][0], same[i1][0]) if i1 < n and i1 in same else None
+    where = [same[i][0] if i in same else -1 for i in range(i1, i2)]
+    if where[0] < 0 or where != list(range(where[0], where[0] + i2 - i1)):
+        return None
+    return where[0], where[-1] + 1
+
+
+def _ended(line: str, end: str) -> str:
+    """``line`` with the line end ``end`` unless it has one."""
+    return line if line.endswith(("\r", "\n")) else line + end
 
 
 def _physical_lines(text: str) -> list[str]:
@@ -311,7 +357,7 @@ def replacements(planned: FileFixes, fix: Fix) -> list[tuple[int, int, str]]:
     """One fix as (start, end, inserted text) character ranges of the original file."""
     assert planned.tree is not None
     alone = _edited(planned.text, planned.tree, fix.edits)
-    return text_replacements(planned.text, planned.tree.module.code if alone is None else alone)
+    return [] if alone is None else text_replacements(planned.text, alone)
 
 
 def text_replacements(old: str, new: str) -> list[tuple[int, int, str]]:

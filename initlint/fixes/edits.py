@@ -86,6 +86,7 @@ class Tree:
     _owner: dict[int, tuple[cst.SimpleStatementLine, cst.BaseSmallStatement]] = field(init=False, repr=False)
     _top: dict[int, cst.CSTNode] = field(init=False, repr=False)  # statement -> the top-level statement holding it
     _full: _FullMetadata | None = field(init=False, repr=False, default=None)
+    _rendered: str | None = field(init=False, repr=False, default=None)
 
     def __post_init__(self) -> None:
         self._locator = Locator(self.text, self.module)
@@ -115,6 +116,12 @@ class Tree:
 
     def code(self, node: cst.CSTNode) -> str:
         return self.module.code_for_node(node)
+
+    def rendered(self) -> str:
+        """libcst's code of the whole module (computed once): the text but for what libcst does not keep."""
+        if self._rendered is None:
+            self._rendered = self.module.code
+        return self._rendered
 
     def _calls_of(self, small: cst.BaseSmallStatement, line_stmt: cst.SimpleStatementLine) -> list[tuple[tuple[int, int], cst.Call]]:
         """The calls of one small statement with their (line, column), computed once."""
@@ -383,31 +390,44 @@ def _import_position(body: Sequence[cst.CSTNode], first: bool = False) -> int:
     return imports[0] if first else imports[-1] + 1
 
 
-def apply(module: cst.Module, edits: Iterable[Edit], top: Callable[[cst.CSTNode], cst.CSTNode | None] | None = None,
-          text: str | None = None) -> str:
-    """The module's code with the edits made.
+def apply(module: cst.Module, edits: Iterable[Edit], top: Callable[[cst.CSTNode], cst.CSTNode | None] | None = None) -> str:
+    """The whole module's code with the edits made (libcst's code of it: see :func:`spliced` for the file's own).
 
     ``top`` (see :meth:`Tree.top_of`) names the top-level statement holding an edited node: then only
-    those statements are transformed (a transform rebuilds every node it visits) and, given the
-    module's ``text``, only their code is generated and spliced into it; else the whole module is.
+    those statements are transformed (a transform rebuilds every node it visits).
     """
     edits = list(edits)
-    if not edits:
-        return module.code if text is None else text
-    targets = [e.call if isinstance(e, (ReplaceCall, SetKeyword)) else e.stmt for e in edits if not isinstance(e, AddImport)]
-    tops = [top(node) for node in targets] if top is not None else [None]
-    if any(t is None for t in tops):
-        return module.visit(_Apply(edits)).code
     transformer = _Apply(edits)
-    touched = {id(t): t for t in tops if t is not None}
+    touched = _tops(edits, top) if top is not None else None
+    if touched is None:
+        return module.visit(transformer).code
     new = {key: stmt.visit(transformer) for key, stmt in touched.items()}
-    top_level_insert = any(isinstance(e, InsertAfter) and id(e.stmt) in touched for e in edits)
-    if text is not None and not transformer.imports and not top_level_insert:
-        spliced = _splice(module, text, touched, new)
-        if spliced is not None:
-            return spliced
     body = [new.get(id(stmt), stmt) for stmt in module.body]
     return transformer.leave_Module(module, module.with_changes(body=body)).code
+
+
+def spliced(module: cst.Module, edits: Iterable[Edit], top: Callable[[cst.CSTNode], cst.CSTNode | None],
+            text: str) -> str | None:
+    """``text`` (the module's source) with the edits made, only the edited top-level statements regenerated.
+
+    Their new code is put where their old code is in ``text``, so every other byte stays. None when
+    that cannot be done: an import to add, a statement to insert at the top level, a statement whose
+    top-level statement is not known or whose code is not found exactly once.
+    """
+    edits = list(edits)
+    touched = _tops(edits, top)
+    if touched is None or any(isinstance(e, AddImport) or isinstance(e, InsertAfter) and id(e.stmt) in touched
+                              for e in edits):
+        return None
+    transformer = _Apply(edits)
+    return _splice(module, text, touched, {key: stmt.visit(transformer) for key, stmt in touched.items()})
+
+
+def _tops(edits: Sequence[Edit], top: Callable[[cst.CSTNode], cst.CSTNode | None]) -> dict[int, cst.CSTNode] | None:
+    """The top-level statements the edits change, by id (None when one is not known)."""
+    targets = [e.call if isinstance(e, (ReplaceCall, SetKeyword)) else e.stmt for e in edits if not isinstance(e, AddImport)]
+    tops = [top(node) for node in targets]
+    return None if any(t is None for t in tops) else {id(t): t for t in tops if t is not None}
 
 
 def _splice(module: cst.Module, text: str, old: dict[int, cst.CSTNode], new: dict[int, cst.CSTNode]) -> str | None:

@@ -11,10 +11,13 @@ kept only where a message names them; nothing here depends on other files.
 from __future__ import annotations
 
 import ast
+import io
+import tokenize
 import warnings
 from dataclasses import dataclass
 
 from ..frontends.python.names import absolute
+from ..frontends.python.syntax import sized
 
 FORMAT = 2  # bump when a summary's layout changes
 
@@ -85,6 +88,15 @@ class Summary:
         return next((f for f in self.functions if f.name == name), None)
 
 
+def decoded(data: bytes) -> str | None:
+    """A file's bytes as text (PEP 263 cookie, BOM); None when they do not decode."""
+    try:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+        return data.decode(encoding)
+    except (SyntaxError, UnicodeDecodeError, LookupError):
+        return None
+
+
 def summarise(path: str, text: str, module: str, is_package: bool, tree: ast.Module | None = None) -> Summary | None:
     """The file's summary; None when it does not parse (the lint reports that, not the index)."""
     if tree is None:
@@ -94,6 +106,13 @@ def summarise(path: str, text: str, module: str, is_package: bool, tree: ast.Mod
                 tree = ast.parse(text)
         except (SyntaxError, ValueError, RecursionError, MemoryError):
             return None
+    try:
+        return _summary(path, text, module, is_package, tree)
+    except (RecursionError, MemoryError, ValueError):  # a tree too deep to walk, a number too long to print
+        return None
+
+
+def _summary(path: str, text: str, module: str, is_package: bool, tree: ast.Module) -> Summary:
     package = module if is_package else module.rpartition(".")[0]
     imports: dict[str, str] = {}
     stars: list[str] = []
@@ -208,11 +227,12 @@ def _dotted(e: ast.expr) -> str | None:
 
 
 def _literal(e: ast.expr) -> object:
+    """A constant's value; numbers past 2**63 or not finite are unknown (None), as in the interpreter."""
     if isinstance(e, ast.Constant) and isinstance(e.value, (int, float, str, bool)):
-        return e.value
+        return sized(e.value)
     if isinstance(e, ast.UnaryOp) and isinstance(e.op, ast.USub) and isinstance(e.operand, ast.Constant) \
             and isinstance(e.operand.value, (int, float)) and not isinstance(e.operand.value, bool):
-        return -e.operand.value
+        return sized(-e.operand.value)
     return None
 
 

@@ -7,8 +7,6 @@ and kept in a small per-process cache; everything else comes from the summaries.
 from __future__ import annotations
 
 import ast
-import io
-import tokenize
 from collections import OrderedDict
 
 import libcst as cst
@@ -16,8 +14,9 @@ import libcst as cst
 from ..frontends.python.names import Names
 from ..frontends.torch.context import Definition, Globals
 from ..frontends.torch.tables import WEIGHT_LAYERS, torch_nn_class
+from ..limits import parse_hazard, read_source
 from ..rulebook import Conventions
-from .index import CallSite, ClassInfo, Summary
+from .index import CallSite, ClassInfo, Summary, decoded
 from .link import Found, Linker
 
 _CONSUMER_WORDS = ("act", "norm", "nonlin", "activation", "gate")
@@ -58,13 +57,15 @@ class ProjectModel:
         if summary.path in self._parsed:
             self._parsed.move_to_end(summary.path)
             return self._parsed[summary.path]
-        try:
-            with open(summary.path, "rb") as fh:
-                data = fh.read()
-            encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
-            parsed: Parsed | None = Parsed(summary, cst.parse_module(data.decode(encoding)))
-        except (OSError, SyntaxError, UnicodeDecodeError, LookupError, cst.ParserSyntaxError, RecursionError):
-            parsed = None
+        data = read_source(summary.path, 0)
+        text = decoded(data) if isinstance(data, bytes) else None
+        parsed: Parsed | None = None
+        # The gate linted files pass: libcst's native parser crashes on nesting it refuses.
+        if text is not None and parse_hazard(text) is None:
+            try:
+                parsed = Parsed(summary, cst.parse_module(text))
+            except (cst.ParserSyntaxError, RecursionError):
+                parsed = None
         self._parsed[summary.path] = parsed
         if len(self._parsed) > MAX_PARSED:
             self._parsed.popitem(last=False)

@@ -14,10 +14,11 @@ import stat
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 
+from ..limits import read_source
 from ..records import FileResult
 from ..rulebook import conventions
 from ..settings import Settings
-from .index import FORMAT, Summary, summarise
+from .index import FORMAT, Summary, decoded, summarise
 from .model import ProjectModel
 from .root import MAX_FILES, find_root, module_name, project_files
 from .view import View
@@ -68,10 +69,8 @@ class Session:
         entries: dict[str, tuple[str, Summary | None]] = {}
         changed = False
         for path in files:
-            try:
-                with open(path, "rb") as fh:
-                    data = fh.read()
-            except OSError:
+            data = read_source(path, settings.max_file_size)  # never blocks on a FIFO swapped in since the walk
+            if isinstance(data, str):
                 continue
             module, is_package = module_name(path)
             digest = _digest(data + f"\0{module}\0{FORMAT}".encode())
@@ -80,7 +79,8 @@ class Session:
                 entries[path] = old
                 continue
             changed = True
-            entries[path] = (digest, summarise(path, _decode(data), module, is_package))
+            text = decoded(data)
+            entries[path] = (digest, summarise(path, text, module, is_package) if text is not None else None)
         if store is not None and (changed or len(entries) != len(stored)):
             store.save_index(root, entries)  # type: ignore[attr-defined]
         summaries = [s for _d, s in entries.values() if s is not None]
@@ -153,13 +153,3 @@ class Session:
                             wanted.add(found.summary.path)
         return sorted(wanted - linted_abs)
 
-
-def _decode(data: bytes) -> str:
-    import io
-    import tokenize
-
-    try:
-        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
-        return data.decode(encoding)
-    except (SyntaxError, UnicodeDecodeError, LookupError):
-        return ""
