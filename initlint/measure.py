@@ -252,6 +252,47 @@ def kurtosis_ok(st: Stats, shapes: frozenset[str]) -> bool:
     return any(abs(st.kurtosis - KURTOSIS[s]) <= slack for s in shapes)
 
 
+KS_999 = 1.9495  # 99.9 % quantile of the Kolmogorov distribution
+
+
+def _normal_cdf(z: np.ndarray) -> np.ndarray:
+    """Φ(z) by Abramowitz & Stegun 7.1.26 (absolute error below 1.5e-7)."""
+    t = 1 / (1 + 0.3275911 * np.abs(z) / math.sqrt(2))
+    poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))))
+    erf = 1 - poly * np.exp(-z * z / 2)
+    return 0.5 * (1 + np.sign(z) * erf)
+
+
+def shape_cdf(z: np.ndarray, shape: str) -> np.ndarray:
+    """CDF of a zero-mean, unit-variance draw of the shape at standardized values z."""
+    if shape == "uniform":
+        return np.clip((z + math.sqrt(3)) / (2 * math.sqrt(3)), 0.0, 1.0)
+    if shape == "truncated_normal":  # cut at ±2σ₀, with σ₀ = 1 / TRUNCNORM_STD_2 for unit variance
+        lo, hi = _normal_cdf(np.array([-2.0, 2.0]))
+        return np.clip((_normal_cdf(z * TRUNCNORM_STD_2) - lo) / (hi - lo), 0.0, 1.0)
+    return _normal_cdf(z)
+
+
+def shape_fits(x: np.ndarray, st: Stats, shapes: frozenset[str]) -> bool:
+    """Kolmogorov-Smirnov at 99.9 %: the standardized sample follows one of the shapes.
+
+    D = sup |F_n - F| <= 1.9495 / sqrt(n) + rel_tol / 4 (the storage rounding moves F by at most
+    max(z φ(z)) · rel_tol ≈ rel_tol / 4). The std is estimated from the sample, which only makes
+    the test more lenient (Lilliefors). It catches what moments miss: a trained tensor that kept its
+    initializer's variance and tails but lost its shape (a uniform whose bulk has spread).
+    """
+    if st.n < 64 or st.std <= 0:
+        return True
+    z = np.sort((x - st.mean) / st.std)
+    upper = np.arange(1, st.n + 1) / st.n
+    limit = KS_999 / math.sqrt(st.n) + st.rel_tol / 4
+    for shape in shapes:
+        cdf = shape_cdf(z, shape)
+        if max(float(np.max(upper - cdf)), float(np.max(cdf - (upper - 1 / st.n)))) <= limit:
+            return True
+    return False
+
+
 def log_z(st: Stats, var: float, shape: str) -> float:
     """Standardized log-variance error: ln(s²/v) / sqrt((2 + kappa)/n)."""
     return math.log(st.var / var) / math.sqrt((2 + KURTOSIS[shape]) / st.n)
@@ -498,6 +539,11 @@ def infer(
                                  f"too few entries ({st.n}) to say more", st)
         return _spec("trained", None, measured_std=st.std, confidence=0.999,
                      note=f"excess kurtosis {st.kurtosis:.2g} fits no initializer's distribution")
+    if not shape_fits(x, st, shapes):
+        why = f"the distribution of the entries is none of {'/'.join(sorted(shapes))} (Kolmogorov-Smirnov, 99.9 %)"
+        if st.n < TRAINED_MIN:
+            return _inconclusive(f"{why}; too few entries ({st.n}) to say more", st)
+        return _spec("trained", None, measured_std=st.std, confidence=0.999, note=why)
     return _match(st, shapes, candidates(fan_in, fan_out, framework, slope), fan_in, fan_out, family, slope, agree)
 
 
