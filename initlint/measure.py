@@ -13,9 +13,9 @@ Used by the ONNX audit and the live-model check. The decision procedure:
    ``a_c (1 - eps_n) <= max|w| <= a_c``, ``eps_n = 1 - 0.001**(1/n)``; a normal or
    truncated normal by its variance ``|ln(s² / v_c)| <= 3.29 sqrt((2 + kappa) / n)``
    (99.9 %, kappa = 0 normal, -0.6345 truncated at ±2σ);
-5. candidates closer than 5 % in variance form one group; when more than one group is
-   accepted, or the members of the accepted group do not all draw the same verdicts from
-   the rules, the result is ``inconclusive``;
+5. the accepted candidates and their neighbours (shape permitting) closer than 5 % in
+   variance form groups; when more than one group is accepted, or the members of the accepted
+   group do not all draw the same verdicts from the rules, the result is ``inconclusive``;
    when none is accepted ``trained`` (the pairing rules skip it). A fan-independent
    round std (N(0, 1), N(0, 0.02²), U(-0.05, 0.05), U(0, 1)) comes out as ``fixed-std``
    so the scale rules still judge it.
@@ -67,6 +67,7 @@ class Candidate:
     var: float
     spec: InitSpec
     shapes: frozenset[str] = ANY_SHAPE
+    yields_to: str = ""  # the label of a far likelier candidate that explains the sample whenever it fits too
 
     def bound(self) -> float:
         """Uniform bound a with a²/3 = var."""
@@ -96,6 +97,7 @@ def _fan(label: str, torch_only: bool, shapes: frozenset[str] = ANY_SHAPE, **fie
     return label, _spec(scheme, fields.pop("distribution", None), **fields), shapes, torch_only
 
 
+DEFAULT_LABEL = "PyTorch default"
 TANH_GAIN2 = formulas.torch_gain2("tanh")[0]  # type: ignore[index]
 SELU_GAIN2 = formulas.torch_gain2("selu")[0]  # type: ignore[index]
 # Fan-scaled hypotheses in order of preference on ties: (label, spec, shapes, PyTorch only).
@@ -105,7 +107,7 @@ FAN_SCALED = (
     _fan("Glorot", False, scheme="glorot", scale=1.0, mode="fan_avg"),
     _fan("xavier tanh gain", True, scale=TANH_GAIN2, mode="fan_avg", gain_for="tanh", gain_nonlinearity="tanh"),
     _fan("LeCun", False, scheme="lecun", scale=1.0, mode="fan_in"),
-    _fan("PyTorch default", True, frozenset({"uniform"}), scheme="torch-default", distribution="uniform",
+    _fan(DEFAULT_LABEL, True, frozenset({"uniform"}), scheme="torch-default", distribution="uniform",
          scale=formulas.TORCH_DEFAULT_SCALE, mode="fan_in"),
     _fan("kaiming tanh gain", True, scale=TANH_GAIN2, mode="fan_in", gain_for="tanh", gain_nonlinearity="tanh"),
     _fan("kaiming selu gain", True, scale=SELU_GAIN2, mode="fan_in", gain_for="selu", gain_nonlinearity="selu"),
@@ -141,8 +143,9 @@ def candidates(
     selu gain (9/16)/fan_in, U(±1/sqrt(fan_out)) (the last five not for Keras); fixed stds
     {1, 2, 5}x10^-3..10^0 as normals and as U(±a); Keras' TruncatedNormal(0.05) (not for PyTorch);
     GPT-2's 0.02/sqrt(2L) for L in 6, 12, 24, 36 (PyTorch only). For PyTorch a round U(±a) within 5 %
-    of the default's variance is left out: the default explains it. Hypotheses whose fans are unknown
-    are left out.
+    of the default's variance is left out, and any other round U(±a) yields to the default when both fit
+    (the default explains it; only a small sample leaves both bounds open). Hypotheses whose fans are
+    unknown are left out.
     """
     fans = (fan_in or None, fan_out or None)
     table = [(label, spec, shapes) for label, spec, shapes, torch_only in FAN_SCALED
@@ -157,7 +160,8 @@ def candidates(
     for label, spec, shapes in [*table, *fixed]:
         var = formulas.variance(spec, *fans)
         if var is not None and var > 0:
-            out.append(Candidate(label, var, spec, shapes))
+            yields = framework == "torch" and spec.scheme == "fixed-std" and spec.distribution == "uniform"
+            out.append(Candidate(label, var, spec, shapes, DEFAULT_LABEL if yields else ""))
     # A uniform that PyTorch's default also explains is the default (far likelier): for PyTorch models
     # a round U(±a), for any model U(±1/sqrt(fan_out)) on a near-square layer.
     default = next((c.var for c in out if c.spec.scheme == "torch-default"), None)
@@ -246,6 +250,47 @@ def kurtosis_ok(st: Stats, shapes: frozenset[str]) -> bool:
         return all(st.kurtosis - KURTOSIS[s] <= 1.8 * Z999 * math.sqrt(24 / st.n) + 0.05 for s in shapes)
     slack = Z999 * math.sqrt(24 / st.n) + 0.05
     return any(abs(st.kurtosis - KURTOSIS[s]) <= slack for s in shapes)
+
+
+KS_999 = 1.9495  # 99.9 % quantile of the Kolmogorov distribution
+
+
+def _normal_cdf(z: np.ndarray) -> np.ndarray:
+    """Φ(z) by Abramowitz & Stegun 7.1.26 (absolute error below 1.5e-7)."""
+    t = 1 / (1 + 0.3275911 * np.abs(z) / math.sqrt(2))
+    poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))))
+    erf = 1 - poly * np.exp(-z * z / 2)
+    return 0.5 * (1 + np.sign(z) * erf)
+
+
+def shape_cdf(z: np.ndarray, shape: str) -> np.ndarray:
+    """CDF of a zero-mean, unit-variance draw of the shape at standardized values z."""
+    if shape == "uniform":
+        return np.clip((z + math.sqrt(3)) / (2 * math.sqrt(3)), 0.0, 1.0)
+    if shape == "truncated_normal":  # cut at ±2σ₀, with σ₀ = 1 / TRUNCNORM_STD_2 for unit variance
+        lo, hi = _normal_cdf(np.array([-2.0, 2.0]))
+        return np.clip((_normal_cdf(z * TRUNCNORM_STD_2) - lo) / (hi - lo), 0.0, 1.0)
+    return _normal_cdf(z)
+
+
+def shape_fits(x: np.ndarray, st: Stats, shapes: frozenset[str]) -> bool:
+    """Kolmogorov-Smirnov at 99.9 %: the standardized sample follows one of the shapes.
+
+    D = sup |F_n - F| <= 1.9495 / sqrt(n) + rel_tol / 4 (the storage rounding moves F by at most
+    max(z φ(z)) · rel_tol ≈ rel_tol / 4). The std is estimated from the sample, which only makes
+    the test more lenient (Lilliefors). It catches what moments miss: a trained tensor that kept its
+    initializer's variance and tails but lost its shape (a uniform whose bulk has spread).
+    """
+    if st.n < 64 or st.std <= 0:
+        return True
+    z = np.sort((x - st.mean) / st.std)
+    upper = np.arange(1, st.n + 1) / st.n
+    limit = KS_999 / math.sqrt(st.n) + st.rel_tol / 4
+    for shape in shapes:
+        cdf = shape_cdf(z, shape)
+        if max(float(np.max(upper - cdf)), float(np.max(cdf - (upper - 1 / st.n)))) <= limit:
+            return True
+    return False
 
 
 def log_z(st: Stats, var: float, shape: str) -> float:
@@ -361,13 +406,18 @@ def _orthogonal_matrix(m: np.ndarray, fan_in: int | None, fan_out: int | None, r
     """(Semi-)orthogonal: the Gram matrix of the short side is g² I (relative tolerance 1e-3).
 
     Checked on up to 64 rows (or columns) when the short side has at least 8 (a random matrix
-    passes by chance only when its long side exceeds ~10^7 entries, so that is bounded too).
+    passes by chance only when its long side exceeds ~10^7 entries, so that is bounded too), or
+    at least 4 when a random matrix's chance to pass is below 1e-9 (see :func:`_chance_orthogonal`).
+    Reported as ``orthogonal`` with the gain in ``value`` (its verdicts are the declared
+    orthogonal's) and the exact mean square g²/long as ``scale / fan_in``.
     """
     rows, cols = m.shape
     short, long = min(rows, cols), max(rows, cols)
-    if short < 8 or long > (1 << 21) or (rows > cols and m.size > FULL_SCAN):
-        return None
     tol = max(1e-3, 8 * rel_tol)
+    if short < 4 or short < 8 and _chance_orthogonal(short, long, tol) > 1e-9:
+        return None
+    if long > (1 << 21) or (rows > cols and m.size > FULL_SCAN):
+        return None
     k = min(short, 64)
     head = np.asarray(m[:8] if rows <= cols else m[:, :8], dtype=np.float64)
     norms = np.sum(head * head, axis=1 if rows <= cols else 0)
@@ -382,13 +432,22 @@ def _orthogonal_matrix(m: np.ndarray, fan_in: int | None, fan_out: int | None, r
         return None
     gain = math.sqrt(g2)
     note = f"orthogonal, gain {gain:.3g} (flattened {rows}x{cols})"
-    # Mean square g²/long: name it with the fan that equals the long side so variance() is exact.
+    # Mean square g²/long: name it with the fan that equals the long side so variance() reads simply.
     mode = {fan_out: "fan_out", fan_in: "fan_in"}.get(long)
     if mode is not None:
-        return _spec("orthogonal", "orthogonal", scale=g2, mode=mode, note=note)
+        return _spec("orthogonal", "orthogonal", scale=g2, mode=mode, value=gain, note=note)
     if fan_in:
-        return _spec("variance-scaling", "orthogonal", scale=g2 * fan_in / long, mode="fan_in", note=note)
+        return _spec("orthogonal", "orthogonal", scale=g2 * fan_in / long, mode="fan_in", value=gain, note=note)
     return None
+
+
+def _chance_orthogonal(k: int, long: int, tol: float) -> float:
+    """Chance that k random rows of length ``long`` have a Gram matrix within ``tol`` of g² I off the diagonal.
+
+    Each normalized off-diagonal entry is ~N(0, 1/long): P(|z| <= tol) = erf(tol sqrt(long / 2)),
+    for k(k-1)/2 independent entries (the equal-norm condition only lowers it further).
+    """
+    return math.erf(tol * math.sqrt(long / 2)) ** (k * (k - 1) // 2)
 
 
 # --------------------------------------------------------------------------- the inference
@@ -398,9 +457,9 @@ def _inconclusive(note: str, st: Stats | None = None) -> InitSpec:
     return _spec("inconclusive", None, note=note, measured_std=st.std if st else None, confidence=0.0)
 
 
-def _groups(cands: list[Candidate]) -> list[list[int]]:
-    """Indices of candidates chained by variance ratio below 1 + MERGE."""
-    order = sorted(range(len(cands)), key=lambda i: cands[i].var)
+def _groups(cands: list[Candidate], among: Sequence[int]) -> list[list[int]]:
+    """The indices ``among`` chained by variance ratio below 1 + MERGE."""
+    order = sorted(among, key=lambda i: cands[i].var)
     groups: list[list[int]] = []
     for i in order:
         if groups and cands[i].var / cands[groups[-1][-1]].var < 1 + MERGE:
@@ -480,6 +539,11 @@ def infer(
                                  f"too few entries ({st.n}) to say more", st)
         return _spec("trained", None, measured_std=st.std, confidence=0.999,
                      note=f"excess kurtosis {st.kurtosis:.2g} fits no initializer's distribution")
+    if not shape_fits(x, st, shapes):
+        why = f"the distribution of the entries is none of {'/'.join(sorted(shapes))} (Kolmogorov-Smirnov, 99.9 %)"
+        if st.n < TRAINED_MIN:
+            return _inconclusive(f"{why}; too few entries ({st.n}) to say more", st)
+        return _spec("trained", None, measured_std=st.std, confidence=0.999, note=why)
     return _match(st, shapes, candidates(fan_in, fan_out, framework, slope), fan_in, fan_out, family, slope, agree)
 
 
@@ -488,7 +552,14 @@ def _match(
     family: Family | None, slope: float, agree: Agreement | None,
 ) -> InitSpec:
     tests = [accepts(c, st, shapes) for c in cands]
-    accepted = [g for g in _groups(cands) if any(tests[i][0] for i in g)]
+    fitting = {c.label for c, t in zip(cands, tests) if t[0]}
+    tests = [(False, -math.inf, "") if c.yields_to in fitting else t for c, t in zip(cands, tests)]
+    hits = [i for i, t in enumerate(tests) if t[0]]
+    # The accepted candidates and their neighbours within MERGE (a rejected one that the sample could
+    # still be, shape permitting): a chain through a neighbour's neighbour does not join two hypotheses.
+    near = [i for i, c in enumerate(cands) if tests[i][0] or tests[i][1] > -math.inf
+            and any(max(c.var, cands[j].var) / min(c.var, cands[j].var) < 1 + MERGE for j in hits)]
+    accepted = _groups(cands, near)
     dist = _distribution(shapes, st)
     if not accepted:
         return _unmatched(st, shapes, dist, fan_in, fan_out)

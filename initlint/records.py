@@ -69,7 +69,7 @@ class InitSpec:
     distribution: Distribution | None = None
     std: float | None = None
     mean: float = 0.0
-    value: float | None = None
+    value: float | None = None  # constant: every entry; identity and measured orthogonal: the gain
     gain_for: Family | None = None  # the gain was computed for an activation of this family
     gain_nonlinearity: str | None = None  # the exact string, e.g. "selu" for nonlinearity="selu"
     call: str = ""  # as written, e.g. "nn.init.xavier_uniform_" or "default"

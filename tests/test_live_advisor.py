@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -11,9 +12,12 @@ torch = pytest.importorskip("torch")
 nn = torch.nn
 
 from initlint import apply_recommended_init, check_model  # noqa: E402
-from initlint.formulas import signal_body  # noqa: E402
+from initlint.formulas import fold, signal_body  # noqa: E402
 from initlint.frontends.live.targets import import_target  # noqa: E402
 from initlint.records import LiveResult  # noqa: E402
+
+from .live_targets.signal_cases import Reused, default_relu_mlp, tapering_normal_mlp  # noqa: E402
+from .vendor.torchvision_0_28.models import resnet, vgg  # noqa: E402
 
 TARGETS = Path(__file__).resolve().parent / "live_targets"
 PAIRING = {"INIT001", "INIT002", "INIT003", "INIT004", "INIT005", "INIT006"}
@@ -107,3 +111,56 @@ def test_unresolved_consumers_are_not_touched() -> None:
     [a] = [c for c in changes if c.layer == "a"]  # type: ignore[attr-defined]
     assert not a.changed and "unresolved" in a.reason  # type: ignore[attr-defined]
     assert torch.equal(model.a.weight, weight)
+
+
+# ------------------------------------------------------------------------------- the INIT008 endpoints (SPEC 8.36)
+
+
+def endpoint_ratios(model: nn.Module, shape: tuple[int, ...]) -> tuple[float, float]:
+    """INIT008's measure: (forward std, gradient norm per sample) of the last point of the path over the first."""
+    body = signal_body(check_model(model, shape).signal.curve)
+    return body[-1].forward_std / body[0].forward_std, body[-1].grad_norm / body[0].grad_norm
+
+
+def worst(ratios: tuple[float, float]) -> float:
+    return max(fold(r) for r in ratios)
+
+
+@pytest.mark.parametrize(("factory", "shape"), [
+    (default_relu_mlp, (128, 128)), (tapering_normal_mlp, (128, 256)), (Reused, (128, 128))])
+def test_the_advisor_brings_a_vanishing_or_exploding_stack_within_4x(factory: Any, shape: tuple[int, ...]) -> None:
+    torch.manual_seed(0)
+    model = factory()
+    before = endpoint_ratios(model, shape)
+    torch.manual_seed(1)
+    apply_recommended_init(model, shape)
+    after = endpoint_ratios(model, shape)
+    assert worst(before) > 1e7 and worst(after) < 4, (before, after)
+
+
+def test_a_reused_layer_is_balanced_whatever_the_draw() -> None:
+    """One He matrix applied 20 times compounds its realized gain: unbalanced, 3 of 5 draws end 4-13x off."""
+    for seed in range(5):
+        torch.manual_seed(0)
+        model = Reused()
+        torch.manual_seed(seed)
+        changes = apply_recommended_init(model, (128, 128))
+        assert worst(endpoint_ratios(model, (128, 128))) < 4, seed
+        assert 'kaiming_normal_(model.shared.weight, nonlinearity="relu")' in str(changes[1])
+        assert model.shared.bias.abs().max() == 0
+
+
+@pytest.mark.parametrize(("name", "factory", "shape", "limit"), [
+    ("vgg11", vgg.vgg11, (4, 3, 32, 32), 2.0),  # no normalization: He(fan_out) halves the forward variance per doubling
+    ("resnet18", resnet.resnet18, (4, 3, 32, 32), 2.0),  # the 3->64 7x7 stem: He(fan_out) leaves it 4.6x below
+])
+def test_torchvision_endpoints_come_closer(name: str, factory: Any, shape: tuple[int, ...], limit: float) -> None:
+    torch.manual_seed(0)
+    model = factory()
+    before = endpoint_ratios(model, shape)
+    torch.manual_seed(1)
+    apply_recommended_init(model, shape)
+    after = endpoint_ratios(model, shape)
+    assert fold(after[0]) < fold(before[0]) and fold(after[0]) < limit, (before, after)
+    if name == "vgg11":  # compared by INIT008 only without a normalization
+        assert fold(after[1]) < fold(before[1]) and fold(after[1]) < limit, (before, after)

@@ -193,3 +193,59 @@ def test_orthogonal_conv_kernels_in_either_layout() -> None:
     fi, fo = formulas.keras_fans(keras_kernel.shape)
     spec = infer(keras_kernel, fi, fo, framework="keras")
     assert spec.scheme == "orthogonal" and formulas.variance(spec, fi, fo) == pytest.approx(2 / 144, rel=1e-3)
+
+
+def test_a_rejected_neighbour_does_not_chain_two_hypotheses() -> None:
+    """He on a 64->128 3x3 conv: U(±0.1) (rejected: not uniform) sits 4 % from He and 4 % from the tanh-gain
+    Glorot (rejected: 14 standard errors off); it must not join them into one ambiguous group."""
+    kernel = _tensor((128, 64, 3, 3), lambda w: init.kaiming_normal_(w, nonlinearity="relu"), 0)
+    spec = infer(kernel, 576, 1152, family="tanh")
+    assert spec.scheme == "he" and spec.mode == "fan_in", spec
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_round_uniform_yields_to_the_torch_default_on_a_small_kernel(seed: int) -> None:
+    """A 3->4 3x3 conv (108 entries) on PyTorch's default: U(±0.2) fits the bound test too at this size."""
+    kernel = _tensor((4, 3, 3, 3), lambda w: init.kaiming_uniform_(w, a=math.sqrt(5)), seed)
+    assert infer(kernel, 27, 36, framework="torch", family="relu").scheme == "torch-default"
+    onnx = infer(kernel, 27, 36, framework="onnx", family="relu")  # exporter unknown: both stay possible
+    assert onnx.scheme in ("torch-default", "inconclusive"), onnx
+    drawn = np.random.default_rng(seed).uniform(-0.2, 0.2, (4, 3, 3, 3)).astype(np.float32)
+    assert infer(drawn, 27, 36, framework="torch").scheme != "torch-default"  # past the default's bound
+
+
+def test_orthogonal_keeps_its_name_whatever_the_long_side() -> None:
+    """A 3->64 3x3 conv flattens to 64x27: the long side is neither fan, the gain and mean square are still exact."""
+    kernel = _tensor((64, 3, 3, 3), init.orthogonal_, 0)
+    spec = infer(kernel, 27, 576)
+    assert spec.scheme == "orthogonal" and spec.value == pytest.approx(1.0, rel=1e-3)
+    assert formulas.variance(spec, 27, 576) == pytest.approx(1 / 64, rel=1e-3)
+    tanh = Activation("Tanh", "tanh")
+    record = LayerRecord("c", "conv", "onnx", Origin("m.onnx"), 27, 576, init=spec, activation=tanh)
+    assert CHECKS["INIT001"](record) is None  # orthogonal(1) before tanh is the textbook pairing
+    relu = LayerRecord("c", "conv", "onnx", Origin("m.onnx"), 27, 576, init=spec, activation=Activation("ReLU", "relu"))
+    assert CHECKS["INIT001"](relu) is not None
+
+
+def test_orthogonal_with_four_rows_only_when_chance_cannot_explain_it() -> None:
+    """4 orthonormal rows of 27 are found; random rows never pass, nor 4 rows in bfloat16's wide tolerance."""
+    assert infer(_tensor((4, 3, 3, 3), init.orthogonal_, 0), 27, 36).scheme == "orthogonal"
+    assert infer(_tensor((4, 27), init.orthogonal_, 0), 27, 4).scheme == "orthogonal"
+    assert measure._chance_orthogonal(4, 27, 1e-3) < 1e-12
+    assert measure._chance_orthogonal(4, 27, 8 * 2.0**-7) > 1e-9  # bf16: left to the statistics
+    assert measure._chance_orthogonal(4, 1 << 16, 1e-3) > 1e-9  # a long side makes chance plausible
+    assert infer(_tensor((4, 27), lambda w: init.normal_(w, std=0.2), 0), 27, 4).scheme != "orthogonal"
+
+
+@pytest.mark.parametrize("name", sorted(TORCH_INITS))
+def test_the_shape_test_never_rejects_a_fresh_draw(name: str) -> None:
+    """Kolmogorov-Smirnov at 99.9 % with the std estimated from the sample: no real initializer fails it,
+    in float32 or float16, from 64 entries to a sampled 3M."""
+    fn = TORCH_INITS[name][0]
+    for shape in [(8, 8), (96, 64), (128, 64, 3, 3), (3000, 1000)]:
+        for seed in range(3):
+            w = _tensor(shape, fn, seed)
+            for arr in (w, w.astype(np.float16)):
+                x = measure.sample_entries(arr.ravel(), 65536, 0)
+                st = measure.stats(x, measure._rounding(arr.dtype))
+                assert measure.shape_fits(x, st, measure.shape_class(st)), (shape, seed, arr.dtype)

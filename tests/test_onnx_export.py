@@ -378,3 +378,14 @@ def test_constant_lecun_and_tanh_head(tmp_path: Path) -> None:
     head = recs["out"].activation
     assert head is not None and (head.name, head.reaches_weight) == ("Tanh", False)
     assert findings(result) == {"fc1": ("INIT003", "error")}
+
+
+def test_exporter_decides_the_candidate_set(tmp_path: Path) -> None:
+    """torch.onnx writes producer_name "pytorch": a 3->4 conv (108 entries) on the default is the default,
+    not a round U(±0.2) that the bound test cannot rule out at this size."""
+    model = seeded(lambda: nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU(), nn.Conv2d(4, 8, 3), nn.ReLU(),
+                                         nn.Flatten(), nn.Linear(8 * 4 * 4, 10)))
+    result = audit_onnx(str(export(model, (2, 3, 8, 8), tmp_path / "c.onnx")))
+    recs = by_weight(result)
+    assert recs["0"].init and recs["0"].init.scheme == "torch-default", recs["0"].init
+    assert findings(result).get("0") == ("INIT005", "advice")

@@ -3,6 +3,7 @@ CastLike / affine normalization / residual streams / token selection, computed w
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +14,7 @@ from onnx import TensorProto, helper, numpy_helper
 
 from initlint import audit_onnx
 from initlint.cli import main
-from initlint.measure import infer
+from initlint.measure import infer, kurtosis_ok, shape_class, stats
 
 RNG = np.random.default_rng(7)
 PAIRING = {"INIT001", "INIT002", "INIT003", "INIT004", "INIT005", "INIT006"}
@@ -167,3 +168,32 @@ def test_chain_factors_follow_data_flow(tmp_path: Path) -> None:
     par = audit_onnx(save(graph(nodes, inits, (4, d), (4, d)), tmp_path / "par.onnx"))
     messages = [f.message for f in par.findings if f.code == "INIT005"]
     assert messages and not any("Over the 4" in m for m in messages)
+
+
+def drifted_uniform(shape: tuple[int, ...], seed: int) -> np.ndarray:
+    """A Glorot-uniform matrix after a little training (as scikit-learn's MLPs ship): most entries stay
+    near their uniform draw, 15 % moved far. Variance and kurtosis still look like a Glorot normal."""
+    rng = np.random.default_rng(seed)
+    bound = math.sqrt(6 / sum(shape))
+    w = rng.uniform(-bound, bound, shape) * 0.9
+    moved = rng.random(shape) < 0.15
+    w[moved] = rng.normal(0, bound * 0.85, int(moved.sum()))
+    return w.astype(np.float32)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_a_trained_tensor_that_kept_its_variance_is_caught_by_its_shape(tmp_path: Path, seed: int) -> None:
+    w = drifted_uniform((64, 64), seed)
+    x = w.ravel().astype(np.float64)
+    st = stats(x, 2.0**-22)
+    assert kurtosis_ok(st, shape_class(st))  # the moments alone would call it a Glorot normal
+    spec = infer(w, 64, 64)
+    assert spec.scheme == "trained" and "Kolmogorov-Smirnov" in spec.note, spec
+    nodes = [helper.make_node("MatMul", ["x", "w0"], ["h0"], name="MatMul"), helper.make_node("Relu", ["h0"], ["a0"]),
+             helper.make_node("MatMul", ["a0", "w1"], ["h1"], name="MatMul1"), helper.make_node("Relu", ["h1"], ["a1"]),
+             helper.make_node("MatMul", ["a1", "w2"], ["y"], name="MatMul2")]
+    weights = [drifted_uniform((64, 64), seed + 10 * i) for i in range(3)]
+    inits = [numpy_helper.from_array(w, f"w{i}") for i, w in enumerate(weights)]
+    result = audit_onnx(save(graph(nodes, inits, (1, 64), (1, 64)), tmp_path / "mlp.onnx"))
+    assert not [f for f in result.findings if f.code in PAIRING]
+    assert {r.init.scheme for r in result.records if r.kind != "network"} == {"trained"}

@@ -42,10 +42,12 @@ _TABLE: dict[str, dict[str, Severity]] = {
 }
 
 
-def _named(scheme: str, scale: float | None) -> str | None:
-    if scheme == "orthogonal" and scale is not None:
+def _named(scheme: str, scale: float | None, gain: float | None = None) -> str | None:
+    """The row of the declaration table; an orthogonal's gain² is its scale unless measured (``value``)."""
+    g2 = gain**2 if gain is not None else scale
+    if scheme == "orthogonal" and g2 is not None:
         for key, s in (("orthogonal-1", 1.0), ("orthogonal-2", 2.0)):
-            if math.isclose(scale, s, rel_tol=1e-3):
+            if math.isclose(g2, s, rel_tol=1e-3):
                 return key
         return None
     return scheme if scheme in _TABLE else None
@@ -68,7 +70,7 @@ def check(record: LayerRecord) -> Verdict | None:
         return None  # small heads are deliberate (SPEC 8.28)
     if spec.gain_for == act.family:
         return None
-    named = _named(spec.scheme, spec.scale)
+    named = _named(spec.scheme, spec.scale, spec.value if spec.scheme == "orthogonal" else None)
     if named is not None:
         severity: Severity | None = _TABLE[named].get(act.family)
     else:

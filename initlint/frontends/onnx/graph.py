@@ -83,6 +83,10 @@ class Consumer:
     out: str = ""  # the activation op's output tensor (dead-unit counting under --propagate)
 
 
+# Exporters whose models carry one framework's initializers (torch.onnx; tf2onnx/keras2onnx convert Keras/TF).
+EXPORTERS = {"pytorch": "torch", "tf2onnx": "keras", "keras2onnx": "keras"}
+
+
 @dataclass
 class Graph:
     """Indexes of one ONNX graph."""
@@ -111,6 +115,11 @@ class Graph:
                 if name:
                     g.consumers[name].append(node)
         return g
+
+    @property
+    def framework(self) -> str:
+        """Whose initializers to test the weights against: the exporter's (``producer_name``), else both."""
+        return EXPORTERS.get(self.model.producer_name.lower(), "onnx")
 
     def is_const(self, name: str) -> bool:
         return name in self.tensors
@@ -570,7 +579,7 @@ def _record(g: Graph, layer: WeightLayer, path: str, scope: str, settings: Setti
     values = g.tensors.array(layer.weight)
     if layer.perm is not None:
         values = values.transpose(layer.perm)  # a view: the node's layout, for the structure checks
-    spec = infer(values, layer.fan_in, layer.fan_out, framework="onnx", slope=act.slope if act else 0.0,
+    spec = infer(values, layer.fan_in, layer.fan_out, framework=g.framework, slope=act.slope if act else 0.0,
                  sample=sample, family=act.family if act else None, agree=agree)
     record = replace(
         base, fan_in=layer.fan_in, fan_out=layer.fan_out, init=spec, activation=act, shape=layer.shape,
