@@ -26,6 +26,7 @@ class Pending:
     layer: Layer
     normalized: bool = False
     residual: bool = False
+    mixed: bool = False  # concatenated or stacked with other tensors: the next layer's input is not this alone
 
 
 @dataclass(frozen=True)
@@ -41,9 +42,10 @@ class Val:
     def union(self, other: Val) -> Val:
         return Val(self.opens | other.opens, self.acts | other.acts, self.chain | other.chain)
 
-    def marked(self, normalized: bool = False, residual: bool = False) -> Val:
+    def marked(self, normalized: bool = False, residual: bool = False, mixed: bool = False) -> Val:
         return Val(
-            frozenset(Pending(p.layer, p.normalized or normalized, p.residual or residual) for p in self.opens),
+            frozenset(Pending(p.layer, p.normalized or normalized, p.residual or residual, p.mixed or mixed)
+                      for p in self.opens),
             self.acts,
             frozenset() if normalized or residual else self.chain,
         )
@@ -135,12 +137,12 @@ class Consumers:
     def fed(self, v: object, consumer: Layer) -> None:
         """Remember which weight layer each open output feeds (a zero layer feeding a zero layer, SPEC 8.6).
 
-        Not through a residual add: a zero conv's output added to a non-zero path (ControlNet) leaves the
-        next layer's input non-zero, so both still receive gradients.
+        Not through a residual add or a concatenation: a zero conv's output added to (or stacked with) a
+        non-zero path (ControlNet) leaves the next layer's input non-zero, so both still receive gradients.
         """
         if isinstance(v, Val):
             for p in v.opens:
-                if not p.residual:
+                if not p.residual and not p.mixed:
                     self.feeds.setdefault(p.layer, set()).add(consumer)
 
     def link(self, v: object, consumer: Layer) -> None:

@@ -496,7 +496,7 @@ class Flow:
             for item in items:
                 if isinstance(item, Val):
                     out = out.union(item)
-            return out
+            return out.marked(mixed=True) if len(items) > 1 else out
         if role == "norm":
             return as_val(first).marked(normalized=True)
         if role in ("dropout", "alpha_dropout") and self.stmt is not None and self.scope is not None and call is not None:
