@@ -181,9 +181,11 @@ class LayerRecord:
     repeats: bool = False  # the layers this site builds follow one another on that path (a loop-built stack)
     init_site: str = ""  # torch source: where the recommended line goes ("in _init_weights inside `if ...:`, ...")
     layer_class: str = ""  # torch source: the layer's class (``Conv2d``), for init code dispatching on it
-    # torch source in a project: the other file's module class the output is passed to (qualified); its
-    # :class:`Entry` is then the consumer (SPEC 8.32), and ``unresolved`` says so until it is known
-    into: str = ""
+    # torch source in a project: the other files' module classes the output is passed to (qualified); their
+    # :class:`Entry` s join ``provisional`` (what the other uses consume, None if none) as the consumer
+    # (SPEC 8.32); until then ``unresolved`` says where it is passed
+    into: tuple[str, ...] = ()
+    provisional: Activation | None = None
 
 
 @dataclass(frozen=True)

@@ -144,13 +144,20 @@ def _outcomes(owner: str, layer_class: str, model: ProjectModel, effects: Effect
 
 
 def fed(records: tuple[LayerRecord, ...], entries: dict[str, Entry]) -> tuple[LayerRecord, ...]:
-    """Layers whose output is passed to another file's module class: that class's entry is their consumer."""
+    """Layers whose output is passed to other files' module classes: those classes' entries, with what the
+    layer's other uses consume, are its consumer when they all agree (else it stays unresolved)."""
     out = []
     for rec in records:
-        entry = entries.get(rec.into) if rec.into else None
-        if entry is not None and rec.activation is None and rec.unresolved.startswith(PASSED):
-            rec = replace(rec, activation=entry.activation, normalized=rec.normalized or entry.normalized,
-                          residual_end=rec.residual_end or entry.residual, unresolved="")
+        found = [entries.get(cls) for cls in rec.into]
+        if rec.into and rec.unresolved.startswith(PASSED) and all(e is not None for e in found):
+            consumers = [e.activation for e in found if e is not None]
+            if rec.provisional is not None:
+                consumers.append(rec.provisional)
+            if len({(a.name, a.family, a.slope) for a in consumers}) == 1:
+                rec = replace(rec, activation=replace(consumers[0], reaches_weight=any(a.reaches_weight for a in consumers)),
+                              normalized=rec.normalized or any(e.normalized for e in found if e is not None),
+                              residual_end=rec.residual_end or any(e.residual for e in found if e is not None),
+                              unresolved="", into=(), provisional=None)
         out.append(rec)
     return tuple(out)
 

@@ -129,8 +129,8 @@ class Session:
         done = {os.path.abspath(p) for p in analysed}
         wanted: set[str] = set()
         for result in linted:
-            for rec in result.records:
-                found = self.model.linker.resolve(rec.into) if rec.into else None
+            for cls in {c for rec in result.records for c in rec.into}:
+                found = self.model.linker.resolve(cls)
                 if found is not None and found.summary.path not in done:
                     wanted.add(found.summary.path)
         return sorted(wanted)

@@ -28,6 +28,7 @@ from ..python.positions import source_lines
 from ..python.source import SourceFile
 from ..python.syntax import Enclosing, suite
 from .context import BudgetExceeded, FileContext, Globals, Project
+from .consumers import Event
 from .flow import Flow
 from .interpreter import Interpreter
 from .reflection import ANY_CLASS, Reflection
@@ -99,13 +100,20 @@ def _entries(ctx: FileContext, flow: Flow) -> list[Entry]:
     return out
 
 
-def _into(layer: Layer, flow: Flow) -> tuple[str, bool, bool]:
-    """(the other file's module class every use passes the output to, normalized, residual), else ("", ...)."""
+def _into(layer: Layer, flow: Flow) -> tuple[tuple[str, ...], Activation | None, bool, bool]:
+    """When every use the analysis could not follow passes the output to another file's module class: those
+    classes, what the other uses consume (None: no other use), and whether a normalization or residual add
+    sits on the way; else ``()``."""
     events = flow.out.events.get(layer, set())
-    targets = {e.into for e in events}
-    if len(targets) != 1 or "" in targets:
-        return "", False, False
-    return targets.pop(), any(e.normalized for e in events), any(e.residual for e in events)
+    unresolved = {e for e in events if e.kind == "unresolved"}
+    targets = {e.into for e in unresolved}
+    if not unresolved or "" in targets:
+        return (), None, False, False
+    others = events - unresolved
+    provisional = _judged(others, layer in flow.out.reach)[0] if others else None
+    if others and provisional is None:
+        return (), None, False, False  # the other uses already disagree
+    return tuple(sorted(targets)), provisional, any(e.normalized for e in events), any(e.residual for e in events)
 
 
 def _effects(ctx: FileContext) -> list[Effect]:
@@ -488,6 +496,12 @@ def _consumer(layer: Layer, flow: Flow, settings_extra: dict[str, str]) -> tuple
     unresolved = sorted(e.reason for e in events if e.kind == "unresolved")
     if unresolved:
         return None, False, False, unresolved[0]
+    return _judged(events, layer in flow.out.reach)
+
+
+def _judged(events: set[Event], reach: bool) -> tuple[Activation | None, bool, bool, str]:
+    """The consumer that resolved events agree on (an activation, or ``identity`` for weights, heads and
+    attention), with normalized / residual flags; or why they disagree."""
     normalized = any(e.normalized for e in events)
     residual = any(e.residual for e in events)
     acts = {(e.name, e.family, e.slope) for e in events if e.kind == "act"}
@@ -501,7 +515,7 @@ def _consumer(layer: Layer, flow: Flow, settings_extra: dict[str, str]) -> tuple
         name, family, slope = acts.pop()
         if slope < 0:
             return None, normalized, residual, f"{name} slope is not a literal"
-        return Activation(name, family, slope, reaches_weight=layer in flow.out.reach), normalized, residual, ""
+        return Activation(name, family, slope, reaches_weight=reach), normalized, residual, ""
     return Activation("identity", "linear", 0.0, reaches_weight="weight" in plain), normalized, residual, ""
 
 
@@ -684,7 +698,7 @@ def _assemble(ctx: FileContext, flow: Flow) -> list[LayerRecord]:
         fan_in, fan_out = layer.fan_in, layer.fan_out
         is_weight = True
         activation, normalized, residual, act_reason = _consumer(layer, flow, extra)
-        into, into_normalized, into_residual = _into(layer, flow)
+        into, provisional, into_normalized, into_residual = _into(layer, flow)
         if into:
             normalized, residual = into_normalized, into_residual
         if layer.kind == "embedding":
@@ -722,7 +736,8 @@ def _assemble(ctx: FileContext, flow: Flow) -> list[LayerRecord]:
             residual_end=residual, feeds_zero_layer=feeds_zero, is_weight=is_weight, count=layer.count, scope=scope_name,
             unresolved=unresolved, weight_expr=weight_expr, init_site=init_site, traced=True,
             upstream=source.origin(upstream.stmt, upstream.call) if upstream is not None else None, repeats=repeats,
-            layer_class=layer.cls, into=into if not reason and layer.kind != "embedding" else "",
+            layer_class=layer.cls, **({"into": into, "provisional": provisional} if into and not reason
+                                      and layer.kind != "embedding" else {}),
         ))
     for drop in flow.out.dropouts:
         origin = source.origin(drop.stmt, drop.call)

@@ -67,6 +67,10 @@ from .values import (
 )
 
 _NOT_PROJECT = object()
+# get_norm_layer("batchnorm2d") and the like: which torch normalization a registry name stands for (any one
+# normalizes; the class only names it in messages)
+_NORM_NAMES = {"batch": "torch.nn.BatchNorm2d", "group": "torch.nn.GroupNorm", "rms": "torch.nn.RMSNorm",
+               "instance": "torch.nn.InstanceNorm2d", "layer": "torch.nn.LayerNorm"}
 
 TENSOR_MAKERS = {
     "randn": "randn", "rand": "rand", "empty": "empty", "zeros": "zeros", "ones": "ones", "full": "full",
@@ -230,7 +234,14 @@ class TorchLibrary:
                 self.set_state(probe, InitState(None, reason))
 
     def registry_activation(self, kind: str, name: object, q: str) -> object:
-        """``ACT2FN["gelu"]``, ``get_act_layer("relu")``: the activation a registry maps a literal name to."""
+        """``ACT2FN["gelu"]``, ``get_act_layer("relu")``: the activation a registry maps a literal name to;
+        ``get_norm_layer("layernorm2d")`` (kind "norm"): a normalization class. A class given instead of a name
+        comes back unchanged (``get_act_layer(nn.GELU)``)."""
+        if kind in ("class", "norm") and isinstance(name, (ClassRef, ActClass, Partial)):
+            return name
+        if kind == "norm":
+            return ClassRef(_NORM_NAMES.get(next((k for k in _NORM_NAMES if k in name.lower()), ""), "torch.nn.LayerNorm")
+                            ) if isinstance(name, str) else ClassRef(q + "[?]")
         if not isinstance(name, str):
             return ClassRef(q + "[?]") if kind == "class" else Sym(f"{q.rsplit('.', 1)[-1]}(...)")
         fam = activation_family(name, self.ctx.extra_activations)
