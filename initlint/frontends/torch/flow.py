@@ -14,7 +14,7 @@ from typing import Any
 
 import libcst as cst
 
-from ...rulebook import activation_family, default_slope
+from ...rulebook import activation_family, conventions, default_slope
 from ..python.names import dotted
 from ..python.syntax import literal, suite
 from .consumers import EMPTY, Consumers, DropoutCall, Event, Pending, Val, is_input
@@ -414,6 +414,10 @@ class Flow:
                     return sink(self, mod.kind, args, kwargs)
                 if mod is None and is_attention_call(name):
                     return sink(self, "attention", args, kwargs)
+                if mod is None and name == "processor":
+                    proc = processor(self, recv.scope)
+                    if proc is not None and self.depth < MAX_DEPTH:
+                        return self.call(proc[1], proc[0], args, kwargs)
                 if mod is None:
                     return self.out.opaque(*args, *kwargs.values(), reason=f"consumer not visible: passed to self.{name}", taint=False)
                 return self.apply_mod(mod, first, scope, f"self.{name}")
@@ -436,6 +440,13 @@ class Flow:
         q = self.ctx.names.qualify(func)
         if q is not None:
             return self.functional(q, args, kwargs, e)
+        if isinstance(func, cst.Name) and func.value in self.ctx.functions and self.depth < MAX_DEPTH \
+                and func.value not in self.active:
+            self.active.append(func.value)  # a same-file function (``_get_qkv_projections(attn, x)``): followed
+            try:
+                return self.call(self.ctx.functions[func.value], scope, args, kwargs)
+            finally:
+                self.active.pop()
         if isinstance(func, cst.Name) and func.value in ("super", "len", "isinstance", "range", "getattr", "hasattr", "print", "int", "float"):
             return None
         if isinstance(func, cst.Name) and func.value in self.extra:
@@ -462,6 +473,8 @@ class Flow:
         base = last.rstrip("_")
         first = args[0] if args else next(iter(kwargs.values()), None)
         torchy = q.startswith("torch.")
+        if not torchy and conventions(self.ctx.source.settings.conventions).is_identity(q):
+            return first  # a call that hands its argument on (rotary position embeddings rotate, keeping the scale)
         if torchy and base in FUNCTIONAL_ACTIVATIONS and (q.startswith("torch.nn.functional.") or q.count(".") == 1 or q.startswith("torch.special.")):
             return self.activate(first, FUNCTIONAL_ACTIVATIONS[base], _slope(base, args, kwargs, 1))
         if torchy and last in ATTENTION_FUNCTIONS:
@@ -533,7 +546,7 @@ class Flow:
                 return self.out.opaque(v, reason=f"consumer not visible: {mod.cls} has no forward in this file", taint=False)
             return out
         if isinstance(mod, ExtMod):
-            return self.ext_mod(mod, v, text)
+            return ext_mod(self, mod, v, text)
         if isinstance(mod, AltMod):
             out: object = None
             for option in mod.options:
@@ -543,15 +556,6 @@ class Flow:
         if isinstance(mod, OpaqueMod):
             return self.out.opaque(v, reason=_opaque_reason(mod.reason), taint=False)
         return self.out.opaque(v, reason=f"consumer not visible: passed to {text}", taint=False)
-
-    def ext_mod(self, mod: ExtMod, v: object, text: str) -> object:
-        """An instance of another project file's module class: a normalization is followed through; else
-        its Entry (read from its own file) is the consumer, decided once every file is analysed (SPEC 8.32)."""
-        project = self.ctx.project
-        if project is not None and _norm_class(project, mod.qualified):
-            return as_val(v).marked(normalized=True)
-        self.out.consume(v, Event("unresolved", reason=f"consumer not visible: passed to {text}", into=mod.qualified))
-        return Val()
 
     def sequence(self, entries: tuple[object, ...], v: object, scope: Scope) -> object:
         for entry in entries:
@@ -713,6 +717,38 @@ _AUG = {
 }
 
 
+def processor(flow: Flow, scope: Scope) -> tuple[Scope, cst.FunctionDef] | None:
+    """The attention processor a module delegates its forward to (``return self.processor(self, x)``): the
+    same-file class its ``_default_processor_cls`` names, and that class's ``__call__``."""
+    for s in flow.ctx.mro(scope):
+        name = _class_attribute(s.node, "_default_processor_cls") if s.node is not None else None
+        proc = flow.ctx.scopes.get(name) if name else None
+        if proc is not None and not proc.external:
+            fn = flow.ctx.method(proc, "__call__")
+            return (proc, fn) if fn is not None else None
+    return None
+
+def ext_mod(flow: Flow, mod: ExtMod, v: object, text: str) -> object:
+    """An instance of another project file's module class: a normalization is followed through; else
+    its Entry (read from its own file) is the consumer, decided once every file is analysed (SPEC 8.32)."""
+    project = flow.ctx.project
+    if project is not None and _norm_class(project, mod.qualified):
+        return as_val(v).marked(normalized=True)
+    flow.out.consume(v, Event("unresolved", reason=f"consumer not visible: passed to {text}", into=mod.qualified))
+    return Val()
+
+
+def _class_attribute(node: cst.ClassDef, attr: str) -> str | None:
+    """The name a class body binds ``attr`` to (``_default_processor_cls = AttnProcessor``), if a plain name."""
+    for stmt in suite(node.body):
+        if isinstance(stmt, cst.SimpleStatementLine):
+            for small in stmt.body:
+                if isinstance(small, cst.Assign) and len(small.targets) == 1 and isinstance(small.value, cst.Name) \
+                        and isinstance(small.targets[0].target, cst.Name) and small.targets[0].target.value == attr:
+                    return small.value.value
+    return None
+
+
 def _norm_class(project: Any, qualified: str) -> bool:
     """A project class that normalizes its input: a torch.nn normalization subclass, or a norm-like forward."""
     for q in project.ancestors(qualified):
@@ -767,6 +803,10 @@ def join(a: object, b: object) -> object:
         return joined
     if isinstance(a, tuple) and isinstance(b, tuple) and len(a) == len(b):
         return tuple(join(x, y) for x, y in zip(a, b))
+    if isinstance(a, tuple) and isinstance(b, Val):  # a tuple on one branch, a tensor (unpacked alike) on the other
+        return tuple(join(x, b) for x in a)
+    if isinstance(b, tuple) and isinstance(a, Val):
+        return tuple(join(a, y) for y in b)
     if a is b:
         return a
     if isinstance(a, Mod) and isinstance(b, Mod):

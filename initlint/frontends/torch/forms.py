@@ -21,7 +21,8 @@ import libcst as cst
 
 ATTENTION_FUNCTIONS = frozenset({"scaled_dot_product_attention", "multi_head_attention_forward"})
 # Callables (local names or attributes) that run attention over (module, q, k, v, ...) or (q, k, v, ...).
-_ATTENTION_NAME = re.compile(r"(^|_)(attention_interface|attention_forward|attn_forward|sdpa_attention_forward)$")
+_ATTENTION_NAME = re.compile(
+    r"(^|_)(attention_interface|attention_forward|attn_forward|sdpa_attention_forward|dispatch_attention_fn)$")
 ATTENTION_MODULES = frozenset({"MultiheadAttention"})
 LOSS_FUNCTIONS = frozenset({
     "cross_entropy", "binary_cross_entropy", "binary_cross_entropy_with_logits", "nll_loss", "mse_loss", "l1_loss",
