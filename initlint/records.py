@@ -271,9 +271,10 @@ class Entry:
     """
 
     cls: str  # qualified class
-    activation: Activation
+    activation: Activation | None  # None: only ``into`` decides
     normalized: bool = False
     residual: bool = False
+    into: tuple[str, ...] = ()  # the input is (also) passed to these classes first: their entries join
 
 
 @dataclass(frozen=True)

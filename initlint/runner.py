@@ -36,6 +36,8 @@ from .settings import Settings
 if TYPE_CHECKING:
     from multiprocessing.context import BaseContext
 
+# How far entries are followed into the files of the classes they pass their input to.
+MAX_ENTRY_ROUNDS = 3
 # Below this much source, one process finishes before a pool has started.
 MIN_PARALLEL_BYTES = 256 * 1024
 # Larger files are not read here for the cache key: lint_file applies --max-file-size first.
@@ -83,8 +85,13 @@ def lint_files(files: Sequence[str], settings: Settings, jobs: int | None = None
     results = _analyse(list(files) + context, settings, jobs, cache, session)
     if session is not None:
         linted = set(files)
-        more = session.entry_files([r for r in results if r.path in linted], [r.path for r in results])
-        results += _analyse(more, settings, jobs, cache, session)
+        wanting = [r for r in results if r.path in linted]
+        for _round in range(MAX_ENTRY_ROUNDS):  # entries that pass their input on to further classes' files
+            more = session.entry_files(wanting, [r.path for r in results])
+            if not more:
+                break
+            wanting = _analyse(more, settings, jobs, cache, session)
+            results += wanting
         results = _decide(results, set(files), session, settings)
     return [_annotated(result, settings, annotate) for result in results]
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
-from ..records import Effect, Entry, InitSpec, LayerRecord
+from ..records import Activation, Effect, Entry, InitSpec, LayerRecord
 from .model import ProjectModel
 
 MAX_PATHS = 64
@@ -148,18 +148,38 @@ def fed(records: tuple[LayerRecord, ...], entries: dict[str, Entry]) -> tuple[La
     layer's other uses consume, are its consumer when they all agree (else it stays unresolved)."""
     out = []
     for rec in records:
-        found = [entries.get(cls) for cls in rec.into]
-        if rec.into and rec.unresolved.startswith(PASSED) and all(e is not None for e in found):
-            consumers = [e.activation for e in found if e is not None]
+        found = _consumers(rec.into, entries) if rec.into and rec.unresolved.startswith(PASSED) else None
+        if found is not None:
+            consumers, normalized, residual = found
             if rec.provisional is not None:
                 consumers.append(rec.provisional)
             if len({(a.name, a.family, a.slope) for a in consumers}) == 1:
                 rec = replace(rec, activation=replace(consumers[0], reaches_weight=any(a.reaches_weight for a in consumers)),
-                              normalized=rec.normalized or any(e.normalized for e in found if e is not None),
-                              residual_end=rec.residual_end or any(e.residual for e in found if e is not None),
+                              normalized=rec.normalized or normalized, residual_end=rec.residual_end or residual,
                               unresolved="", into=(), provisional=None)
         out.append(rec)
     return tuple(out)
+
+
+def _consumers(classes: tuple[str, ...], entries: dict[str, Entry], depth: int = 0
+               ) -> tuple[list[Activation], bool, bool] | None:
+    """What the entries of ``classes`` consume, following entries that pass their input on (None: one unknown)."""
+    acts: list[Activation] = []
+    normalized = residual = False
+    for cls in classes:
+        entry = entries.get(cls)
+        if entry is None or depth > MAX_DEPTH:
+            return None
+        if entry.activation is not None:
+            acts.append(entry.activation)
+        normalized, residual = normalized or entry.normalized, residual or entry.residual
+        if entry.into:
+            deeper = _consumers(entry.into, entries, depth + 1)
+            if deeper is None:
+                return None
+            acts += deeper[0]
+            normalized, residual = normalized or deeper[1], residual or deeper[2]
+    return acts, normalized, residual
 
 
 PASSED = "consumer not visible: passed to"

@@ -129,7 +129,7 @@ class Session:
         done = {os.path.abspath(p) for p in analysed}
         wanted: set[str] = set()
         for result in linted:
-            for cls in {c for rec in result.records for c in rec.into}:
+            for cls in {c for rec in result.records for c in rec.into} | {c for e in result.entries for c in e.into}:
                 found = self.model.linker.resolve(cls)
                 if found is not None and found.summary.path not in done:
                     wanted.add(found.summary.path)

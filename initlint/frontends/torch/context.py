@@ -94,6 +94,7 @@ class FileContext:
 
     def __init__(self, source: SourceFile, names: Names) -> None:
         self.steps = 0
+        self.side_flows: list[Any] = []  # flows run only to read module classes' entries (project analysis)
         # statements interpreted per file: generous for real models, bounded for pathological code
         self.budget = 20_000 + 20 * source.text.count("\n")
         self.source = source

@@ -464,6 +464,9 @@ class Flow:
             return self.role(role, [v] + args)
         if base in _ELEMENTWISE and len(args) == 1:
             return self.binary(_ELEMENTWISE[base], v, args[0])  # x.mul_(self.gamma): layer scale
+        bounds = [b for b in list(args) + list(kwargs.values()) if b is not None]
+        if base in ("clip", "clamp") and bounds and all(isinstance(b, (int, float)) and abs(b) >= 1e3 for b in bounds):
+            return v  # clipping to the float16 range (``clip(-65504, 65504)``): the values pass unchanged
         if name in ("matmul", "mm", "bmm") and args and isinstance(args[0], ParamMod):
             return self.out.weight_use(args[0].layer, "x@w", v)
         return self.out.opaque(v, *args, reason=f"consumer not visible: .{name}()")
@@ -803,6 +806,10 @@ def join(a: object, b: object) -> object:
         return joined
     if isinstance(a, tuple) and isinstance(b, tuple) and len(a) == len(b):
         return tuple(join(x, y) for x, y in zip(a, b))
+    if isinstance(a, OutputVal) and isinstance(b, (tuple, Val)):  # ``(h,)`` if not return_dict else ``Output(h=h)``:
+        return a  # the same tensors; the structured form answers ``.latents`` and ``[0]``
+    if isinstance(b, OutputVal) and isinstance(a, (tuple, Val)):
+        return b
     if isinstance(a, tuple) and isinstance(b, Val):  # a tuple on one branch, a tensor (unpacked alike) on the other
         return tuple(join(x, b) for x in a)
     if isinstance(b, tuple) and isinstance(a, Val):

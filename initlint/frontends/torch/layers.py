@@ -90,10 +90,15 @@ def analyse(source: SourceFile, project: Project | None = None) -> tuple[list[La
 def _entries(ctx: FileContext, flow: Flow) -> list[Entry]:
     """Per module class run on a stand-in input, what consumes that input, when every path agrees on it."""
     out = []
-    for name, probe in flow.inputs.items():
+    runs = [(name, probe, f) for f in [flow, *ctx.side_flows] for name, probe in f.inputs.items()]
+    for name, probe, flow in runs:
         events = flow.out.events.get(probe, set())
-        if not events or any(e.kind in ("head", "unresolved") for e in events):
-            continue  # the input reaches the output, or something not followed
+        if not events or any(e.kind == "head" for e in events):
+            continue  # the input reaches the output
+        into, provisional, normalized, residual = _into(probe, flow)
+        if into:  # first passed to other files' classes: their entries decide (with what else consumes it)
+            out.append(Entry(ctx.qualified(ctx.scopes[name]), provisional, normalized, residual, into))
+            continue
         activation, normalized, residual, reason = _consumer(probe, flow, ctx.source.settings.activations)
         if activation is not None and not reason:
             out.append(Entry(ctx.qualified(ctx.scopes[name]), activation, normalized, residual))
@@ -161,6 +166,12 @@ def _interpret(ctx: FileContext, module: cst.Module, flow: Flow) -> None:
     for mod, scope in roots:
         flow.run_module(mod, scope)
     _ties(ctx)
+    if ctx.project is not None:  # classes entered only from containers: their own entry, on a side run
+        for scope in classes:
+            if scope.name not in flow.inputs:
+                side = Flow(ctx)
+                side.run_root(scope, root=False)
+                ctx.side_flows.append(side)
 
 
 def _ties(ctx: FileContext) -> None:
