@@ -21,7 +21,7 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from . import limits
@@ -50,12 +50,28 @@ HARD_TIMEOUT_GRACE = 2.0
 
 @dataclass(frozen=True)
 class Task:
-    """One file to lint: its bytes when the parent already read them (to key the cache), else None."""
+    """One file to lint: its bytes when the parent already read them (to key the cache), else None.
+
+    ``annotate``: describe its findings' ``--fix`` edits too ("fix", "edits"; see :func:`_annotated`).
+    """
 
     path: str
     size: int
     data: bytes | None = None
     key: str | None = None
+    annotate: str | None = None
+
+
+@dataclass(frozen=True)
+class Linted:
+    """A task's result, and (when the task asked) the same with its findings' fixes described."""
+
+    result: FileResult  # what the cache keeps
+    annotated: FileResult | None = None
+
+    @property
+    def reported(self) -> FileResult:
+        return self.result if self.annotated is None else self.annotated
 
 
 def default_jobs() -> int:
@@ -75,6 +91,8 @@ def lint_files(files: Sequence[str], settings: Settings, jobs: int | None = None
     classes are analysed too (not reported), and the containers' inits decide.
     ``annotate`` ("fix", or "edits" for SARIF): also describe each finding's ``--fix`` edit (see
     :func:`initlint.fixes.annotate_result`) once decided. The cache keeps results without it.
+    A linted file is annotated where it was linted, on the parse just made; in this process only
+    a result from the cache, or one the project's containers changed.
     """
     if cache is not None and not cache.usable:
         cache = None  # no secret to key entries with, or a cache folder that is a symbolic link
@@ -82,23 +100,25 @@ def lint_files(files: Sequence[str], settings: Settings, jobs: int | None = None
     session = Session.open(sources, settings, cache) if project and sources else None
     context = session.context_files(sources) if session is not None else []
     jobs = default_jobs() if jobs is None else max(1, jobs)
-    results = _analyse(list(files) + context, settings, jobs, cache, session)
+    linted = set(files)
+    results, annotated = _analyse(list(files) + context, settings, jobs, cache, session, annotate, linted)
     if session is not None:
-        linted = set(files)
         wanting = [r for r in results if r.path in linted]
         for _round in range(MAX_ENTRY_ROUNDS):  # entries that pass their input on to further classes' files
             more = session.entry_files(wanting, [r.path for r in results])
             if not more:
                 break
-            wanting = _analyse(more, settings, jobs, cache, session)
+            wanting = _analyse(more, settings, jobs, cache, session)[0]
             results += wanting
-        results = _decide(results, set(files), session, settings)
-    return [_annotated(result, settings, annotate) for result in results]
+        results = _decide(results, linted, session, settings)  # a result it leaves alone is the same object
+    return [r if id(r) in annotated else _annotated(r, settings, annotate) for r in results]
 
 
-def _analyse(paths: list[str], settings: Settings, jobs: int, cache: Cache | None,
-             session: Session | None) -> list[FileResult]:
-    """A result per path: from the cache, else linted (and stored)."""
+def _analyse(paths: list[str], settings: Settings, jobs: int, cache: Cache | None, session: Session | None,
+             annotate: str | None = None, linted: set[str] | frozenset[str] = frozenset()
+             ) -> tuple[list[FileResult], set[int]]:
+    """A result per path: from the cache, else linted (and stored); and the ids of those annotated
+    (``annotate``, for the ``linted`` paths) where they were linted."""
     results: list[FileResult] = []
     tasks: list[Task] = []
     for path in paths:
@@ -107,14 +127,17 @@ def _analyse(paths: list[str], settings: Settings, jobs: int, cache: Cache | Non
         if cached is not None:
             results.append(cached)
         else:
-            tasks.append(task)
+            tasks.append(replace(task, annotate=annotate) if annotate and path in linted else task)
     with _fewer_collections():
         done = _run(tasks, settings, jobs, session)
-    for task, result in done:
-        if cache is not None and task.key is not None and not is_transient(result):
-            cache.put(task.key, result)
-        results.append(result)
-    return results
+    annotated: set[int] = set()
+    for task, linted_task in done:
+        if cache is not None and task.key is not None and not is_transient(linted_task.result):
+            cache.put(task.key, linted_task.result)
+        results.append(linted_task.reported)
+        if linted_task.annotated is not None:
+            annotated.add(id(linted_task.annotated))
+    return results, annotated
 
 
 def _decide(results: list[FileResult], linted: set[str], session: Session, settings: Settings) -> list[FileResult]:
@@ -144,12 +167,13 @@ def _decide(results: list[FileResult], linted: set[str], session: Session, setti
     return out
 
 
-def _annotated(result: FileResult, settings: Settings, annotate: str | None) -> FileResult:
+def _annotated(result: FileResult, settings: Settings, annotate: str | None, data: bytes | None = None) -> FileResult:
+    """The result with its findings' fixes described (``data``: the file's bytes, when already read)."""
     if annotate is None or not result.findings:
         return result
     from .fixes import annotate_result  # libcst codemods: only JSON and SARIF runs load them
 
-    return annotate_result(result, settings, edits=annotate == "edits")
+    return annotate_result(result, settings, edits=annotate == "edits", data=data)
 
 
 @contextmanager
@@ -185,8 +209,8 @@ def _task(path: str, cache: Cache | None, session: Session | None = None) -> Tas
     return Task(path, len(data), data, cache.key(path, data, context))
 
 
-def _run(tasks: list[Task], settings: Settings, jobs: int, session: Session | None) -> list[tuple[Task, FileResult]]:
-    """(task, result) per task."""
+def _run(tasks: list[Task], settings: Settings, jobs: int, session: Session | None) -> list[tuple[Task, Linted]]:
+    """(task, what linting it gave) per task."""
     source_bytes = sum(t.size for t in tasks if not t.path.endswith(".onnx"))
     if jobs == 1 or len(tasks) < 2 or source_bytes < MIN_PARALLEL_BYTES:
         return _run_here(tasks, settings, session)
@@ -196,14 +220,14 @@ def _run(tasks: list[Task], settings: Settings, jobs: int, session: Session | No
         return list(workers.run(ordered))
 
 
-def _run_here(tasks: list[Task], settings: Settings, session: Session | None) -> list[tuple[Task, FileResult]]:
+def _run_here(tasks: list[Task], settings: Settings, session: Session | None) -> list[tuple[Task, Linted]]:
     """Lint in this process, except files whose parse could crash or outlast ``--timeout``: those in a child."""
-    done: list[tuple[Task, FileResult]] = []
+    done: list[tuple[Task, Linted]] = []
     costly: list[Task] = []
     for task in tasks:
         ready = _read(task, settings)
         if isinstance(ready, FileResult):
-            done.append((task, ready))
+            done.append((task, Linted(ready)))
         elif _costly(ready, session):
             costly.append(ready)
         else:
@@ -221,7 +245,7 @@ def _read(task: Task, settings: Settings) -> Task | FileResult:
     data = limits.read_source(task.path, settings.max_file_size)
     if isinstance(data, str):
         return FileResult(task.path, error=f"{task.path}: {data}")
-    return Task(task.path, len(data), data, task.key)
+    return replace(task, size=len(data), data=data)
 
 
 def _costly(task: Task, session: Session | None = None) -> bool:
@@ -271,7 +295,7 @@ class Workers:
     def _start(self) -> _Worker:
         return _Worker(self.context, self.settings, self.session)
 
-    def run(self, tasks: Sequence[Task]) -> Iterator[tuple[Task, FileResult]]:
+    def run(self, tasks: Sequence[Task]) -> Iterator[tuple[Task, Linted]]:
         from multiprocessing.connection import wait
 
         todo = list(reversed(tasks))
@@ -287,7 +311,7 @@ class Workers:
                         worker = self._start()
                         if not worker.send(task):
                             worker.stop()
-                            yield task, FileResult(task.path, error=limits.crashed(task.path, worker.exitcode()))
+                            yield task, Linted(FileResult(task.path, error=limits.crashed(task.path, worker.exitcode())))
                             continue
                     busy[worker.conn] = (worker, task, time.monotonic())
                 if not busy:
@@ -301,7 +325,7 @@ class Workers:
                     result = worker.receive()
                     if result is None:
                         worker.stop()
-                        yield task, FileResult(task.path, error=limits.crashed(task.path, worker.exitcode()))
+                        yield task, Linted(FileResult(task.path, error=limits.crashed(task.path, worker.exitcode())))
                     else:
                         self.idle.append(worker)
                         yield task, result
@@ -311,7 +335,7 @@ class Workers:
                         if now - start >= limit:
                             del busy[conn]
                             worker.stop()
-                            yield task, FileResult(task.path, error=limits.timed_out(task.path, self.settings.timeout))
+                            yield task, Linted(FileResult(task.path, error=limits.timed_out(task.path, self.settings.timeout)))
         finally:
             for worker, _, _ in busy.values():
                 worker.stop()
@@ -334,13 +358,13 @@ class _Worker:
             return False
         return True
 
-    def receive(self) -> FileResult | None:
+    def receive(self) -> Linted | None:
         """The worker's result, or None when it died."""
         try:
             result = self.conn.recv()
         except (EOFError, OSError):
             return None
-        return result if isinstance(result, FileResult) else None
+        return result if isinstance(result, Linted) else None
 
     def exitcode(self) -> int | None:
         self.process.join(5)
@@ -365,16 +389,16 @@ def _context() -> BaseContext:
     return multiprocessing.get_context("spawn")
 
 
-def _lint(task: Task, settings: Settings, session: Session | None = None) -> FileResult:
+def _lint(task: Task, settings: Settings, session: Session | None = None) -> Linted:
+    """Lint one file (in a worker or here) and, when the task asks, annotate it on the parse just made."""
+    if task.path.endswith(".onnx"):
+        return Linted(lint_file(task.path, settings))
+    data = task.data if task.data is not None else limits.read_source(task.path, settings.max_file_size)
+    if isinstance(data, str):
+        return Linted(FileResult(task.path, error=f"{task.path}: {data}"))
     view = session.view(task.path) if session is not None and task.path.endswith(".py") else None
-    if task.data is None:
-        if view is None:
-            return lint_file(task.path, settings)
-        data = limits.read_source(task.path, settings.max_file_size)
-        if isinstance(data, str):
-            return FileResult(task.path, error=f"{task.path}: {data}")
-        return lint_bytes(task.path, data, settings, view)
-    return lint_bytes(task.path, task.data, settings, view)
+    result = lint_bytes(task.path, data, settings, view)
+    return Linted(result, _annotated(result, settings, task.annotate, data) if task.annotate else None)
 
 
 def _serve(conn: Any, settings: Settings, session: Session | None) -> None:

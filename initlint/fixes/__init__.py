@@ -162,10 +162,10 @@ def _edited(text: str, tree: Tree, edits: Sequence[Edit]) -> str | None:
     whitespace-only and comment lines at the end). None when an edit touches such a line.
     """
     if "\x0c" not in text:
-        new_text = spliced(tree.module, edits, tree.top_of, text)
+        new_text = spliced(tree, edits, text)
         if new_text is not None:
             return new_text
-    return _keeping_untouched_lines(text, tree.rendered(), apply(tree.module, edits, tree.top_of))
+    return _keeping_untouched_lines(text, tree.rendered(), apply(tree.module, edits, tree))
 
 
 def _keeping_untouched_lines(text: str, rendered: str, new_text: str) -> str | None:
@@ -258,11 +258,14 @@ def _survivors(new_text: str, path: str, fixes: Sequence[Fix], settings: Setting
     return [fix for fix in fixes if fix.finding.layer in flagged]
 
 
-def _read(path: str, settings: Settings) -> tuple[str, str, str] | str | None:
-    """(text, encoding, digest) of a ``.py`` file; why it cannot be rewritten; None when it cannot be read."""
-    data = read_source(path, settings.max_file_size)
-    if isinstance(data, str):
-        return None
+def _read(path: str, settings: Settings, data: bytes | None = None) -> tuple[str, str, str] | str | None:
+    """(text, encoding, digest) of a ``.py`` file (``data``: its bytes, when already read); why it cannot
+    be rewritten; None when it cannot be read."""
+    if data is None:
+        read = read_source(path, settings.max_file_size)
+        if isinstance(read, str):
+            return None
+        data = read
     try:
         encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
         text = data.decode(encoding)
@@ -278,8 +281,10 @@ def _digest(data: bytes) -> str:
     return hashlib.blake2b(data, digest_size=20).hexdigest()
 
 
-def plan_result(result: FileResult, settings: Settings | None = None, relint: bool = False) -> FileFixes | None:
-    """:func:`plan_source` for a linted ``.py`` file read from disk (None for graphs or unreadable files).
+def plan_result(result: FileResult, settings: Settings | None = None, relint: bool = False,
+                data: bytes | None = None) -> FileFixes | None:
+    """:func:`plan_source` for a linted ``.py`` file read from disk, or its bytes ``data`` (None for graphs or
+    unreadable files).
 
     ``relint``: lint the text read again and plan from that (the file may have changed since
     ``result`` was made; ``--fix`` must plan from the bytes it will replace). Notebooks are planned
@@ -290,7 +295,7 @@ def plan_result(result: FileResult, settings: Settings | None = None, relint: bo
     if not result.path.endswith(".py") or not result.findings:
         return None
     settings = settings or Settings()
-    read = _read(result.path, settings)
+    read = _read(result.path, settings, data)
     if read is None:
         return None
     if isinstance(read, str):
@@ -327,13 +332,15 @@ def _plan_notebook(result: FileResult, settings: Settings | None) -> FileFixes |
     )
 
 
-def annotate_result(result: FileResult, settings: Settings | None = None, edits: bool = False) -> FileResult:
+def annotate_result(result: FileResult, settings: Settings | None = None, edits: bool = False,
+                    data: bytes | None = None) -> FileResult:
     """Set each finding's ``fix`` to the description of its edit (None when there is none).
 
     With ``edits``, also each fix's :class:`TextEdit` s, applied alone to the original text
-    (what SARIF's ``fixes`` carry).
+    (what SARIF's ``fixes`` carry). ``data``: the file's bytes, when already read (right after
+    its lint, whose parse is then reused).
     """
-    planned = plan_result(result, settings)
+    planned = plan_result(result, settings, data=data)
     if planned is None:
         return result
     fixes = {key(fix.finding): fix for fix in planned.fixes}
