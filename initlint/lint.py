@@ -131,7 +131,7 @@ def rejudge(result: FileResult, records: tuple[LayerRecord, ...], variants: dict
         found = [f for f in found if not (f.record is not None and f.record.origin == base.origin)]
         if best[1] is not None:
             labels = ", ".join(label for _r, label in options)
-            found.append(replace(best[1], message=f"{best[1].message} The containers disagree ({labels}); "
+            found.append(replace(best[1], message=f"{best[1].message}\nThe containers disagree ({labels}); "
                                                   f"this is the worst, {best[2]}."))
     found = [f for f in sorted(found, key=Finding.sort_key) if not _per_file_ignored(f.code, result.path, settings)]
     return suppressions.apply(replace(result, records=records, findings=tuple(found), suppressed=()), text,

@@ -9,6 +9,7 @@ the classes it can reach), so a cached result is reused only while that context 
 from __future__ import annotations
 
 import hashlib
+from fnmatch import fnmatchcase
 import os
 import stat
 from collections.abc import Iterable, Sequence
@@ -52,7 +53,10 @@ class Session:
         if root is None:
             return None
         files = []
+        not_run = conventions(settings.conventions).not_run
         for f in project_files(root, settings.max_file_size):
+            if any(fnmatchcase(f, glob) for glob in not_run):
+                continue  # a template the framework never imports (its modular_*.py)
             files.append(f)
             if len(files) > MAX_FILES:
                 return None  # too large to be one project: every file stands alone
