@@ -50,6 +50,8 @@ class ProjectModel:
         self._ancestors: dict[str, tuple[str, ...]] = {}
         self._parents: dict[str, set[str]] | None = None
         self._call_sites: dict[str, list[tuple[Summary, CallSite]]] = {}
+        self._handed: dict[str, str] = {}  # module class -> where it is handed as a value to a function
+        self._any_reinit: bool | None = None
 
     # -- reading other files ------------------------------------------------------
 
@@ -188,6 +190,7 @@ class ProjectModel:
                 target = self.linker.local(summary, call.callee)
                 container = self.linker.resolve(target) if target else None
                 if container is None or container.cls is None or not self.is_module_class(container.qualified):
+                    self._note_handed(summary, call)
                     continue
                 self._call_sites.setdefault(container.qualified, []).append((summary, call))
                 for name in call.names:
@@ -198,6 +201,28 @@ class ProjectModel:
                         parents.setdefault(child.qualified, set()).add(container.qualified)
         self._parents = parents
         return parents
+
+    def _note_handed(self, summary: Summary, call: CallSite) -> None:
+        """Module classes passed by keyword to a function (``_swin_transformer(block=SwinTransformerBlockV2)``):
+        whatever that function builds them into is not a container the analysis can see. (Positional
+        arguments are left alone: ``build_model_with_cfg(VisionTransformer, ...)`` builds the model itself.)"""
+        for name in [value for _kw, value in call.kwargs]:  # as a keyword (``block=``): a part, not the model
+            q = self.linker.local(summary, name)
+            found = self.linker.resolve(q) if q else None
+            if found is not None and found.cls is not None and self.is_module_class(found.qualified):
+                self._handed.setdefault(found.qualified, f"{call.callee}(...) in {summary.path.rsplit('/', 1)[-1]}")
+
+    def handed(self, qualified: str) -> str:
+        """Where the class is handed as a value to a function ("" if nowhere)."""
+        self.parents()
+        return self._handed.get(qualified, "")
+
+    def any_reinitializes(self) -> bool:
+        """Whether some module class of the project re-initializes submodules when constructed."""
+        if self._any_reinit is None:
+            self._any_reinit = any(self.reinitializes(f"{s.module}.{c.name}") for s in self.linker.modules.values()
+                                   if s.mentions_torch for c in s.classes)
+        return self._any_reinit
 
     def consumer_arguments(self, owner: str) -> list[str]:
         """Call sites that pass the class an activation or normalization (``act_layer=nn.ReLU``) other than its default.
