@@ -39,15 +39,22 @@ def parse_error(path: str, err: cst.ParserSyntaxError) -> str:
 
 
 # The last module parsed here and its text: planning the fixes of the file just linted (JSON/SARIF)
-# reuses the parse instead of parsing the file a second time. libcst trees are immutable.
+# reuses the parse instead of parsing the file a second time, and so does linting the same text
+# again. libcst trees are immutable.
 _LAST_PARSE: list[Any] = []
 
 
 def parsed(text: str) -> cst.Module | None:
-    """The module of ``text`` if it is the source this process parsed last, else None."""
+    """The module of ``text`` if it is the source this process parsed (or was given, :func:`remember`) last."""
     if _LAST_PARSE and _LAST_PARSE[0] == text:
         return _LAST_PARSE[1]
     return None
+
+
+def remember(text: str, module: cst.Module) -> None:
+    """Take ``module`` as the parse of ``text``: the fixer's edited tree of the text it made, which a
+    parse of that text would give (libcst parses it to the same nodes), so the re-lint does not parse."""
+    _LAST_PARSE[:] = [text, module]
 
 
 def records_for_source(source: SourceFile, project: Project | None = None
@@ -88,13 +95,15 @@ def _lint_source(text: str, path: str, settings: Settings, project: Project | No
     hazard, tree = limits.check_source(text)
     if hazard:
         return FileResult(path, error=f"{path}: {hazard}")
-    try:
-        module = cst.parse_module(text)
-    except cst.ParserSyntaxError as err:
-        return FileResult(path, error=parse_error(path, err))
-    except UnicodeEncodeError as err:  # lone surrogates in a str handed to the API
-        return FileResult(path, error=f"{path}: not valid Unicode text: {err.reason}")
-    _LAST_PARSE[:] = [text, module]
+    module = parsed(text)
+    if module is None:
+        try:
+            module = cst.parse_module(text)
+        except cst.ParserSyntaxError as err:
+            return FileResult(path, error=parse_error(path, err))
+        except UnicodeEncodeError as err:  # lone surrogates in a str handed to the API
+            return FileResult(path, error=f"{path}: not valid Unicode text: {err.reason}")
+        _LAST_PARSE[:] = [text, module]
     raw, effects, entries = records_for_source(SourceFile(path, text, module, settings, tree), project)
     records = [engine.plausible(r) for r in raw]
     found = [f for f in engine.findings(records, settings) if not _per_file_ignored(f.code, path, settings)]

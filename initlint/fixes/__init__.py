@@ -35,12 +35,12 @@ import libcst as cst
 from .. import notebooks
 from ..engine import PRECEDENCE
 from ..limits import read_source
-from ..lint import lint_source, parsed
+from ..lint import lint_source, parsed, remember
 from ..records import FileResult, Finding, Report, TextEdit
 from ..settings import Settings
 from . import keras, torch
 from .common import Context, Planned
-from .edits import Edit, Tree, apply, spliced
+from .edits import Edit, Tree, edited, spliced
 
 PLANNERS: dict[str, Callable[[Finding, Context], Planned | str]] = {
     "torch": torch.plan,
@@ -135,12 +135,13 @@ def _plan(text: str, result: FileResult, settings: Settings, verify: bool) -> Fi
             fixes.append(Fix(finding, outcome.description, outcome.edits))
     new_text = text
     for _ in range(_ROUNDS):
-        new_text = _edited(text, tree, [e for fix in fixes for e in fix.edits])
-        if new_text is None:
+        made = _edited(text, tree, [e for fix in fixes for e in fix.edits])
+        if made is None:
             why = ("the fix would change a line libcst does not reproduce (a form feed in the indentation, "
                    "a bare CR ending the file); fix it by hand")
             return FileFixes(result.path, text, text, (), tuple((f, why) for f in result.findings))
-        survivors = _survivors(new_text, result.path, fixes, settings) if verify else []
+        new_text = made[0]
+        survivors = _survivors(made, result.path, fixes, settings) if verify else []
         if not survivors:
             break
         unfixed += [(fix.finding, "the fix did not clear the finding (the init is overridden later?)")
@@ -153,8 +154,9 @@ def _plan(text: str, result: FileResult, settings: Settings, verify: bool) -> Fi
     return FileFixes(result.path, text, new_text, tuple(fixes), tuple(unfixed), tree)
 
 
-def _edited(text: str, tree: Tree, edits: Sequence[Edit]) -> str | None:
-    """``text`` with ``edits`` made, every line they do not touch byte for byte as it was.
+def _edited(text: str, tree: Tree, edits: Sequence[Edit]) -> tuple[str, cst.Module] | None:
+    """``text`` with ``edits`` made, every line they do not touch byte for byte as it was, and the module
+    edited alike (libcst's tree of that text, but for what libcst does not keep).
 
     Only the edited top-level statements are regenerated and put back in place when that can be
     done; else the whole module is rendered and merged line by line into ``text`` (libcst does not
@@ -162,10 +164,12 @@ def _edited(text: str, tree: Tree, edits: Sequence[Edit]) -> str | None:
     whitespace-only and comment lines at the end). None when an edit touches such a line.
     """
     if "\x0c" not in text:
-        new_text = spliced(tree, edits, text)
-        if new_text is not None:
-            return new_text
-    return _keeping_untouched_lines(text, tree.rendered(), apply(tree.module, edits, tree))
+        made = spliced(tree, edits, text)
+        if made is not None:
+            return made
+    module = edited(tree.module, edits, tree)
+    new_text = _keeping_untouched_lines(text, tree.rendered(), module.code)
+    return None if new_text is None else (new_text, module)
 
 
 def _keeping_untouched_lines(text: str, rendered: str, new_text: str) -> str | None:
@@ -246,12 +250,13 @@ def _physical_lines(text: str) -> list[str]:
 _PHYSICAL_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
 
 
-def _survivors(new_text: str, path: str, fixes: Sequence[Fix], settings: Settings) -> list[Fix]:
-    """Fixes whose layer still has a layer finding after the edit."""
+def _survivors(made: tuple[str, cst.Module], path: str, fixes: Sequence[Fix], settings: Settings) -> list[Fix]:
+    """Fixes whose layer still has a layer finding after the edit (the text linted on its edited tree:
+    only the statements the fixes changed were made anew)."""
     if not fixes:
         return []
-
-    after = lint_source(new_text, path, settings)
+    remember(*made)
+    after = lint_source(made[0], path, settings)
     if after.error and not after.records:
         return list(fixes)
     flagged = {f.layer for f in after.findings if f.code in PRECEDENCE}
@@ -364,7 +369,7 @@ def replacements(planned: FileFixes, fix: Fix) -> list[tuple[int, int, str]]:
     """One fix as (start, end, inserted text) character ranges of the original file."""
     assert planned.tree is not None
     alone = _edited(planned.text, planned.tree, fix.edits)
-    return [] if alone is None else text_replacements(planned.text, alone)
+    return [] if alone is None else text_replacements(planned.text, alone[0])
 
 
 def text_replacements(old: str, new: str) -> list[tuple[int, int, str]]:

@@ -422,7 +422,12 @@ def _import_position(body: Sequence[cst.CSTNode], first: bool = False) -> int:
 
 
 def apply(module: cst.Module, edits: Iterable[Edit], tree: Tree | None = None) -> str:
-    """The whole module's code with the edits made (libcst's code of it: see :func:`spliced` for the file's own).
+    """The whole module's code with the edits made (libcst's code of it: see :func:`spliced` for the file's own)."""
+    return edited(module, edits, tree).code
+
+
+def edited(module: cst.Module, edits: Iterable[Edit], tree: Tree | None = None) -> cst.Module:
+    """The module with the edits made.
 
     With the module's ``tree``, only the top-level statements holding an edited node are transformed,
     and in them only the statements that do.
@@ -430,15 +435,16 @@ def apply(module: cst.Module, edits: Iterable[Edit], tree: Tree | None = None) -
     edits = list(edits)
     touched = _tops(edits, tree.top_of) if tree is not None else None
     if touched is None:
-        return module.visit(_Apply(edits)).code
+        return module.visit(_Apply(edits))
     transformer = _Apply(edits, tree.holding(edits) if tree is not None else None)
     new = {key: stmt.visit(transformer) for key, stmt in touched.items()}
     body = [new.get(id(stmt), stmt) for stmt in module.body]
-    return transformer.leave_Module(module, module.with_changes(body=body)).code
+    return transformer.leave_Module(module, module.with_changes(body=body))
 
 
-def spliced(tree: Tree, edits: Iterable[Edit], text: str) -> str | None:
-    """``text`` (the source of ``tree``) with the edits made, only the edited statements regenerated.
+def spliced(tree: Tree, edits: Iterable[Edit], text: str) -> tuple[str, cst.Module] | None:
+    """``text`` (the source of ``tree``) with the edits made, only the edited statements regenerated, and
+    the module edited alike.
 
     The new code of each top-level statement holding an edit is put where its old code is in
     ``text``, so every other byte stays. None when that cannot be done: an import to add, a
@@ -451,7 +457,11 @@ def spliced(tree: Tree, edits: Iterable[Edit], text: str) -> str | None:
                               for e in edits):
         return None
     transformer = _Apply(edits, tree.holding(edits))
-    return _splice(tree.module, text, touched, {key: stmt.visit(transformer) for key, stmt in touched.items()})
+    new = {key: stmt.visit(transformer) for key, stmt in touched.items()}
+    new_text = _splice(tree.module, text, touched, new)
+    if new_text is None:
+        return None
+    return new_text, tree.module.with_changes(body=[new.get(id(stmt), stmt) for stmt in tree.module.body])
 
 
 def _tops(edits: Sequence[Edit], top: Callable[[cst.CSTNode], cst.CSTNode | None]) -> dict[int, cst.CSTNode] | None:
