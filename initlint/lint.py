@@ -12,6 +12,8 @@ import io
 import os
 import re
 import tokenize
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from typing import Any
 
@@ -45,16 +47,21 @@ _LAST_PARSE: list[Any] = []
 
 
 def parsed(text: str) -> cst.Module | None:
-    """The module of ``text`` if it is the source this process parsed (or was given, :func:`remember`) last."""
+    """The module of ``text`` if it is the source this process parsed last (or :func:`parsed_as` gives), else None."""
     if _LAST_PARSE and _LAST_PARSE[0] == text:
         return _LAST_PARSE[1]
     return None
 
 
-def remember(text: str, module: cst.Module) -> None:
-    """Take ``module`` as the parse of ``text``: the fixer's edited tree of the text it made, which a
-    parse of that text would give (libcst parses it to the same nodes), so the re-lint does not parse."""
+@contextmanager
+def parsed_as(text: str, module: cst.Module) -> Iterator[None]:
+    """Within the block, ``module`` is the parse of ``text``: the fixer's edited tree of the text it made,
+    which a parse of that text would give (libcst parses it to the same nodes), so its re-lint does not parse."""
     _LAST_PARSE[:] = [text, module]
+    try:
+        yield
+    finally:
+        _LAST_PARSE.clear()
 
 
 def records_for_source(source: SourceFile, project: Project | None = None

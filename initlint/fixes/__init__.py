@@ -35,7 +35,7 @@ import libcst as cst
 from .. import notebooks
 from ..engine import PRECEDENCE
 from ..limits import read_source
-from ..lint import lint_source, parsed, remember
+from ..lint import lint_source, parsed, parsed_as
 from ..records import FileResult, Finding, Report, TextEdit
 from ..settings import Settings
 from . import keras, torch
@@ -255,8 +255,8 @@ def _survivors(made: tuple[str, cst.Module], path: str, fixes: Sequence[Fix], se
     only the statements the fixes changed were made anew)."""
     if not fixes:
         return []
-    remember(*made)
-    after = lint_source(made[0], path, settings)
+    with parsed_as(*made):
+        after = lint_source(made[0], path, settings)
     if after.error and not after.records:
         return list(fixes)
     flagged = {f.layer for f in after.findings if f.code in PRECEDENCE}

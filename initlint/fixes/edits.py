@@ -434,9 +434,9 @@ def edited(module: cst.Module, edits: Iterable[Edit], tree: Tree | None = None) 
     """
     edits = list(edits)
     touched = _tops(edits, tree.top_of) if tree is not None else None
-    if touched is None:
+    if tree is None or touched is None:
         return module.visit(_Apply(edits))
-    transformer = _Apply(edits, tree.holding(edits) if tree is not None else None)
+    transformer = _Apply(edits, tree.holding(edits))
     new = {key: stmt.visit(transformer) for key, stmt in touched.items()}
     body = [new.get(id(stmt), stmt) for stmt in module.body]
     return transformer.leave_Module(module, module.with_changes(body=body))
