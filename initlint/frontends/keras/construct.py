@@ -8,6 +8,7 @@ an unknown layer. One call site builds one layer, however often a loop reads it.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 import libcst as cst
@@ -15,12 +16,13 @@ import libcst as cst
 from ...records import Activation
 from ...rulebook import activation_family
 from ..python.names import dotted
+from ..python.syntax import suite
 from . import initializers as keras_init
-from .graph import MISSING, Layer, Shape, UnitRef, Value, argument
+from .graph import MISSING, Bag, Layer, Shape, UnitRef, Value, argument
 from .layer_args import activation, activation_layer, initializer
-from .program import Program
+from .program import Program, Site
 from .scope import Scope
-from .tables import ACTIVATION_LAYERS, LAYER_ROLES, WEIGHT_LAYERS, WeightLayer
+from .tables import ACTIVATION_LAYERS, LAYER_ROLES, NORM_LAYERS, WEIGHT_LAYERS, WeightLayer, qualified_class
 
 
 class LayerBuilder:
@@ -53,11 +55,12 @@ class LayerBuilder:
             factory = self.program.graphs.get(bound.name)
             if factory is not None and factory.returned_layer is not None:
                 return factory.returned_layer
-            layer = new("unit", bound.name)
-            layer.unit = bound.name
-            self.program.site_args.setdefault(f"{bound.name}.__init__", []).append(scope.passed_args(call))
-            return layer
+            return self.block(call, bound.name)
         cls = scope.keras_name(func)
+        if cls is None and bound is MISSING:
+            found = scope.project_name(func)
+            if found is not None and found[0] == "class":
+                return self.block(call, found[1])  # a block class of another project file
         if cls is not None and "initializers" in (scope.qualify(func) or "").split("."):
             return None  # keras.initializers.Identity is not keras.layers.Identity
         if cls is None:
@@ -87,6 +90,35 @@ class LayerBuilder:
                 layer.geometry = self.pass_geometry(call, cls)
         return layer
 
+    def block(self, call: cst.Call, unit: str) -> Layer:
+        """An instance of a block class of this file (``unit`` its name) or of the project (qualified).
+
+        A class that normalizes its input (an RMSNorm written out, a Keras normalization subclass) is a
+        normalization layer.
+        """
+        scope = self.scope
+        role = "norm" if self.normalizes(unit) else "unit"
+        layer = Layer(role, unit, call, scope.stmt, scope.name, unit=unit)
+        self.program.site_args.setdefault(f"{unit}.__init__", []).append(scope.passed_args(call))
+        self.program.calls.setdefault(f"{unit}.__init__", []).append(Site(scope.snapshot(), call, scope.name))
+        return layer
+
+    def normalizes(self, unit: str) -> bool:
+        top = self.scope.top
+        cls = top.units.get(unit)
+        if cls is None and "." in unit and top.opener is not None:
+            module, _, name = unit.rpartition(".")
+            other = top.opener(module)
+            top = other.top if other is not None and other.top is not None else top
+            cls = top.units.get(name) if other is not None else None
+        if not isinstance(cls, cst.ClassDef):
+            return False
+        for base in cls.bases:
+            if qualified_class(top.names.qualify(base.value), top.star, dotted(base.value)) in NORM_LAYERS:
+                return True
+        call = next((s for s in suite(cls.body) if isinstance(s, cst.FunctionDef) and s.name.value == "call"), None)
+        return norm_like(cls.name.value, call)
+
     def activation_object(self, layer: Layer, call: cst.Call) -> None:
         """``Activation("relu")``; ``Activation("linear")`` / ``Activation(None)`` pass the signal on."""
         arg = argument(call, "activation", 0)
@@ -94,7 +126,23 @@ class LayerBuilder:
         layer.activation = activation(self.scope, arg, self.construct) if arg is not None else (
             "Activation() without argument")
         layer.init_deps = frozenset(self.scope.deps)
-        layer.role = "act" if layer.activation is not None else "pass"
+        layer.act_expr, layer.where = arg, self.scope.snapshot()
+        layer.role = "act" if layer.activation is not None or layer.init_deps else "pass"
+
+    def setting_activation(self, func: cst.BaseExpression) -> Layer | None:
+        """``self.activation(x)`` with ``self.activation = keras.activations.get(activation)``: an activation layer.
+
+        None when the setting is not an activation by its default (another callable the analysis does not know).
+        """
+        self.scope.deps = set()
+        found = activation(self.scope, func, self.construct)
+        if isinstance(found, str) and not self.scope.deps:
+            return None
+        layer = Layer("act", self.scope.code(func), None, self.scope.stmt, self.scope.name)
+        layer.activation = found
+        layer.init_deps = frozenset(self.scope.deps)
+        layer.act_expr, layer.where = func, self.scope.snapshot()
+        return layer
 
     def input_layer(self, layer: Layer, call: cst.Call) -> None:
         layer.role = "input"
@@ -164,6 +212,7 @@ class LayerBuilder:
         else:
             layer.init = f"{spec.kernel_arg} may come from **kwargs" if unpacked else keras_init.default_spec(spec.kernel_arg)
         layer.init_deps = frozenset(scope.deps)
+        layer.act_expr, layer.init_expr, layer.where = act, init, scope.snapshot()
 
     def sequential_items(self, expr: cst.BaseExpression, seq: Layer) -> list[Layer]:
         """The layers one element of a Sequential list (or ``model.add`` argument) contributes."""
@@ -176,17 +225,21 @@ class LayerBuilder:
             item = self.sequential_items(expr.elt, seq)
             return item + item  # built several times: each copy feeds the next
         value = self.value(expr) if not isinstance(expr, cst.Call) else self.construct(expr)
+        if isinstance(value, Bag):  # Sequential(self.mlp_block) of a list built up before
+            return [out for item in value.items if isinstance(item, Layer) for out in self.sequential_item(item, seq)]
         if isinstance(value, Layer):
-            if value.role == "input":
-                seq.input_shape = value.input_shape
-                return []
-            if value.role == "sequential":
-                value.applied = True
-            if value.role == "weight" and not value.name:
-                value.name = self.program.auto_name(self.scope.name, value.cls)
-            return [value]
-        unknown = Layer("unknown", self.scope.code(expr), None, self.scope.stmt, self.scope.name)
-        return [unknown]
+            return self.sequential_item(value, seq)
+        return [Layer("unknown", self.scope.code(expr), None, self.scope.stmt, self.scope.name)]
+
+    def sequential_item(self, value: Layer, seq: Layer) -> list[Layer]:
+        if value.role == "input":
+            seq.input_shape = value.input_shape
+            return []
+        if value.role == "sequential":
+            value.applied = True
+        if value.role == "weight" and not value.name:
+            value.name = self.program.auto_name(self.scope.name, value.cls)
+        return [value]
 
     def sequential_add(self, expr: cst.BaseExpression) -> bool:
         """``model.add(layer)`` on a Sequential: append (returns False when it is something else)."""
@@ -202,6 +255,23 @@ class LayerBuilder:
                 rescope(item, seq.name)
         seq.items += items
         return True
+
+
+def norm_like(name: str, fn: cst.FunctionDef | None) -> bool:
+    """Whether a block class normalizes its input (an RMSNorm or LayerNorm written out).
+
+    Both the name and the code must say so: a class named ``...Norm...`` whose ``call`` calls a
+    normalization function, or divides by a root of a statistic of its input (``rsqrt`` / ``sqrt``
+    next to a ``mean`` / ``var`` / ``square`` / ``power(x, 2)``).
+    """
+    if fn is None or "Norm" not in name:
+        return False
+    code = cst.Module(body=[fn]).code
+    if re.search(r"\b(layer_normalization|rms_normalization|normalize|batch_normalization|moments)\s*\(", code):
+        return True
+    stats = re.search(r"\b(mean|var|variance|std|square)\s*\(|power\([^)]*,\s*2|\*\*\s*2", code) is not None
+    root = re.search(r"\b(rsqrt|sqrt|std|norm)\s*\(", code) is not None
+    return stats and root
 
 
 def input_shape(scope: Scope, call: cst.Call) -> Shape:

@@ -119,8 +119,32 @@ LAYER_ROLES: dict[str, Role] = {
 # Lower-case merge functions of keras.layers (layers.add([a, b]), layers.concatenate([...])).
 MERGE_FUNCTIONS: dict[str, str] = {"add": "add", "concatenate": "pass", "average": "pass", "maximum": "pass"}
 
-# Tensor functions that do not change which activation consumes the signal.
-PASS_FUNCTIONS = frozenset({"reshape", "squeeze", "expand_dims", "concat", "concatenate", "identity", "dropout"})
+# Tensor functions that do not change which activation consumes the signal (layout, precision, copies).
+PASS_FUNCTIONS = frozenset({
+    "reshape", "squeeze", "expand_dims", "concat", "concatenate", "identity", "dropout", "transpose", "cast",
+    "split", "slice", "slice_update", "repeat", "tile", "broadcast_to", "moveaxis", "swapaxes", "flip", "roll",
+    "pad", "convert_to_tensor", "copy", "stack", "unstack", "take", "take_along_axis", "gather", "stop_gradient",
+    "ensure_shape", "squeeze_excess", "flatten", "ravel", "permute_dimensions", "dynamic_slice", "strided_slice",
+})
+
+# Functions that read only a tensor's shape or type: not a consumer.
+QUERY_FUNCTIONS = frozenset({
+    "shape", "size", "ndim", "rank", "int_shape", "dtype", "standardize_dtype", "result_type", "is_tensor",
+    "is_keras_tensor", "get_shape", "shape_list", "is_float_dtype", "is_int_dtype", "get_keras_mask",
+    "set_keras_mask",
+})
+
+# Python builtins that read a tensor without computing with it.
+BUILTIN_QUERIES = frozenset({"len", "getattr", "hasattr", "isinstance", "type", "id", "print", "repr", "str"})
+
+# Products of tensors (attention scores, attention-weighted values, ``x @ kernel``): every operand is
+# consumed linearly (SPEC 4: attention consumers are ``linear``); einsum of one operand is a permutation.
+PRODUCT_FUNCTIONS = frozenset({"matmul", "einsum", "dot", "tensordot", "batch_dot", "vdot", "inner"})
+ATTENTION_FUNCTIONS = frozenset({"dot_product_attention", "scaled_dot_product_attention", "flash_attention"})
+
+# Element-wise functions of two tensors: sums are residual merges; products of two branches are gates.
+SUM_FUNCTIONS = frozenset({"add", "subtract"})
+SCALE_FUNCTIONS = frozenset({"multiply", "divide", "true_divide", "negative"})
 
 # Activation layer classes -> (activation name, keyword holding the slope, slope's positional index, default slope).
 ACTIVATION_LAYERS: dict[str, tuple[str, str | None, int | None, float]] = {

@@ -1,0 +1,222 @@
+"""What consumes a tensor: the search from a layer's output to its activation, next weight layer or head.
+
+A search over states (graph, node, normalized, residual, calls): through normalization (marks
+normalized), transparent ops and residual sums (marks residual), into the unit a tensor is
+passed to (a helper, a block class, a method; of this file or another project file) and out of
+its ``return`` back to that very call; out of a unit's ``return`` with no call to go back to,
+into every call of the unit in the project (SPEC 8.13: a block's consumer lies in its caller).
+Each state is visited once, so recursion and loops cost nothing extra.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from ...records import Activation
+from .graph import Graph, Node
+from .paths import Paths
+
+NEXT_LAYER = Activation("linear", "linear", reaches_weight=True)  # output feeds the next weight layer directly
+HEAD = Activation("linear", "linear", reaches_weight=False)  # model output
+
+MAX_CALLS = 6  # units entered at most this deep
+MAX_STATES = 20_000  # states one search visits before it gives up
+
+Calls = tuple[tuple[Graph, int], ...]  # the unit nodes entered, innermost last
+Step = tuple[Graph, int, Calls]
+
+
+@dataclass(frozen=True)
+class Consumer:
+    act: Activation | None = None
+    normalized: bool = False
+    residual: bool = False
+    reason: str = ""
+
+    def under(self, normalized: bool, residual: bool) -> Consumer:
+        if (normalized and not self.normalized) or (residual and not self.residual):
+            return Consumer(self.act, self.normalized or normalized, self.residual or residual, self.reason)
+        return self
+
+
+class Consumers:
+    """The consumer search over the graphs of one file and of the project files it reaches."""
+
+    def __init__(self, paths: Paths) -> None:
+        self.paths = paths
+
+    def of(self, graph: Graph, nid: int) -> list[Consumer]:
+        """Every way the output of node ``nid`` is consumed (all must agree to resolve)."""
+        found: dict[Consumer, None] = {}
+        seen: set[tuple[int, int, bool, bool, tuple[tuple[int, int], ...]]] = set()
+        todo: list[tuple[Graph, int, bool, bool, Calls]] = [(graph, nid, False, False, ())]
+        while todo:
+            g, n, normalized, residual, calls = todo.pop()
+            state = (id(g), n, normalized, residual, tuple((id(c), u) for c, u in calls))
+            if state in seen:
+                continue
+            seen.add(state)
+            if len(seen) > MAX_STATES:
+                return [Consumer(reason="its output reaches more code than the analysis follows")]
+            users = g.users(n)
+            if not users and (g is not graph or n != nid) and g.nodes[n].op in ("phi", "param"):
+                continue  # a name merged after a branch, or a parameter of a unit, never used: nothing consumed
+            if not users:
+                found[Consumer(reason="its output is not used in this file")] = None
+            for uid in users:
+                node = g.nodes[uid]
+                flags = (normalized or node.op == "norm", residual or node.op == "add")
+                for item in self.step(g, uid, node, n, calls):
+                    if isinstance(item, Consumer):
+                        found[item.under(*flags)] = None
+                    else:
+                        todo.append((item[0], item[1], *flags, item[2]))
+        return list(found)
+
+    def step(self, graph: Graph, uid: int, node: Node, nid: int, calls: Calls) -> list[Consumer | Step]:
+        """What one user of a tensor is: a final consumer, or where the search goes on."""
+        op = node.op
+        if op == "weight":
+            return [Consumer(NEXT_LAYER)]
+        if op == "act":
+            act = node.act
+            if node.layer is not None and node.layer.where is not None:
+                decision = self.paths.decided(node.layer)
+                if decision.reason:
+                    return [Consumer(reason=decision.reason)]
+                act = decision.act
+                if act is None:
+                    return [(graph, uid, calls)]  # Activation(None) / "linear" on every path: the signal passes on
+            if isinstance(act, Activation):
+                return [Consumer(replace(act, reaches_weight=self.reaches_weight(graph, uid)))]
+            return [Consumer(reason=str(act))]
+        if op in ("norm", "pass", "dropout", "add", "phi"):
+            return [(graph, uid, calls)]
+        if op == "mul":  # x * cos, x * mask pass on; x * act(gate) is a gate (torch's rule: both from layers)
+            other = next((i for i in node.inputs if i != nid), nid)
+            if self.opened(graph, other, calls):
+                return [Consumer(reason=f"consumed by {self.code(graph, node)}: multiplied with another branch")]
+            return [(graph, uid, calls)]
+        if op == "output":
+            return [Consumer(HEAD)]
+        if op == "return":
+            if calls:  # back to the call that entered this unit
+                (caller, site), rest = calls[-1], calls[:-1]
+                return [(caller, site, rest)]
+            return self.returned(graph)
+        if op == "unit":
+            if len(calls) >= MAX_CALLS:
+                return [Consumer(reason=f"passed to {node.unit}() deeper than the analysis follows")]
+            return [(item[0], item[1], (*calls, (graph, uid))) if isinstance(item, tuple) else item
+                    for param, src in zip(node.params, node.inputs) if src == nid
+                    for item in self.passed(graph, node.unit, param)]
+        if node.expr is not None:
+            return [Consumer(reason=f"consumed by {self.code(graph, node)}")]
+        return [Consumer(reason=node.what or "consumed by code the analysis does not follow")]
+
+    def code(self, graph: Graph, node: Node) -> str:
+        program = self.paths.program_of(graph.module)
+        top = program.top if program is not None else None
+        assert node.expr is not None
+        return top.code(node.expr) if top is not None else "code the analysis does not follow"
+
+    def returned(self, graph: Graph) -> list[Consumer | Step]:
+        """What a unit returns, with no call to go back to, is consumed at every call of it in the project."""
+        program = self.paths.program_of(graph.module)
+        unit = graph.unit
+        sites = list(program.sites.get(unit, [])) if program is not None else []
+        if self.paths.project is not None and graph.module and "." not in unit:
+            qualified = f"{graph.module}.{unit}"
+            for caller in self.paths.project.callers(qualified):  # type: ignore[attr-defined]
+                other = self.paths.program_of(caller)
+                if other is not None and other is not program:
+                    sites += other.sites.get(qualified, [])
+        if sites:
+            return [(g, n, ()) for g, n in sites]
+        if program is not None and program.unit_kinds.get(unit) == "model":
+            return [Consumer(HEAD)]
+        where = "the project" if self.paths.project is not None else "this file"
+        return [Consumer(reason=f"returned by {unit}() and not consumed in {where}")]
+
+    def passed(self, graph: Graph, unit: str, param: str) -> list[Consumer | tuple[Graph, int]]:
+        """A tensor passed to ``unit`` as ``param`` is consumed in its body (a unit of this file or the project)."""
+        callee = self.callee(graph, unit)
+        if callee is not None and param.startswith("#"):
+            index = int(param[1:])  # positional: named by the callee's signature, known once it is read
+            param = callee.call_params[index] if index < len(callee.call_params) else param
+        if callee is not None and param in callee.call_params and param not in callee.params:
+            return []  # a parameter the callee never computes with (only its shape is read)
+        if callee is None or param not in callee.params:
+            return [Consumer(reason=f"passed to {unit}() as {param or 'an argument'}")]
+        return [(callee, callee.params[param])]
+
+    def opened(self, graph: Graph, nid: int, calls: Calls) -> bool:
+        """Whether a tensor comes (through any computation) from a weight layer or an activation.
+
+        A unit's result is looked into (its returns); a parameter of the unit entered last is the
+        argument of that call.
+        """
+        seen: set[tuple[int, int]] = set()
+        todo: list[tuple[Graph, int, Calls]] = [(graph, nid, calls)]
+        while todo and len(seen) < MAX_STATES:
+            g, n, stack = todo.pop()
+            if (id(g), n) in seen:
+                continue
+            seen.add((id(g), n))
+            node = g.nodes[n]
+            if node.op in ("weight", "act"):
+                return True
+            if node.op == "param" and stack:
+                (caller, site), rest = stack[-1], stack[:-1]
+                name = next((p for p, i in g.params.items() if i == n), "")
+                call = caller.nodes[site]
+                todo += [(caller, src, rest) for p, src in zip(call.params, call.inputs)
+                         if p == name or p.startswith("#") and int(p[1:]) < len(g.call_params)
+                         and g.call_params[int(p[1:])] == name]
+            elif node.op == "unit" and self.callee(g, node.unit) is not None and len(stack) < MAX_CALLS:
+                callee = self.callee(g, node.unit)
+                assert callee is not None
+                todo += [(callee, i, (*stack, (g, n))) for r in callee.nodes if r.op == "return" for i in r.inputs]
+            else:
+                todo += [(g, i, stack) for i in node.inputs]
+        return False
+
+    def callee(self, graph: Graph, unit: str) -> Graph | None:
+        """The graph of ``unit`` called from ``graph`` (a unit of its file, or a project unit by qualified name)."""
+        program = self.paths.program_of(graph.module)
+        callee = program.graphs.get(unit) if program is not None else None
+        if callee is None and self.paths.project is not None and "." in unit:
+            module, _, name = unit.rpartition(".")
+            other = self.paths.program_of(module)
+            callee = other.graphs.get(name) if other is not None else None
+        return callee
+
+    def reaches_weight(self, graph: Graph, nid: int) -> bool:
+        """Whether the output of node ``nid`` visibly reaches another weight layer (SPEC 8.5)."""
+        seen, todo = {nid}, [nid]
+        while todo:
+            for uid in graph.users(todo.pop()):
+                node = graph.nodes[uid]
+                if node.op == "weight":
+                    return True
+                if uid not in seen and node.op in ("norm", "pass", "dropout", "add", "act", "phi"):
+                    seen.add(uid)
+                    todo.append(uid)
+        return False
+
+
+def combine(found: list[Consumer]) -> tuple[Activation | None, bool, bool, str]:
+    """All the ways an output is consumed, as one activation (or the reason there is none)."""
+    if not found:
+        return None, False, False, "consumer not found"
+    for c in found:
+        if c.act is None:
+            return None, False, False, c.reason
+    acts = [c.act for c in found if c.act is not None]
+    kinds = {(a.family, a.slope) for a in acts}
+    if len(kinds) > 1:
+        names = sorted({a.name for a in acts})
+        return None, False, False, f"consumed by different activations ({', '.join(names)})"
+    act = replace(acts[0], reaches_weight=any(a.reaches_weight for a in acts))
+    # A normalization on any path lowers the findings: the lenient reading (precision first).
+    return act, any(c.normalized for c in found), any(c.residual for c in found), ""

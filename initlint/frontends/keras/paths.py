@@ -1,0 +1,188 @@
+"""Construction paths (SPEC 8.32): a layer's activation and initializer over every way its unit is built.
+
+A layer of a block class reads constructor parameters (``kernel_initializer="glorot_uniform"``
+stored on ``self`` and passed on, through ``clone_initializer`` and ``keras.initializers.get``).
+Each parameter read at its default is bound, in turn, to what every call site of the unit in
+the project passes (a site that passes nothing keeps the default; ``**kwargs`` make it
+unknown), the argument read in the caller's scope, so a caller's own parameters are followed
+to *its* callers in the same way. A unit no one calls is a public building block: its
+defaults decide. All paths agree: that value. They disagree, or one cannot be read: the
+layer is unresolved, naming the callers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from ...records import Activation, InitSpec
+from .construct import LayerBuilder
+from .graph import MISSING, Layer, Param, ParamKey, plain_literal
+from .layer_args import activation, initializer
+from .program import Program, Site
+from .scope import DEFAULT, Binding, Reading
+
+MAX_PATHS = 64  # ways one layer may be constructed before the analysis gives up on it
+MAX_DEPTH = 6  # callers of callers followed at most this far
+
+Init = InitSpec | str | None
+Act = Activation | str | None
+
+
+@dataclass(frozen=True)
+class Variant:
+    """What a layer's settings are on one construction path (its callers, innermost first)."""
+
+    init: Init
+    act: Act
+    path: tuple[str, ...] = ()
+    params: tuple[str, ...] = ()  # the parameters bound on the way, outermost first
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The settings every path agrees on, or why there is no single answer."""
+
+    init: Init
+    act: Act
+    reason: str = ""  # non-empty: unresolved
+    callers: tuple[str, ...] = ()  # the callers whose arguments decided (for messages)
+
+
+class Paths:
+    """Call sites of the units of one file and of the project, and the settings they give a layer."""
+
+    def __init__(self, program: Program, module: str, project: object | None,
+                 opener: object | None) -> None:
+        self.program = program
+        self.module = module
+        self.project = project  # KerasProject (None: the file stands alone)
+        self.opener = opener  # module -> Program of another project file
+        self._decided: dict[int, Decision] = {}
+
+    # -- call sites ---------------------------------------------------------------------
+
+    def program_of(self, module: str) -> Program | None:
+        if module == self.module:
+            return self.program
+        return self.opener(module) if self.opener is not None else None  # type: ignore[operator]
+
+    def sites(self, module: str, unit: str) -> list[Site]:
+        """Every call of ``unit`` (of ``module``): in its own file, and in the project files that name it."""
+        home = self.program_of(module)
+        out = list(home.calls.get(unit, [])) if home is not None else []
+        if self.project is None or not module:
+            return out
+        qualified = f"{module}.{unit}"
+        target = qualified.removesuffix(".__init__")
+        for caller in self.project.callers(target):  # type: ignore[attr-defined]
+            other = self.program_of(caller)
+            if other is not None and other is not home:
+                out += other.calls.get(qualified, [])
+        return out
+
+    def signature(self, module: str, unit: str) -> tuple[Param, ...]:
+        home = self.program_of(module)
+        return home.signatures.get(unit, ()) if home is not None else ()
+
+    # -- settings over paths --------------------------------------------------------------
+
+    def evaluate(self, layer: Layer, bindings: dict[ParamKey, Binding]) -> tuple[Init, Act, set[ParamKey]]:
+        """The layer's initializer and activation with these parameters bound (and the unbound ones read)."""
+        reading = Reading(dict(bindings))
+        where = layer.where
+        init: Init = layer.init
+        act: Act = layer.activation
+        if where is not None and layer.init_expr is not None:
+            init = initializer(where, layer.init_expr, reading)
+        if where is not None and layer.act_expr is not None:
+            builder = LayerBuilder(where, self.program, lambda e: None)
+            act = activation(where, layer.act_expr, builder.construct, reading)
+        return init, act, reading.deps
+
+    def variants(self, layer: Layer) -> list[Variant] | str:
+        """The layer's settings on every construction path, or why there are too many to follow."""
+        out: list[Variant] = []
+        todo: list[tuple[dict[ParamKey, Binding], tuple[str, ...], tuple[str, ...]]] = [({}, (), ())]
+        while todo:
+            if len(out) + len(todo) > MAX_PATHS:
+                return f"built on more than {MAX_PATHS} construction paths"
+            bindings, path, names = todo.pop()
+            init, act, deps = self.evaluate(layer, bindings)
+            unbound = sorted(deps - bindings.keys())
+            if not unbound or len(path) >= MAX_DEPTH:
+                out.append(Variant(init, act, path, names))
+                continue
+            module, unit, _ = unbound[0]
+            params = self.signature(module, unit)
+            if not params:  # read a parameter of a unit the analysis does not see: keep what it gave
+                out.append(Variant(init, act, path, names))
+                continue
+            sites = self.sites(module, unit)
+            if not sites:  # nothing in the project builds it: a public building block, its defaults decide
+                todo.append(({**bindings, **{p.key: DEFAULT for p in params}}, path, names))
+            read = (*names, *(k[2] for k in unbound if k[:2] == (module, unit)))
+            for site in sites:
+                label = site.where if site.where != "<module>" else (site.scope.top.module or "the module")
+                todo.append(({**bindings, **site.scope.bind_args(params, site.call)}, (*path, label), read))
+        return out
+
+    def decided(self, layer: Layer) -> Decision:
+        """The layer's settings if every construction path agrees (SPEC 8.32), else the reason."""
+        key = id(layer)
+        if key not in self._decided:
+            self._decided[key] = self._decide(layer)
+        return self._decided[key]
+
+    def _decide(self, layer: Layer) -> Decision:
+        found = self.variants(layer)
+        if isinstance(found, str):
+            return Decision(None, None, found)
+        for v in found:
+            for value in (v.init, v.act):
+                if isinstance(value, str):
+                    return Decision(None, None, value + _where(v.path))
+        inits = {plain_init(v.init) for v in found}
+        acts = {(v.act.family, v.act.slope) if isinstance(v.act, Activation) else None for v in found}
+        if len(inits) > 1 or len(acts) > 1:
+            what = "initializer" if len(inits) > 1 else "activation"
+            callers = ", ".join(sorted({v.path[-1] for v in found if v.path}))
+            names = ", ".join(repr(n) for n in dict.fromkeys(n for v in found for n in v.params))
+            return Decision(None, None, f"its {what} comes from parameter {names}, which callers set differently "
+                                        f"(in {callers})")
+        callers = tuple(sorted({v.path[0] for v in found if v.path}))
+        return Decision(found[0].init, found[0].act, "", callers)
+
+    def overridden(self, deps: frozenset[ParamKey]) -> str:
+        """The first parameter (read at its literal default) that some call site sets otherwise, else ''."""
+        for module, unit, name in sorted(deps):
+            params = self.signature(module, unit)
+            param = next((p for p in params if p.name == name), None)
+            if param is None:
+                continue
+            default = literal_default(param)
+            for site in self.sites(module, unit):
+                binding = site.scope.bind_args(params, site.call).get(param.key, DEFAULT)
+                if binding == DEFAULT:
+                    continue
+                if not isinstance(binding, tuple) or default is MISSING:
+                    return name
+                caller, arg = binding
+                if caller.literal(arg) != default:
+                    return name
+        return ""
+
+
+def literal_default(param: Param) -> object:
+    """A parameter default as a Python value (plain literals only), else MISSING."""
+    return plain_literal(param.default)
+
+
+def _where(path: tuple[str, ...]) -> str:
+    return f" (as built by {path[-1]})" if path else ""
+
+
+def plain_init(init: Init) -> object:
+    """An initializer without where it was written: two constructions agree when these are equal."""
+    if isinstance(init, InitSpec):
+        return replace(init, call="", line=None, column=None, note="")
+    return init
