@@ -8,7 +8,6 @@ an unknown layer. One call site builds one layer, however often a loop reads it.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 
 import libcst as cst
@@ -16,13 +15,12 @@ import libcst as cst
 from ...records import Activation
 from ...rulebook import activation_family
 from ..python.names import dotted
-from ..python.syntax import suite
 from . import initializers as keras_init
 from .graph import MISSING, Bag, Layer, Shape, UnitRef, Value, argument
 from .layer_args import activation, activation_layer, initializer
 from .program import Program, Site
 from .scope import Scope
-from .tables import ACTIVATION_LAYERS, LAYER_ROLES, NORM_LAYERS, WEIGHT_LAYERS, WeightLayer, qualified_class
+from .tables import ACTIVATION_LAYERS, LAYER_ROLES, WEIGHT_LAYERS, WeightLayer
 
 
 class LayerBuilder:
@@ -55,6 +53,8 @@ class LayerBuilder:
             factory = self.program.graphs.get(bound.name)
             if factory is not None and factory.returned_layer is not None:
                 return factory.returned_layer
+            if self.program.unit_kinds.get(bound.name) == "function":
+                return self.closure(call, bound.name)
             return self.block(call, bound.name)
         cls = scope.keras_name(func)
         if cls is None and bound is MISSING:
@@ -91,33 +91,27 @@ class LayerBuilder:
         return layer
 
     def block(self, call: cst.Call, unit: str) -> Layer:
-        """An instance of a block class of this file (``unit`` its name) or of the project (qualified).
-
-        A class that normalizes its input (an RMSNorm written out, a Keras normalization subclass) is a
-        normalization layer.
-        """
+        """An instance of a block class of this file (``unit`` its name) or of the project (qualified)."""
         scope = self.scope
-        role = "norm" if self.normalizes(unit) else "unit"
-        layer = Layer(role, unit, call, scope.stmt, scope.name, unit=unit)
+        layer = Layer("unit", unit, call, scope.stmt, scope.name, unit=unit)
         self.program.site_args.setdefault(f"{unit}.__init__", []).append(scope.passed_args(call))
         self.program.calls.setdefault(f"{unit}.__init__", []).append(Site(scope.snapshot(), call, scope.name))
         return layer
 
-    def normalizes(self, unit: str) -> bool:
-        top = self.scope.top
-        cls = top.units.get(unit)
-        if cls is None and "." in unit and top.opener is not None:
-            module, _, name = unit.rpartition(".")
-            other = top.opener(module)
-            top = other.top if other is not None and other.top is not None else top
-            cls = top.units.get(name) if other is not None else None
-        if not isinstance(cls, cst.ClassDef):
-            return False
-        for base in cls.bases:
-            if qualified_class(top.names.qualify(base.value), top.star, dotted(base.value)) in NORM_LAYERS:
-                return True
-        call = next((s for s in suite(cls.body) if isinstance(s, cst.FunctionDef) and s.name.value == "call"), None)
-        return norm_like(cls.name.value, call)
+    def closure(self, call: cst.Call, factory: str) -> Layer | None:
+        """``Block(64)(x)`` with ``def Block(filters): def apply(x): ...; return apply``: the nested function.
+
+        The factory call is a call site of the factory, whose parameters the nested function reads.
+        """
+        graph = self.program.graphs.get(factory)
+        alias = graph.returned_expr if graph is not None else None
+        inner = alias.scope.lookup(alias.expr.value) if alias is not None and isinstance(alias.expr, cst.Name) else None
+        if not isinstance(inner, UnitRef) or self.program.unit_kinds.get(inner.name) != "function":
+            return None
+        scope = self.scope
+        self.program.site_args.setdefault(factory, []).append(scope.passed_args(call))
+        self.program.calls.setdefault(factory, []).append(Site(scope.snapshot(), call, scope.name))
+        return Layer("unit", inner.name, call, scope.stmt, scope.name, unit=inner.name)
 
     def activation_object(self, layer: Layer, call: cst.Call) -> None:
         """``Activation("relu")``; ``Activation("linear")`` / ``Activation(None)`` pass the signal on."""
@@ -136,7 +130,8 @@ class LayerBuilder:
         """
         self.scope.deps = set()
         found = activation(self.scope, func, self.construct)
-        if isinstance(found, str) and not self.scope.deps:
+        named = "act" in (dotted(func) or "").rpartition(".")[2].lower()
+        if isinstance(found, str) and not (self.scope.deps and named):
             return None
         layer = Layer("act", self.scope.code(func), None, self.scope.stmt, self.scope.name)
         layer.activation = found
@@ -255,23 +250,6 @@ class LayerBuilder:
                 rescope(item, seq.name)
         seq.items += items
         return True
-
-
-def norm_like(name: str, fn: cst.FunctionDef | None) -> bool:
-    """Whether a block class normalizes its input (an RMSNorm or LayerNorm written out).
-
-    Both the name and the code must say so: a class named ``...Norm...`` whose ``call`` calls a
-    normalization function, or divides by a root of a statistic of its input (``rsqrt`` / ``sqrt``
-    next to a ``mean`` / ``var`` / ``square`` / ``power(x, 2)``).
-    """
-    if fn is None or "Norm" not in name:
-        return False
-    code = cst.Module(body=[fn]).code
-    if re.search(r"\b(layer_normalization|rms_normalization|normalize|batch_normalization|moments)\s*\(", code):
-        return True
-    stats = re.search(r"\b(mean|var|variance|std|square)\s*\(|power\([^)]*,\s*2|\*\*\s*2", code) is not None
-    root = re.search(r"\b(rsqrt|sqrt|std|norm)\s*\(", code) is not None
-    return stats and root
 
 
 def input_shape(scope: Scope, call: cst.Call) -> Shape:

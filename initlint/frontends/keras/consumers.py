@@ -10,11 +10,17 @@ Each state is visited once, so recursion and loops cost nothing extra.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 
+import libcst as cst
+
 from ...records import Activation
+from ..python.names import dotted
+from ..python.syntax import suite
 from .graph import Graph, Node
 from .paths import Paths
+from .tables import NORM_LAYERS, qualified_class
 
 NEXT_LAYER = Activation("linear", "linear", reaches_weight=True)  # output feeds the next weight layer directly
 HEAD = Activation("linear", "linear", reaches_weight=False)  # model output
@@ -44,6 +50,7 @@ class Consumers:
 
     def __init__(self, paths: Paths) -> None:
         self.paths = paths
+        self._norms: dict[tuple[str, str], bool] = {}
 
     def of(self, graph: Graph, nid: int) -> list[Consumer]:
         """Every way the output of node ``nid`` is consumed (all must agree to resolve)."""
@@ -65,8 +72,9 @@ class Consumers:
                 found[Consumer(reason="its output is not used in this file")] = None
             for uid in users:
                 node = g.nodes[uid]
-                flags = (normalized or node.op == "norm", residual or node.op == "add")
-                for item in self.step(g, uid, node, n, calls):
+                norm = node.op == "norm" or node.op == "unit" and self.normalizes(g, node.unit)
+                flags = (normalized or norm, residual or node.op == "add")
+                for item in ([(g, uid, calls)] if norm else self.step(g, uid, node, n, calls)):
                     if isinstance(item, Consumer):
                         found[item.under(*flags)] = None
                     else:
@@ -113,6 +121,16 @@ class Consumers:
         if node.expr is not None:
             return [Consumer(reason=f"consumed by {self.code(graph, node)}")]
         return [Consumer(reason=node.what or "consumed by code the analysis does not follow")]
+
+    def normalizes(self, graph: Graph, unit: str) -> bool:
+        """Whether a block class normalizes its input (an RMSNorm written out, a Keras normalization subclass)."""
+        key = (graph.module, unit)
+        if key not in self._norms:
+            found = self.paths.class_def(graph.module, unit)
+            self._norms[key] = found is not None and (
+                any(qualified_class(found[1].names.qualify(b.value), found[1].star, dotted(b.value)) in NORM_LAYERS
+                    for b in found[0].bases) or norm_like(found[0].name.value, _method(found[0], "call")))
+        return self._norms[key]
 
     def code(self, graph: Graph, node: Node) -> str:
         program = self.paths.program_of(graph.module)
@@ -203,6 +221,27 @@ class Consumers:
                     seen.add(uid)
                     todo.append(uid)
         return False
+
+
+def norm_like(name: str, fn: cst.FunctionDef | None) -> bool:
+    """Whether a block class normalizes its input (an RMSNorm or LayerNorm written out).
+
+    Both the name and the code must say so: a class named ``...Norm...`` whose ``call`` calls a
+    normalization function, or divides by a root of a statistic of its input (``rsqrt`` / ``sqrt``
+    next to a ``mean`` / ``var`` / ``square`` / ``power(x, 2)``).
+    """
+    if fn is None or "Norm" not in name:
+        return False
+    code = cst.Module(body=[fn]).code
+    if re.search(r"\b(layer_normalization|rms_normalization|normalize|batch_normalization|moments)\s*\(", code):
+        return True
+    stats = re.search(r"\b(mean|var|variance|std|square)\s*\(|power\([^)]*,\s*2|\*\*\s*2", code) is not None
+    root = re.search(r"\b(rsqrt|sqrt|std|norm)\s*\(", code) is not None
+    return stats and root
+
+
+def _method(cls: cst.ClassDef, name: str) -> cst.FunctionDef | None:
+    return next((s for s in suite(cls.body) if isinstance(s, cst.FunctionDef) and s.name.value == name), None)
 
 
 def combine(found: list[Consumer]) -> tuple[Activation | None, bool, bool, str]:

@@ -105,7 +105,7 @@ class Values:
             if isinstance(base, Layer) and base.role not in ("sequential", "choice"):
                 return base  # one of the layers a list comprehension built
             return None
-        if isinstance(expr, (cst.List, cst.Tuple)):
+        if isinstance(expr, (cst.List, cst.Tuple, cst.Dict)):
             return self.display(expr)
         if isinstance(expr, (cst.Integer, cst.Float, cst.SimpleString, cst.UnaryOperation, cst.Tuple, cst.List,
                              cst.Dict)):
@@ -127,13 +127,15 @@ class Values:
             return [value] if isinstance(value, int) else []
         return []
 
-    def display(self, expr: cst.List | cst.Tuple) -> Value:
-        """A list or tuple display: a literal, or the layers and tensors it holds."""
+    def display(self, expr: cst.List | cst.Tuple | cst.Dict) -> Value:
+        """A list, tuple or dict display: a literal, or the layers and tensors it holds (a dict: its values)."""
         lit = self.scope.literal(expr)
-        if lit is not MISSING and lit != ():
+        if lit is not MISSING and lit not in ((), {}):
             return Lit(lit)
         bag = Bag()
         for el in expr.elements:
+            if isinstance(el, cst.StarredDictElement):
+                continue
             value = self.value(el.value)
             if isinstance(el, cst.StarredElement) and isinstance(value, Bag):
                 for item in value.items:
@@ -184,6 +186,9 @@ class Values:
             if isinstance(layer, Layer):
                 return self.apply(layer, call)
             return self.unknown_call(call)
+        if isinstance(func, cst.Subscript):  # self.convs[level](x), self.blocks[i](x)
+            picked = self.value(func)
+            return self.apply(picked, call) if isinstance(picked, Layer) else self.unknown_call(call)
         key = dotted(func)
         bound = scope.lookup(key) if key is not None else MISSING
         if isinstance(bound, Layer):  # dense(x), self.fc1(x)
@@ -203,7 +208,7 @@ class Values:
             ):
                 return self.layers.construct(call)
             return self.unit_call(bound.name, call)
-        if _is_super_init(func):
+        if _is_super_init(func, call):
             self.model_outputs(call)
             return None
         cls = scope.keras_name(func)
@@ -373,7 +378,11 @@ class Values:
                     self.graph.add(Node("output", (end,)))
 
 
-def _is_super_init(func: cst.BaseExpression) -> bool:
-    """``super().__init__``: a subclassed Functional model passes its outputs there."""
-    return (isinstance(func, cst.Attribute) and func.attr.value == "__init__" and isinstance(func.value, cst.Call)
-            and isinstance(func.value.func, cst.Name) and func.value.func.value == "super")
+def _is_super_init(func: cst.BaseExpression, call: cst.Call | None = None) -> bool:
+    """``super().__init__(...)`` or ``Base.__init__(self, ...)``: a subclassed Functional model passes its outputs there."""
+    if not (isinstance(func, cst.Attribute) and func.attr.value == "__init__"):
+        return False
+    if isinstance(func.value, cst.Call) and isinstance(func.value.func, cst.Name) and func.value.func.value == "super":
+        return True
+    first = call.args[0].value if call is not None and call.args else None
+    return isinstance(first, cst.Name) and first.value == "self"

@@ -111,6 +111,12 @@ class Flow:
         to their merge) and the body is walked twice. ``enumerate(...)`` and ``zip(...)`` are looked through.
         """
         target, source = stmt.target, stmt.iter
+        if isinstance(source, cst.Call) and isinstance(source.func, cst.Attribute) and not source.args and (
+                source.func.attr.value in ("values", "items")):  # for name, layer in layers.items()
+            if source.func.attr.value == "items" and isinstance(target, cst.Tuple) and len(target.elements) == 2:
+                self.bind(target.elements[0].value, None)
+                target = target.elements[1].value
+            source = source.func.value
         if isinstance(source, cst.Call) and dotted(source.func) in ("enumerate", "zip") and source.args:
             if dotted(source.func) == "enumerate" and isinstance(target, cst.Tuple) and len(target.elements) == 2:
                 self.bind(target.elements[0].value, None)
@@ -151,13 +157,18 @@ class Flow:
         scope.env = self.merge(ends) if ends else start
 
     def merge(self, ends: list[dict[str, Value]]) -> dict[str, Value]:
-        """One binding per name after branches: the same value, a phi node of tensors, or unknown."""
+        """One binding per name after branches: the same value, a phi node of tensors, a choice of layers, or unknown.
+
+        A name bound on some branches only is, wherever it is used later, what those branches bound.
+        """
         out: dict[str, Value] = {}
         for key in dict.fromkeys(k for env in ends for k in env):
-            values = [env.get(key) for env in ends]
+            values = [env[key] for env in ends if key in env]
             if any(isinstance(v, int) for v in values):
                 # a parameter left untouched on one branch is the same tensor as its node on another
                 values = [self.scope.param_node(v.name) if isinstance(v, Param) else v for v in values]
+            if any(isinstance(v, int) for v in values) and all(isinstance(v, (int, Bag)) for v in values):
+                values = [self.values.pick(v) if isinstance(v, Bag) else v for v in values]  # a dict or a tensor
             first = values[0]
             if all(v is first for v in values):
                 out[key] = first
@@ -167,6 +178,9 @@ class Flow:
                 out[key] = self.graph.add(Node("phi", inputs, shapes.pop() if len(shapes) == 1 else None))
             elif all(isinstance(v, Lit) for v in values) and len({repr(v) for v in values}) == 1:
                 out[key] = first
+            elif all(isinstance(v, Layer) for v in values):  # built one way or another: either is applied
+                items = [i for v in values for i in (v.items if v.role == "choice" else [v])]  # type: ignore[union-attr]
+                out[key] = Layer("choice", "", None, self.scope.stmt, self.scope.name, items=list(dict.fromkeys(items)))
             else:
                 out[key] = None
         return out
@@ -230,6 +244,11 @@ class Flow:
                 value.graph in (None, self.graph)) else None
             for i, el in enumerate(target.elements):
                 self.bind(el.value, items[i] if items is not None else value if isinstance(value, int) else None)
+            return
+        if isinstance(target, cst.Subscript):  # layers[name] = Conv2D(...): one more item
+            bag = self.values.value(target.value)
+            if isinstance(bag, Bag) and isinstance(value, (int, Layer)):
+                bag.add(value, self.graph)
             return
         key = dotted(target)
         if key is None:

@@ -63,6 +63,11 @@ class KerasFile:
         opener = (lambda module: other_program(project, source.settings, module)) if project is not None else None
         self.top = TopLevel.scan(source, project, opener)
         self.program = read(self.top)
+        if project is not None:  # the other files of the project read this one from here on
+            memo = project.memo.setdefault("keras-programs", OrderedDict())
+            assert isinstance(memo, OrderedDict)
+            if memo.get(self.top.module) is None:
+                memo[self.top.module] = self.program
         self.paths = Paths(self.program, self.top.module, project, opener)
         self.consumers = Consumers(self.paths)
 
@@ -136,7 +141,7 @@ class KerasFile:
         return replace(record, unresolved="the layer is never applied in this file")
 
 
-MAX_OPEN = 64  # other files' programs kept read per project
+MAX_OPEN = 128  # other files' programs kept read per project
 
 
 def other_program(project: KerasProject, settings: Settings, module: str) -> Program | None:

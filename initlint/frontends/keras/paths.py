@@ -14,11 +14,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+import libcst as cst
+
 from ...records import Activation, InitSpec
 from .construct import LayerBuilder
 from .graph import MISSING, Layer, Param, ParamKey, plain_literal
 from .layer_args import activation, initializer
-from .program import Program, Site
+from .program import Program, Site, TopLevel
 from .scope import DEFAULT, Binding, Reading
 
 MAX_PATHS = 64  # ways one layer may be constructed before the analysis gives up on it
@@ -65,6 +67,16 @@ class Paths:
         if module == self.module:
             return self.program
         return self.opener(module) if self.opener is not None else None  # type: ignore[operator]
+
+    def class_def(self, module: str, unit: str) -> tuple[cst.ClassDef, TopLevel] | None:
+        """The class statement of ``unit`` (of ``module``'s program, or a project class by qualified name)."""
+        program = self.program_of(module)
+        if program is not None and program.top is not None and unit not in program.top.units and "." in unit:
+            module, _, unit = unit.rpartition(".")
+            program = self.program_of(module)
+        top = program.top if program is not None else None
+        cls = top.units.get(unit) if top is not None else None
+        return (cls, top) if isinstance(cls, cst.ClassDef) and top is not None else None
 
     def sites(self, module: str, unit: str) -> list[Site]:
         """Every call of ``unit`` (of ``module``): in its own file, and in the project files that name it."""

@@ -251,7 +251,7 @@ class Scope:
                 if not isinstance(el, cst.DictElement):
                     return MISSING
                 key, val = literal(el.key), literal(el.value)
-                if not isinstance(key, str):
+                if not isinstance(key, str) or val is MISSING:
                     return MISSING
                 out[key] = val
             return out
