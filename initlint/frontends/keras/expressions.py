@@ -32,6 +32,7 @@ from .program import Program, Site
 from .scope import Scope
 from .tables import (
     ACTIVATION_NAMES,
+    ATTENTION_NAME,
     BUILTIN_QUERIES,
     ACTIVATION_NAMESPACES,
     ATTENTION_FUNCTIONS,
@@ -92,7 +93,10 @@ class Values:
             return None if lit is MISSING else Lit(lit)
         if isinstance(expr, cst.ListComp) and isinstance(expr.elt, cst.Call):
             built = self.layers.construct(expr.elt)  # [Dense(64) for _ in range(3)]: one site, several layers
-            return built if built is not None and built.role != "sequential" else None
+            if built is not None:
+                return built if built.role != "sequential" else None
+        if isinstance(expr, (cst.ListComp, cst.GeneratorExp)):
+            return self.comprehension(expr)
         if isinstance(expr, cst.IfExp):
             either = [v for v in (self.value(expr.body), self.value(expr.orelse)) if isinstance(v, int)]
             return self.graph.add(Node("phi", tuple(dict.fromkeys(either)))) if either else None
@@ -144,6 +148,28 @@ class Values:
             elif isinstance(value, (int, Layer)):
                 bag.add(value, self.graph)
         return bag if bag.items or not expr.elements else None
+
+    def comprehension(self, expr: cst.ListComp | cst.GeneratorExp) -> Value:
+        """``[f(layer(x)) for layer in self.layers]``: the element for any item, a list of what it gives."""
+        env = self.scope.env
+        saved = dict(env)
+        try:
+            for_in: cst.CompFor | None = expr.for_in
+            while for_in is not None:
+                source = self.value(for_in.iter)
+                item = self.pick(source) if isinstance(source, Bag) else source if isinstance(source, Layer) else None
+                for target in _targets(for_in.target):
+                    env[target] = item if len(_targets(for_in.target)) == 1 else None
+                for_in = for_in.inner_for_in
+            value = self.value(expr.elt)
+        finally:
+            self.scope.env = env
+            env.clear()
+            env.update(saved)
+        bag = Bag()
+        if isinstance(value, (int, Layer)):
+            bag.add(value, self.graph)
+        return bag
 
     def pick(self, bag: Bag) -> Value:
         """One element of a list of tensors or layers, at an index the analysis does not know."""
@@ -273,6 +299,8 @@ class Values:
         tensors = [t for arg in call.args for t in self.tensors(arg.value)]
         if not tensors:
             return None
+        if func is not None and ATTENTION_NAME.search(func.rpartition(".")[2]):
+            return self.graph.add(Node("weight", tuple(dict.fromkeys(tensors))))  # attention: consumed linearly
         if func is None:
             return self.graph.add(Node("unknown", tuple(tensors), expr=call))
         return self.graph.add(Node("unknown", tuple(tensors), what=f"consumed by {func}()"))
@@ -376,6 +404,14 @@ class Values:
                 end = self.chain(seq, None)
                 if end is not None:
                     self.graph.add(Node("output", (end,)))
+
+
+def _targets(target: cst.BaseAssignTargetExpression) -> list[str]:
+    """The names a comprehension's ``for`` binds."""
+    if isinstance(target, (cst.Tuple, cst.List)):
+        return [t for el in target.elements for t in _targets(el.value)]  # type: ignore[arg-type]
+    key = dotted(target)
+    return [key] if key is not None else []
 
 
 def _is_super_init(func: cst.BaseExpression, call: cst.Call | None = None) -> bool:

@@ -242,8 +242,10 @@ class Flow:
         if isinstance(target, (cst.Tuple, cst.List)):
             items = value.items if isinstance(value, Bag) and len(value.items) == len(target.elements) and (
                 value.graph in (None, self.graph)) else None
+            if isinstance(value, Bag) and items is None:
+                value = self.values.pick(value)  # q, k, v = [f(x) for ...]: each is any of them
             for i, el in enumerate(target.elements):
-                self.bind(el.value, items[i] if items is not None else value if isinstance(value, int) else None)
+                self.bind(el.value, items[i] if items is not None else value if isinstance(value, (int, Layer)) else None)
             return
         if isinstance(target, cst.Subscript):  # layers[name] = Conv2D(...): one more item
             bag = self.values.value(target.value)

@@ -38,7 +38,7 @@ from ..python.source import SourceFile
 from .context import KerasProject
 from .consumers import Consumers, combine
 from .flow import read
-from .graph import Application, Deps, Layer
+from .graph import Application, Deps, Graph, Layer
 from .paths import Decision, Paths
 from .program import Program, TopLevel
 from .tables import DROPOUT_LAYERS
@@ -116,6 +116,8 @@ class KerasFile:
     def _record(self, app: Application) -> LayerRecord:
         layer = app.layer
         record, decision = self._base(layer, app.fan_in, app.fan_out)
+        before = self.upstream(app.graph, app.node)
+        record = replace(record, traced=True, upstream=self._origin(before) if before is not None else None)
         if self.overridden(app.fan_deps | layer.fan_deps):
             record = replace(record, fan_in=None, fan_out=None)  # a caller passes other sizes
         if layer.spec is not None and layer.spec.kind == "embedding":
@@ -130,8 +132,31 @@ class KerasFile:
             return replace(record, unresolved=record.unresolved or reason)
         return replace(record, activation=act, normalized=normalized, residual_end=residual)
 
+    def upstream(self, graph: Graph, nid: int) -> Layer | None:
+        """The weight layer whose output reaches this one through activations and transparent ops only (SPEC 8.34).
+
+        None at a normalization, a merge of branches, a residual sum, or anything else on the way.
+        """
+        found: set[int] = set()
+        layers: list[Layer] = []
+        todo = list(graph.nodes[nid].inputs)
+        while todo:
+            n = todo.pop()
+            if n in found:
+                continue
+            found.add(n)
+            node = graph.nodes[n]
+            if node.op == "weight" and node.layer is not None:
+                layers.append(node.layer)
+            elif node.op in ("act", "pass", "dropout"):
+                todo += node.inputs
+            else:
+                return None
+        return layers[0] if len(set(map(id, layers))) == 1 else None
+
     def _unapplied(self, layer: Layer) -> LayerRecord:
         record, decision = self._base(layer, None, None)
+        record = replace(record, traced=True)
         if layer.spec is not None and layer.spec.kind == "embedding":
             return replace(record, unresolved="")
         if record.unresolved:
@@ -184,6 +209,8 @@ def _dedupe(items: list[LayerRecord]) -> list[LayerRecord]:
             first = replace(first, fan_in=None)  # e.g. a loop: the first iteration's input differs
         if len({r.fan_out for r in group}) > 1:
             first = replace(first, fan_out=None)
+        if len({r.upstream for r in group}) > 1:
+            first = replace(first, upstream=None)
         acts = {(r.activation.family, r.activation.slope) if r.activation else None for r in group}
         reasons = [r.unresolved for r in group if r.unresolved]
         if reasons:

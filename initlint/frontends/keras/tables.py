@@ -7,6 +7,7 @@ function names; a qualified callee counts when its root is ``keras``,
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Literal
 
@@ -141,6 +142,8 @@ BUILTIN_QUERIES = frozenset({"len", "getattr", "hasattr", "isinstance", "type", 
 # consumed linearly (SPEC 4: attention consumers are ``linear``); einsum of one operand is a permutation.
 PRODUCT_FUNCTIONS = frozenset({"matmul", "einsum", "dot", "tensordot", "batch_dot", "vdot", "inner"})
 ATTENTION_FUNCTIONS = frozenset({"dot_product_attention", "scaled_dot_product_attention", "flash_attention"})
+# Other callables that run attention over the tensors they get (``ctx.paged_attention_func(q, k, v, ...)``).
+ATTENTION_NAME = re.compile(r"(^|_)(attention|attn)(_func|_fn|_forward|_interface)?$")
 
 # Element-wise functions of two tensors: sums are residual merges; products of two branches are gates.
 SUM_FUNCTIONS = frozenset({"add", "subtract"})
