@@ -142,7 +142,7 @@ class Values:
                 continue
             value = self.value(el.value)
             if isinstance(el, cst.StarredElement) and isinstance(value, Bag):
-                for item in value.items:
+                for item in list(value.items):
                     if not isinstance(item, int) or value.graph is self.graph:
                         bag.add(item, self.graph)
             elif isinstance(value, (int, Layer)):
@@ -187,7 +187,7 @@ class Values:
         """``bag.append(expr)`` (one) or ``bag.extend(expr)``."""
         value = self.value(expr)
         if isinstance(value, Bag) and not one:
-            for item in value.items:
+            for item in list(value.items):
                 if not isinstance(item, int) or value.graph is self.graph:
                     bag.add(item, self.graph)
         elif isinstance(value, (int, Layer)):

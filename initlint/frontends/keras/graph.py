@@ -102,6 +102,9 @@ class Opaque:
     reason: str
 
 
+MAX_BAG = 1024  # items one list keeps
+
+
 @dataclass(eq=False)
 class Bag:
     """A list or tuple of layers and tensors a unit builds up (``self.blocks = []; self.blocks.append(...)``)."""
@@ -113,6 +116,8 @@ class Bag:
         return list(dict.fromkeys(v for v in self.items if isinstance(v, int))) if graph is self.graph else []
 
     def add(self, item: Union[int, Layer], graph: Graph) -> None:
+        if len(self.items) >= MAX_BAG:
+            return  # ``layers += layers`` forty times: what matters is which items, not how many
         if isinstance(item, int):
             if self.graph is None:
                 self.graph = graph

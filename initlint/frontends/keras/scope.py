@@ -26,6 +26,8 @@ DEFAULT = "default"
 Binding = Union[str, tuple["Scope", cst.BaseExpression], Opaque]
 
 _MAX_FOLLOW = 12  # names followed into names at most this deep (cycles end here)
+_MAX_LITERAL_STEPS = 5000  # sub-expressions one literal evaluation reads at most (``n = n * n`` forty times)
+_literal_steps = [0, 0]  # [depth of the evaluation under way, steps it has taken]
 
 
 @dataclass
@@ -221,9 +223,19 @@ class Scope:
         return expr if isinstance(found, Opaque) else found
 
     def literal(self, expr: cst.BaseExpression | None, reading: Reading | None = None) -> object:
-        """The Python value of a literal expression, or MISSING."""
+        """The Python value of a literal expression, or MISSING (also past a budget of sub-expressions)."""
         if expr is None:
             return MISSING
+        if _literal_steps[0] == 0:
+            _literal_steps[1] = 0
+        _literal_steps[0] += 1
+        _literal_steps[1] += 1
+        try:
+            return MISSING if _literal_steps[1] > _MAX_LITERAL_STEPS else self._literal(expr, reading)
+        finally:
+            _literal_steps[0] -= 1
+
+    def _literal(self, expr: cst.BaseExpression, reading: Reading | None) -> object:
         place = self.follow(expr, reading)
         found = place.expr
         if isinstance(found, Lit):
