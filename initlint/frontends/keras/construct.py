@@ -16,10 +16,10 @@ from ...records import Activation
 from ...rulebook import activation_family
 from ..python.names import dotted
 from . import initializers as keras_init
-from .graph import MISSING, Bag, Layer, Shape, UnitRef, Value, argument
+from .graph import MISSING, Bag, Layer, Opaque, Shape, UnitRef, Value, argument
 from .layer_args import activation, activation_layer, initializer
 from .program import Program, Site
-from .scope import Scope
+from .scope import DEFAULT, Scope
 from .tables import ACTIVATION_LAYERS, LAYER_ROLES, WEIGHT_LAYERS, WeightLayer
 
 
@@ -37,6 +37,8 @@ class LayerBuilder:
         cached = self.program.layer_cache.get(id(call))
         if cached is not None:
             return cached
+        if self.program.top is not None and self.scope.top is not self.program.top:
+            return None  # another file's code read here (an inherited call): its layers are judged there
         layer = self._build(call)
         if layer is not None:
             self.program.layer_cache[id(call)] = layer
@@ -97,6 +99,36 @@ class LayerBuilder:
         self.program.site_args.setdefault(f"{unit}.__init__", []).append(scope.passed_args(call))
         self.program.calls.setdefault(f"{unit}.__init__", []).append(Site(scope.snapshot(), call, scope.name))
         return layer
+
+    def super_init(self, call: cst.Call) -> None:
+        """``super().__init__(...)`` of a class deriving from a project class: its base's parameters as passed.
+
+        They are presets for the subclass's own layers, and the call is a construction of the base's layers
+        (unless the subclass overrides the method that builds them). What the subclass's ``**kwargs`` forwards
+        is what the subclass's own callers pass by keyword.
+        """
+        scope = self.scope
+        if scope.base is None:
+            return
+        program, base = scope.base
+        signature = program.signatures.get(f"{base}.__init__", ())
+        snapshot = scope.snapshot()
+        bound = snapshot.bind_args(signature, call)
+        forwarded = [a for a in call.args if a.star == "**" and dotted(a.value) == scope.star_kwargs]
+        own = {p.name for p in self.program.signatures.get(f"{scope.name}.__init__", ())}
+        module = program.top.module if program.top is not None else ""
+        for p in signature:
+            if forwarded and isinstance(bound[p.key], Opaque):
+                if p.name in own:
+                    bound[p.key] = DEFAULT  # the subclass takes it itself and does not pass it on
+                else:
+                    del bound[p.key]  # what the subclass's callers pass by keyword
+                    scope.redirects[(module, f"{base}.__init__")] = (self.scope.top.module, f"{scope.name}.__init__",
+                                                                     True)
+        scope.presets.update(bound)
+        key = f"{base}.__init__" if program is self.program else f"{module}.{base}.__init__"
+        self.program.calls.setdefault(key, []).append(
+            Site(snapshot, call, scope.name, frozenset(scope.defined)))
 
     def closure(self, call: cst.Call, factory: str) -> Layer | None:
         """``Block(64)(x)`` with ``def Block(filters): def apply(x): ...; return apply``: the nested function.
@@ -208,6 +240,7 @@ class LayerBuilder:
             layer.init = f"{spec.kernel_arg} may come from **kwargs" if unpacked else keras_init.default_spec(spec.kernel_arg)
         layer.init_deps = frozenset(scope.deps)
         layer.act_expr, layer.init_expr, layer.where = act, init, scope.snapshot()
+        layer.method = scope.method
 
     def sequential_items(self, expr: cst.BaseExpression, seq: Layer) -> list[Layer]:
         """The layers one element of a Sequential list (or ``model.add`` argument) contributes."""

@@ -236,6 +236,8 @@ class Values:
             return self.unit_call(bound.name, call)
         if _is_super_init(func, call):
             self.model_outputs(call)
+            if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Call):
+                self.layers.super_init(call)
             return None
         cls = scope.keras_name(func)
         if cls is None:

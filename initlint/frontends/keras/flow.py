@@ -305,7 +305,7 @@ def function_unit(top: TopLevel, program: Program, func: cst.FunctionDef, name: 
 
 
 def _function(top: TopLevel, program: Program, func: cst.FunctionDef, name: str, parent: Flow | None,
-              scope_name: str, owner: Scope | None, params: list[Param]) -> Graph:
+              scope_name: str, owner: Scope | None, params: list[Param], method: str = "") -> Graph:
     graph = Graph(name, "function")
     program.signatures[name] = tuple(params)
     graph.call_params = tuple(p.name for p in params)
@@ -313,6 +313,7 @@ def _function(top: TopLevel, program: Program, func: cst.FunctionDef, name: str,
     flow = Flow(top, program, graph, (parent.scope.names if parent else top.names).child(), parent, scope_name, owner)
     program.graphs[name] = graph
     scope = flow.scope
+    scope.method = method or (parent.scope.method if parent is not None else "")
     for p in params:
         scope.env[p.name] = p
     body = suite(func.body)
@@ -338,6 +339,8 @@ def class_unit(top: TopLevel, program: Program, cls: cst.ClassDef, parent: Flow 
     flow = Flow(top, program, graph, names.child(), parent, name)
     scope = flow.scope
     methods = {s.name.value: s for s in suite(cls.body) if isinstance(s, cst.FunctionDef)}
+    scope.defined = frozenset(methods)
+    _inherit(top, program, cls, scope, "__init__" in methods)
     # Other methods are units of their own (``self._attention(q, k, v)`` is a call of one); what they
     # bind on ``self`` is the class's. They are read after __init__/build and before call.
     helpers = [m for m in methods if m not in ("__init__", "build", "call") and m not in _NOT_READ
@@ -353,17 +356,91 @@ def class_unit(top: TopLevel, program: Program, cls: cst.ClassDef, parent: Flow 
         params = params if _decorated(func, "staticmethod") else params[1:]  # drop self
         saved = {k: v for k, v in scope.env.items() if k.startswith("self.")}
         scope.env = dict(saved)
+        scope.method = method
         if method in helpers:
-            _function(top, program, func, unit, flow, name, scope, params)
+            _function(top, program, func, unit, flow, name, scope, params, method)
             continue
         program.signatures[unit] = tuple(params)
         if method == "call":
             graph.call_params = tuple(p.name for p in params)
+        if method == "__init__":
+            star = func.params.star_kwarg
+            scope.star_kwargs = star.name.value if star is not None else ""
         for p in params:
             scope.env[p.name] = p
         flow.walk(suite(func.body))
+    if "call" not in methods:
+        _inherited_call(top, program, flow)
     scope.env = {k: v for k, v in scope.env.items() if k.startswith("self.")}
+    program.class_envs[name] = dict(scope.env)
     return graph
+
+
+def _inherited_call(top: TopLevel, program: Program, flow: Flow) -> None:
+    """A class without ``call`` runs its base's (a class of the project) on the layers it builds itself.
+
+    The base's code is read with its own file's names; it builds no layers here (they would be another file's).
+    """
+    scope = flow.scope
+    if scope.base is None or scope.base[0].top is None:
+        return
+    other, name = scope.base
+    cls = other.top.units.get(name)  # type: ignore[union-attr]
+    func = next((s for s in suite(cls.body) if isinstance(s, cst.FunctionDef) and s.name.value == "call"), None) \
+        if isinstance(cls, cst.ClassDef) else None
+    if func is None:
+        return
+    base_top = other.top
+    assert base_top is not None
+    reader = flow if base_top is top else Flow(base_top, program, flow.graph, base_top.names.child(), flow,
+                                                scope.name, scope)
+    flow.graph.module = top.module
+    params = _param_names(func, f"{scope.name}.call", top.module)[1:]
+    flow.graph.call_params = tuple(p.name for p in params)
+    reader.scope.env = {k: v for k, v in scope.env.items() if k.startswith("self.")} if reader is flow else {}
+    for p in params:
+        reader.scope.env[p.name] = p
+    reader.scope.method = "call"
+    reader.walk(suite(func.body))
+
+
+def _inherit(top: TopLevel, program: Program, cls: cst.ClassDef, scope: Scope, has_init: bool) -> None:
+    """A class deriving from a class of this file or of the project starts with what its base binds on ``self``.
+
+    (Another file's layers and methods are left out: they are judged in their own file.) Without an
+    ``__init__`` of its own, its constructions pass its base's parameters.
+    """
+    for base in cls.bases:
+        found = _base_class(top, program, base.value, scope)
+        if found is None:
+            continue
+        other, name = found
+        scope.base = found
+        foreign = other is not program
+        for key, value in other.class_envs.get(name, {}).items():
+            if not (foreign and isinstance(value, (Layer, UnitRef, Bag))):
+                scope.env.setdefault(key, value)
+        if not has_init:
+            module = other.top.module if other.top is not None else ""
+            program.signatures[f"{cls.name.value}.__init__"] = other.signatures.get(f"{name}.__init__", ())
+            scope.redirects[(module, f"{name}.__init__")] = (top.module, f"{cls.name.value}.__init__", False)
+            program.inherits.setdefault(f"{module}.{name}" if foreign else name, []).append(
+                (f"{cls.name.value}.__init__", scope.defined))
+        return
+
+
+def _base_class(top: TopLevel, program: Program, expr: cst.BaseExpression, scope: Scope) -> tuple[Program, str] | None:
+    """The program and name of a base class that is a class of this file or of the project."""
+    key = dotted(expr)
+    bound = scope.lookup(key) if key is not None else None
+    if isinstance(bound, UnitRef) and bound.name in program.class_envs:
+        return program, bound.name
+    found = scope.project_name(expr)
+    if found is None or found[0] != "class" or top.opener is None:
+        return None
+    module, _, name = found[1].rpartition(".")
+    other = top.opener(module)
+    return (other, name) if other is not None and name in other.class_envs else None
 
 
 def _decorated(func: cst.FunctionDef, name: str) -> bool:

@@ -58,6 +58,7 @@ class Layer:
     act_expr: cst.BaseExpression | None = None
     init_expr: cst.BaseExpression | None = None
     where: Scope | None = None
+    method: str = ""  # the method of its class that builds it (a subclass overriding it does not build it)
 
 
 @dataclass(frozen=True)

@@ -78,18 +78,27 @@ class Paths:
         cls = top.units.get(unit) if top is not None else None
         return (cls, top) if isinstance(cls, cst.ClassDef) and top is not None else None
 
-    def sites(self, module: str, unit: str) -> list[Site]:
-        """Every call of ``unit`` (of ``module``): in its own file, and in the project files that name it."""
+    def sites(self, module: str, unit: str, method: str = "", depth: int = 0) -> list[Site]:
+        """Every call of ``unit`` (of ``module``): in its own file, and in the project files that name it.
+
+        A class's constructions include those of its subclasses without an ``__init__`` and their
+        ``super().__init__`` calls, except subclasses that override ``method`` (the one building the layer).
+        """
         home = self.program_of(module)
-        out = list(home.calls.get(unit, [])) if home is not None else []
-        if self.project is None or not module:
-            return out
-        qualified = f"{module}.{unit}"
-        target = qualified.removesuffix(".__init__")
-        for caller in self.project.callers(target):  # type: ignore[attr-defined]
-            other = self.program_of(caller)
-            if other is not None and other is not home:
-                out += other.calls.get(qualified, [])
+        programs = [(module, home)] if home is not None else []
+        if self.project is not None and module:
+            target = f"{module}.{unit}".removesuffix(".__init__")
+            programs += [(caller, self.program_of(caller)) for caller in self.project.callers(target)]  # type: ignore[attr-defined]
+        out: list[Site] = []
+        base = unit.removesuffix(".__init__") if unit.endswith(".__init__") else None
+        for where, program in dict((m, p) for m, p in programs if p is not None).items():
+            local = where == module
+            out += [s for s in program.calls.get(unit if local else f"{module}.{unit}", []) if method not in s.overrides]
+            if base is None or depth >= MAX_DEPTH:
+                continue
+            for sub, defined in program.inherits.get(base if local else f"{module}.{base}", []):
+                if method not in defined:
+                    out += self.sites(where, sub, method, depth + 1)
         return out
 
     def signature(self, module: str, unit: str) -> tuple[Param, ...]:
@@ -114,7 +123,8 @@ class Paths:
     def variants(self, layer: Layer) -> list[Variant] | str:
         """The layer's settings on every construction path, or why there are too many to follow."""
         out: list[Variant] = []
-        todo: list[tuple[dict[ParamKey, Binding], tuple[str, ...], tuple[str, ...]]] = [({}, (), ())]
+        presets, redirects = layer.where.inherited() if layer.where is not None else ({}, {})
+        todo: list[tuple[dict[ParamKey, Binding], tuple[str, ...], tuple[str, ...]]] = [(dict(presets), (), ())]
         while todo:
             if len(out) + len(todo) > MAX_PATHS:
                 return f"built on more than {MAX_PATHS} construction paths"
@@ -129,13 +139,15 @@ class Paths:
             if not params:  # read a parameter of a unit the analysis does not see: keep what it gave
                 out.append(Variant(init, act, path, names))
                 continue
-            sites = self.sites(module, unit)
+            # a subclass's constructions (or its callers' keywords) pass a base class's parameters
+            site_module, site_unit, keywords = redirects.get((module, unit), (module, unit, False))
+            sites = self.sites(site_module, site_unit, layer.method)
             if not sites:  # nothing in the project builds it: a public building block, its defaults decide
                 todo.append(({**bindings, **{p.key: DEFAULT for p in params}}, path, names))
             read = (*names, *(k[2] for k in unbound if k[:2] == (module, unit)))
             for site in sites:
                 label = site.where if site.where != "<module>" else (site.scope.top.module or "the module")
-                todo.append(({**bindings, **site.scope.bind_args(params, site.call)}, (*path, label), read))
+                todo.append(({**bindings, **site.scope.bind_args(params, site.call, keywords)}, (*path, label), read))
         return out
 
     def decided(self, layer: Layer) -> Decision:

@@ -62,6 +62,7 @@ class Site:
     scope: Scope  # a snapshot of the caller's bindings at the call
     call: cst.Call
     where: str  # the caller: its class, function or "<module>"
+    overrides: frozenset[str] = frozenset()  # a subclass's ``super().__init__``: the methods it defines itself
 
 
 @dataclass
@@ -77,6 +78,10 @@ class Program:
     # What each call of a unit passes: parameter name (or "#i" by position) -> literal value or MISSING.
     site_args: dict[str, list[dict[str, object]]] = field(default_factory=dict)
     calls: dict[str, list[Site]] = field(default_factory=dict)  # unit ("Block.__init__", "conv") -> its calls
+    class_envs: dict[str, dict[str, object]] = field(default_factory=dict)  # class -> what it binds on self
+    # base class ("Base", or "mod.Base" of another file) -> the classes of this file deriving from it without an
+    # __init__ of their own (their constructions build it): (the subclass's __init__ unit, the methods it defines)
+    inherits: dict[str, list[tuple[str, frozenset[str]]]] = field(default_factory=dict)
     applications: list[Application] = field(default_factory=list)
     dropouts: list[tuple[Graph, Layer]] = field(default_factory=list)
     layers: list[Layer] = field(default_factory=list)

@@ -64,6 +64,15 @@ class Scope:
         self.env: dict[str, Value] = {}
         self.stmt: cst.CSTNode | None = None
         self.reading = Reading()  # what reads of this unit record (deps: parameter defaults read since the reset)
+        # A class deriving from a class of the project: its base's constructor parameters as the subclass passes
+        # them (``super().__init__(...)``), or, without an __init__ of its own, as its own callers do.
+        self.base: tuple[Program, str] | None = None  # the base class's program and name
+        self.presets: dict[ParamKey, Binding] = {}
+        # (module, Base.__init__) -> (module, Sub.__init__, keywords only): who passes the base's parameters
+        self.redirects: dict[tuple[str, str], tuple[str, str, bool]] = {}
+        self.method = ""  # the method being read (of a class)
+        self.star_kwargs = ""  # the ``**kwargs`` parameter of the __init__ being read
+        self.defined: frozenset[str] = frozenset()  # a class's own methods
 
     @property
     def deps(self) -> set[ParamKey]:
@@ -80,6 +89,15 @@ class Scope:
         copy.env = dict(self.env)
         copy.reading = Reading()
         return copy
+
+    def inherited(self) -> tuple[dict[ParamKey, Binding], dict[tuple[str, str], tuple[str, str, bool]]]:
+        """The presets and redirects of the class this scope (or an enclosing one) belongs to."""
+        scope: Scope | None = self
+        while scope is not None:
+            if scope.base is not None:
+                return scope.presets, scope.redirects
+            scope = scope.parent
+        return {}, {}
 
     def lookup(self, key: str) -> Value:
         scope: Scope | None = self
@@ -194,12 +212,17 @@ class Scope:
         other = top.opener(module) if top.opener is not None else None
         return (other, name) if other is not None else None
 
-    def bind_args(self, params: tuple[Param, ...], call: cst.Call) -> dict[ParamKey, Binding]:
-        """What one call passes to each parameter: an argument read here, the default, or unknown (``*args``)."""
+    def bind_args(self, params: tuple[Param, ...], call: cst.Call, keywords_only: bool = False) -> dict[ParamKey, Binding]:
+        """What one call passes to each parameter: an argument read here, the default, or unknown (``*args``).
+
+        ``keywords_only``: positional arguments bind other parameters (a subclass's own, before its ``**kwargs``).
+        """
         out: dict[ParamKey, Binding] = {p.key: DEFAULT for p in params}
         by_name = {p.name: p for p in params}
-        position = 0
+        position = len(params) if keywords_only else 0
         for arg in call.args:
+            if keywords_only and arg.keyword is None and arg.star != "**":
+                continue
             if arg.star == "*":
                 for p in params[position:]:
                     out[p.key] = Opaque(f"{self.code(call)} passes *{self.code(arg.value)}")
