@@ -37,6 +37,7 @@ from ...settings import Settings
 from ..python.source import SourceFile
 from .context import KerasProject
 from .consumers import Consumers, combine
+from .dims import dimensional_init
 from .flow import read
 from .graph import Application, Deps, Graph, Layer
 from .paths import Decision, Paths
@@ -102,9 +103,14 @@ class KerasFile:
             return self.source.origin(self.source.module)
         return self.source.origin(layer.stmt, layer.call)
 
-    def _base(self, layer: Layer, fan_in: int | None, fan_out: int | None) -> tuple[LayerRecord, Decision]:
+    def _base(self, layer: Layer, fan_in: int | None, fan_out: int | None,
+              before: Layer | None = None) -> tuple[LayerRecord, Decision]:
         assert layer.spec is not None
         decision = self.paths.decided(layer)
+        if decision.init_only:
+            sized = dimensional_init(layer, before)  # std = dim ** -0.5 with dim a fan of the layer
+            if sized is not None:
+                decision = replace(decision, init=sized, reason="", init_only=False)
         init = decision.init if isinstance(decision.init, InitSpec) else None
         record = LayerRecord(
             name=f"{layer.scope}.{layer.name}", kind=layer.spec.kind, framework="keras",
@@ -115,8 +121,8 @@ class KerasFile:
 
     def _record(self, app: Application) -> LayerRecord:
         layer = app.layer
-        record, decision = self._base(layer, app.fan_in, app.fan_out)
         before = self.upstream(app.graph, app.node)
+        record, decision = self._base(layer, app.fan_in, app.fan_out, before)
         record = replace(record, traced=True, upstream=self._origin(before) if before is not None else None)
         if self.overridden(app.fan_deps | layer.fan_deps):
             record = replace(record, fan_in=None, fan_out=None)  # a caller passes other sizes

@@ -48,6 +48,7 @@ class Decision:
     act: Act
     reason: str = ""  # non-empty: unresolved
     callers: tuple[str, ...] = ()  # the callers whose arguments decided (for messages)
+    init_only: bool = False  # the reason is the initializer's alone (the activation is ``act``)
 
 
 class Paths:
@@ -162,11 +163,14 @@ class Paths:
         if isinstance(found, str):
             return Decision(None, None, found)
         for v in found:
-            for value in (v.init, v.act):
-                if isinstance(value, str):
-                    return Decision(None, None, value + _where(v.path))
-        inits = {plain_init(v.init) for v in found}
+            if isinstance(v.act, str):
+                return Decision(None, None, v.act + _where(v.path))
         acts = {(v.act.family, v.act.slope) if isinstance(v.act, Activation) else None for v in found}
+        for v in found:
+            if isinstance(v.init, str):  # the activation may still be known: a std the code sizes (.dims) is read later
+                return Decision(None, found[0].act if len(acts) == 1 else None, v.init + _where(v.path),
+                                init_only=len(acts) == 1)
+        inits = {plain_init(v.init) for v in found}
         if len(inits) > 1 or len(acts) > 1:
             what = "initializer" if len(inits) > 1 else "activation"
             callers = ", ".join(sorted({v.path[-1] for v in found if v.path}))

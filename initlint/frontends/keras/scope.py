@@ -327,7 +327,19 @@ def _arith(op: cst.BaseBinaryOp, a: object, b: object) -> object:
         return MISSING
     x, y = a, b  # type: ignore[assignment]
     table = {cst.Add: lambda: x + y, cst.Subtract: lambda: x - y, cst.Multiply: lambda: x * y,
-             cst.Divide: lambda: x / y if y else MISSING, cst.FloorDivide: lambda: x // y if y else MISSING}
+             cst.Divide: lambda: x / y if y else MISSING, cst.FloorDivide: lambda: x // y if y else MISSING,
+             cst.Power: lambda: _power(x, y)}
     fn = table.get(type(op))
     out = fn() if fn else MISSING
     return MISSING if out is not MISSING and sized(out) is None else out  # past 2**63: no network's size
+
+
+def _power(x: float, y: float) -> object:
+    """``x ** y`` for the sizes code computes (``dim ** -0.5``); MISSING when it is not a real number or too big."""
+    if abs(y) > 64 or (x == 0 and y < 0) or (x < 0 and not float(y).is_integer()):
+        return MISSING
+    try:
+        return x ** y
+    except OverflowError:
+        return MISSING
+
