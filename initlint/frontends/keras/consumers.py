@@ -18,8 +18,9 @@ import libcst as cst
 from ...records import Activation
 from ..python.names import dotted
 from ..python.syntax import suite
-from .graph import Graph, Node
+from .graph import Graph, Node, Param, UnitRef
 from .paths import Paths
+from .scope import DEFAULT
 from .tables import NORM_LAYERS, qualified_class
 
 NEXT_LAYER = Activation("linear", "linear", reaches_weight=True)  # output feeds the next weight layer directly
@@ -115,9 +116,15 @@ class Consumers:
         if op == "unit":
             if len(calls) >= MAX_CALLS:
                 return [Consumer(reason=f"passed to {node.unit}() deeper than the analysis follows")]
+            if node.param is not None:
+                callees = self.passed_functions(node.param)
+                if isinstance(callees, str):
+                    return [Consumer(reason=callees)]
+            else:
+                callees = [(graph, node.unit)]
             return [(item[0], item[1], (*calls, (graph, uid))) if isinstance(item, tuple) else item
                     for param, src in zip(node.params, node.inputs) if src == nid
-                    for item in self.passed(graph, node.unit, param)]
+                    for where, unit in callees for item in self.passed(where, unit, param)]
         if node.expr is not None:
             return [Consumer(reason=f"consumed by {self.code(graph, node)}")]
         return [Consumer(reason=node.what or "consumed by code the analysis does not follow")]
@@ -151,10 +158,48 @@ class Consumers:
                     sites += other.sites.get(qualified, [])
         if sites:
             return [(g, n, ()) for g, n in sites]
+        called = self.called_as_argument(graph)
+        if called:
+            return called
         if program is not None and program.unit_kinds.get(unit) == "model":
             return [Consumer(HEAD)]
         where = "the project" if self.paths.project is not None else "this file"
         return [Consumer(reason=f"returned by {unit}() and not consumed in {where}")]
+
+    def passed_functions(self, param: Param) -> list[tuple[Graph, str]] | str:
+        """The functions callers pass for a parameter that is called (``stack_fn(x)``), as (a graph of their file, unit)."""
+        module, unit, _ = param.key
+        sites = self.paths.sites(module, unit)
+        signature = self.paths.signature(module, unit)
+        out: list[tuple[Graph, str]] = []
+        for site in sites:
+            binding = site.scope.bind_args(signature, site.call).get(param.key, DEFAULT)
+            expr = binding[1] if isinstance(binding, tuple) else None
+            bound = site.scope.lookup(dotted(expr) or "") if expr is not None else None
+            if not isinstance(bound, UnitRef) or site.scope.program.unit_kinds.get(bound.name) != "function":
+                return f"calls parameter {param.name!r}, which {site.where} sets to what the analysis does not follow"
+            out.append((site.scope.graph, bound.name))
+        return out or f"calls parameter {param.name!r}, which no caller in the project sets"
+
+    def called_as_argument(self, graph: Graph) -> list[Consumer | Step]:
+        """A function no one calls by name, passed to a parameter that its callee calls: back at those calls."""
+        program = self.paths.program_of(graph.module)
+        if program is None:
+            return []
+        out: list[Consumer | Step] = []
+        for unit, sites in program.calls.items():
+            for site in sites:
+                for i, arg in enumerate(site.call.args):
+                    if site.scope.lookup(dotted(arg.value) or "") != UnitRef(graph.unit):
+                        continue
+                    callee = self.callee(site.scope.graph, unit)
+                    if callee is None:
+                        continue
+                    names = callee.call_params
+                    name = arg.keyword.value if arg.keyword is not None else names[i] if i < len(names) else ""
+                    out += [(callee, n, ()) for n, node in enumerate(callee.nodes)
+                            if node.param is not None and node.param.name == name]
+        return out
 
     def passed(self, graph: Graph, unit: str, param: str) -> list[Consumer | tuple[Graph, int]]:
         """A tensor passed to ``unit`` as ``param`` is consumed in its body (a unit of this file or the project)."""

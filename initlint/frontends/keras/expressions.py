@@ -225,6 +225,10 @@ class Values:
             if act is not None:
                 return self.graph.add(Node("act", (inputs[0],), self.graph.nodes[inputs[0]].shape, layer=act,
                                            act=act.activation))
+            if inputs and isinstance(bound, Param) and "." not in (key or "."):  # stack_fn(x): what callers pass
+                nid = self.enter(f"{bound.name}()", call, record=False)
+                self.graph.nodes[nid].param = bound
+                return nid
         if isinstance(bound, UnitRef):
             units = scope.top.units
             unit = units.get(bound.name) if bound.name in units else None
@@ -313,7 +317,7 @@ class Values:
         self.program.calls.setdefault(unit, []).append(Site(self.scope.snapshot(), call, self.scope.name))
         return self.enter(unit, call)
 
-    def enter(self, unit: str, call: cst.Call) -> int:
+    def enter(self, unit: str, call: cst.Call, record: bool = True) -> int:
         """A node for calling ``unit`` on the tensors of ``call`` (each named by the parameter it binds)."""
         inputs: list[int] = []
         names: list[str] = []
@@ -323,7 +327,8 @@ class Values:
                 inputs.append(t)
                 names.append(name)
         nid = self.graph.add(Node("unit", tuple(inputs), unit=unit, params=tuple(names)))
-        self.program.sites.setdefault(unit, []).append((self.graph, nid))
+        if record:
+            self.program.sites.setdefault(unit, []).append((self.graph, nid))
         return nid
 
     def model_outputs(self, call: cst.Call) -> None:

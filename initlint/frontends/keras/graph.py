@@ -142,6 +142,7 @@ class Node:
     what: str = ""
     expr: cst.CSTNode | None = None  # unknown nodes: the code that consumes (rendered only when reported)
     deps: Deps | None = None  # parameter defaults the shape was read from (None: those of the inputs)
+    param: Param | None = None  # unit nodes: calling a parameter (``stack_fn(x)``): the function its callers pass
 
 
 @dataclass

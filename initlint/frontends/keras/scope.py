@@ -19,7 +19,7 @@ from ..python.names import Names, dotted
 from ..python.syntax import sized
 from .graph import MISSING, Alias, Graph, Lit, Node, Opaque, Param, ParamKey, UnitRef, Value, scalar
 from .program import Program, TopLevel
-from .tables import qualified_class
+from .tables import known_keras, qualified_class
 
 # A parameter's binding in a Reading: its default, an argument read in the caller's scope, or unknown.
 DEFAULT = "default"
@@ -306,11 +306,17 @@ class Scope:
         return self.names.qualify(expr)
 
     def keras_name(self, func: cst.BaseExpression) -> str | None:
-        """The Keras class or function a callee names, unless a local binding shadows the import."""
+        """The Keras class or function a callee names, unless a local binding shadows the import.
+
+        In a project that is Keras itself, its own definitions are not Keras API (except the names modeled).
+        """
         bare = func.value if isinstance(func, cst.Name) else None
         if bare is not None and self.lookup(bare) is not MISSING:
             return None  # a local rebinding, not the import
-        return qualified_class(self.qualify(func), self.top.star, bare)
+        name = qualified_class(self.qualify(func), self.top.star, bare)
+        if name is not None and not known_keras(name) and self.project_name(func) is not None:
+            return None
+        return name
 
     def code(self, expr: cst.CSTNode) -> str:
         return self.top.code(expr)

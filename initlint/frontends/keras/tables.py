@@ -200,3 +200,14 @@ def namespace(qualified: str | None) -> str:
         return ""
     parts = qualified.split(".")
     return parts[-2] if len(parts) >= 2 else ""
+
+
+def known_keras(name: str) -> bool:
+    """Whether a Keras class or function name is one the frontend models (so a project that is Keras
+    itself still means ``keras.layers.Dense`` by ``Dense``, while its other definitions are its own)."""
+    return (name in WEIGHT_LAYERS or name in LAYER_ROLES or name in ACTIVATION_LAYERS or name in ACTIVATION_NAMES
+            or name in PASS_FUNCTIONS or name in QUERY_FUNCTIONS or name in PRODUCT_FUNCTIONS
+            or name in ATTENTION_FUNCTIONS or name in SUM_FUNCTIONS or name in SCALE_FUNCTIONS
+            or name in MERGE_FUNCTIONS or name in MODEL_CALLS
+            or name in ("Input", "InputLayer", "Sequential", "Activation", "TimeDistributed", "Layer", "get"))
+
