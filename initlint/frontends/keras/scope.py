@@ -159,6 +159,8 @@ class Scope:
         if not call.args or call.args[0].keyword is not None or call.args[0].star:
             return None
         qualified = self.qualify(call.func)
+        if qualified is None and isinstance(call.func, cst.Name) and call.func.value in self.top.units:
+            qualified = f"{self.top.module or '<file>'}.{call.func.value}"  # a function of this file, by its name
         if qualified is None:
             return None
         table = conventions(self.top.source.settings.conventions)
