@@ -303,3 +303,22 @@ def test_alternative_heads_are_not_chained_and_one_fan_says_so() -> None:
     # a1 -> a2 is one path, b1 -> b2 another: each chain has two layers, never four
     assert "Over the 2 such layers from build.a1 to build.a2" in messages["build.a1"]
     assert all("Over the 4" not in m for m in messages.values())
+
+
+def test_a_hard_sigmoid_written_out_is_not_its_relu6() -> None:
+    """``relu6(x + 3) / 6`` is a hard sigmoid (SPEC 1: sigmoid family): the shift is not transparent."""
+    found = records("""
+        import keras
+        from keras import layers
+
+        def hard_sigmoid(x):
+            return layers.ReLU(6.0)(x + 3.0) * (1.0 / 6.0)
+
+        def build():
+            inputs = keras.Input((4, 4, 8))
+            x = layers.Conv2D(8, 1, name="c")(inputs)
+            scaled = layers.Conv2D(8, 1, name="s")(inputs) * 0.5
+            return keras.Model(inputs, [hard_sigmoid(x), layers.ReLU()(scaled)])
+    """)
+    assert found["build.c"].activation is None and "x + 3.0" in found["build.c"].unresolved
+    assert found["build.s"].activation.name == "ReLU"  # type: ignore[union-attr]  # a scale passes

@@ -82,8 +82,11 @@ class Values:
             tensors = tuple(v for v in (left, right) if isinstance(v, int))
             if isinstance(op, cst.MatrixMultiply) and tensors:
                 return self.graph.add(Node("weight", tensors))  # q @ k, x @ kernel: consumed linearly
-            if len(tensors) == 1 and isinstance(op, (cst.Multiply, cst.Divide, cst.Add, cst.Subtract)):
-                # scaled or shifted by what is no tensor of this unit (a constant, a weight of the layer)
+            other = expr.right if isinstance(left, int) else expr.left
+            shift = isinstance(op, (cst.Add, cst.Subtract)) and self.scope.literal(other) not in (MISSING, 0, 0.0)
+            if len(tensors) == 1 and isinstance(op, (cst.Multiply, cst.Divide, cst.Add, cst.Subtract)) and not shift:
+                # scaled by a constant, or offset by what is no tensor of this unit (a weight of the layer);
+                # a literal shift (``relu6(x + 3) / 6`` is a hard sigmoid) changes which function consumes it
                 return self.graph.add(Node("pass", tensors, self.graph.nodes[tensors[0]].shape))
             if len(tensors) == 2 and isinstance(op, (cst.Multiply, cst.Divide)):
                 return self.graph.add(Node("mul", tensors, self.graph.nodes[tensors[0]].shape, expr=expr))
