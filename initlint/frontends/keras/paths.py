@@ -178,7 +178,11 @@ class Paths:
             return Decision(None, None, f"its {what} comes from parameter {names}, which callers set differently "
                                         f"(in {callers})")
         callers = tuple(sorted({v.path[0] for v in found if v.path}))
-        return Decision(found[0].init, found[0].act, "", callers)
+        act = found[0].act
+        names = sorted({v.act.name for v in found if isinstance(v.act, Activation)})
+        if isinstance(act, Activation) and len(names) > 1:  # one family, several spellings (silu, gelu): name them
+            act = replace(act, name="/".join(names))
+        return Decision(found[0].init, act, "", callers)
 
     def overridden(self, deps: frozenset[ParamKey]) -> str:
         """The first parameter (read at its literal default) that some call site sets otherwise, else ''."""
