@@ -52,6 +52,8 @@ class ProjectModel:
         self._call_sites: dict[str, list[tuple[Summary, CallSite]]] = {}
         self._handed: dict[str, str] = {}  # module class -> where it is handed as a value to a function
         self._any_reinit: bool | None = None
+        self._callers: dict[str, set[str]] | None = None
+        self.memo: dict[str, object] = {}  # what frontends keep for the project's lifetime (other files' analyses)
 
     # -- reading other files ------------------------------------------------------
 
@@ -169,6 +171,30 @@ class ProjectModel:
             if value is not None:
                 return value
         return None
+
+    def source(self, module: str) -> tuple[str, str] | None:
+        """``(path, text)`` of a project module."""
+        summary = self.linker.modules.get(module)
+        data = read_source(summary.path, 0) if summary is not None else None
+        text = decoded(data) if isinstance(data, bytes) else None
+        return (summary.path, text) if summary is not None and text is not None else None
+
+    def callers(self, qualified: str) -> tuple[str, ...]:
+        """The other modules that import, call or name the project definition ``qualified``."""
+        if self._callers is None:
+            index: dict[str, set[str]] = {}
+            linker = self.linker
+            for summary in linker.modules.values():
+                names = [q for _local, q in summary.imports]
+                names += [q for q in (linker.local(summary, c.callee) for c in summary.calls) if q]
+                for unit in (*summary.classes, *summary.functions):
+                    names += [q for q in (linker.local(summary, m) for m in unit.mentions) if q]
+                for q in dict.fromkeys(names):
+                    found = linker.resolve(q) if linker.in_project(q) else None
+                    if found is not None and found.summary.module != summary.module:
+                        index.setdefault(found.qualified, set()).add(summary.module)
+            self._callers = index
+        return tuple(sorted(self._callers.get(qualified, ())))
 
     # -- containers ------------------------------------------------------------------
 
