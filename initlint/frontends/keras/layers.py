@@ -7,10 +7,11 @@ sums (``layers.Add()([x, y])``, ``x + y``), model outputs and returns. A weight
 layer's consumer is found by following its output through normalization
 (marks ``normalized``), pooling/dropout/reshape (transparent) and residual sums
 (marks ``residual_end``) to the first activation, the next weight layer
-(``linear``) or the model output (``linear`` head). A tensor returned by a
-helper function or block class is followed into its callers in the same file,
-and a tensor passed to such a helper into its body. Anything else is
-unresolved, with the reason.
+(``linear``) or the model output (``linear`` head), into helpers, methods and
+block classes (of this file or the project) and back out to their callers
+(:mod:`.consumers`). A layer's activation and initializer are read on every
+construction path of its unit in the project (:mod:`.paths`, SPEC 8.32).
+Anything else is unresolved, with the reason.
 
 Fans follow Keras' own ``compute_fans`` on the kernel layout (INIT_REFERENCE
 3.1/3.2): Dense fan_in = in, fan_out = units; Conv fan_in = (in/groups)*rf,
@@ -39,7 +40,7 @@ from .context import KerasProject
 from .consumers import Consumers, combine
 from .dims import dimensional_init
 from .flow import read
-from .graph import Application, Deps, Graph, Layer
+from .graph import Application, Graph, Layer
 from .paths import Decision, Paths
 from .program import Program, TopLevel
 from .tables import DROPOUT_LAYERS
@@ -69,14 +70,10 @@ class KerasFile:
             assert isinstance(memo, OrderedDict)
             if memo.get(self.top.module) is None:
                 memo[self.top.module] = self.program
+                if len(memo) > MAX_OPEN:
+                    memo.popitem(last=False)
         self.paths = Paths(self.program, self.top.module, project, opener)
         self.consumers = Consumers(self.paths)
-
-    # -- parameter defaults ---------------------------------------------------------------
-
-    def overridden(self, deps: Deps) -> str:
-        """The first parameter whose literal default some caller in the project replaces, else ''."""
-        return self.paths.overridden(deps)
 
     # -- records --------------------------------------------------------------------------
 
@@ -124,7 +121,7 @@ class KerasFile:
         before = self.upstream(app.graph, app.node)
         record, decision = self._base(layer, app.fan_in, app.fan_out, before)
         record = replace(record, traced=True, upstream=self._origin(before) if before is not None else None)
-        if self.overridden(app.fan_deps | layer.fan_deps):
+        if self.paths.overridden(app.fan_deps | layer.fan_deps):
             record = replace(record, fan_in=None, fan_out=None)  # a caller passes other sizes
         if layer.spec is not None and layer.spec.kind == "embedding":
             return replace(record, unresolved="")  # exempt from pairing: nothing to resolve
