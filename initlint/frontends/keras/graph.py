@@ -10,15 +10,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Union
+from typing import Any, Union
 
 import libcst as cst
 
 from ...records import Activation, InitSpec
 from .tables import GLOBAL_POOLING_PREFIX, WeightLayer
 
-if TYPE_CHECKING:
-    from .scope import Scope
 
 Shape = Union[tuple[Union[int, None], ...], None]
 MISSING = object()
@@ -57,7 +55,7 @@ class Layer:
     # was written with: read again for every way the enclosing unit is constructed (SPEC 8.32).
     act_expr: cst.BaseExpression | None = None
     init_expr: cst.BaseExpression | None = None
-    where: Scope | None = None
+    where: Any = None  # the scope.Scope it was built in (scope builds on this module: not imported)
     method: str = ""  # the method of its class that builds it (a subclass overriding it does not build it)
 
 
@@ -93,7 +91,7 @@ class Alias:
     """
 
     expr: cst.BaseExpression
-    scope: Scope
+    scope: Any  # a scope.Scope (scope builds on this module: not imported)
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import Any
 
 import libcst as cst
 
@@ -21,8 +21,6 @@ from .context import KerasProject
 from .graph import Application, Graph, Layer, Param
 from .tables import KERAS_ROOTS
 
-if TYPE_CHECKING:
-    from .scope import Scope
 
 
 @dataclass(frozen=True)
@@ -59,7 +57,7 @@ class TopLevel:
 class Site:
     """One call of a unit (a class constructed, a function called), its arguments read where it is written."""
 
-    scope: Scope  # a snapshot of the caller's bindings at the call
+    scope: Any  # a scope.Scope: a snapshot of the caller's bindings at the call (scope builds on this module)
     call: cst.Call
     where: str  # the caller: its class, function or "<module>"
     overrides: frozenset[str] = frozenset()  # a subclass's ``super().__init__``: the methods it defines itself
