@@ -109,6 +109,8 @@ class KerasFile:
             if sized is not None:
                 decision = replace(decision, init=sized, reason="", init_only=False)
         init = decision.init if isinstance(decision.init, InitSpec) else None
+        if init is not None and decision.callers and not init.note and init.source != "default":  # SPEC 8.32
+            init = replace(init, note=f"as built by {', '.join(decision.callers)}")
         record = LayerRecord(
             name=f"{layer.scope}.{layer.name}", kind=layer.spec.kind, framework="keras",
             origin=self._origin(layer), fan_in=fan_in, fan_out=fan_out, init=init, scope=layer.scope,
