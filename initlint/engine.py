@@ -82,6 +82,16 @@ def same_verdicts(
     )
 
 
+def same_judgement(records: Sequence[LayerRecord], settings: Settings) -> bool:
+    """Whether the rules say exactly the same of every record (codes, severities and messages).
+
+    How a source frontend decides whether a layer whose output reaches several consumers may be
+    judged as one: whichever consumer is taken, the finding (or its absence) is the same.
+    """
+    said = [[(v.code, v.severity, v.message) for v in judge(plausible(r), settings)] for r in records]
+    return all(s == said[0] for s in said[1:])
+
+
 def to_finding(record: LayerRecord, verdict: Verdict) -> Finding:
     spec = record.init
     return Finding(

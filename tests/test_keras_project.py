@@ -322,3 +322,108 @@ def test_a_hard_sigmoid_written_out_is_not_its_relu6() -> None:
     """)
     assert found["build.c"].activation is None and "x + 3.0" in found["build.c"].unresolved
     assert found["build.s"].activation.name == "ReLU"  # type: ignore[union-attr]  # a scale passes
+
+
+def linted(code: str) -> tuple[dict[str, LayerRecord], set[tuple[str, str, str]]]:
+    report = lint_source(textwrap.dedent(code), "m.py")
+    return {r.name: r for r in report.records}, {(f.layer, f.code, f.severity) for f in report.findings}
+
+
+def test_several_consumers_are_judged_as_one_only_where_each_draws_the_same_verdict() -> None:
+    """A trunk feeding a normalized ReLU path and a 1x1 shortcut: on Keras' default neither consumer draws a
+    finding (SPEC 8.1 silences INIT005 under normalization), so the layer is judged; unnormalized, ReLU draws
+    INIT005 (square 576->576: Glorot 2x below He) and the shortcut nothing, so it stays unresolved."""
+    code = """
+        import keras
+        from keras import layers
+
+        def build():
+            inputs = keras.Input((16, 16, 64))
+            trunk = layers.Conv2D(64, 3, padding="same", name="trunk")(inputs)
+            {norm}
+            shortcut = layers.Conv2D(128, 1, name="shortcut")(trunk)
+            x = layers.Activation("relu")(trunk)
+            x = layers.Conv2D(128, 3, padding="same", name="conv")(x)
+            return keras.Model(inputs, layers.Add()([x, shortcut]))
+    """
+    found, issues = linted(code.format(norm="trunk = layers.BatchNormalization()(trunk)"))
+    trunk = found["build.trunk"]
+    assert not trunk.unresolved and trunk.activation is not None and trunk.activation.name == "linear/relu"
+    assert not any(layer == "build.trunk" for layer, _, _ in issues)
+    found, issues = linted(code.format(norm=""))
+    assert found["build.trunk"].activation is None
+    assert found["build.trunk"].unresolved == "consumed by different activations (linear, relu)"
+
+
+CHOICE = """
+    import keras
+    from keras import layers
+
+    def build(minimalistic=False):
+        if minimalistic:
+            activation = relu
+        else:
+            activation = {other}
+        inputs = keras.Input((32, 32, 16))
+        x = layers.Conv2D(16, 1, kernel_initializer={init}, name="conv")(inputs)
+        x = activation(x)
+        return keras.Model(inputs, layers.Conv2D(10, 1, name="head")(x))
+
+    def relu(x):
+        return layers.ReLU()(x)
+
+    def hard_swish(x):
+        return layers.Activation("hard_swish")(x)
+
+    def tanh(x):
+        return layers.Activation("tanh")(x)
+"""
+
+
+def test_a_name_bound_to_one_function_or_another_calls_either() -> None:
+    """``activation = relu`` or ``hard_swish`` on the two branches (MobileNetV3): both consume the tensor. Keras'
+    default on a square 16->16 layer is 2x below He before either (one finding, naming both); He is right before
+    either; He before ReLU or tanh draws different verdicts, so the layer is unresolved."""
+    found, issues = linted(CHOICE.format(other="hard_swish", init='"glorot_uniform"'))
+    conv = found["build.conv"]  # Glorot written out: a warning before ReLU, advice before hard_swish
+    assert conv.activation is None and conv.unresolved == "consumed by different activations (ReLU, hard_silu)"
+    found, issues = linted(CHOICE.format(other="hard_swish", init="None").replace("kernel_initializer=None, ", ""))
+    conv = found["build.conv"]
+    assert conv.activation is not None and conv.activation.name == "ReLU/hard_silu" and (conv.fan_in, conv.fan_out) == (16, 16)
+    assert ("build.conv", "INIT005", "advice") in issues
+    found, issues = linted(CHOICE.format(other="hard_swish", init='"he_normal"'))
+    assert found["build.conv"].activation is not None and not any(layer == "build.conv" for layer, _, _ in issues)
+    found, issues = linted(CHOICE.format(other="tanh", init='"he_normal"'))
+    assert found["build.conv"].activation is None and "different activations" in found["build.conv"].unresolved
+
+
+def test_a_name_that_is_none_on_one_branch_is_the_tensor_where_used() -> None:
+    """``x_preact = None; if pre: x_preact = relu(bn(x))``, then ``shortcut = x_preact`` or a pooled ``x``
+    (ResNet-vd): the pooled tensor reaches the shortcut conv; with a value the analysis does not follow on
+    the other branch, the reason says so instead of "not used"."""
+    code = """
+        import keras
+        from keras import layers
+
+        def block(x, pre=False, stride=2):
+            x_preact = {none}
+            if pre:
+                x_preact = layers.ReLU()(layers.BatchNormalization()(x))
+            if x_preact is not None:
+                shortcut = x_preact
+            elif stride > 1:
+                shortcut = layers.AveragePooling2D(2)(x)
+            else:
+                shortcut = x
+            return layers.Conv2D(16, 1, name="short")(shortcut)
+
+        def build():
+            inputs = keras.Input((8, 8, 16))
+            x = layers.Conv2D(16, 3, padding="same", name="stem")(inputs)
+            return keras.Model(inputs, block(x))
+    """
+    found, _ = linted(code.format(none="None"))
+    assert found["build.stem"].activation is not None and found["build.stem"].activation.name == "ReLU/linear"
+    found, _ = linted(code.format(none="make()"))
+    assert found["build.stem"].activation is None
+    assert "shortcut is, after a branch, this tensor or a value the analysis does not follow" in found["build.stem"].unresolved

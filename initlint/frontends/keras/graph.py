@@ -83,6 +83,13 @@ class UnitRef:
     name: str
 
 
+@dataclass(frozen=True)
+class Units:
+    """A name bound to one function or another on different branches (``act = relu if m else hard_swish``)."""
+
+    names: tuple[str, ...]
+
+
 @dataclass(frozen=True, eq=False)
 class Alias:
     """A name bound to an expression that is not a tensor or layer (``self.init = get(kernel_initializer)``).
@@ -125,7 +132,7 @@ class Bag:
         self.items.append(item)
 
 
-Value = Union[int, Layer, Param, Lit, UnitRef, Alias, Bag, None]
+Value = Union[int, Layer, Param, Lit, UnitRef, Units, Alias, Bag, None]
 
 
 @dataclass

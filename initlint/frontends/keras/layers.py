@@ -28,6 +28,7 @@ Never imports keras or tensorflow: the file is only parsed.
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 import libcst as cst
@@ -37,7 +38,7 @@ from ...records import Activation, InitSpec, LayerRecord, Origin
 from ...settings import Settings
 from ..python.source import SourceFile
 from .context import KerasProject
-from .consumers import Consumers, combine
+from .consumers import Consumer, Consumers, alternatives, combine
 from .dims import dimensional_init
 from .flow import read
 from .graph import Application, Graph, Layer
@@ -46,12 +47,19 @@ from .program import Program, TopLevel
 from .tables import DROPOUT_LAYERS
 
 
-def records(source: SourceFile, project: KerasProject | None = None) -> list[LayerRecord]:
-    """One record per Keras weight layer (and per Dropout site) of the file (``project``: the rest, SPEC 8.32)."""
+Agreement = Callable[[Sequence[LayerRecord], Settings], bool]  # whether the rules say the same of each record
+
+
+def records(source: SourceFile, project: KerasProject | None = None, agree: Agreement | None = None) -> list[LayerRecord]:
+    """One record per Keras weight layer (and per Dropout site) of the file (``project``: the rest, SPEC 8.32).
+
+    ``agree`` (the engine's :func:`~initlint.engine.same_judgement`): a layer whose output reaches
+    consumers of different activations is judged when the rules say the same whichever is taken.
+    """
     text = source.text
     if "keras" not in text and "tensorflow" not in text:
         return []
-    return KerasFile(source, project).records()
+    return KerasFile(source, project, agree).records()
 
 
 # -- the file -------------------------------------------------------------------------------
@@ -60,8 +68,9 @@ def records(source: SourceFile, project: KerasProject | None = None) -> list[Lay
 class KerasFile:
     """One module read into graphs (by :func:`.flow.read`), its consumers resolved into records."""
 
-    def __init__(self, source: SourceFile, project: KerasProject | None = None) -> None:
+    def __init__(self, source: SourceFile, project: KerasProject | None = None, agree: Agreement | None = None) -> None:
         self.source = source
+        self.agree = agree
         opener = (lambda module: other_program(project, source.settings, module)) if project is not None else None
         self.top = TopLevel.scan(source, project, opener)
         self.program = read(self.top)
@@ -85,7 +94,7 @@ class KerasFile:
         for layer in program.layers:
             if layer.role == "weight" and id(layer) not in applied:
                 built.append(self._unapplied(layer))
-        out = _dedupe(built)
+        out = _dedupe(built, self._agrees)
         # The network a Dropout belongs to is its scope: the model variable, function or class.
         selu = {r.scope for r in out if r.activation is not None and r.activation.family == "selu"}
         for _, layer in program.dropouts:
@@ -132,10 +141,22 @@ class KerasFile:
         if isinstance(decision.act, Activation):
             act = replace(decision.act, reaches_weight=self.consumers.reaches_weight(app.graph, app.node))
             return replace(record, activation=act)
-        act, normalized, residual, reason = combine(self.consumers.of(app.graph, app.node))
+        found = self.consumers.of(app.graph, app.node)
+        act, normalized, residual, reason = combine(found)
         if act is None:
-            return replace(record, unresolved=record.unresolved or reason)
+            return self._settled(record, found) or replace(record, unresolved=record.unresolved or reason)
         return replace(record, activation=act, normalized=normalized, residual_end=residual)
+
+    def _settled(self, record: LayerRecord, found: list[Consumer]) -> LayerRecord | None:
+        """A layer whose output reaches several consumers, judged as one where every one draws the same verdict."""
+        if any(c.act is None for c in found):
+            return None
+        options = [replace(record, activation=act, normalized=norm, residual_end=res)
+                   for act, norm, res in alternatives(found)]
+        return options[0] if len(options) > 1 and self._agrees(options) else None
+
+    def _agrees(self, options: Sequence[LayerRecord]) -> bool:
+        return self.agree is not None and self.agree(options, self.source.settings)
 
     def upstream(self, graph: Graph, nid: int) -> Layer | None:
         """The weight layer whose output reaches this one through activations and transparent ops only (SPEC 8.34).
@@ -199,7 +220,7 @@ def other_program(project: KerasProject, settings: Settings, module: str) -> Pro
     return program
 
 
-def _dedupe(items: list[LayerRecord]) -> list[LayerRecord]:
+def _dedupe(items: list[LayerRecord], agree: Callable[[Sequence[LayerRecord]], bool] | None = None) -> list[LayerRecord]:
     """One record per construction site: a loop or a shared layer applied twice is one layer."""
     groups: dict[tuple[object, ...], list[LayerRecord]] = {}
     for r in items:
@@ -221,7 +242,8 @@ def _dedupe(items: list[LayerRecord]) -> list[LayerRecord]:
         if reasons:
             first = replace(first, activation=None, unresolved=reasons[0])
         elif len(acts) > 1:
-            first = replace(first, activation=None, unresolved="consumed by different activations on different uses")
+            first = _agreed(first, group, agree) or replace(
+                first, activation=None, unresolved="consumed by different activations on different uses")
         else:
             first = replace(first, normalized=any(r.normalized for r in group),
                             residual_end=any(r.residual_end for r in group),
@@ -229,3 +251,14 @@ def _dedupe(items: list[LayerRecord]) -> list[LayerRecord]:
         out.append(first)
     return out
 
+
+
+def _agreed(first: LayerRecord, group: list[LayerRecord],
+            agree: Callable[[Sequence[LayerRecord]], bool] | None) -> LayerRecord | None:
+    """One site applied several times with different consumers, judged as one where each use draws the same verdict."""
+    if agree is None:
+        return None
+    name = "/".join(sorted({r.activation.name for r in group if r.activation is not None}))
+    options = [replace(r, activation=replace(r.activation, name=name), fan_in=first.fan_in, fan_out=first.fan_out,
+                       upstream=first.upstream) for r in group if r.activation is not None]
+    return options[0] if agree(options) else None
