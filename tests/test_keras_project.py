@@ -399,8 +399,8 @@ def test_a_name_bound_to_one_function_or_another_calls_either() -> None:
 
 def test_a_name_that_is_none_on_one_branch_is_the_tensor_where_used() -> None:
     """``x_preact = None; if pre: x_preact = relu(bn(x))``, then ``shortcut = x_preact`` or a pooled ``x``
-    (ResNet-vd): the pooled tensor reaches the shortcut conv; with a value the analysis does not follow on
-    the other branch, the reason says so instead of "not used"."""
+    (ResNet-vd): the pooled tensor reaches the shortcut conv. A tensor whose only use is a name that, after
+    a branch, may be a value the analysis does not follow: the reason says so instead of "not used"."""
     code = """
         import keras
         from keras import layers
@@ -424,6 +424,79 @@ def test_a_name_that_is_none_on_one_branch_is_the_tensor_where_used() -> None:
     """
     found, _ = linted(code.format(none="None"))
     assert found["build.stem"].activation is not None and found["build.stem"].activation.name == "ReLU/linear"
-    found, _ = linted(code.format(none="make()"))
-    assert found["build.stem"].activation is None
-    assert "shortcut is, after a branch, this tensor or a value the analysis does not follow" in found["build.stem"].unresolved
+    found, _ = linted("""
+        import keras
+        from keras import layers
+        import settings
+
+        def build(flag):
+            inputs = keras.Input((8, 8, 16))
+            y = layers.Conv2D(16, 3, name="c")(inputs)
+            if flag:
+                y = settings.value
+            return keras.Model(inputs, layers.Dense(10)(y))
+    """)
+    assert found["build.c"].unresolved == "y is, after a branch, this tensor or a value the analysis does not follow"
+
+
+SIZED = """
+import keras
+from keras import layers
+
+
+class Block(layers.Layer):
+    def __init__(self, dim, dims=(8, 16), **kwargs):
+        super().__init__(**kwargs)
+        self.dim = int(dim)
+        self.conv1 = layers.Conv2D(dim, 3, padding="same", activation="relu")
+        self.conv2 = layers.Conv2D(self.dim, 3, padding="same", activation="relu")
+        self.up = layers.Dense(4 * self.dim, activation="gelu")
+        self.down = layers.Dense(dim // 2, activation="relu")
+        self.fixed = layers.Dense(dim // 2, activation="relu",
+                                  kernel_initializer=keras.initializers.RandomNormal(stddev=0.02))
+        self.loop = [layers.Dense(d, activation="relu") for d in dims]
+
+    def call(self, x):
+        x = self.up(self.conv2(self.conv1(x)))
+        x = self.fixed(self.down(x))
+        for layer in self.loop:
+            x = layer(x)
+        return x
+
+
+class Model(keras.Model):
+    def __init__(self, dim, **kwargs):
+        super().__init__(**kwargs)
+        self.block = Block(dim)
+        self.head = layers.Dense(10)
+
+    def call(self, x):
+        return self.head(self.block(x))
+
+
+def build(dims):
+    def apply(inputs):
+        x = layers.Dense(dims[0], activation="relu", name="a")(inputs)
+        return layers.Dense(dims[0], activation="relu", name="b")(x)
+    return apply
+"""
+
+
+def test_widths_in_a_parameter_give_fans_in_a_known_ratio() -> None:
+    """``Conv2D(dim, 3)`` after ``Conv2D(dim, 3)``: fans 9*dim -> 9*dim whatever dim is (a caller passes
+    it), so Keras' default before ReLU is 2x below He with the numbers per unit of dim; ``Dense(4 * dim)``
+    after it: Glorot's 2/(5 dim) is within 1.25x of He(fan_out), no finding (SPEC 8.3). A fixed std does
+    not scale with dim: its fans stay unknown. ``dims[0]`` or a loop's ``d`` is no parameter: no ratio."""
+    found, issues = linted(SIZED)
+    conv2, up, down = found["Block.conv2"], found["Block.up"], found["Block.down"]
+    assert (conv2.fan_in, conv2.fan_out, conv2.fan_unit) == (9, 9, "dim")
+    assert (up.fan_in, up.fan_out, up.fan_unit) == (1, 4, "dim") and ("Block.up", "INIT005", "advice") not in issues
+    assert (down.fan_in, down.fan_out, down.fan_unit) == (8, 1, "dim/2")  # 4*dim -> dim//2
+    assert ("Block.down", "INIT005", "advice") not in issues  # Glorot 2/(9 u) is within 1.13x of He(fan_in)'s 2/(8 u)
+    assert found["Block.fixed"].fan_in is None and found["Block.fixed"].fan_unit == ""
+    assert found["Block.dense"].fan_unit == "" and found["build.apply.b"].fan_in is None  # the list over dims; dims[0]
+    assert ("Block.conv1", "INIT005", "advice") in issues and found["Block.conv1"].fan_in is None  # its input: not shown
+    report = lint_source(textwrap.dedent(SIZED), "m.py")
+    message = next(f.message for f in report.findings if f.layer == "Block.conv2")
+    assert ("With fan_in = 9*dim, fan_out = 9*dim, variance 0.111/dim (std 0.333/sqrt(dim)) is 2x below "
+            "He's 0.222/dim (std 0.471/sqrt(dim))") in message

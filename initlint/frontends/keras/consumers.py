@@ -39,10 +39,11 @@ class Consumer:
     normalized: bool = False
     residual: bool = False
     reason: str = ""
+    soft: bool = False  # a use lost where branches meet: the reason only when nothing else consumes the output
 
     def under(self, normalized: bool, residual: bool) -> Consumer:
         if (normalized and not self.normalized) or (residual and not self.residual):
-            return Consumer(self.act, self.normalized or normalized, self.residual or residual, self.reason)
+            return replace(self, normalized=self.normalized or normalized, residual=self.residual or residual)
         return self
 
 
@@ -80,7 +81,7 @@ class Consumers:
                         found[item.under(*flags)] = None
                     else:
                         todo.append((item[0], item[1], *flags, item[2]))
-        return list(found)
+        return [c for c in found if not c.soft] or list(found)
 
     def step(self, graph: Graph, uid: int, node: Node, nid: int, calls: Calls) -> list[Consumer | Step]:
         """What one user of a tensor is: a final consumer, or where the search goes on."""
@@ -108,6 +109,8 @@ class Consumers:
             return [(graph, uid, calls)]
         if op == "output":
             return [Consumer(HEAD)]
+        if op == "lost":
+            return [Consumer(reason=node.what, soft=True)]
         if op == "return":
             if calls:  # back to the call that entered this unit
                 (caller, site), rest = calls[-1], calls[:-1]

@@ -164,7 +164,8 @@ class Flow:
         out: dict[str, Value] = {}
         for key in dict.fromkeys(k for env in ends for k in env):
             values = [env[key] for env in ends if key in env]
-            if any(isinstance(v, int) for v in values):  # None on one branch, a tensor on another: used, the tensor
+            local = "." not in key  # ``self.x`` may hold another method's tensors (class envs): left as they were
+            if local and any(isinstance(v, int) for v in values):  # None on one branch, a tensor on another: the tensor
                 values = [v for v in values if v != Lit(None)]
             if any(isinstance(v, int) for v in values):
                 # a parameter left untouched on one branch is the same tensor as its node on another
@@ -189,9 +190,9 @@ class Flow:
             else:
                 out[key] = None
                 tensors = tuple(dict.fromkeys(v for v in values if isinstance(v, int)))
-                if tensors:  # a tensor on one branch, what the analysis does not follow on another
-                    self.graph.add(Node("unknown", tensors, what=f"{key} is, after a branch, this tensor or a value "
-                                                                 "the analysis does not follow"))
+                if tensors and local:  # a tensor on one branch, what the analysis does not follow on another
+                    self.graph.add(Node("lost", tensors, what=f"{key} is, after a branch, this tensor or a value "
+                                                              "the analysis does not follow"))
         return out
 
     def small(self, small: cst.BaseSmallStatement) -> None:
@@ -427,8 +428,8 @@ def _inherit(top: TopLevel, program: Program, cls: cst.ClassDef, scope: Scope, h
         scope.base = found
         foreign = other is not program
         for key, value in other.class_envs.get(name, {}).items():
-            if not (foreign and isinstance(value, (Layer, UnitRef, Bag))):
-                scope.env.setdefault(key, value)
+            if not (foreign and isinstance(value, (Layer, UnitRef, Bag))):  # a base's tensors are of its graph
+                scope.env.setdefault(key, None if isinstance(value, int) and not isinstance(value, bool) else value)
         if not has_init:
             module = other.top.module if other.top is not None else ""
             program.signatures[f"{cls.name.value}.__init__"] = other.signatures.get(f"{name}.__init__", ())

@@ -9,6 +9,7 @@ each kernel layout (INIT_REFERENCE 3.1/3.2).
 from __future__ import annotations
 
 import math
+from fractions import Fraction
 from dataclasses import dataclass, field
 from typing import Any, Union
 
@@ -18,7 +19,7 @@ from ...records import Activation, InitSpec
 from .tables import GLOBAL_POOLING_PREFIX, WeightLayer
 
 
-Shape = Union[tuple[Union[int, None], ...], None]
+Shape = Union[tuple[Union[int, "Sym", None], ...], None]
 MISSING = object()
 
 
@@ -71,6 +72,30 @@ class Param:
     @property
     def key(self) -> ParamKey:
         return (self.module, self.unit, self.name)
+
+
+@dataclass(frozen=True)
+class Sym:
+    """A width the code writes but does not fix: ``coef`` times a parameter without a default (``4 * dim``).
+
+    Two widths in one parameter are in a known ratio: the fans of a layer between them decide SPEC 8.3
+    for fan-scaled initializers, whose variance ratios do not depend on the parameter's value.
+    """
+
+    coef: Fraction
+    key: ParamKey
+
+    def __mul__(self, other: object) -> Sym:
+        if isinstance(other, int) and not isinstance(other, bool) and other > 0:
+            return Sym(self.coef * other, self.key)
+        return NotImplemented
+
+    __rmul__ = __mul__
+
+    def __floordiv__(self, other: object) -> Sym:  # ``dim // 2``: the ratio, up to the rounding
+        if isinstance(other, int) and not isinstance(other, bool) and other > 0:
+            return Sym(self.coef / other, self.key)
+        return NotImplemented
 
 
 @dataclass(frozen=True)
@@ -183,8 +208,8 @@ class Application:
     graph: Graph
     node: int
     layer: Layer
-    fan_in: int | None
-    fan_out: int | None
+    fan_in: int | Sym | None
+    fan_out: int | Sym | None
     fan_deps: Deps = NO_DEPS
 
 
@@ -287,7 +312,7 @@ def _first(g: dict[str, object], *keys: str, default: object) -> object:
     return default
 
 
-def fans_of(layer: Layer, shape: Shape) -> tuple[int | None, int | None, Shape]:
+def fans_of(layer: Layer, shape: Shape) -> tuple[int | Sym | None, int | Sym | None, Shape]:
     """(fan_in, fan_out, output shape) by Keras' compute_fans on the layer's kernel layout."""
     spec, g = layer.spec, layer.geometry
     assert spec is not None
@@ -302,8 +327,12 @@ def fans_of(layer: Layer, shape: Shape) -> tuple[int | None, int | None, Shape]:
         value = default if value in (MISSING, None) else value
         return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
 
+    def width(key: str) -> int | Sym | None:
+        value = g.get(key)
+        return value if isinstance(value, Sym) else count(key)
+
     if spec.geometry == "dense":
-        units = count("units")
+        units = width("units")
         return cin, units, lead + (units,)
     if spec.geometry == "embedding":
         return None, None, (shape or (None,)) + (count("output_dim"),)
@@ -312,7 +341,7 @@ def fans_of(layer: Layer, shape: Shape) -> tuple[int | None, int | None, Shape]:
     kernel = _ints(g.get("kernel_size"), spec.rank)
     rf = math.prod(kernel) if kernel else None
     spatial = _spatial(lead, g, spec.rank, spec.geometry == "transpose")
-    filters = count("filters")
+    filters = width("filters")
     if spec.geometry == "conv":
         groups = count("groups", 1)
         fi = cin // groups * rf if cin and groups and rf else None

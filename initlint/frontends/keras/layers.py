@@ -27,6 +27,7 @@ Never imports keras or tensorflow: the file is only parsed.
 
 from __future__ import annotations
 
+import math
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import replace
@@ -41,7 +42,7 @@ from .context import KerasProject
 from .consumers import Consumer, Consumers, alternatives, combine
 from .dims import dimensional_init
 from .flow import read
-from .graph import Application, Graph, Layer
+from .graph import Application, Graph, Layer, Sym
 from .paths import Decision, Paths
 from .program import Program, TopLevel
 from .tables import DROPOUT_LAYERS
@@ -109,7 +110,7 @@ class KerasFile:
             return self.source.origin(self.source.module)
         return self.source.origin(layer.stmt, layer.call)
 
-    def _base(self, layer: Layer, fan_in: int | None, fan_out: int | None,
+    def _base(self, layer: Layer, fan_in: int | Sym | None, fan_out: int | Sym | None,
               before: Layer | None = None) -> tuple[LayerRecord, Decision]:
         assert layer.spec is not None
         decision = self.paths.decided(layer)
@@ -120,9 +121,10 @@ class KerasFile:
         init = decision.init if isinstance(decision.init, InitSpec) else None
         if init is not None and decision.callers and not init.note and init.source != "default":  # SPEC 8.32
             init = replace(init, note=f"as built by {', '.join(decision.callers)}")
+        fan_in, fan_out, unit = record_fans(fan_in, fan_out)
         record = LayerRecord(
             name=f"{layer.scope}.{layer.name}", kind=layer.spec.kind, framework="keras",
-            origin=self._origin(layer), fan_in=fan_in, fan_out=fan_out, init=init, scope=layer.scope,
+            origin=self._origin(layer), fan_in=fan_in, fan_out=fan_out, fan_unit=unit, init=init, scope=layer.scope,
             unresolved=decision.reason, kernel_arg=layer.spec.kernel_arg,
         )
         return record, decision
@@ -133,7 +135,7 @@ class KerasFile:
         record, decision = self._base(layer, app.fan_in, app.fan_out, before)
         record = replace(record, traced=True, upstream=self._origin(before) if before is not None else None)
         if self.paths.overridden(app.fan_deps | layer.fan_deps):
-            record = replace(record, fan_in=None, fan_out=None)  # a caller passes other sizes
+            record = replace(record, fan_in=None, fan_out=None, fan_unit="")  # a caller passes other sizes
         if layer.spec is not None and layer.spec.kind == "embedding":
             return replace(record, unresolved="")  # exempt from pairing: nothing to resolve
         if record.unresolved:
@@ -231,10 +233,12 @@ def _dedupe(items: list[LayerRecord], agree: Callable[[Sequence[LayerRecord]], b
         if len(group) == 1:
             out.append(first)
             continue
-        if len({r.fan_in for r in group}) > 1:
+        if len({(r.fan_in, r.fan_unit) for r in group}) > 1:
             first = replace(first, fan_in=None)  # e.g. a loop: the first iteration's input differs
-        if len({r.fan_out for r in group}) > 1:
+        if len({(r.fan_out, r.fan_unit) for r in group}) > 1:
             first = replace(first, fan_out=None)
+        if first.fan_unit and (first.fan_in is None or first.fan_out is None):
+            first = replace(first, fan_in=None, fan_out=None, fan_unit="")  # one multiple alone says nothing
         if len({r.upstream for r in group}) > 1:
             first = replace(first, upstream=None)
         acts = {(r.activation.family, r.activation.slope) if r.activation else None for r in group}
@@ -262,3 +266,13 @@ def _agreed(first: LayerRecord, group: list[LayerRecord],
     options = [replace(r, activation=replace(r.activation, name=name), fan_in=first.fan_in, fan_out=first.fan_out,
                        upstream=first.upstream) for r in group if r.activation is not None]
     return options[0] if agree(options) else None
+
+
+def record_fans(fan_in: int | Sym | None, fan_out: int | Sym | None) -> tuple[int | None, int | None, str]:
+    """Fans for a record: numbers; or, both multiples of one parameter ``d``, the integer multiples and ``d``
+    (``d/2`` where a multiple is a half); a multiple beside a number or another parameter is unknown."""
+    if isinstance(fan_in, Sym) and isinstance(fan_out, Sym) and fan_in.key == fan_out.key:
+        den = math.lcm(fan_in.coef.denominator, fan_out.coef.denominator)
+        name = fan_in.key[2] if den == 1 else f"{fan_in.key[2]}/{den}"
+        return int(fan_in.coef * den), int(fan_out.coef * den), name
+    return (fan_in if isinstance(fan_in, int) else None), (fan_out if isinstance(fan_out, int) else None), ""
