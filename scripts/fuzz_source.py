@@ -23,8 +23,7 @@ wall-clock cap (a hang), ``Traceback`` or ``internal error`` on stderr, an error
 names no file of the batch, JSON that does not parse (or holds NaN), a file missing from
 the summary, a temporary file left behind by ``--fix``, or a fixed file that lost a line
 the fix did not mean to touch: a deleted line, an edited line that held neither a call nor
-one of its keyword arguments, or whose
-indentation or comment is gone (data loss). The counts are printed at the end (and the
+one of its keyword arguments, or whose indentation or comment is gone (data loss). The counts are printed at the end (and the
 failing batches kept under ``--out``); the exit status is 1 when anything failed.
 """
 
