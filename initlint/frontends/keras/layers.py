@@ -262,7 +262,7 @@ def _agreed(first: LayerRecord, group: list[LayerRecord],
     """One site applied several times with different consumers, judged as one where each use draws the same verdict."""
     if agree is None:
         return None
-    name = "/".join(sorted({r.activation.name for r in group if r.activation is not None}))
+    name = "/".join(sorted({n for r in group if r.activation is not None for n in r.activation.name.split("/")}))
     options = [replace(r, activation=replace(r.activation, name=name), fan_in=first.fan_in, fan_out=first.fan_out,
                        upstream=first.upstream) for r in group if r.activation is not None]
     return options[0] if agree(options) else None
