@@ -16,8 +16,8 @@ from ...records import Activation
 from ...rulebook import activation_family
 from ..python.names import dotted
 from . import initializers as keras_init
-from .graph import MISSING, Bag, Layer, Opaque, Shape, UnitRef, Value, argument
 from .dims import width
+from .graph import MISSING, Bag, Layer, Opaque, Shape, UnitRef, Value, argument
 from .layer_args import activation, activation_layer, initializer
 from .program import Program, Site
 from .scope import DEFAULT, Scope

@@ -10,14 +10,14 @@ cannot read.
 
 from __future__ import annotations
 
+from fractions import Fraction
+
 import libcst as cst
 
 from ...formulas import TRUNCNORM_STD_2
 from ...records import InitSpec
 from ..python.names import dotted
 from . import initializers as keras_init
-from fractions import Fraction
-
 from .graph import Layer, Lit, Param, Sym, argument, scalar
 from .scope import Reading, Scope
 from .tables import qualified_class

@@ -9,8 +9,8 @@ each kernel layout (INIT_REFERENCE 3.1/3.2).
 from __future__ import annotations
 
 import math
-from fractions import Fraction
 from dataclasses import dataclass, field
+from fractions import Fraction
 from typing import Any, Union
 
 import libcst as cst

@@ -256,7 +256,6 @@ def _dedupe(items: list[LayerRecord], agree: Callable[[Sequence[LayerRecord]], b
     return out
 
 
-
 def _agreed(first: LayerRecord, group: list[LayerRecord],
             agree: Callable[[Sequence[LayerRecord]], bool] | None) -> LayerRecord | None:
     """One site applied several times with different consumers, judged as one where each use draws the same verdict."""
