@@ -292,6 +292,11 @@ def _conv_length(n: int | None, k: int, s: int, d: int, padding: object, transpo
     return (n - span) // s + 1 if n >= span else None
 
 
+def spatial_dims(shape: tuple[int | Sym | None, ...]) -> tuple[int | None, ...]:
+    """The dims before the channels, as numbers (a width in a parameter is a channel count only)."""
+    return tuple(d if isinstance(d, int) else None for d in shape[:-1])
+
+
 def _spatial(lead: tuple[int | None, ...], g: dict[str, object], rank: int, transpose: bool) -> tuple[int | None, ...]:
     """Output spatial dims of a convolution (unknown where any input is not a literal)."""
     kernel = _ints(g.get("kernel_size"), rank)
@@ -324,7 +329,7 @@ def fans_of(layer: Layer, shape: Shape) -> tuple[int | Sym | None, int | Sym | N
         shape = layer.input_shape
     channels_first = g.get("data_format") == "channels_first"
     cin = shape[-1] if shape and not channels_first else None
-    lead: tuple[int | None, ...] = tuple(shape[:-1]) if shape else (None,)
+    lead = spatial_dims(shape) if shape else (None,)
 
     def count(key: str, default: object = MISSING) -> int | None:
         value = g.get(key, MISSING)
@@ -386,7 +391,7 @@ def pass_shape(layer: Layer, shapes: list[Shape]) -> Shape:
         if layer.geometry.get("keepdims") is True:
             return tuple(None for _ in shape[:-1]) + (shape[-1],)
         return (shape[-1],)
-    lead, rank = shape[:-1], len(shape) - 1
+    lead, rank = spatial_dims(shape), len(shape) - 1
     g = layer.geometry
     if "Pool" in cls:
         size = _ints(_first(g, "pool_size", "arg0", default=2), rank)
