@@ -500,3 +500,25 @@ def test_widths_in_a_parameter_give_fans_in_a_known_ratio() -> None:
     message = next(f.message for f in report.findings if f.layer == "Block.conv2")
     assert ("With fan_in = 9*dim, fan_out = 9*dim, variance 0.111/dim (std 0.333/sqrt(dim)) is 2x below "
             "He's 0.222/dim (std 0.471/sqrt(dim))") in message
+
+
+def test_one_layer_applied_twice_with_different_consumers() -> None:
+    """A shared convolution: once before a normalized ReLU, once before the next layer. Keras' default draws
+    nothing before either, so the site is judged; He written out draws advice before the next layer only, so
+    it stays unresolved ("on different uses")."""
+    code = """
+        import keras
+        from keras import layers
+
+        def build():
+            a, b = keras.Input((8, 8, 16)), keras.Input((8, 8, 16))
+            shared = layers.Conv2D(16, 3, padding="same", {init}name="shared")
+            x = layers.ReLU()(layers.BatchNormalization()(shared(a)))
+            y = layers.Conv2D(16, 1, name="next")(shared(b))
+            return keras.Model([a, b], layers.Add()([x, y]))
+    """
+    found, issues = linted(code.format(init=""))
+    assert found["build.shared"].activation is not None and not found["build.shared"].unresolved
+    assert not any(layer == "build.shared" for layer, _, _ in issues)
+    found, _ = linted(code.format(init='kernel_initializer="he_normal", '))
+    assert found["build.shared"].unresolved == "consumed by different activations on different uses"
