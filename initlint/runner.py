@@ -78,6 +78,12 @@ def lint_files(files: Sequence[str], settings: Settings, jobs: int | None = None
     """
     if cache is not None and not cache.usable:
         cache = None  # no secret to key entries with, or a cache folder that is a symbolic link
+    with _fewer_collections():  # the index, the lints and the decisions allocate many small acyclic objects
+        return _lint_files(files, settings, jobs, cache, annotate, project)
+
+
+def _lint_files(files: Sequence[str], settings: Settings, jobs: int | None, cache: Cache | None,
+                annotate: str | None, project: bool) -> list[FileResult]:
     sources = [f for f in files if f.endswith(".py")]
     session = Session.open(sources, settings, cache) if project and sources else None
     context = session.context_files(sources) if session is not None else []
@@ -108,8 +114,7 @@ def _analyse(paths: list[str], settings: Settings, jobs: int, cache: Cache | Non
             results.append(cached)
         else:
             tasks.append(task)
-    with _fewer_collections():
-        done = _run(tasks, settings, jobs, session)
+    done = _run(tasks, settings, jobs, session)
     for task, result in done:
         if cache is not None and task.key is not None and not is_transient(result):
             cache.put(task.key, result)
