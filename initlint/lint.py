@@ -50,6 +50,13 @@ def parsed(text: str) -> cst.Module | None:
     return None
 
 
+def parsed_last(path: str) -> cst.Module | None:
+    """The module this process parsed last, if it is the file ``path``'s."""
+    if _LAST_PARSE and _LAST_PARSE[2] == path:
+        return _LAST_PARSE[1]
+    return None
+
+
 def records_for_source(source: SourceFile, project: Project | None = None
                        ) -> tuple[list[LayerRecord], list[Effect], list[Entry]]:
     """Every source frontend whose framework the file mentions, on the one parse (and, for torch in a project,
@@ -94,7 +101,7 @@ def _lint_source(text: str, path: str, settings: Settings, project: Project | No
         return FileResult(path, error=parse_error(path, err))
     except UnicodeEncodeError as err:  # lone surrogates in a str handed to the API
         return FileResult(path, error=f"{path}: not valid Unicode text: {err.reason}")
-    _LAST_PARSE[:] = [text, module]
+    _LAST_PARSE[:] = [text, module, path]
     raw, effects, entries = records_for_source(SourceFile(path, text, module, settings, tree), project)
     records = [engine.plausible(r) for r in raw]
     found = [f for f in engine.findings(records, settings) if not _per_file_ignored(f.code, path, settings)]

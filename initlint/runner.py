@@ -27,8 +27,9 @@ from typing import TYPE_CHECKING, Any
 from . import limits
 from .cache import Cache
 from .limits import is_transient
-from .lint import analysed, decode, lint_bytes, lint_file, rejudge
+from .lint import analysed, decode, lint_bytes, lint_file, parsed_last, rejudge
 from .project.decide import Effects, decide, fed
+from .project.model import ProjectModel
 from .project.session import Session
 from .records import FileResult
 from .settings import Settings
@@ -203,20 +204,49 @@ def _run(tasks: list[Task], settings: Settings, jobs: int, session: Session | No
 
 def _run_here(tasks: list[Task], settings: Settings, session: Session | None) -> list[tuple[Task, FileResult]]:
     """Lint in this process, except files whose parse could crash or outlast ``--timeout``: those in a child."""
-    done: list[tuple[Task, FileResult]] = []
-    costly: list[Task] = []
-    for task in tasks:
+    done: dict[int, tuple[Task, FileResult]] = {}  # by the task's index: the results in the tasks' order
+    costly: list[tuple[int, Task]] = []
+    model = session.model if session is not None else None
+    if model is not None:  # the files linted here read each other's parses instead of parsing them again
+        model.expect(os.path.abspath(t.path) for t in tasks if t.path.endswith(".py"))
+    for i in _imported_first(tasks, model):
+        task = tasks[i]
         ready = _read(task, settings)
         if isinstance(ready, FileResult):
-            done.append((task, ready))
+            done[i] = (task, ready)
         elif _costly(ready, session):
-            costly.append(ready)
+            costly.append((i, ready))
         else:
-            done.append((ready, _lint(ready, settings, session)))
+            done[i] = (ready, _lint(ready, settings, session))
+        if model is not None and task.path.endswith(".py"):
+            model.linted(os.path.abspath(task.path), parsed_last(task.path))
+    out = [done[i] for i in sorted(done)]
     if costly:
         with Workers(1, settings, session) as workers:
-            done += workers.run(costly)
-    return done
+            out += workers.run([task for _i, task in sorted(costly, key=lambda pair: pair[0])])
+    return out
+
+
+def _imported_first(tasks: list[Task], model: ProjectModel | None) -> list[int]:
+    """The tasks' indices, each file after the files it imports from (where no import cycle prevents it)."""
+    if model is None:
+        return list(range(len(tasks)))
+    at: dict[str, list[int]] = {}
+    for i, t in enumerate(tasks):
+        at.setdefault(os.path.abspath(t.path), []).append(i)
+    out: list[int] = []
+    seen: set[str] = set()
+    for start in at:
+        stack = [(start, False)]
+        while stack:
+            path, finished = stack.pop()
+            if finished:
+                out += at[path]
+            elif path not in seen:
+                seen.add(path)
+                stack.append((path, True))
+                stack += [(p, False) for p in sorted(model.sources(path), reverse=True) if p in at and p not in seen]
+    return out
 
 
 def _read(task: Task, settings: Settings) -> Task | FileResult:
