@@ -8,6 +8,7 @@ only when a graph is audited.
 
 from __future__ import annotations
 
+import ast
 import io
 import os
 import re
@@ -72,13 +73,15 @@ def records_for_source(source: SourceFile, project: Project | None = None
 
 
 def lint_source(text: str, path: str = "<string>", settings: Settings | None = None,
-                project: Project | None = None) -> FileResult:
+                project: Project | None = None, checked: limits.Checked | None = None) -> FileResult:
     """Lint Python source text. Never imports or executes it; never raises (see :mod:`initlint.limits`).
 
     ``project``: the rest of the project as context (SPEC 8.32); without it the file stands alone.
+    ``checked``: (text, ``check_source(text)``) when already computed; used if the text is ``text``.
     """
     settings = settings or Settings()
-    return limits.guarded(path, settings.timeout, lambda: _lint_source(text, path, settings, project))
+    known = checked[1] if checked is not None and checked[0] == text else None
+    return limits.guarded(path, settings.timeout, lambda: _lint_source(text, path, settings, project, known))
 
 
 def analysed(text: str, project: Project | None = None) -> bool:
@@ -89,10 +92,11 @@ def analysed(text: str, project: Project | None = None) -> bool:
     return mentions_framework(text) or project is not None and project.builds_modules
 
 
-def _lint_source(text: str, path: str, settings: Settings, project: Project | None = None) -> FileResult:
+def _lint_source(text: str, path: str, settings: Settings, project: Project | None = None,
+                 checked: tuple[str | None, ast.Module | None] | None = None) -> FileResult:
     if not analysed(text, project):
         return FileResult(path, skipped=True)
-    hazard, tree = limits.check_source(text)
+    hazard, tree = checked if checked is not None else limits.check_source(text)
     if hazard:
         return FileResult(path, error=f"{path}: {hazard}")
     try:
@@ -161,7 +165,8 @@ def lint_file(path: str | os.PathLike[str], settings: Settings | None = None) ->
     return lint_bytes(name, data, settings)
 
 
-def lint_bytes(name: str, data: bytes, settings: Settings, project: Project | None = None) -> FileResult:
+def lint_bytes(name: str, data: bytes, settings: Settings, project: Project | None = None,
+               checked: limits.Checked | None = None) -> FileResult:
     """Lint the bytes of one ``.py`` (or ``.ipynb``) file already read (the cache keys on them)."""
     if settings.max_file_size and len(data) > settings.max_file_size:
         return FileResult(name, error=f"{name}: {limits.too_large(len(data), settings.max_file_size)}")
@@ -172,7 +177,7 @@ def lint_bytes(name: str, data: bytes, settings: Settings, project: Project | No
     except (UnicodeDecodeError, SyntaxError, LookupError) as err:
         reason = err.reason if isinstance(err, UnicodeDecodeError) else str(err)
         return FileResult(name, error=f"{name}: not valid UTF-8 (or declared encoding): {reason}")
-    return lint_source(text, name, settings, project)
+    return lint_source(text, name, settings, project, checked)
 
 
 def lint_notebook(name: str, data: bytes, settings: Settings) -> FileResult:

@@ -79,14 +79,16 @@ def lint_files(files: Sequence[str], settings: Settings, jobs: int | None = None
     """
     if cache is not None and not cache.usable:
         cache = None  # no secret to key entries with, or a cache folder that is a symbolic link
-    with _fewer_collections():  # the index, the lints and the decisions allocate many small acyclic objects
+    with _fewer_collections(), _kept_out_of_collections():
         return _lint_files(files, settings, jobs, cache, annotate, project)
 
 
 def _lint_files(files: Sequence[str], settings: Settings, jobs: int | None, cache: Cache | None,
                 annotate: str | None, project: bool) -> list[FileResult]:
     sources = [f for f in files if f.endswith(".py")]
-    session = Session.open(sources, settings, cache) if project and sources else None
+    with _collected_after(young=False):  # the index makes no reference cycles: nothing to collect
+        session = Session.open(sources, settings, cache) if project and sources else None
+    _freeze()  # the index (and the trees kept for the lint) is never walked by the collector
     context = session.context_files(sources) if session is not None else []
     jobs = default_jobs() if jobs is None else max(1, jobs)
     results = _analyse(list(files) + context, settings, jobs, cache, session)
@@ -172,6 +174,47 @@ def _fewer_collections() -> Iterator[None]:
         yield
     finally:
         gc.set_threshold(*before)
+
+
+@contextmanager
+def _collected_after(young: bool = True) -> Iterator[None]:
+    """No collection while one file is linted, one of the young generation after it (``young``).
+
+    The collector would walk the file's trees while they are alive (each object once or twice, a
+    tenth of a run); once the file is done they are gone, and the walk meets only what the lint's
+    reference cycles left (freed here) and what it keeps.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+            if young:
+                gc.collect(0)
+
+
+_FROZEN: list[bool] = []  # whether this run moved objects to the collector's permanent generation
+
+
+@contextmanager
+def _kept_out_of_collections() -> Iterator[None]:
+    """Objects :func:`_freeze` put out of the collector's reach are handed back at the end of the run."""
+    try:
+        yield
+    finally:
+        if _FROZEN and _FROZEN.pop():
+            gc.unfreeze()
+
+
+def _freeze() -> None:
+    """Put every object alive now (the project index, imported modules) out of the collector's reach for this
+    run, unless someone else froze objects already (``gc.unfreeze`` would hand theirs back too)."""
+    mine = gc.get_freeze_count() == 0
+    if mine:
+        gc.freeze()
+    _FROZEN.append(mine)
 
 
 def _task(path: str, cache: Cache | None, session: Session | None = None) -> Task:
@@ -276,7 +319,10 @@ def _costly(task: Task, session: Session | None = None) -> bool:
         return False
     if len(task.data) > ISOLATED_BYTES:
         return True
-    return limits.scan(task.data.decode("latin-1")).cost > limits.COSTLY  # tokens are ASCII: no decoding needed
+    cost = session.parse_cost(task.path, text) if session is not None else None
+    if cost is None:
+        cost = limits.scan(task.data.decode("latin-1")).cost  # tokens are ASCII: no decoding needed
+    return cost > limits.COSTLY
 
 
 class Workers:
@@ -401,6 +447,11 @@ def _context() -> BaseContext:
 
 
 def _lint(task: Task, settings: Settings, session: Session | None = None) -> FileResult:
+    with _collected_after():
+        return _lint_one(task, settings, session)
+
+
+def _lint_one(task: Task, settings: Settings, session: Session | None) -> FileResult:
     view = session.view(task.path) if session is not None and task.path.endswith(".py") else None
     if task.data is None:
         if view is None:
@@ -408,8 +459,8 @@ def _lint(task: Task, settings: Settings, session: Session | None = None) -> Fil
         data = limits.read_source(task.path, settings.max_file_size)
         if isinstance(data, str):
             return FileResult(task.path, error=f"{task.path}: {data}")
-        return lint_bytes(task.path, data, settings, view)
-    return lint_bytes(task.path, task.data, settings, view)
+        return lint_bytes(task.path, data, settings, view, session.checked(task.path))  # type: ignore[union-attr]
+    return lint_bytes(task.path, task.data, settings, view, session.checked(task.path) if view is not None else None)  # type: ignore[union-attr]
 
 
 def _serve(conn: Any, settings: Settings, session: Session | None) -> None:

@@ -265,27 +265,27 @@ def _reinit(calls: list[ast.Call]) -> bool:
 def _calls(tree: ast.Module, walker: _Walker) -> list[CallSite]:
     """Calls that pass names (classes, factories, activation classes) to a named callee."""
     out: list[CallSite] = []
-
-    def walk(nodes: list[ast.stmt], scope: str) -> None:
-        for stmt in nodes:
-            if isinstance(stmt, ast.ClassDef):
-                walk(stmt.body, stmt.name)
-                continue
-            if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                walk(stmt.body, scope or stmt.name)
-                continue
-            for node in walker.nodes(stmt).calls:
-                callee = _dotted(node.func)
-                if callee is None or not node.args and not node.keywords:
-                    continue
-                names = [d for d in (_dotted(a) for a in node.args) if d]
-                names += [d for d in (_dotted(k.value) for k in node.keywords if k.arg) if d]
-                kwargs = tuple((k.arg, _source(k.value)) for k in node.keywords if k.arg)
-                if names or kwargs:
-                    out.append(CallSite(callee, scope, node.lineno, tuple(names), kwargs))
-
-    walk(tree.body, "")
+    _calls_in(tree.body, "", walker, out)
     return out
+
+
+def _calls_in(stmts: list[ast.stmt], scope: str, walker: _Walker, out: list[CallSite]) -> None:
+    for stmt in stmts:
+        if isinstance(stmt, ast.ClassDef):
+            _calls_in(stmt.body, stmt.name, walker, out)
+            continue
+        if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            _calls_in(stmt.body, scope or stmt.name, walker, out)
+            continue
+        for node in walker.nodes(stmt).calls:
+            callee = _dotted(node.func)
+            if callee is None or not node.args and not node.keywords:
+                continue
+            names = [d for d in (_dotted(a) for a in node.args) if d]
+            names += [d for d in (_dotted(k.value) for k in node.keywords if k.arg) if d]
+            kwargs = tuple((k.arg, _source(k.value)) for k in node.keywords if k.arg)
+            if names or kwargs:
+                out.append(CallSite(callee, scope, node.lineno, tuple(names), kwargs))
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ import stat
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 
-from ..limits import read_source
+from ..limits import Checked, inspect_source, read_source
 from ..records import FileResult
 from ..rulebook import conventions
 from ..settings import Settings
@@ -22,6 +22,11 @@ from .index import FORMAT, Summary, decoded, summarise
 from .model import ProjectModel
 from .root import MAX_FILES, find_root, module_name, project_files
 from .view import View
+
+
+# The index keeps the ``ast`` trees of the files to lint, up to this much source, so that their lint does not
+# parse them again (a tree takes about 40 times its source's size).
+MAX_KEPT_TREES = 8 * 1024 * 1024
 
 
 def _digest(data: bytes) -> str:
@@ -39,11 +44,27 @@ def _semantic(summary: Summary) -> str:
 class Session:
     """The project of one run: its model, and per file a view and a context digest."""
 
-    def __init__(self, root: str, model: ProjectModel, digests: dict[str, str]) -> None:
+    def __init__(self, root: str, model: ProjectModel, digests: dict[str, str],
+                 checks: dict[str, tuple[Checked, int]] | None = None) -> None:
         self.root = root
         self.model = model
         self._semantic = digests
         self._keys: dict[str, str] = {}
+        self._checks = checks or {}
+
+    def __getstate__(self) -> dict[str, object]:
+        return {**self.__dict__, "_checks": {}}  # a spawned worker parses its files itself
+
+    def checked(self, path: str) -> Checked | None:
+        """(text, ``check_source(text)``) of a file to lint, as the index read it (once: the tree is then let go)."""
+        found = self._checks.pop(os.path.abspath(path), None)
+        return found[0] if found is not None else None
+
+    def parse_cost(self, path: str, text: str) -> int | None:
+        """libcst's estimated parse cost of a file to lint (:func:`initlint.limits.inspect_source`), if the index
+        measured this text."""
+        found = self._checks.get(os.path.abspath(path))
+        return found[1] if found is not None and found[0][0] == text else None
 
     @classmethod
     def open(cls, paths: Sequence[str], settings: Settings, store: object | None = None) -> Session | None:
@@ -68,6 +89,9 @@ class Session:
         stored = store.load_index(root) if store is not None else {}  # type: ignore[attr-defined]
         entries: dict[str, tuple[str, Summary | None]] = {}
         changed = False
+        linted = {os.path.abspath(p) for p in paths}
+        checks: dict[str, tuple[Checked, int]] = {}
+        budget = MAX_KEPT_TREES
         for path in files:
             data = read_source(path, settings.max_file_size)  # never blocks on a FIFO swapped in since the walk
             if isinstance(data, str):
@@ -80,12 +104,18 @@ class Session:
                 continue
             changed = True
             text = decoded(data)
-            entries[path] = (digest, summarise(path, text, module, is_package) if text is not None else None)
+            tree = None
+            if text is not None and path in linted and len(data) <= budget:  # one ast parse for the index and the lint
+                hazard, tree, cost = inspect_source(text)
+                checks[path] = ((text, (hazard, tree)), cost)
+                budget -= len(data)
+                tree = tree if "\0" not in text else None  # the index does not read text with NUL
+            entries[path] = (digest, summarise(path, text, module, is_package, tree) if text is not None else None)
         if store is not None and (changed or len(entries) != len(stored)):
             store.save_index(root, entries)  # type: ignore[attr-defined]
         summaries = [s for _d, s in entries.values() if s is not None]
         model = ProjectModel(root, summaries, conventions(settings.conventions))
-        return cls(root, model, {s.path: _semantic(s) for s in summaries})
+        return cls(root, model, {s.path: _semantic(s) for s in summaries}, checks)
 
     def view(self, path: str) -> View | None:
         summary = self.model.linker.by_path.get(os.path.abspath(path))
