@@ -79,16 +79,18 @@ def lint_files(files: Sequence[str], settings: Settings, jobs: int | None = None
     """
     if cache is not None and not cache.usable:
         cache = None  # no secret to key entries with, or a cache folder that is a symbolic link
-    with _fewer_collections(), _kept_out_of_collections():
-        return _lint_files(files, settings, jobs, cache, annotate, project)
-
-
-def _lint_files(files: Sequence[str], settings: Settings, jobs: int | None, cache: Cache | None,
-                annotate: str | None, project: bool) -> list[FileResult]:
     sources = [f for f in files if f.endswith(".py")]
-    with _collected_after(young=False):  # the index makes no reference cycles: nothing to collect
-        session = Session.open(sources, settings, cache) if project and sources else None
-    _freeze()  # the index (and the trees kept for the lint) is never walked by the collector
+    with _fewer_collections():
+        with _FrozenIndex() as index:
+            session = Session.open(sources, settings, cache) if project and sources else None
+        try:
+            return _lint_files(files, sources, session, settings, jobs, cache, annotate)
+        finally:
+            index.thaw()
+
+
+def _lint_files(files: Sequence[str], sources: list[str], session: Session | None, settings: Settings,
+                jobs: int | None, cache: Cache | None, annotate: str | None) -> list[FileResult]:
     context = session.context_files(sources) if session is not None else []
     jobs = default_jobs() if jobs is None else max(1, jobs)
     results = _analyse(list(files) + context, settings, jobs, cache, session)
@@ -177,8 +179,8 @@ def _fewer_collections() -> Iterator[None]:
 
 
 @contextmanager
-def _collected_after(young: bool = True) -> Iterator[None]:
-    """No collection while one file is linted, one of the young generation after it (``young``).
+def _collected_after() -> Iterator[None]:
+    """No collection while one file is linted, one of the young generation after it.
 
     The collector would walk the file's trees while they are alive (each object once or twice, a
     tenth of a run); once the file is done they are gone, and the walk meets only what the lint's
@@ -191,30 +193,30 @@ def _collected_after(young: bool = True) -> Iterator[None]:
     finally:
         if enabled:
             gc.enable()
-            if young:
-                gc.collect(0)
+            gc.collect(0)
 
 
-_FROZEN: list[bool] = []  # whether this run moved objects to the collector's permanent generation
+class _FrozenIndex:
+    """The project index out of the collector's reach for one run: built with the collector off (it makes no
+    reference cycles), then, with everything alive (the trees kept for the lint, imported modules), moved to the
+    permanent generation (``gc.freeze``) unless someone else froze objects already; handed back by ``thaw``."""
 
+    def __enter__(self) -> _FrozenIndex:
+        self.enabled = gc.isenabled()
+        self.mine = False
+        gc.disable()
+        return self
 
-@contextmanager
-def _kept_out_of_collections() -> Iterator[None]:
-    """Objects :func:`_freeze` put out of the collector's reach are handed back at the end of the run."""
-    try:
-        yield
-    finally:
-        if _FROZEN and _FROZEN.pop():
+    def __exit__(self, *exc: object) -> None:
+        self.mine = exc[0] is None and gc.get_freeze_count() == 0
+        if self.mine:
+            gc.freeze()
+        if self.enabled:
+            gc.enable()
+
+    def thaw(self) -> None:
+        if self.mine:
             gc.unfreeze()
-
-
-def _freeze() -> None:
-    """Put every object alive now (the project index, imported modules) out of the collector's reach for this
-    run, unless someone else froze objects already (``gc.unfreeze`` would hand theirs back too)."""
-    mine = gc.get_freeze_count() == 0
-    if mine:
-        gc.freeze()
-    _FROZEN.append(mine)
 
 
 def _task(path: str, cache: Cache | None, session: Session | None = None) -> Task:
