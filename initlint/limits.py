@@ -136,8 +136,10 @@ def without_nul(text: str) -> str:
 def max_depth(tree: ast.Module) -> int:
     """The deepest expression of a module, counted as libcst nests it.
 
-    Only long statements are measured (a short one cannot be deep). ``a and b and c``
-    is one flat node for CPython but one level per operand for libcst.
+    Only long statements are measured: one on a single line shorter than ``_LONG_STATEMENT``
+    cannot nest past ``_CHEAP_DEPTH`` levels (each level takes a character at least), which is
+    all the gate and the cost estimate ask. ``a and b and c`` is one flat node for CPython but
+    one level per operand for libcst.
     """
     return measure(tree)[0]
 
@@ -150,10 +152,11 @@ def measure(tree: ast.Module) -> tuple[int, int]:
     while stack:
         stmt = stack.pop()
         deepest = 0
+        long = _long(stmt)
         for name, value in ast.iter_fields(stmt):
             if name in ("body", "orelse", "finalbody", "handlers", "cases"):
                 stack.extend(value)
-            elif _long(stmt) or name not in ("value", "targets"):
+            elif long:
                 deepest = max(deepest, _expression_depth(value))
         best = max(best, deepest)
         cost += deepest**2 if deepest > _CHEAP_DEPTH else 0
@@ -161,8 +164,8 @@ def measure(tree: ast.Module) -> tuple[int, int]:
 
 
 def _long(stmt: ast.AST) -> bool:
-    start, end = getattr(stmt, "lineno", 0), getattr(stmt, "end_lineno", 0)
-    if start != end:
+    start, end = getattr(stmt, "lineno", None), getattr(stmt, "end_lineno", None)
+    if start is None or start != end:  # a ``case`` clause has no position: always measured
         return True
     return (getattr(stmt, "end_col_offset", 0) or 0) - getattr(stmt, "col_offset", 0) >= _LONG_STATEMENT
 

@@ -211,7 +211,12 @@ def _defaults(args: ast.arguments) -> list[tuple[str, str]]:
 
 
 def _source(e: ast.expr) -> str:
+    dotted = _dotted(e)  # a name or an attribute chain: its text as ``ast.unparse`` writes it, without its cost
+    if dotted is not None:
+        return dotted
     try:
+        if isinstance(e, ast.Constant) and (e.value is None or type(e.value) in (bool, int)):
+            return repr(e.value)
         return ast.unparse(e)
     except Exception:  # noqa: BLE001 - exotic nodes: an unknown default
         return "?"

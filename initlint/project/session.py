@@ -44,11 +44,10 @@ def _semantic(summary: Summary) -> str:
 class Session:
     """The project of one run: its model, and per file a view and a context digest."""
 
-    def __init__(self, root: str, model: ProjectModel, digests: dict[str, str],
-                 checks: dict[str, tuple[Checked, int]] | None = None) -> None:
+    def __init__(self, root: str, model: ProjectModel, checks: dict[str, tuple[Checked, int]] | None = None) -> None:
         self.root = root
         self.model = model
-        self._semantic = digests
+        self._semantic: dict[str, str] = {}  # path -> digest of its summary without positions, when first asked
         self._keys: dict[str, str] = {}
         self._checks = checks or {}
 
@@ -115,7 +114,14 @@ class Session:
             store.save_index(root, entries)  # type: ignore[attr-defined]
         summaries = [s for _d, s in entries.values() if s is not None]
         model = ProjectModel(root, summaries, conventions(settings.conventions))
-        return cls(root, model, {s.path: _semantic(s) for s in summaries}, checks)
+        return cls(root, model, checks)
+
+    def semantic(self, path: str) -> str:
+        """The digest of a file's summary without positions ("" when the index has none)."""
+        if path not in self._semantic:
+            summary = self.model.linker.by_path.get(path)
+            self._semantic[path] = _semantic(summary) if summary is not None else ""
+        return self._semantic[path]
 
     def view(self, path: str) -> View | None:
         summary = self.model.linker.by_path.get(os.path.abspath(path))
@@ -150,7 +156,7 @@ class Session:
                 if anc is not None:
                     modules.add(anc.summary.path)
         modules.discard(path)
-        parts = [summary.module] + [f"{m}:{self._semantic.get(m, '')}" for m in sorted(modules)]
+        parts = [summary.module] + [f"{m}:{self.semantic(m)}" for m in sorted(modules)]
         self._keys[path] = _digest("\n".join(parts).encode())
         return self._keys[path]
 
