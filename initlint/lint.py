@@ -22,6 +22,7 @@ from . import config, engine, limits, notebooks, suppressions
 from .frontends.keras import layers as keras_layers
 from .frontends.python.names import mentions_framework
 from .frontends.python.source import SourceFile
+from .frontends.python.syntax import parse_module
 from .frontends.torch import layers as torch_layers
 from .frontends.torch.context import Project
 from .records import Effect, Entry, FileResult, Finding, LayerRecord
@@ -100,7 +101,7 @@ def _lint_source(text: str, path: str, settings: Settings, project: Project | No
     if hazard:
         return FileResult(path, error=f"{path}: {hazard}")
     try:
-        module = cst.parse_module(text)
+        module = parse_module(text)
     except cst.ParserSyntaxError as err:
         return FileResult(path, error=parse_error(path, err))
     except UnicodeEncodeError as err:  # lone surrogates in a str handed to the API

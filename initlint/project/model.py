@@ -13,6 +13,7 @@ from collections.abc import Iterable
 import libcst as cst
 
 from ..frontends.python.names import Names
+from ..frontends.python.syntax import parse_module
 from ..frontends.torch.context import Definition, Globals
 from ..frontends.torch.tables import WEIGHT_LAYERS, torch_nn_class
 from ..limits import parse_hazard, read_source
@@ -69,7 +70,7 @@ class ProjectModel:
         # The gate linted files pass: libcst's native parser crashes on nesting it refuses.
         if text is not None and parse_hazard(text) is None:
             try:
-                parsed = Parsed(summary, cst.parse_module(text))
+                parsed = Parsed(summary, parse_module(text))
             except (cst.ParserSyntaxError, RecursionError):
                 parsed = None
         self._parsed[summary.path] = parsed
