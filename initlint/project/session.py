@@ -1,7 +1,9 @@
 """One run's project (SPEC 8.32): index every file under the root, then say what each linted file depends on.
 
 The index is cached by content (one pickle per project root, see :mod:`initlint.cache`), so
-a run on one changed file summarises only that file. ``context_key`` is the digest of what
+a run on one changed file summarises only that file; a file whose size, modification time and
+module name are those it was indexed with is not even read (one modified within the last two
+seconds is always read: it may change again within the clock's resolution). ``context_key`` is the digest of what
 other files contribute to a file's analysis (the summaries of the modules it imports and of
 the classes it can reach), so a cached result is reused only while that context is unchanged.
 """
@@ -11,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import os
 import stat
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 
@@ -27,6 +30,23 @@ from .view import View
 # The index keeps the ``ast`` trees of the files to lint, up to this much source, so that their lint does not
 # parse them again (a tree takes about 40 times its source's size).
 MAX_KEPT_TREES = 8 * 1024 * 1024
+
+
+# A file's (size, modification time in ns, module name) when indexed: the same stamp, the same content.
+Stamp = tuple[int, int, str]
+# A file modified this recently may be modified again within the clock's resolution: it is always read.
+RACY_NS = 2_000_000_000
+
+
+def _stamp(path: str, module: str, max_size: int) -> Stamp | None:
+    """The file's stamp; None for what is not a regular file within the size limit (read as before)."""
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    if not stat.S_ISREG(info.st_mode) or (max_size and info.st_size > max_size):
+        return None
+    return info.st_size, info.st_mtime_ns, module
 
 
 def _digest(data: bytes) -> str:
@@ -86,20 +106,27 @@ class Session:
             if ap not in walked and regular:
                 files.append(ap)
         stored = store.load_index(root) if store is not None else {}  # type: ignore[attr-defined]
-        entries: dict[str, tuple[str, Summary | None]] = {}
+        entries: dict[str, tuple[str, Summary | None, Stamp | None]] = {}
         changed = False
         linted = {os.path.abspath(p) for p in paths}
         checks: dict[str, tuple[Checked, int]] = {}
         budget = MAX_KEPT_TREES
+        settled = time.time_ns() - RACY_NS
         for path in files:
+            module, is_package = module_name(path)
+            stamp = _stamp(path, module, settings.max_file_size)
+            old = stored.get(path)
+            if stamp is not None and old is not None and len(old) == 3 and old[2] == stamp:
+                entries[path] = old  # unchanged since indexed: not even read
+                continue
             data = read_source(path, settings.max_file_size)  # never blocks on a FIFO swapped in since the walk
             if isinstance(data, str):
                 continue
-            module, is_package = module_name(path)
             digest = _digest(data + f"\0{module}\0{FORMAT}".encode())
-            old = stored.get(path)
-            if old is not None and old[0] == digest:
-                entries[path] = old
+            stamp = stamp if stamp is not None and stamp[1] < settled else None  # a file just written may change again
+            if old is not None and len(old) == 3 and old[0] == digest:
+                entries[path] = old if old[2] == stamp else (digest, old[1], stamp)
+                changed = changed or old[2] != stamp
                 continue
             changed = True
             text = decoded(data)
@@ -109,10 +136,10 @@ class Session:
                 checks[path] = ((text, (hazard, tree)), cost)
                 budget -= len(data)
                 tree = tree if "\0" not in text else None  # the index does not read text with NUL
-            entries[path] = (digest, summarise(path, text, module, is_package, tree) if text is not None else None)
+            entries[path] = (digest, summarise(path, text, module, is_package, tree) if text is not None else None, stamp)
         if store is not None and (changed or len(entries) != len(stored)):
             store.save_index(root, entries)  # type: ignore[attr-defined]
-        summaries = [s for _d, s in entries.values() if s is not None]
+        summaries = [s for _d, s, _stamp in entries.values() if s is not None]
         model = ProjectModel(root, summaries, conventions(settings.conventions))
         return cls(root, model, checks)
 
