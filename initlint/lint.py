@@ -14,6 +14,7 @@ import os
 import re
 import tokenize
 from dataclasses import replace
+from collections.abc import Callable
 from typing import Any
 
 import libcst as cst
@@ -52,13 +53,6 @@ def parsed(text: str) -> cst.Module | None:
     return None
 
 
-def parsed_last(path: str) -> cst.Module | None:
-    """The module this process parsed last, if it is the file ``path``'s."""
-    if _LAST_PARSE and _LAST_PARSE[2] == path:
-        return _LAST_PARSE[1]
-    return None
-
-
 def records_for_source(source: SourceFile, project: Project | None = None
                        ) -> tuple[list[LayerRecord], list[Effect], list[Entry]]:
     """Every source frontend whose framework the file mentions, on the one parse (and, for torch in a project,
@@ -74,15 +68,17 @@ def records_for_source(source: SourceFile, project: Project | None = None
 
 
 def lint_source(text: str, path: str = "<string>", settings: Settings | None = None,
-                project: Project | None = None, checked: limits.Checked | None = None) -> FileResult:
+                project: Project | None = None, checked: limits.Checked | None = None,
+                parsed: Callable[[cst.Module], None] | None = None) -> FileResult:
     """Lint Python source text. Never imports or executes it; never raises (see :mod:`initlint.limits`).
 
     ``project``: the rest of the project as context (SPEC 8.32); without it the file stands alone.
     ``checked``: (text, ``check_source(text)``) when already computed; used if the text is ``text``.
+    ``parsed``: called with the file's libcst module as soon as it is parsed.
     """
     settings = settings or Settings()
     known = checked[1] if checked is not None and checked[0] == text else None
-    return limits.guarded(path, settings.timeout, lambda: _lint_source(text, path, settings, project, known))
+    return limits.guarded(path, settings.timeout, lambda: _lint_source(text, path, settings, project, known, parsed))
 
 
 def analysed(text: str, project: Project | None = None) -> bool:
@@ -94,7 +90,8 @@ def analysed(text: str, project: Project | None = None) -> bool:
 
 
 def _lint_source(text: str, path: str, settings: Settings, project: Project | None = None,
-                 checked: tuple[str | None, ast.Module | None] | None = None) -> FileResult:
+                 checked: tuple[str | None, ast.Module | None] | None = None,
+                 parsed: Callable[[cst.Module], None] | None = None) -> FileResult:
     if not analysed(text, project):
         return FileResult(path, skipped=True)
     hazard, tree = checked if checked is not None else limits.check_source(text)
@@ -106,7 +103,9 @@ def _lint_source(text: str, path: str, settings: Settings, project: Project | No
         return FileResult(path, error=parse_error(path, err))
     except UnicodeEncodeError as err:  # lone surrogates in a str handed to the API
         return FileResult(path, error=f"{path}: not valid Unicode text: {err.reason}")
-    _LAST_PARSE[:] = [text, module, path]
+    _LAST_PARSE[:] = [text, module]
+    if parsed is not None:
+        parsed(module)
     raw, effects, entries = records_for_source(SourceFile(path, text, module, settings, tree), project)
     records = [engine.plausible(r) for r in raw]
     found = [f for f in engine.findings(records, settings) if not _per_file_ignored(f.code, path, settings)]
@@ -167,7 +166,7 @@ def lint_file(path: str | os.PathLike[str], settings: Settings | None = None) ->
 
 
 def lint_bytes(name: str, data: bytes, settings: Settings, project: Project | None = None,
-               checked: limits.Checked | None = None) -> FileResult:
+               checked: limits.Checked | None = None, parsed: Callable[[cst.Module], None] | None = None) -> FileResult:
     """Lint the bytes of one ``.py`` (or ``.ipynb``) file already read (the cache keys on them)."""
     if settings.max_file_size and len(data) > settings.max_file_size:
         return FileResult(name, error=f"{name}: {limits.too_large(len(data), settings.max_file_size)}")
@@ -178,7 +177,7 @@ def lint_bytes(name: str, data: bytes, settings: Settings, project: Project | No
     except (UnicodeDecodeError, SyntaxError, LookupError) as err:
         reason = err.reason if isinstance(err, UnicodeDecodeError) else str(err)
         return FileResult(name, error=f"{name}: not valid UTF-8 (or declared encoding): {reason}")
-    return lint_source(text, name, settings, project, checked)
+    return lint_source(text, name, settings, project, checked, parsed)
 
 
 def lint_notebook(name: str, data: bytes, settings: Settings) -> FileResult:

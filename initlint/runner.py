@@ -19,7 +19,7 @@ import signal
 import stat
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 from . import limits
 from .cache import Cache
 from .limits import is_transient
-from .lint import analysed, decode, lint_bytes, lint_file, parsed_last, rejudge
+from .lint import analysed, decode, lint_bytes, lint_file, rejudge
 from .project.decide import Effects, decide, fed
 from .project.model import ProjectModel
 from .project.session import Session
@@ -36,6 +36,8 @@ from .settings import Settings
 
 if TYPE_CHECKING:
     from multiprocessing.context import BaseContext
+
+    import libcst as cst
 
 # How far entries are followed into the files of the classes they pass their input to.
 MAX_ENTRY_ROUNDS = 3
@@ -84,16 +86,16 @@ def lint_files(files: Sequence[str], settings: Settings, jobs: int | None = None
         with _FrozenIndex() as index:
             session = Session.open(sources, settings, cache) if project and sources else None
         try:
-            return _lint_files(files, sources, session, settings, jobs, cache, annotate)
+            return _lint_files(files, sources, session, index, settings, jobs, cache, annotate)
         finally:
             index.thaw()
 
 
-def _lint_files(files: Sequence[str], sources: list[str], session: Session | None, settings: Settings,
-                jobs: int | None, cache: Cache | None, annotate: str | None) -> list[FileResult]:
+def _lint_files(files: Sequence[str], sources: list[str], session: Session | None, index: _FrozenIndex,
+                settings: Settings, jobs: int | None, cache: Cache | None, annotate: str | None) -> list[FileResult]:
     context = session.context_files(sources) if session is not None else []
     jobs = default_jobs() if jobs is None else max(1, jobs)
-    results = _analyse(list(files) + context, settings, jobs, cache, session)
+    results = _analyse(list(files) + context, settings, jobs, cache, session, index)
     if session is not None:
         linted = set(files)
         wanting = [r for r in results if r.path in linted]
@@ -101,14 +103,14 @@ def _lint_files(files: Sequence[str], sources: list[str], session: Session | Non
             more = session.entry_files(wanting, [r.path for r in results])
             if not more:
                 break
-            wanting = _analyse(more, settings, jobs, cache, session)
+            wanting = _analyse(more, settings, jobs, cache, session, index)
             results += wanting
         results = _decide(results, set(files), session, settings)
     return [_annotated(result, settings, annotate) for result in results]
 
 
 def _analyse(paths: list[str], settings: Settings, jobs: int, cache: Cache | None,
-             session: Session | None) -> list[FileResult]:
+             session: Session | None, index: _FrozenIndex) -> list[FileResult]:
     """A result per path: from the cache, else linted (and stored)."""
     results: list[FileResult] = []
     tasks: list[Task] = []
@@ -119,7 +121,7 @@ def _analyse(paths: list[str], settings: Settings, jobs: int, cache: Cache | Non
             results.append(cached)
         else:
             tasks.append(task)
-    done = _run(tasks, settings, jobs, session)
+    done = _run(tasks, settings, jobs, session, index)
     for task, result in done:
         if cache is not None and task.key is not None and not is_transient(result):
             cache.put(task.key, result)
@@ -214,6 +216,15 @@ class _FrozenIndex:
         if self.enabled:
             gc.enable()
 
+    def keeping(self, into: list[cst.Module]) -> Callable[[cst.Module], None]:
+        """What to do with a file's parse: put it ``into`` the list and out of the collector's reach (it is acyclic
+        and may be kept for the files that import this one; the collection after the file would walk it)."""
+        def keep(module: cst.Module) -> None:
+            into.append(module)
+            if self.mine:
+                gc.freeze()
+        return keep
+
     def thaw(self) -> None:
         if self.mine:
             gc.unfreeze()
@@ -236,18 +247,20 @@ def _task(path: str, cache: Cache | None, session: Session | None = None) -> Tas
     return Task(path, len(data), data, cache.key(path, data, context))
 
 
-def _run(tasks: list[Task], settings: Settings, jobs: int, session: Session | None) -> list[tuple[Task, FileResult]]:
+def _run(tasks: list[Task], settings: Settings, jobs: int, session: Session | None,
+         index: _FrozenIndex) -> list[tuple[Task, FileResult]]:
     """(task, result) per task."""
     source_bytes = sum(t.size for t in tasks if not t.path.endswith(".onnx"))
     if jobs == 1 or len(tasks) < 2 or source_bytes < MIN_PARALLEL_BYTES:
-        return _run_here(tasks, settings, session)
+        return _run_here(tasks, settings, session, index)
     # Largest first, one file per message: the last worker does not finish long after the others.
     ordered = sorted(tasks, key=lambda t: -t.size)
     with Workers(min(jobs, len(tasks)), settings, session) as workers:
         return list(workers.run(ordered))
 
 
-def _run_here(tasks: list[Task], settings: Settings, session: Session | None) -> list[tuple[Task, FileResult]]:
+def _run_here(tasks: list[Task], settings: Settings, session: Session | None,
+              index: _FrozenIndex) -> list[tuple[Task, FileResult]]:
     """Lint in this process, except files whose parse could crash or outlast ``--timeout``: those in a child."""
     done: dict[int, tuple[Task, FileResult]] = {}  # by the task's index: the results in the tasks' order
     costly: list[tuple[int, Task]] = []
@@ -262,9 +275,13 @@ def _run_here(tasks: list[Task], settings: Settings, session: Session | None) ->
         elif _costly(ready, session):
             costly.append((i, ready))
         else:
-            done[i] = (ready, _lint(ready, settings, session))
+            parse: list[cst.Module] = []
+            done[i] = (ready, _lint(ready, settings, session, index.keeping(parse) if model is not None else None))
+            if model is not None and task.path.endswith(".py"):
+                model.linted(os.path.abspath(task.path), parse[0] if parse else None)
+            continue
         if model is not None and task.path.endswith(".py"):
-            model.linted(os.path.abspath(task.path), parsed_last(task.path))
+            model.linted(os.path.abspath(task.path), None)
     out = [done[i] for i in sorted(done)]
     if costly:
         with Workers(1, settings, session) as workers:
@@ -448,12 +465,14 @@ def _context() -> BaseContext:
     return multiprocessing.get_context("spawn")
 
 
-def _lint(task: Task, settings: Settings, session: Session | None = None) -> FileResult:
+def _lint(task: Task, settings: Settings, session: Session | None = None,
+          parsed: Callable[[cst.Module], None] | None = None) -> FileResult:
     with _collected_after():
-        return _lint_one(task, settings, session)
+        return _lint_one(task, settings, session, parsed)
 
 
-def _lint_one(task: Task, settings: Settings, session: Session | None) -> FileResult:
+def _lint_one(task: Task, settings: Settings, session: Session | None,
+              parsed: Callable[[cst.Module], None] | None) -> FileResult:
     view = session.view(task.path) if session is not None and task.path.endswith(".py") else None
     if task.data is None:
         if view is None:
@@ -461,8 +480,9 @@ def _lint_one(task: Task, settings: Settings, session: Session | None) -> FileRe
         data = limits.read_source(task.path, settings.max_file_size)
         if isinstance(data, str):
             return FileResult(task.path, error=f"{task.path}: {data}")
-        return lint_bytes(task.path, data, settings, view, session.checked(task.path))  # type: ignore[union-attr]
-    return lint_bytes(task.path, task.data, settings, view, session.checked(task.path) if view is not None else None)  # type: ignore[union-attr]
+        return lint_bytes(task.path, data, settings, view, session.checked(task.path), parsed)  # type: ignore[union-attr]
+    checked = session.checked(task.path) if view is not None else None  # type: ignore[union-attr]
+    return lint_bytes(task.path, task.data, settings, view, checked, parsed)
 
 
 def _serve(conn: Any, settings: Settings, session: Session | None) -> None:

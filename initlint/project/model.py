@@ -47,7 +47,7 @@ class ProjectModel:
         self.linker = Linker(summaries)
         self.conventions = conventions
         self._parsed: OrderedDict[str, Parsed | None] = OrderedDict()
-        self._kept: dict[str, Parsed] = {}  # linted files' own parses, kept for the files still to lint that import them
+        self._kept: dict[str, Parsed | cst.Module] = {}  # linted files' own parses, for the files still to lint that import them
         self._waiting: dict[str, set[str]] = {}  # file -> files still to lint (in this process) that import from it
         self._sources: dict[str, set[str]] = {}
         self._subtrees: dict[str, tuple[tuple[str, tuple[str, ...]], ...]] = {}
@@ -59,8 +59,11 @@ class ProjectModel:
     # -- reading other files ------------------------------------------------------
 
     def parsed(self, summary: Summary) -> Parsed | None:
-        if summary.path in self._kept:
-            return self._kept[summary.path]
+        kept = self._kept.get(summary.path)
+        if kept is not None:
+            if isinstance(kept, cst.Module):
+                kept = self._kept[summary.path] = Parsed(summary, kept)  # read when first asked for
+            return kept
         if summary.path in self._parsed:
             self._parsed.move_to_end(summary.path)
             return self._parsed[summary.path]
@@ -95,9 +98,8 @@ class ProjectModel:
                 if not waiting:
                     del self._waiting[source]
                     self._kept.pop(source, None)
-        summary = self.linker.by_path.get(path)
-        if module is not None and summary is not None and self._waiting.get(path):
-            self._kept[path] = Parsed(summary, module)
+        if module is not None and path in self.linker.by_path and self._waiting.get(path):
+            self._kept[path] = module
 
     def sources(self, path: str) -> set[str]:
         """The other project files the file imports names (or modules) from."""
