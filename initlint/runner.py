@@ -45,6 +45,8 @@ MAX_ENTRY_ROUNDS = 3
 MIN_PARALLEL_BYTES = 256 * 1024
 # Larger files are not read here for the cache key: lint_file applies --max-file-size first.
 MAX_CACHED_BYTES = 16 * 1024 * 1024
+# The parses of files with findings kept for planning their fixes (JSON, SARIF): at most this much source.
+MAX_FIX_PARSE_BYTES = 1024 * 1024
 # Larger files are parsed in a child process even with --jobs 1: libcst needs seconds on them.
 ISOLATED_BYTES = 256 * 1024
 # A worker still busy this long after its --timeout alarm is stuck in native code: it is killed.
@@ -83,19 +85,19 @@ def lint_files(files: Sequence[str], settings: Settings, jobs: int | None = None
         cache = None  # no secret to key entries with, or a cache folder that is a symbolic link
     sources = [f for f in files if f.endswith(".py")]
     with _fewer_collections():
-        with _FrozenIndex() as index:
+        with _Memory(annotate is not None) as memory:
             session = Session.open(sources, settings, cache) if project and sources else None
         try:
-            return _lint_files(files, sources, session, index, settings, jobs, cache, annotate)
+            return _lint_files(files, sources, session, memory, settings, jobs, cache, annotate)
         finally:
-            index.thaw()
+            memory.thaw()
 
 
-def _lint_files(files: Sequence[str], sources: list[str], session: Session | None, index: _FrozenIndex,
+def _lint_files(files: Sequence[str], sources: list[str], session: Session | None, memory: _Memory,
                 settings: Settings, jobs: int | None, cache: Cache | None, annotate: str | None) -> list[FileResult]:
     context = session.context_files(sources) if session is not None else []
     jobs = default_jobs() if jobs is None else max(1, jobs)
-    results = _analyse(list(files) + context, settings, jobs, cache, session, index)
+    results = _analyse(list(files) + context, settings, jobs, cache, session, memory)
     if session is not None:
         linted = set(files)
         wanting = [r for r in results if r.path in linted]
@@ -103,14 +105,14 @@ def _lint_files(files: Sequence[str], sources: list[str], session: Session | Non
             more = session.entry_files(wanting, [r.path for r in results])
             if not more:
                 break
-            wanting = _analyse(more, settings, jobs, cache, session, index)
+            wanting = _analyse(more, settings, jobs, cache, session, memory)
             results += wanting
         results = _decide(results, set(files), session, settings)
-    return [_annotated(result, settings, annotate) for result in results]
+    return [_annotated(result, settings, annotate, memory.for_fixes.pop(result.path, None)) for result in results]
 
 
 def _analyse(paths: list[str], settings: Settings, jobs: int, cache: Cache | None,
-             session: Session | None, index: _FrozenIndex) -> list[FileResult]:
+             session: Session | None, memory: _Memory) -> list[FileResult]:
     """A result per path: from the cache, else linted (and stored)."""
     results: list[FileResult] = []
     tasks: list[Task] = []
@@ -121,7 +123,7 @@ def _analyse(paths: list[str], settings: Settings, jobs: int, cache: Cache | Non
             results.append(cached)
         else:
             tasks.append(task)
-    done = _run(tasks, settings, jobs, session, index)
+    done = _run(tasks, settings, jobs, session, memory)
     for task, result in done:
         if cache is not None and task.key is not None and not is_transient(result):
             cache.put(task.key, result)
@@ -156,12 +158,13 @@ def _decide(results: list[FileResult], linted: set[str], session: Session, setti
     return out
 
 
-def _annotated(result: FileResult, settings: Settings, annotate: str | None) -> FileResult:
+def _annotated(result: FileResult, settings: Settings, annotate: str | None,
+               known: tuple[str, cst.Module] | None = None) -> FileResult:
     if annotate is None or not result.findings:
         return result
     from .fixes import annotate_result  # libcst codemods: only JSON and SARIF runs load them
 
-    return annotate_result(result, settings, edits=annotate == "edits")
+    return annotate_result(result, settings, edits=annotate == "edits", known=known)
 
 
 @contextmanager
@@ -198,14 +201,25 @@ def _collected_after() -> Iterator[None]:
             gc.collect(0)
 
 
-class _FrozenIndex:
-    """The project index out of the collector's reach for one run: built with the collector off (it makes no
-    reference cycles), then, with everything alive (the trees kept for the lint, imported modules), moved to the
-    permanent generation (``gc.freeze``) unless someone else froze objects already; handed back by ``thaw``."""
+class _Memory:
+    """What one run keeps, and how the collector sees it.
 
-    def __enter__(self) -> _FrozenIndex:
+    The project index is built with the collector off (it makes no reference cycles), then it and
+    everything alive (the trees kept for the lint, imported modules) is moved out of the collector's
+    reach (``gc.freeze``), as is each file's parse as soon as it is made (libcst trees are acyclic:
+    reference counting frees them, and the collection after each file would otherwise walk the ones
+    kept for the files that import it); ``thaw`` hands them back at the end. Nothing is frozen when
+    someone else froze objects already (``gc.unfreeze`` would hand theirs back too). With ``fixes``
+    (JSON, SARIF), the parses of files with findings are kept for planning their fixes.
+    """
+
+    def __init__(self, fixes: bool = False) -> None:
         self.enabled = gc.isenabled()
         self.mine = False
+        self.for_fixes: dict[str, tuple[str, cst.Module]] = {}
+        self.fix_budget = MAX_FIX_PARSE_BYTES if fixes else 0
+
+    def __enter__(self) -> _Memory:
         gc.disable()
         return self
 
@@ -217,13 +231,18 @@ class _FrozenIndex:
             gc.enable()
 
     def keeping(self, into: list[cst.Module]) -> Callable[[cst.Module], None]:
-        """What to do with a file's parse: put it ``into`` the list and out of the collector's reach (it is acyclic
-        and may be kept for the files that import this one; the collection after the file would walk it)."""
+        """What to do with a file's parse: put it ``into`` the list, out of the collector's reach."""
         def keep(module: cst.Module) -> None:
             into.append(module)
             if self.mine:
                 gc.freeze()
         return keep
+
+    def linted(self, task: Task, result: FileResult, module: cst.Module | None) -> None:
+        """Keep the parse of a file with findings for planning their fixes (within the budget)."""
+        if module is not None and result.findings and task.data is not None and len(task.data) <= self.fix_budget:
+            self.fix_budget -= len(task.data)
+            self.for_fixes[result.path] = (decode(task.data), module)
 
     def thaw(self) -> None:
         if self.mine:
@@ -248,11 +267,11 @@ def _task(path: str, cache: Cache | None, session: Session | None = None) -> Tas
 
 
 def _run(tasks: list[Task], settings: Settings, jobs: int, session: Session | None,
-         index: _FrozenIndex) -> list[tuple[Task, FileResult]]:
+         memory: _Memory) -> list[tuple[Task, FileResult]]:
     """(task, result) per task."""
     source_bytes = sum(t.size for t in tasks if not t.path.endswith(".onnx"))
     if jobs == 1 or len(tasks) < 2 or source_bytes < MIN_PARALLEL_BYTES:
-        return _run_here(tasks, settings, session, index)
+        return _run_here(tasks, settings, session, memory)
     # Largest first, one file per message: the last worker does not finish long after the others.
     ordered = sorted(tasks, key=lambda t: -t.size)
     with Workers(min(jobs, len(tasks)), settings, session) as workers:
@@ -260,7 +279,7 @@ def _run(tasks: list[Task], settings: Settings, jobs: int, session: Session | No
 
 
 def _run_here(tasks: list[Task], settings: Settings, session: Session | None,
-              index: _FrozenIndex) -> list[tuple[Task, FileResult]]:
+              memory: _Memory) -> list[tuple[Task, FileResult]]:
     """Lint in this process, except files whose parse could crash or outlast ``--timeout``: those in a child."""
     done: dict[int, tuple[Task, FileResult]] = {}  # by the task's index: the results in the tasks' order
     costly: list[tuple[int, Task]] = []
@@ -276,7 +295,8 @@ def _run_here(tasks: list[Task], settings: Settings, session: Session | None,
             costly.append((i, ready))
         else:
             parse: list[cst.Module] = []
-            done[i] = (ready, _lint(ready, settings, session, index.keeping(parse) if model is not None else None))
+            done[i] = (ready, _lint(ready, settings, session, memory.keeping(parse)))
+            memory.linted(ready, done[i][1], parse[0] if parse else None)
             if model is not None and task.path.endswith(".py"):
                 model.linted(os.path.abspath(task.path), parse[0] if parse else None)
             continue

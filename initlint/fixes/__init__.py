@@ -103,13 +103,14 @@ def key(finding: Finding) -> tuple[str, str, int | None, int | None]:
     return (finding.code, finding.layer, finding.line, finding.column)
 
 
-def plan_source(text: str, result: FileResult, settings: Settings | None = None, verify: bool = True) -> FileFixes:
-    """Plan, apply and (``verify``) re-lint the fixes of one file's findings."""
+def plan_source(text: str, result: FileResult, settings: Settings | None = None, verify: bool = True,
+                known: tuple[str, cst.Module] | None = None) -> FileFixes:
+    """Plan, apply and (``verify``) re-lint the fixes of one file's findings (``known``: a text and its parse)."""
     settings = settings or Settings()
     if not result.findings or result.error:
         return FileFixes(result.path, text, text, (), tuple((f, "no fix") for f in result.findings))
     try:
-        return _plan(text, result, settings, verify)
+        return _plan(text, result, settings, verify, known[1] if known is not None and known[0] == text else None)
     except RecursionError:  # libcst's visitors recurse once per nesting level
         return FileFixes(result.path, text, text, (), tuple((f, "the file nests too deeply to rewrite") for f in result.findings))
     except Exception as err:  # a planner bug must never take the whole run down: no edit for this file
@@ -117,9 +118,9 @@ def plan_source(text: str, result: FileResult, settings: Settings | None = None,
         return FileFixes(result.path, text, text, (), tuple((f, why) for f in result.findings))
 
 
-def _plan(text: str, result: FileResult, settings: Settings, verify: bool) -> FileFixes:
+def _plan(text: str, result: FileResult, settings: Settings, verify: bool, module: cst.Module | None) -> FileFixes:
     try:
-        known = parsed(text)
+        known = module or parsed(text)
         tree = Tree(text, known) if known is not None else Tree.parse(text)
     except cst.ParserSyntaxError:
         return FileFixes(result.path, text, text, (), tuple((f, "the file does not parse") for f in result.findings))
@@ -278,7 +279,8 @@ def _digest(data: bytes) -> str:
     return hashlib.blake2b(data, digest_size=20).hexdigest()
 
 
-def plan_result(result: FileResult, settings: Settings | None = None, relint: bool = False) -> FileFixes | None:
+def plan_result(result: FileResult, settings: Settings | None = None, relint: bool = False,
+                known: tuple[str, cst.Module] | None = None) -> FileFixes | None:
     """:func:`plan_source` for a linted ``.py`` file read from disk (None for graphs or unreadable files).
 
     ``relint``: lint the text read again and plan from that (the file may have changed since
@@ -300,7 +302,7 @@ def plan_result(result: FileResult, settings: Settings | None = None, relint: bo
         result = lint_source(text, result.path, settings)
         if not result.findings:
             return None
-    return replace(plan_source(text, result, settings), encoding=encoding, digest=digest)
+    return replace(plan_source(text, result, settings, known=known), encoding=encoding, digest=digest)
 
 
 def _plan_notebook(result: FileResult, settings: Settings | None) -> FileFixes | None:
@@ -327,13 +329,14 @@ def _plan_notebook(result: FileResult, settings: Settings | None) -> FileFixes |
     )
 
 
-def annotate_result(result: FileResult, settings: Settings | None = None, edits: bool = False) -> FileResult:
+def annotate_result(result: FileResult, settings: Settings | None = None, edits: bool = False,
+                    known: tuple[str, cst.Module] | None = None) -> FileResult:
     """Set each finding's ``fix`` to the description of its edit (None when there is none).
 
     With ``edits``, also each fix's :class:`TextEdit` s, applied alone to the original text
-    (what SARIF's ``fixes`` carry).
+    (what SARIF's ``fixes`` carry). ``known``: the file's text and parse when the lint kept them.
     """
-    planned = plan_result(result, settings)
+    planned = plan_result(result, settings, known=known)
     if planned is None:
         return result
     fixes = {key(fix.finding): fix for fix in planned.fixes}
