@@ -21,7 +21,6 @@ from ..rulebook import Conventions
 from .index import CallSite, ClassInfo, Summary, decoded
 from .link import Found, Linker
 
-_CONSUMER_WORDS = ("act", "norm", "nonlin", "activation", "gate")
 MAX_PARSED = 48  # files of context kept parsed per process
 MAX_SUBTREE = 200  # project classes followed into one module's subtree
 
@@ -256,8 +255,8 @@ class ProjectModel:
         defaults = dict(found.cls.params)
         out: list[str] = []
         for summary, call in self._call_sites.get(owner, []):
-            for kw, value in call.kwargs:
-                if kw not in defaults or not any(w in kw.lower() for w in _CONSUMER_WORDS):
+            for kw, value in call.kwargs:  # the keywords naming a consumer (index.CONSUMER_WORDS)
+                if kw not in defaults:
                     continue
                 default = defaults[kw]
                 same = value == default or (self.linker.local(summary, value) or value) == \
