@@ -13,14 +13,16 @@ import io
 import os
 import re
 import tokenize
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import replace
-from collections.abc import Callable
 from typing import Any
 
 import libcst as cst
 
 from . import config, engine, limits, notebooks, suppressions
 from .frontends.keras import layers as keras_layers
+from .frontends.keras.context import KerasProject
 from .frontends.python.names import mentions_framework
 from .frontends.python.source import SourceFile
 from .frontends.python.syntax import parse_module
@@ -42,15 +44,27 @@ def parse_error(path: str, err: cst.ParserSyntaxError) -> str:
 
 
 # The last module parsed here and its text: planning the fixes of the file just linted (JSON/SARIF)
-# reuses the parse instead of parsing the file a second time. libcst trees are immutable.
+# reuses the parse instead of parsing the file a second time, and so does linting the same text
+# again. libcst trees are immutable.
 _LAST_PARSE: list[Any] = []
 
 
 def parsed(text: str) -> cst.Module | None:
-    """The module of ``text`` if it is the source this process parsed last, else None."""
+    """The module of ``text`` if it is the source this process parsed last (or :func:`parsed_as` gives), else None."""
     if _LAST_PARSE and _LAST_PARSE[0] == text:
         return _LAST_PARSE[1]
     return None
+
+
+@contextmanager
+def parsed_as(text: str, module: cst.Module) -> Iterator[None]:
+    """Within the block, ``module`` is the parse of ``text``: the fixer's edited tree of the text it made,
+    which a parse of that text would give (libcst parses it to the same nodes), so its re-lint does not parse."""
+    _LAST_PARSE[:] = [text, module]
+    try:
+        yield
+    finally:
+        _LAST_PARSE.clear()
 
 
 def records_for_source(source: SourceFile, project: Project | None = None
@@ -63,22 +77,22 @@ def records_for_source(source: SourceFile, project: Project | None = None
     if "torch" in source.text or project is not None and project.builds_modules:
         records, effects, entries = torch_layers.analyse(source, project)
     if "keras" in source.text or "tensorflow" in source.text:
-        records += keras_layers.records(source)
+        records += keras_layers.records(source, project if isinstance(project, KerasProject) else None)
     return records, effects, entries
 
 
 def lint_source(text: str, path: str = "<string>", settings: Settings | None = None,
                 project: Project | None = None, checked: limits.Checked | None = None,
-                parsed: Callable[[cst.Module], None] | None = None) -> FileResult:
+                on_parse: Callable[[cst.Module], None] | None = None) -> FileResult:
     """Lint Python source text. Never imports or executes it; never raises (see :mod:`initlint.limits`).
 
     ``project``: the rest of the project as context (SPEC 8.32); without it the file stands alone.
     ``checked``: (text, ``check_source(text)``) when already computed; used if the text is ``text``.
-    ``parsed``: called with the file's libcst module as soon as it is parsed.
+    ``on_parse``: called with the file's libcst module as soon as it is parsed.
     """
     settings = settings or Settings()
     known = checked[1] if checked is not None and checked[0] == text else None
-    return limits.guarded(path, settings.timeout, lambda: _lint_source(text, path, settings, project, known, parsed))
+    return limits.guarded(path, settings.timeout, lambda: _lint_source(text, path, settings, project, known, on_parse))
 
 
 def analysed(text: str, project: Project | None = None) -> bool:
@@ -91,21 +105,23 @@ def analysed(text: str, project: Project | None = None) -> bool:
 
 def _lint_source(text: str, path: str, settings: Settings, project: Project | None = None,
                  checked: tuple[str | None, ast.Module | None] | None = None,
-                 parsed: Callable[[cst.Module], None] | None = None) -> FileResult:
+                 on_parse: Callable[[cst.Module], None] | None = None) -> FileResult:
     if not analysed(text, project):
         return FileResult(path, skipped=True)
     hazard, tree = checked if checked is not None else limits.check_source(text)
     if hazard:
         return FileResult(path, error=f"{path}: {hazard}")
-    try:
-        module = parse_module(text)
-    except cst.ParserSyntaxError as err:
-        return FileResult(path, error=parse_error(path, err))
-    except UnicodeEncodeError as err:  # lone surrogates in a str handed to the API
-        return FileResult(path, error=f"{path}: not valid Unicode text: {err.reason}")
-    _LAST_PARSE[:] = [text, module]
-    if parsed is not None:
-        parsed(module)
+    module = parsed(text)
+    if module is None:
+        try:
+            module = parse_module(text)
+        except cst.ParserSyntaxError as err:
+            return FileResult(path, error=parse_error(path, err))
+        except UnicodeEncodeError as err:  # lone surrogates in a str handed to the API
+            return FileResult(path, error=f"{path}: not valid Unicode text: {err.reason}")
+        _LAST_PARSE[:] = [text, module]
+    if on_parse is not None:
+        on_parse(module)
     raw, effects, entries = records_for_source(SourceFile(path, text, module, settings, tree), project)
     records = [engine.plausible(r) for r in raw]
     found = [f for f in engine.findings(records, settings) if not _per_file_ignored(f.code, path, settings)]
@@ -142,7 +158,7 @@ def rejudge(result: FileResult, records: tuple[LayerRecord, ...], variants: dict
         found = [f for f in found if not (f.record is not None and f.record.origin == base.origin)]
         if best[1] is not None:
             labels = ", ".join(label for _r, label in options)
-            found.append(replace(best[1], message=f"{best[1].message} The containers disagree ({labels}); "
+            found.append(replace(best[1], message=f"{best[1].message}\nThe containers disagree ({labels}); "
                                                   f"this is the worst, {best[2]}."))
     found = [f for f in sorted(found, key=Finding.sort_key) if not _per_file_ignored(f.code, result.path, settings)]
     return suppressions.apply(replace(result, records=records, findings=tuple(found), suppressed=()), text,
@@ -166,7 +182,7 @@ def lint_file(path: str | os.PathLike[str], settings: Settings | None = None) ->
 
 
 def lint_bytes(name: str, data: bytes, settings: Settings, project: Project | None = None,
-               checked: limits.Checked | None = None, parsed: Callable[[cst.Module], None] | None = None) -> FileResult:
+               checked: limits.Checked | None = None, on_parse: Callable[[cst.Module], None] | None = None) -> FileResult:
     """Lint the bytes of one ``.py`` (or ``.ipynb``) file already read (the cache keys on them)."""
     if settings.max_file_size and len(data) > settings.max_file_size:
         return FileResult(name, error=f"{name}: {limits.too_large(len(data), settings.max_file_size)}")
@@ -177,7 +193,7 @@ def lint_bytes(name: str, data: bytes, settings: Settings, project: Project | No
     except (UnicodeDecodeError, SyntaxError, LookupError) as err:
         reason = err.reason if isinstance(err, UnicodeDecodeError) else str(err)
         return FileResult(name, error=f"{name}: not valid UTF-8 (or declared encoding): {reason}")
-    return lint_source(text, name, settings, project, checked, parsed)
+    return lint_source(text, name, settings, project, checked, on_parse)
 
 
 def lint_notebook(name: str, data: bytes, settings: Settings) -> FileResult:

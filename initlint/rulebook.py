@@ -182,6 +182,7 @@ class Conventions:
     activation_registries: tuple[tuple[str, str], ...]
     identity: tuple[str, ...]
     never_initialize: tuple[str, ...]
+    not_run: tuple[str, ...] = ()  # globs of files a framework ships but never imports (source templates)
     _memo: dict[tuple[str, str], Any] = field(default_factory=dict, compare=False, hash=False, repr=False)
 
     @_memoized
@@ -225,10 +226,11 @@ def _matches(qualified: str, pattern: str) -> bool:
 def read_conventions(data: dict[str, Any], into: dict[str, Any] | None = None) -> dict[str, Any]:
     """Merge one conventions table (``rules/conventions.toml`` or an extra rule file) into ``into``."""
     out = into if into is not None else {"model_bases": {}, "init_functions": {}, "apply_functions": {},
-                                         "activation_registries": {}, "identity": [], "never_initialize": []}
+                                         "activation_registries": {}, "identity": [], "never_initialize": [],
+                                         "not_run": []}
     for key in ("model_bases", "init_functions", "apply_functions", "activation_registries"):
         out[key].update(data.get(key, {}))
-    for key in ("identity", "never_initialize"):
+    for key in ("identity", "never_initialize", "not_run"):
         out[key] += list(data.get(key, {}).get("names", []))
     return out
 
@@ -244,7 +246,7 @@ def build_conventions(merged: dict[str, Any]) -> Conventions:
                     for p, v in merged["apply_functions"].items())
     return Conventions(bases, tuple(merged["init_functions"].items()), applies,
                        tuple(merged["activation_registries"].items()), tuple(merged["identity"]),
-                       tuple(merged["never_initialize"]))
+                       tuple(merged["never_initialize"]), tuple(merged["not_run"]))
 
 
 @lru_cache(maxsize=None)

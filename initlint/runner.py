@@ -21,7 +21,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from . import limits
@@ -45,8 +45,6 @@ MAX_ENTRY_ROUNDS = 3
 MIN_PARALLEL_BYTES = 256 * 1024
 # Larger files are not read here for the cache key: lint_file applies --max-file-size first.
 MAX_CACHED_BYTES = 16 * 1024 * 1024
-# The parses of files with findings kept for planning their fixes (JSON, SARIF): at most this much source.
-MAX_FIX_PARSE_BYTES = 1024 * 1024
 # Larger files are parsed in a child process even with --jobs 1: libcst needs seconds on them.
 ISOLATED_BYTES = 256 * 1024
 # A worker still busy this long after its --timeout alarm is stuck in native code: it is killed.
@@ -55,12 +53,28 @@ HARD_TIMEOUT_GRACE = 2.0
 
 @dataclass(frozen=True)
 class Task:
-    """One file to lint: its bytes when the parent already read them (to key the cache), else None."""
+    """One file to lint: its bytes when the parent already read them (to key the cache), else None.
+
+    ``annotate``: describe its findings' ``--fix`` edits too ("fix", "edits"; see :func:`_annotated`).
+    """
 
     path: str
     size: int
     data: bytes | None = None
     key: str | None = None
+    annotate: str | None = None
+
+
+@dataclass(frozen=True)
+class Linted:
+    """A task's result, and (when the task asked) the same with its findings' fixes described."""
+
+    result: FileResult  # what the cache keeps
+    annotated: FileResult | None = None
+
+    @property
+    def reported(self) -> FileResult:
+        return self.result if self.annotated is None else self.annotated
 
 
 def default_jobs() -> int:
@@ -80,12 +94,14 @@ def lint_files(files: Sequence[str], settings: Settings, jobs: int | None = None
     classes are analysed too (not reported), and the containers' inits decide.
     ``annotate`` ("fix", or "edits" for SARIF): also describe each finding's ``--fix`` edit (see
     :func:`initlint.fixes.annotate_result`) once decided. The cache keeps results without it.
+    A linted file is annotated where it was linted, on the parse just made; in this process only
+    a result from the cache, or one the project's containers changed.
     """
     if cache is not None and not cache.usable:
         cache = None  # no secret to key entries with, or a cache folder that is a symbolic link
     sources = [f for f in files if f.endswith(".py")]
     with _fewer_collections():
-        with _Memory(annotate is not None) as memory:
+        with _Memory() as memory:
             session = Session.open(sources, settings, cache) if project and sources else None
         try:
             return _lint_files(files, sources, session, memory, settings, jobs, cache, annotate)
@@ -97,23 +113,25 @@ def _lint_files(files: Sequence[str], sources: list[str], session: Session | Non
                 settings: Settings, jobs: int | None, cache: Cache | None, annotate: str | None) -> list[FileResult]:
     context = session.context_files(sources) if session is not None else []
     jobs = default_jobs() if jobs is None else max(1, jobs)
-    results = _analyse(list(files) + context, settings, jobs, cache, session, memory)
+    linted = set(files)
+    results, annotated = _analyse(list(files) + context, settings, jobs, cache, session, memory, annotate, linted)
     if session is not None:
-        linted = set(files)
         wanting = [r for r in results if r.path in linted]
         for _round in range(MAX_ENTRY_ROUNDS):  # entries that pass their input on to further classes' files
             more = session.entry_files(wanting, [r.path for r in results])
             if not more:
                 break
-            wanting = _analyse(more, settings, jobs, cache, session, memory)
+            wanting = _analyse(more, settings, jobs, cache, session, memory)[0]
             results += wanting
-        results = _decide(results, set(files), session, settings)
-    return [_annotated(result, settings, annotate, memory.for_fixes.pop(result.path, None)) for result in results]
+        results = _decide(results, linted, session, settings)  # a result it leaves alone is the same object
+    return [r if id(r) in annotated else _annotated(r, settings, annotate) for r in results]
 
 
-def _analyse(paths: list[str], settings: Settings, jobs: int, cache: Cache | None,
-             session: Session | None, memory: _Memory) -> list[FileResult]:
-    """A result per path: from the cache, else linted (and stored)."""
+def _analyse(paths: list[str], settings: Settings, jobs: int, cache: Cache | None, session: Session | None,
+             memory: _Memory, annotate: str | None = None, linted: set[str] | frozenset[str] = frozenset()
+             ) -> tuple[list[FileResult], set[int]]:
+    """A result per path: from the cache, else linted (and stored); and the ids of those annotated
+    (``annotate``, for the ``linted`` paths) where they were linted."""
     results: list[FileResult] = []
     tasks: list[Task] = []
     for path in paths:
@@ -122,13 +140,16 @@ def _analyse(paths: list[str], settings: Settings, jobs: int, cache: Cache | Non
         if cached is not None:
             results.append(cached)
         else:
-            tasks.append(task)
+            tasks.append(replace(task, annotate=annotate) if annotate and path in linted else task)
     done = _run(tasks, settings, jobs, session, memory)
-    for task, result in done:
-        if cache is not None and task.key is not None and not is_transient(result):
-            cache.put(task.key, result)
-        results.append(result)
-    return results
+    annotated: set[int] = set()
+    for task, linted_task in done:
+        if cache is not None and task.key is not None and not is_transient(linted_task.result):
+            cache.put(task.key, linted_task.result)
+        results.append(linted_task.reported)
+        if linted_task.annotated is not None:
+            annotated.add(id(linted_task.annotated))
+    return results, annotated
 
 
 def _decide(results: list[FileResult], linted: set[str], session: Session, settings: Settings) -> list[FileResult]:
@@ -158,13 +179,13 @@ def _decide(results: list[FileResult], linted: set[str], session: Session, setti
     return out
 
 
-def _annotated(result: FileResult, settings: Settings, annotate: str | None,
-               known: tuple[str, cst.Module] | None = None) -> FileResult:
+def _annotated(result: FileResult, settings: Settings, annotate: str | None, data: bytes | None = None) -> FileResult:
+    """The result with its findings' fixes described (``data``: the file's bytes, when already read)."""
     if annotate is None or not result.findings:
         return result
     from .fixes import annotate_result  # libcst codemods: only JSON and SARIF runs load them
 
-    return annotate_result(result, settings, edits=annotate == "edits", known=known)
+    return annotate_result(result, settings, edits=annotate == "edits", data=data)
 
 
 @contextmanager
@@ -209,15 +230,12 @@ class _Memory:
     reach (``gc.freeze``), as is each file's parse as soon as it is made (libcst trees are acyclic:
     reference counting frees them, and the collection after each file would otherwise walk the ones
     kept for the files that import it); ``thaw`` hands them back at the end. Nothing is frozen when
-    someone else froze objects already (``gc.unfreeze`` would hand theirs back too). With ``fixes``
-    (JSON, SARIF), the parses of files with findings are kept for planning their fixes.
+    someone else froze objects already (``gc.unfreeze`` would hand theirs back too).
     """
 
-    def __init__(self, fixes: bool = False) -> None:
+    def __init__(self) -> None:
         self.enabled = gc.isenabled()
         self.mine = False
-        self.for_fixes: dict[str, tuple[str, cst.Module]] = {}
-        self.fix_budget = MAX_FIX_PARSE_BYTES if fixes else 0
 
     def __enter__(self) -> _Memory:
         gc.disable()
@@ -237,12 +255,6 @@ class _Memory:
             if self.mine:
                 gc.freeze()
         return keep
-
-    def linted(self, task: Task, result: FileResult, module: cst.Module | None) -> None:
-        """Keep the parse of a file with findings for planning their fixes (within the budget)."""
-        if module is not None and result.findings and task.data is not None and len(task.data) <= self.fix_budget:
-            self.fix_budget -= len(task.data)
-            self.for_fixes[result.path] = (decode(task.data), module)
 
     def thaw(self) -> None:
         if self.mine:
@@ -267,8 +279,8 @@ def _task(path: str, cache: Cache | None, session: Session | None = None) -> Tas
 
 
 def _run(tasks: list[Task], settings: Settings, jobs: int, session: Session | None,
-         memory: _Memory) -> list[tuple[Task, FileResult]]:
-    """(task, result) per task."""
+         memory: _Memory) -> list[tuple[Task, Linted]]:
+    """(task, what linting it gave) per task."""
     source_bytes = sum(t.size for t in tasks if not t.path.endswith(".onnx"))
     if jobs == 1 or len(tasks) < 2 or source_bytes < MIN_PARALLEL_BYTES:
         return _run_here(tasks, settings, session, memory)
@@ -279,9 +291,9 @@ def _run(tasks: list[Task], settings: Settings, jobs: int, session: Session | No
 
 
 def _run_here(tasks: list[Task], settings: Settings, session: Session | None,
-              memory: _Memory) -> list[tuple[Task, FileResult]]:
+              memory: _Memory) -> list[tuple[Task, Linted]]:
     """Lint in this process, except files whose parse could crash or outlast ``--timeout``: those in a child."""
-    done: dict[int, tuple[Task, FileResult]] = {}  # by the task's index: the results in the tasks' order
+    done: dict[int, tuple[Task, Linted]] = {}  # by the task's index: the results in the tasks' order
     costly: list[tuple[int, Task]] = []
     model = session.model if session is not None else None
     if model is not None:  # the files linted here read each other's parses instead of parsing them again
@@ -289,26 +301,20 @@ def _run_here(tasks: list[Task], settings: Settings, session: Session | None,
     for i in _imported_first(tasks, model):
         task = tasks[i]
         ready = _read(task, settings)
+        parse: list[cst.Module] = []
         if isinstance(ready, FileResult):
-            done[i] = (task, ready)
+            done[i] = (task, Linted(ready))
         elif _costly(ready, session):
             costly.append((i, ready))
         else:
-            parse: list[cst.Module] = []
             done[i] = (ready, _lint(ready, settings, session, memory.keeping(parse)))
-            memory.linted(ready, done[i][1], parse[0] if parse else None)
-            if model is not None and task.path.endswith(".py"):
-                model.linted(os.path.abspath(task.path), parse[0] if parse else None)
-            continue
         if model is not None and task.path.endswith(".py"):
-            model.linted(os.path.abspath(task.path), None)
+            model.linted(os.path.abspath(task.path), parse[0] if parse else None)
     out = [done[i] for i in sorted(done)]
     if costly:
         with Workers(1, settings, session) as workers:
             out += workers.run([task for _i, task in sorted(costly, key=lambda pair: pair[0])])
     return out
-
-
 def _imported_first(tasks: list[Task], model: ProjectModel | None) -> list[int]:
     """The tasks' indices, each file after the files it imports from (where no import cycle prevents it)."""
     if model is None:
@@ -327,8 +333,10 @@ def _imported_first(tasks: list[Task], model: ProjectModel | None) -> list[int]:
             elif path not in seen:
                 seen.add(path)
                 stack.append((path, True))
-                stack += [(p, False) for p in sorted(model.sources(path), reverse=True) if p in at and p not in seen]
+                stack += [(p, False) for p in sorted(model.imports_from(path), reverse=True) if p in at and p not in seen]
     return out
+
+
 
 
 def _read(task: Task, settings: Settings) -> Task | FileResult:
@@ -338,7 +346,7 @@ def _read(task: Task, settings: Settings) -> Task | FileResult:
     data = limits.read_source(task.path, settings.max_file_size)
     if isinstance(data, str):
         return FileResult(task.path, error=f"{task.path}: {data}")
-    return Task(task.path, len(data), data, task.key)
+    return replace(task, size=len(data), data=data)
 
 
 def _costly(task: Task, session: Session | None = None) -> bool:
@@ -391,7 +399,7 @@ class Workers:
     def _start(self) -> _Worker:
         return _Worker(self.context, self.settings, self.session)
 
-    def run(self, tasks: Sequence[Task]) -> Iterator[tuple[Task, FileResult]]:
+    def run(self, tasks: Sequence[Task]) -> Iterator[tuple[Task, Linted]]:
         from multiprocessing.connection import wait
 
         todo = list(reversed(tasks))
@@ -407,7 +415,7 @@ class Workers:
                         worker = self._start()
                         if not worker.send(task):
                             worker.stop()
-                            yield task, FileResult(task.path, error=limits.crashed(task.path, worker.exitcode()))
+                            yield task, Linted(FileResult(task.path, error=limits.crashed(task.path, worker.exitcode())))
                             continue
                     busy[worker.conn] = (worker, task, time.monotonic())
                 if not busy:
@@ -421,7 +429,7 @@ class Workers:
                     result = worker.receive()
                     if result is None:
                         worker.stop()
-                        yield task, FileResult(task.path, error=limits.crashed(task.path, worker.exitcode()))
+                        yield task, Linted(FileResult(task.path, error=limits.crashed(task.path, worker.exitcode())))
                     else:
                         self.idle.append(worker)
                         yield task, result
@@ -431,7 +439,7 @@ class Workers:
                         if now - start >= limit:
                             del busy[conn]
                             worker.stop()
-                            yield task, FileResult(task.path, error=limits.timed_out(task.path, self.settings.timeout))
+                            yield task, Linted(FileResult(task.path, error=limits.timed_out(task.path, self.settings.timeout)))
         finally:
             for worker, _, _ in busy.values():
                 worker.stop()
@@ -454,13 +462,13 @@ class _Worker:
             return False
         return True
 
-    def receive(self) -> FileResult | None:
+    def receive(self) -> Linted | None:
         """The worker's result, or None when it died."""
         try:
             result = self.conn.recv()
         except (EOFError, OSError):
             return None
-        return result if isinstance(result, FileResult) else None
+        return result if isinstance(result, Linted) else None
 
     def exitcode(self) -> int | None:
         self.process.join(5)
@@ -486,23 +494,24 @@ def _context() -> BaseContext:
 
 
 def _lint(task: Task, settings: Settings, session: Session | None = None,
-          parsed: Callable[[cst.Module], None] | None = None) -> FileResult:
+          on_parse: Callable[[cst.Module], None] | None = None) -> Linted:
+    """Lint one file (in a worker or here) and, when the task asks, annotate it on the parse just made
+    (``on_parse``: called with the file's parse)."""
     with _collected_after():
-        return _lint_one(task, settings, session, parsed)
+        return _lint_one(task, settings, session, on_parse)
 
 
 def _lint_one(task: Task, settings: Settings, session: Session | None,
-              parsed: Callable[[cst.Module], None] | None) -> FileResult:
+              on_parse: Callable[[cst.Module], None] | None) -> Linted:
+    if task.path.endswith(".onnx"):
+        return Linted(lint_file(task.path, settings))
+    data = task.data if task.data is not None else limits.read_source(task.path, settings.max_file_size)
+    if isinstance(data, str):
+        return Linted(FileResult(task.path, error=f"{task.path}: {data}"))
     view = session.view(task.path) if session is not None and task.path.endswith(".py") else None
-    if task.data is None:
-        if view is None:
-            return lint_file(task.path, settings)
-        data = limits.read_source(task.path, settings.max_file_size)
-        if isinstance(data, str):
-            return FileResult(task.path, error=f"{task.path}: {data}")
-        return lint_bytes(task.path, data, settings, view, session.checked(task.path), parsed)  # type: ignore[union-attr]
-    checked = session.checked(task.path) if view is not None else None  # type: ignore[union-attr]
-    return lint_bytes(task.path, task.data, settings, view, checked, parsed)
+    checked = session.checked(task.path) if session is not None and view is not None else None
+    result = lint_bytes(task.path, data, settings, view, checked, on_parse)
+    return Linted(result, _annotated(result, settings, task.annotate, data) if task.annotate else None)
 
 
 def _serve(conn: Any, settings: Settings, session: Session | None) -> None:

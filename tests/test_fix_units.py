@@ -187,3 +187,32 @@ def test_annotation_on_the_workers_equals_annotating_afterwards(tmp_path) -> Non
     assert [(f.code, f.line, f.fix, f.edits) for f in plain.findings] == [
         (f.code, f.line, f.fix, f.edits) for f in on_workers.findings]
     assert any(f.fix for f in plain.findings)
+
+
+def test_pruned_transform_and_edited_tree_equal_a_full_transform_and_a_fresh_parse() -> None:
+    """On every fixture with fixes: transforming only the statements that hold an edit
+    gives libcst's whole-module result, and the fix planner's re-lint on the edited tree gives what a
+    lint of a fresh parse of the fixed text gives."""
+    from pathlib import Path
+
+    from initlint.fixes import _edited
+    from initlint.fixes.edits import edited
+    from initlint.lint import lint_source, parsed_as
+
+    tests = Path(__file__).resolve().parent
+    checked = 0
+    for path in sorted((tests / "fixtures").rglob("*.py")):
+        text = path.read_text()
+        plan = plan_source(text, lint_source(text, path.name))
+        if not plan.fixes or plan.tree is None:
+            continue
+        edits = [e for fix in plan.fixes for e in fix.edits]
+        assert edited(plan.tree.module, edits, plan.tree).code == apply(plan.tree.module, edits), path.name
+        made = _edited(text, plan.tree, edits)
+        assert made is not None and made[0] == plan.new_text, path.name
+        fresh = lint_source(made[0], path.name)
+        with parsed_as(*made):
+            reused = lint_source(made[0], path.name)
+        assert reused.records == fresh.records and reused.findings == fresh.findings, path.name
+        checked += 1
+    assert checked >= 30

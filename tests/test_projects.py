@@ -16,8 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from initlint import lint_file, lint_paths
+from initlint import lint_file, lint_paths, runner
 from initlint.cache import Cache
+from initlint.fixes import annotate
 from initlint.project import session
 from initlint.project.session import Session
 from initlint.records import is_layer
@@ -124,6 +125,32 @@ def test_the_index_reads_only_files_changed_since_it_was_indexed(tmp_path: Path,
     Session.open([blocks], settings, Cache(tmp_path / "c", settings))
     assert reads == [str(net)] * 2  # written just now: read again, it may change within the clock's resolution
 
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_annotated_where_linted_or_after_the_containers_decided_and_cached_plain(tmp_path: Path, jobs: int) -> None:
+    """JSON/SARIF fixes are described on the worker that linted the file, again here for a file whose
+    findings the containers changed (feed.py) or that came from the cache; the cache keeps results plain."""
+    project = tmp_path / "vision"
+    shutil.copytree(PROJECTS / "vision", project)
+    shutil.copy(PROJECTS.parent / "fixtures" / "fixes" / "torch_sequential.in.py", project / "models" / "extra.py")
+    padding = "# names no framework\n" * 2000
+    for i in range(1 + runner.MIN_PARALLEL_BYTES // len(padding)):  # past a pool's worth of source
+        (project / f"plain_{i}.py").write_text(padding)
+    settings = Settings()
+
+    def rows(report: object) -> list[tuple[object, ...]]:
+        return [(f.path, f.line, f.code, f.message, f.fix, f.edits) for f in report.findings]  # type: ignore[attr-defined]
+
+    plain = lint_paths([str(project)], settings)
+    expected = rows(annotate(plain, settings, edits=True))  # annotated afterwards, in this process
+    fixed = {Path(str(path)).name for path, _l, _c, _m, fix, edits in expected if fix and edits}
+    assert {"feed.py", "extra.py"} <= fixed
+    store = tmp_path / "cache"
+    for cache in (None, Cache(store, settings), Cache(store, settings)):  # no cache, cold, warm
+        assert rows(lint_paths([str(project)], settings, jobs=jobs, cache=cache, annotate="edits")) == expected
+    warm = Cache(store, settings)
+    assert rows(lint_paths([str(project)], settings, jobs=jobs, cache=warm)) == rows(plain)
+    assert warm.hits > 0 and warm.misses == 0
 
 EXTERNAL_BASE = '''import torch.nn as nn
 import torch.nn.functional as F

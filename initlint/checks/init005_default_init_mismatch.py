@@ -52,7 +52,7 @@ def check(record: LayerRecord) -> Verdict | None:
         if spec.scheme == "glorot":
             if act.family not in ("relu", "smooth"):
                 return None
-            numbers = "Glorot's 2/(fan_in+fan_out) is about 2x below He's 2/fan for square layers."
+            numbers = _glorot_gap(record)
             factor = 0.5
         elif same is not None and not within(fold(same[1]), agree):
             numbers = f"Its variance is {1 / same[1]:.2g}x below {same[0]}'s." if same[1] < 1 else ""
@@ -72,3 +72,14 @@ def check(record: LayerRecord) -> Verdict | None:
         *why,
     )
     return verdict(CODE, "advice", headline, factor=factor, detail=detail, hint=fix_sentence(record))
+
+
+def _glorot_gap(record: LayerRecord) -> str:
+    """Glorot against He without both fans: the gap (fan_in+fan_out)/fan is 2x for square layers, at most 2x
+    read with the closer fan (SPEC 8.2); with one fan known, say which."""
+    known = [f"{name} = {value}" for name, value in (("fan_in", record.fan_in), ("fan_out", record.fan_out)) if value]
+    if not known:
+        return "Glorot's 2/(fan_in+fan_out) is 2x below He's 2/fan for square layers (the fans are not known here)."
+    return (f"Glorot's 2/(fan_in+fan_out) is (fan_in+fan_out)/fan below He's 2/fan, at most 2x with the closer fan; "
+            f"only {known[0]} is known here.")
+

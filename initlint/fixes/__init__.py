@@ -35,12 +35,12 @@ import libcst as cst
 from .. import notebooks
 from ..engine import PRECEDENCE
 from ..limits import read_source
-from ..lint import lint_source, parsed
+from ..lint import lint_source, parsed, parsed_as
 from ..records import FileResult, Finding, Report, TextEdit
 from ..settings import Settings
 from . import keras, torch
 from .common import Context, Planned
-from .edits import Edit, Tree, apply, spliced
+from .edits import Edit, Tree, edited, spliced
 
 PLANNERS: dict[str, Callable[[Finding, Context], Planned | str]] = {
     "torch": torch.plan,
@@ -103,14 +103,13 @@ def key(finding: Finding) -> tuple[str, str, int | None, int | None]:
     return (finding.code, finding.layer, finding.line, finding.column)
 
 
-def plan_source(text: str, result: FileResult, settings: Settings | None = None, verify: bool = True,
-                known: tuple[str, cst.Module] | None = None) -> FileFixes:
-    """Plan, apply and (``verify``) re-lint the fixes of one file's findings (``known``: a text and its parse)."""
+def plan_source(text: str, result: FileResult, settings: Settings | None = None, verify: bool = True) -> FileFixes:
+    """Plan, apply and (``verify``) re-lint the fixes of one file's findings."""
     settings = settings or Settings()
     if not result.findings or result.error:
         return FileFixes(result.path, text, text, (), tuple((f, "no fix") for f in result.findings))
     try:
-        return _plan(text, result, settings, verify, known[1] if known is not None and known[0] == text else None)
+        return _plan(text, result, settings, verify)
     except RecursionError:  # libcst's visitors recurse once per nesting level
         return FileFixes(result.path, text, text, (), tuple((f, "the file nests too deeply to rewrite") for f in result.findings))
     except Exception as err:  # a planner bug must never take the whole run down: no edit for this file
@@ -118,9 +117,9 @@ def plan_source(text: str, result: FileResult, settings: Settings | None = None,
         return FileFixes(result.path, text, text, (), tuple((f, why) for f in result.findings))
 
 
-def _plan(text: str, result: FileResult, settings: Settings, verify: bool, module: cst.Module | None) -> FileFixes:
+def _plan(text: str, result: FileResult, settings: Settings, verify: bool) -> FileFixes:
     try:
-        known = module or parsed(text)
+        known = parsed(text)
         tree = Tree(text, known) if known is not None else Tree.parse(text)
     except cst.ParserSyntaxError:
         return FileFixes(result.path, text, text, (), tuple((f, "the file does not parse") for f in result.findings))
@@ -136,12 +135,13 @@ def _plan(text: str, result: FileResult, settings: Settings, verify: bool, modul
             fixes.append(Fix(finding, outcome.description, outcome.edits))
     new_text = text
     for _ in range(_ROUNDS):
-        new_text = _edited(text, tree, [e for fix in fixes for e in fix.edits])
-        if new_text is None:
+        made = _edited(text, tree, [e for fix in fixes for e in fix.edits])
+        if made is None:
             why = ("the fix would change a line libcst does not reproduce (a form feed in the indentation, "
                    "a bare CR ending the file); fix it by hand")
             return FileFixes(result.path, text, text, (), tuple((f, why) for f in result.findings))
-        survivors = _survivors(new_text, result.path, fixes, settings) if verify else []
+        new_text = made[0]
+        survivors = _survivors(made, result.path, fixes, settings) if verify else []
         if not survivors:
             break
         unfixed += [(fix.finding, "the fix did not clear the finding (the init is overridden later?)")
@@ -154,8 +154,9 @@ def _plan(text: str, result: FileResult, settings: Settings, verify: bool, modul
     return FileFixes(result.path, text, new_text, tuple(fixes), tuple(unfixed), tree)
 
 
-def _edited(text: str, tree: Tree, edits: Sequence[Edit]) -> str | None:
-    """``text`` with ``edits`` made, every line they do not touch byte for byte as it was.
+def _edited(text: str, tree: Tree, edits: Sequence[Edit]) -> tuple[str, cst.Module] | None:
+    """``text`` with ``edits`` made, every line they do not touch byte for byte as it was, and the module
+    edited alike (libcst's tree of that text, but for what libcst does not keep).
 
     Only the edited top-level statements are regenerated and put back in place when that can be
     done; else the whole module is rendered and merged line by line into ``text`` (libcst does not
@@ -163,10 +164,12 @@ def _edited(text: str, tree: Tree, edits: Sequence[Edit]) -> str | None:
     whitespace-only and comment lines at the end). None when an edit touches such a line.
     """
     if "\x0c" not in text:
-        new_text = spliced(tree.module, edits, tree.top_of, text)
-        if new_text is not None:
-            return new_text
-    return _keeping_untouched_lines(text, tree.rendered(), apply(tree.module, edits, tree.top_of))
+        made = spliced(tree, edits, text)
+        if made is not None:
+            return made
+    module = edited(tree.module, edits, tree)
+    new_text = _keeping_untouched_lines(text, tree.rendered(), module.code)
+    return None if new_text is None else (new_text, module)
 
 
 def _keeping_untouched_lines(text: str, rendered: str, new_text: str) -> str | None:
@@ -247,23 +250,27 @@ def _physical_lines(text: str) -> list[str]:
 _PHYSICAL_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
 
 
-def _survivors(new_text: str, path: str, fixes: Sequence[Fix], settings: Settings) -> list[Fix]:
-    """Fixes whose layer still has a layer finding after the edit."""
+def _survivors(made: tuple[str, cst.Module], path: str, fixes: Sequence[Fix], settings: Settings) -> list[Fix]:
+    """Fixes whose layer still has a layer finding after the edit (the text linted on its edited tree:
+    only the statements the fixes changed were made anew)."""
     if not fixes:
         return []
-
-    after = lint_source(new_text, path, settings)
+    with parsed_as(*made):
+        after = lint_source(made[0], path, settings)
     if after.error and not after.records:
         return list(fixes)
     flagged = {f.layer for f in after.findings if f.code in PRECEDENCE}
     return [fix for fix in fixes if fix.finding.layer in flagged]
 
 
-def _read(path: str, settings: Settings) -> tuple[str, str, str] | str | None:
-    """(text, encoding, digest) of a ``.py`` file; why it cannot be rewritten; None when it cannot be read."""
-    data = read_source(path, settings.max_file_size)
-    if isinstance(data, str):
-        return None
+def _read(path: str, settings: Settings, data: bytes | None = None) -> tuple[str, str, str] | str | None:
+    """(text, encoding, digest) of a ``.py`` file (``data``: its bytes, when already read); why it cannot
+    be rewritten; None when it cannot be read."""
+    if data is None:
+        read = read_source(path, settings.max_file_size)
+        if isinstance(read, str):
+            return None
+        data = read
     try:
         encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
         text = data.decode(encoding)
@@ -280,8 +287,9 @@ def _digest(data: bytes) -> str:
 
 
 def plan_result(result: FileResult, settings: Settings | None = None, relint: bool = False,
-                known: tuple[str, cst.Module] | None = None) -> FileFixes | None:
-    """:func:`plan_source` for a linted ``.py`` file read from disk (None for graphs or unreadable files).
+                data: bytes | None = None) -> FileFixes | None:
+    """:func:`plan_source` for a linted ``.py`` file read from disk, or its bytes ``data`` (None for graphs or
+    unreadable files).
 
     ``relint``: lint the text read again and plan from that (the file may have changed since
     ``result`` was made; ``--fix`` must plan from the bytes it will replace). Notebooks are planned
@@ -292,7 +300,7 @@ def plan_result(result: FileResult, settings: Settings | None = None, relint: bo
     if not result.path.endswith(".py") or not result.findings:
         return None
     settings = settings or Settings()
-    read = _read(result.path, settings)
+    read = _read(result.path, settings, data)
     if read is None:
         return None
     if isinstance(read, str):
@@ -302,7 +310,7 @@ def plan_result(result: FileResult, settings: Settings | None = None, relint: bo
         result = lint_source(text, result.path, settings)
         if not result.findings:
             return None
-    return replace(plan_source(text, result, settings, known=known), encoding=encoding, digest=digest)
+    return replace(plan_source(text, result, settings), encoding=encoding, digest=digest)
 
 
 def _plan_notebook(result: FileResult, settings: Settings | None) -> FileFixes | None:
@@ -330,13 +338,14 @@ def _plan_notebook(result: FileResult, settings: Settings | None) -> FileFixes |
 
 
 def annotate_result(result: FileResult, settings: Settings | None = None, edits: bool = False,
-                    known: tuple[str, cst.Module] | None = None) -> FileResult:
+                    data: bytes | None = None) -> FileResult:
     """Set each finding's ``fix`` to the description of its edit (None when there is none).
 
     With ``edits``, also each fix's :class:`TextEdit` s, applied alone to the original text
-    (what SARIF's ``fixes`` carry). ``known``: the file's text and parse when the lint kept them.
+    (what SARIF's ``fixes`` carry). ``data``: the file's bytes, when already read (right after
+    its lint, whose parse is then reused).
     """
-    planned = plan_result(result, settings, known=known)
+    planned = plan_result(result, settings, data=data)
     if planned is None:
         return result
     fixes = {key(fix.finding): fix for fix in planned.fixes}
@@ -360,7 +369,7 @@ def replacements(planned: FileFixes, fix: Fix) -> list[tuple[int, int, str]]:
     """One fix as (start, end, inserted text) character ranges of the original file."""
     assert planned.tree is not None
     alone = _edited(planned.text, planned.tree, fix.edits)
-    return [] if alone is None else text_replacements(planned.text, alone)
+    return [] if alone is None else text_replacements(planned.text, alone[0])
 
 
 def text_replacements(old: str, new: str) -> list[tuple[int, int, str]]:

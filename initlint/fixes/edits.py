@@ -85,20 +85,22 @@ class Tree:
     _calls: dict[int, list[tuple[tuple[int, int], cst.Call]]] = field(init=False, repr=False)
     _owner: dict[int, tuple[cst.SimpleStatementLine, cst.BaseSmallStatement]] = field(init=False, repr=False)
     _top: dict[int, cst.CSTNode] = field(init=False, repr=False)  # statement -> the top-level statement holding it
+    _parent: dict[int, cst.CSTNode | None] = field(init=False, repr=False)  # statement -> the compound one holding it
     _full: _FullMetadata | None = field(init=False, repr=False, default=None)
     _rendered: str | None = field(init=False, repr=False, default=None)
 
     def __post_init__(self) -> None:
         self._locator = Locator(self.text, self.module)
         self._smalls, self._block, self._function = [], {}, {}
-        self._calls, self._owner, self._top = {}, {}, {}
+        self._calls, self._owner, self._top, self._parent = {}, {}, {}, {}
         self._walk(self.module.body, self.module, None)
 
     def _walk(self, body: Sequence[cst.CSTNode], block: cst.CSTNode, function: cst.FunctionDef | None,
-              top: cst.CSTNode | None = None) -> None:
+              top: cst.CSTNode | None = None, parent: cst.CSTNode | None = None) -> None:
         for stmt in body:
             self._block[id(stmt)] = block
             self._top[id(stmt)] = top or stmt
+            self._parent[id(stmt)] = parent
             self._function[id(stmt)] = function
             if isinstance(stmt, cst.SimpleStatementLine):
                 for small in stmt.body:
@@ -108,7 +110,7 @@ class Tree:
             inner = function if not isinstance(stmt, cst.FunctionDef) else stmt
             for child_block in _blocks(stmt):
                 self._walk(suite(child_block) if isinstance(child_block, cst.BaseSuite) else child_block,
-                           child_block, inner, top or stmt)
+                           child_block, inner, top or stmt, stmt)
 
     @classmethod
     def parse(cls, text: str) -> Tree:
@@ -175,6 +177,28 @@ class Tree:
         """The top-level statement holding a statement, or a call found by :meth:`call_at` (None: not known)."""
         owner = self._owner.get(id(node))
         return self._top.get(id(owner[0] if owner else node))
+
+    def holding(self, edits: Iterable[Edit]) -> set[int] | None:
+        """Ids of the statements that hold the edited nodes, from each one's own up to the top level
+        (None when one is not known): a transform need not enter any other statement."""
+        out: set[int] = set()
+        stmt: cst.CSTNode | None
+        for edit in edits:
+            if isinstance(edit, AddImport):
+                continue
+            if isinstance(edit, InsertAfter):  # made by the block holding the statement
+                if id(edit.stmt) not in self._top:
+                    return None
+                stmt = self._parent[id(edit.stmt)]
+            else:
+                owner = self._owner.get(id(edit.call))
+                if owner is None:
+                    return None
+                stmt = owner[0]
+            while stmt is not None:
+                out.add(id(stmt))
+                stmt = self._parent[id(stmt)]
+        return out
 
     def end_line(self, stmt: cst.SimpleStatementLine) -> int:
         """The last line of a statement line."""
@@ -274,8 +298,12 @@ def quote_style(call: cst.Call) -> str:
 
 
 class _Apply(cst.CSTTransformer):
-    def __init__(self, edits: Iterable[Edit]) -> None:
+    """Makes the edits. ``within`` (see :meth:`Tree.holding`): the only statements it enters (a transform
+    rebuilds every node it enters; the others are kept as they are)."""
+
+    def __init__(self, edits: Iterable[Edit], within: set[int] | None = None) -> None:
         super().__init__()
+        self.within = within
         self.replace: dict[int, str] = {}
         self.keywords: dict[int, list[SetKeyword]] = defaultdict(list)
         self.inserts: dict[int, list[str]] = defaultdict(list)
@@ -290,6 +318,9 @@ class _Apply(cst.CSTTransformer):
                     self.inserts[id(edit.stmt)].append(edit.code)
             elif edit not in self.imports:
                 self.imports.append(edit)
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        return self.within is None or not isinstance(node, cst.BaseStatement) or id(node) in self.within
 
     def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.BaseExpression:
         if id(original_node) in self.replace:
@@ -390,37 +421,47 @@ def _import_position(body: Sequence[cst.CSTNode], first: bool = False) -> int:
     return imports[0] if first else imports[-1] + 1
 
 
-def apply(module: cst.Module, edits: Iterable[Edit], top: Callable[[cst.CSTNode], cst.CSTNode | None] | None = None) -> str:
-    """The whole module's code with the edits made (libcst's code of it: see :func:`spliced` for the file's own).
+def apply(module: cst.Module, edits: Iterable[Edit], tree: Tree | None = None) -> str:
+    """The whole module's code with the edits made (libcst's code of it: see :func:`spliced` for the file's own)."""
+    return edited(module, edits, tree).code
 
-    ``top`` (see :meth:`Tree.top_of`) names the top-level statement holding an edited node: then only
-    those statements are transformed (a transform rebuilds every node it visits).
+
+def edited(module: cst.Module, edits: Iterable[Edit], tree: Tree | None = None) -> cst.Module:
+    """The module with the edits made.
+
+    With the module's ``tree``, only the top-level statements holding an edited node are transformed,
+    and in them only the statements that do.
     """
     edits = list(edits)
-    transformer = _Apply(edits)
-    touched = _tops(edits, top) if top is not None else None
-    if touched is None:
-        return module.visit(transformer).code
+    touched = _tops(edits, tree.top_of) if tree is not None else None
+    if tree is None or touched is None:
+        return module.visit(_Apply(edits))
+    transformer = _Apply(edits, tree.holding(edits))
     new = {key: stmt.visit(transformer) for key, stmt in touched.items()}
     body = [new.get(id(stmt), stmt) for stmt in module.body]
-    return transformer.leave_Module(module, module.with_changes(body=body)).code
+    return transformer.leave_Module(module, module.with_changes(body=body))
 
 
-def spliced(module: cst.Module, edits: Iterable[Edit], top: Callable[[cst.CSTNode], cst.CSTNode | None],
-            text: str) -> str | None:
-    """``text`` (the module's source) with the edits made, only the edited top-level statements regenerated.
+def spliced(tree: Tree, edits: Iterable[Edit], text: str) -> tuple[str, cst.Module] | None:
+    """``text`` (the source of ``tree``) with the edits made, only the edited statements regenerated, and
+    the module edited alike.
 
-    Their new code is put where their old code is in ``text``, so every other byte stays. None when
-    that cannot be done: an import to add, a statement to insert at the top level, a statement whose
-    top-level statement is not known or whose code is not found exactly once.
+    The new code of each top-level statement holding an edit is put where its old code is in
+    ``text``, so every other byte stays. None when that cannot be done: an import to add, a
+    statement to insert at the top level, a statement whose top-level statement is not known or
+    whose code is not found exactly once.
     """
     edits = list(edits)
-    touched = _tops(edits, top)
+    touched = _tops(edits, tree.top_of)
     if touched is None or any(isinstance(e, AddImport) or isinstance(e, InsertAfter) and id(e.stmt) in touched
                               for e in edits):
         return None
-    transformer = _Apply(edits)
-    return _splice(module, text, touched, {key: stmt.visit(transformer) for key, stmt in touched.items()})
+    transformer = _Apply(edits, tree.holding(edits))
+    new = {key: stmt.visit(transformer) for key, stmt in touched.items()}
+    new_text = _splice(tree.module, text, touched, new)
+    if new_text is None:
+        return None
+    return new_text, tree.module.with_changes(body=[new.get(id(stmt), stmt) for stmt in tree.module.body])
 
 
 def _tops(edits: Sequence[Edit], top: Callable[[cst.CSTNode], cst.CSTNode | None]) -> dict[int, cst.CSTNode] | None:

@@ -137,6 +137,11 @@ def _outcomes(owner: str, layer_class: str, model: ProjectModel, effects: Effect
                                         f"({model.linker.resolve(container).summary.path.rsplit('/', 1)[-1]})",  # type: ignore[union-attr]
                                   container.rsplit(".", 1)[-1])
                 break
+        top = path[-1]
+        handed = model.handed(top) if decided is None else ""
+        if handed and model.any_reinitializes():
+            decided = Outcome(None, f"may be re-initialized by what {top.rsplit('.', 1)[-1]} is handed to "
+                                    f"({handed})", top.rsplit(".", 1)[-1])
         out.append(decided or Outcome(None))
     if all(o.spec is None and not o.reason for o in out):
         return []  # every path keeps the layer's own init

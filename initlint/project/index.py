@@ -19,15 +19,13 @@ from dataclasses import dataclass
 from ..frontends.python.names import absolute
 from ..frontends.python.syntax import sized
 
-FORMAT = 3  # bump when a summary's layout changes
+FORMAT = 3  # bump when a summary's (or an index entry's) layout changes
 
 # Calls and attribute uses that run init code over submodules (the containers of SPEC 8.32).
 _REINIT_METHODS = frozenset({"apply", "modules", "named_modules", "children", "named_children", "parameters",
                              "named_parameters", "post_init", "init_weights", "_init_weights", "initialize_weights",
                              "reset_parameters", "_reset_parameters", "named_apply"})
 _INIT_WORDS = ("init", "reset")
-# Keyword arguments that pass a class its activation or normalization (``act_layer=nn.GELU``): the only ones kept.
-CONSUMER_WORDS = ("act", "norm", "nonlin", "activation", "gate")
 
 
 @dataclass(frozen=True)
@@ -64,7 +62,7 @@ class CallSite:
     scope: str  # the enclosing class or function ("" at module level)
     line: int
     names: tuple[str, ...]  # dotted names passed (positionally or by keyword), e.g. ("Bottleneck",)
-    kwargs: tuple[tuple[str, str], ...]  # keyword -> the value's source text (keywords naming a consumer)
+    kwargs: tuple[tuple[str, str], ...]  # keyword -> the value's source text
 
 
 @dataclass(frozen=True)
@@ -290,8 +288,7 @@ def _calls_in(stmts: list[ast.stmt], scope: str, walker: _Walker, out: list[Call
                 continue
             names = [d for d in (_dotted(a) for a in node.args) if d]
             names += [d for d in (_dotted(k.value) for k in node.keywords if k.arg) if d]
-            kwargs = tuple((k.arg, _source(k.value)) for k in node.keywords
-                           if k.arg and any(w in k.arg.lower() for w in CONSUMER_WORDS))
+            kwargs = tuple((k.arg, _source(k.value)) for k in node.keywords if k.arg)
             if names or kwargs:
                 out.append(CallSite(callee, scope, node.lineno, tuple(names), kwargs))
 

@@ -21,6 +21,7 @@ from ..rulebook import Conventions
 from .index import CallSite, ClassInfo, Summary, decoded
 from .link import Found, Linker
 
+_CONSUMER_WORDS = ("act", "norm", "nonlin", "activation", "gate")
 MAX_PARSED = 48  # files of context kept parsed per process
 MAX_SUBTREE = 200  # project classes followed into one module's subtree
 
@@ -54,6 +55,10 @@ class ProjectModel:
         self._ancestors: dict[str, tuple[str, ...]] = {}
         self._parents: dict[str, set[str]] | None = None
         self._call_sites: dict[str, list[tuple[Summary, CallSite]]] = {}
+        self._handed: dict[str, str] = {}  # module class -> where it is handed as a value to a function
+        self._any_reinit: bool | None = None
+        self._callers: dict[str, set[str]] | None = None
+        self.memo: dict[str, object] = {}  # what frontends keep for the project's lifetime (other files' analyses)
 
     # -- reading other files ------------------------------------------------------
 
@@ -84,13 +89,13 @@ class ProjectModel:
         """These files are linted next in this process: the files they import from keep their own lint's parse
         until then (a whole-project run parses each file once, not again as context)."""
         for path in paths:
-            for source in self.sources(path):
+            for source in self.imports_from(path):
                 self._waiting.setdefault(source, set()).add(path)
 
     def linted(self, path: str, module: cst.Module | None) -> None:
         """``path`` was linted (``module``: its parse, None when it was not parsed): kept for the files still to
         lint that import from it; the parses no file waits for any more are dropped."""
-        for source in self.sources(path):
+        for source in self.imports_from(path):
             waiting = self._waiting.get(source)
             if waiting is not None:
                 waiting.discard(path)
@@ -100,7 +105,7 @@ class ProjectModel:
         if module is not None and path in self.linker.by_path and self._waiting.get(path):
             self._kept[path] = module
 
-    def sources(self, path: str) -> set[str]:
+    def imports_from(self, path: str) -> set[str]:
         """The other project files the file imports names (or modules) from."""
         if path not in self._sources:
             out: set[str] = set()
@@ -212,6 +217,30 @@ class ProjectModel:
                 return value
         return None
 
+    def source(self, module: str) -> tuple[str, str] | None:
+        """``(path, text)`` of a project module."""
+        summary = self.linker.modules.get(module)
+        data = read_source(summary.path, 0) if summary is not None else None
+        text = decoded(data) if isinstance(data, bytes) else None
+        return (summary.path, text) if summary is not None and text is not None else None
+
+    def callers(self, qualified: str) -> tuple[str, ...]:
+        """The other modules that import, call or name the project definition ``qualified``."""
+        if self._callers is None:
+            index: dict[str, set[str]] = {}
+            linker = self.linker
+            for summary in linker.modules.values():
+                names = [q for _local, q in summary.imports]
+                names += [q for q in (linker.local(summary, c.callee) for c in summary.calls) if q]
+                for unit in (*summary.classes, *summary.functions):
+                    names += [q for q in (linker.local(summary, m) for m in unit.mentions) if q]
+                for q in dict.fromkeys(names):
+                    found = linker.resolve(q) if linker.in_project(q) else None
+                    if found is not None and found.summary.module != summary.module:
+                        index.setdefault(found.qualified, set()).add(summary.module)
+            self._callers = index
+        return tuple(sorted(self._callers.get(qualified, ())))
+
     # -- containers ------------------------------------------------------------------
 
     def parents(self) -> dict[str, set[str]]:
@@ -232,6 +261,7 @@ class ProjectModel:
                 target = self.linker.local(summary, call.callee)
                 container = self.linker.resolve(target) if target else None
                 if container is None or container.cls is None or not self.is_module_class(container.qualified):
+                    self._note_handed(summary, call)
                     continue
                 self._call_sites.setdefault(container.qualified, []).append((summary, call))
                 for name in call.names:
@@ -242,6 +272,28 @@ class ProjectModel:
                         parents.setdefault(child.qualified, set()).add(container.qualified)
         self._parents = parents
         return parents
+
+    def _note_handed(self, summary: Summary, call: CallSite) -> None:
+        """Module classes passed by keyword to a function (``_swin_transformer(block=SwinTransformerBlockV2)``):
+        whatever that function builds them into is not a container the analysis can see. (Positional
+        arguments are left alone: ``build_model_with_cfg(VisionTransformer, ...)`` builds the model itself.)"""
+        for name in [value for _kw, value in call.kwargs]:  # as a keyword (``block=``): a part, not the model
+            q = self.linker.local(summary, name)
+            found = self.linker.resolve(q) if q else None
+            if found is not None and found.cls is not None and self.is_module_class(found.qualified):
+                self._handed.setdefault(found.qualified, f"{call.callee}(...) in {summary.path.rsplit('/', 1)[-1]}")
+
+    def handed(self, qualified: str) -> str:
+        """Where the class is handed as a value to a function ("" if nowhere)."""
+        self.parents()
+        return self._handed.get(qualified, "")
+
+    def any_reinitializes(self) -> bool:
+        """Whether some module class of the project re-initializes submodules when constructed."""
+        if self._any_reinit is None:
+            self._any_reinit = any(self.reinitializes(f"{s.module}.{c.name}") for s in self.linker.modules.values()
+                                   if s.mentions_torch for c in s.classes)
+        return self._any_reinit
 
     def consumer_arguments(self, owner: str) -> list[str]:
         """Call sites that pass the class an activation or normalization (``act_layer=nn.ReLU``) other than its default.
@@ -255,8 +307,8 @@ class ProjectModel:
         defaults = dict(found.cls.params)
         out: list[str] = []
         for summary, call in self._call_sites.get(owner, []):
-            for kw, value in call.kwargs:  # the keywords naming a consumer (index.CONSUMER_WORDS)
-                if kw not in defaults:
+            for kw, value in call.kwargs:
+                if kw not in defaults or not any(w in kw.lower() for w in _CONSUMER_WORDS):
                     continue
                 default = defaults[kw]
                 same = value == default or (self.linker.local(summary, value) or value) == \

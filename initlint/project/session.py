@@ -14,6 +14,7 @@ import hashlib
 import os
 import stat
 import time
+from fnmatch import fnmatchcase
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 
@@ -49,6 +50,11 @@ def _stamp(path: str, module: str, max_size: int) -> Stamp | None:
     return info.st_size, info.st_mtime_ns, module
 
 
+def _keras(summary: Summary) -> bool:
+    """Does the file import Keras or TensorFlow (its analysis then reads other files' code, SPEC 8.32)?"""
+    return any("keras" in q.split(".")[0] or q.split(".")[0] == "tensorflow" for _local, q in summary.imports)
+
+
 def _digest(data: bytes) -> str:
     return hashlib.blake2b(data, digest_size=16).hexdigest()
 
@@ -64,10 +70,12 @@ def _semantic(summary: Summary) -> str:
 class Session:
     """The project of one run: its model, and per file a view and a context digest."""
 
-    def __init__(self, root: str, model: ProjectModel, checks: dict[str, tuple[Checked, int]] | None = None) -> None:
+    def __init__(self, root: str, model: ProjectModel, raw: dict[str, str] | None = None,
+                 checks: dict[str, tuple[Checked, int]] | None = None) -> None:
         self.root = root
         self.model = model
         self._semantic: dict[str, str] = {}  # path -> digest of its summary without positions, when first asked
+        self._raw = raw or {}  # content digests: the Keras frontend reads other files' code, not their summaries
         self._keys: dict[str, str] = {}
         self._checks = checks or {}
 
@@ -92,7 +100,10 @@ class Session:
         if root is None:
             return None
         files = []
+        not_run = conventions(settings.conventions).not_run
         for f in project_files(root, settings.max_file_size):
+            if any(fnmatchcase(f, glob) for glob in not_run):
+                continue  # a template the framework never imports (its modular_*.py)
             files.append(f)
             if len(files) > MAX_FILES:
                 return None  # too large to be one project: every file stands alone
@@ -141,7 +152,8 @@ class Session:
             store.save_index(root, entries)  # type: ignore[attr-defined]
         summaries = [s for _d, s, _stamp in entries.values() if s is not None]
         model = ProjectModel(root, summaries, conventions(settings.conventions))
-        return cls(root, model, checks)
+        raw = {path: digest for path, (digest, summary, _stamp) in entries.items() if summary is not None}
+        return cls(root, model, raw, checks)
 
     def semantic(self, path: str) -> str:
         """The digest of a file's summary without positions ("" when the index has none)."""
@@ -184,8 +196,33 @@ class Session:
                     modules.add(anc.summary.path)
         modules.discard(path)
         parts = [summary.module] + [f"{m}:{self.semantic(m)}" for m in sorted(modules)]
+        if _keras(summary):
+            parts += [f"{m}:{self._raw.get(m, '')}" for m in sorted(self._keras_context(summary) - {path})]
         self._keys[path] = _digest("\n".join(parts).encode())
         return self._keys[path]
+
+    def _keras_context(self, summary: Summary, depth: int = 6) -> set[str]:
+        """Files whose code a Keras file's analysis reads: the callers of its classes and functions (and theirs,
+        ``depth`` deep, SPEC 8.32), and the project modules each of those imports (functions and bases they name)."""
+        linker = self.model.linker
+        seen = {summary.module}
+        frontier = [summary]
+        out: set[str] = set()
+        for _ in range(depth):
+            nxt: list[Summary] = []
+            for s in frontier:
+                out.add(s.path)
+                for _local, q in s.imports:
+                    found = linker.resolve(q) if linker.in_project(q) else None
+                    if found is not None:
+                        out.add(found.summary.path)
+                for unit in (*s.classes, *s.functions):
+                    for caller in self.model.callers(f"{s.module}.{unit.name}"):
+                        if caller not in seen and caller in linker.modules:
+                            seen.add(caller)
+                            nxt.append(linker.modules[caller])
+            frontier = nxt
+        return out
 
     def entry_files(self, linted: Iterable[FileResult], analysed: Iterable[str]) -> list[str]:
         """Files not analysed yet that define the classes the linted layers pass their output to."""

@@ -36,6 +36,31 @@ class View:
     def config_default(self, config_class: str, attr: str) -> tuple[object] | None:
         return self.model.config_default(config_class, attr)
 
+    # -- what the Keras frontend asks (frontends.keras.context.KerasProject) -----------
+
+    @property
+    def memo(self) -> dict[str, object]:
+        return self.model.memo
+
+    def find(self, qualified: str) -> tuple[str, str, str] | None:
+        found = self.model.linker.resolve(qualified)
+        if found is None:
+            return None
+        if found.cls is not None:
+            return "class", found.summary.module, found.cls.name
+        assert found.function is not None
+        return "function", found.summary.module, found.function.name
+
+    def source(self, module: str) -> tuple[str, str] | None:
+        return self.model.source(module)
+
+    def callers(self, qualified: str) -> tuple[str, ...]:
+        return self.model.callers(qualified)
+
+    def other(self, module: str) -> View | None:
+        summary = self.model.linker.modules.get(module)
+        return View(self.model, summary) if summary is not None else None
+
     @property
     def builds_modules(self) -> bool:
         """Does the file define module classes (through other files' bases), though it may never name torch?"""

@@ -16,10 +16,10 @@ from ...records import Activation
 from ...rulebook import activation_family
 from ..python.names import dotted
 from . import initializers as keras_init
-from .graph import MISSING, Layer, Shape, UnitRef, Value, argument
+from .graph import MISSING, Bag, Layer, Opaque, Shape, UnitRef, Value, argument
 from .layer_args import activation, activation_layer, initializer
-from .program import Program
-from .scope import Scope
+from .program import Program, Site
+from .scope import DEFAULT, Scope
 from .tables import ACTIVATION_LAYERS, LAYER_ROLES, WEIGHT_LAYERS, WeightLayer
 
 
@@ -37,6 +37,8 @@ class LayerBuilder:
         cached = self.program.layer_cache.get(id(call))
         if cached is not None:
             return cached
+        if self.program.top is not None and self.scope.top is not self.program.top:
+            return None  # another file's code read here (an inherited call): its layers are judged there
         layer = self._build(call)
         if layer is not None:
             self.program.layer_cache[id(call)] = layer
@@ -53,11 +55,14 @@ class LayerBuilder:
             factory = self.program.graphs.get(bound.name)
             if factory is not None and factory.returned_layer is not None:
                 return factory.returned_layer
-            layer = new("unit", bound.name)
-            layer.unit = bound.name
-            self.program.site_args.setdefault(f"{bound.name}.__init__", []).append(scope.passed_args(call))
-            return layer
+            if self.program.unit_kinds.get(bound.name) == "function":
+                return self.closure(call, bound.name)
+            return self.block(call, bound.name)
         cls = scope.keras_name(func)
+        if cls is None and bound is MISSING:
+            found = scope.project_name(func)
+            if found is not None and found[0] == "class":
+                return self.block(call, found[1])  # a block class of another project file
         if cls is not None and "initializers" in (scope.qualify(func) or "").split("."):
             return None  # keras.initializers.Identity is not keras.layers.Identity
         if cls is None:
@@ -87,6 +92,59 @@ class LayerBuilder:
                 layer.geometry = self.pass_geometry(call, cls)
         return layer
 
+    def block(self, call: cst.Call, unit: str) -> Layer:
+        """An instance of a block class of this file (``unit`` its name) or of the project (qualified)."""
+        scope = self.scope
+        layer = Layer("unit", unit, call, scope.stmt, scope.name, unit=unit)
+        self.program.site_args.setdefault(f"{unit}.__init__", []).append(scope.passed_args(call))
+        self.program.calls.setdefault(f"{unit}.__init__", []).append(Site(scope.snapshot(), call, scope.name))
+        return layer
+
+    def super_init(self, call: cst.Call) -> None:
+        """``super().__init__(...)`` of a class deriving from a project class: its base's parameters as passed.
+
+        They are presets for the subclass's own layers, and the call is a construction of the base's layers
+        (unless the subclass overrides the method that builds them). What the subclass's ``**kwargs`` forwards
+        is what the subclass's own callers pass by keyword.
+        """
+        scope = self.scope
+        if scope.base is None:
+            return
+        program, base = scope.base
+        signature = program.signatures.get(f"{base}.__init__", ())
+        snapshot = scope.snapshot()
+        bound = snapshot.bind_args(signature, call)
+        forwarded = [a for a in call.args if a.star == "**" and dotted(a.value) == scope.star_kwargs]
+        own = {p.name for p in self.program.signatures.get(f"{scope.name}.__init__", ())}
+        module = program.top.module if program.top is not None else ""
+        for p in signature:
+            if forwarded and isinstance(bound[p.key], Opaque):
+                if p.name in own:
+                    bound[p.key] = DEFAULT  # the subclass takes it itself and does not pass it on
+                else:
+                    del bound[p.key]  # what the subclass's callers pass by keyword
+                    scope.redirects[(module, f"{base}.__init__")] = (self.scope.top.module, f"{scope.name}.__init__",
+                                                                     True)
+        scope.presets.update(bound)
+        key = f"{base}.__init__" if program is self.program else f"{module}.{base}.__init__"
+        self.program.calls.setdefault(key, []).append(
+            Site(snapshot, call, scope.name, frozenset(scope.defined)))
+
+    def closure(self, call: cst.Call, factory: str) -> Layer | None:
+        """``Block(64)(x)`` with ``def Block(filters): def apply(x): ...; return apply``: the nested function.
+
+        The factory call is a call site of the factory, whose parameters the nested function reads.
+        """
+        graph = self.program.graphs.get(factory)
+        alias = graph.returned_expr if graph is not None else None
+        inner = alias.scope.lookup(alias.expr.value) if alias is not None and isinstance(alias.expr, cst.Name) else None
+        if not isinstance(inner, UnitRef) or self.program.unit_kinds.get(inner.name) != "function":
+            return None
+        scope = self.scope
+        self.program.site_args.setdefault(factory, []).append(scope.passed_args(call))
+        self.program.calls.setdefault(factory, []).append(Site(scope.snapshot(), call, scope.name))
+        return Layer("unit", inner.name, call, scope.stmt, scope.name, unit=inner.name)
+
     def activation_object(self, layer: Layer, call: cst.Call) -> None:
         """``Activation("relu")``; ``Activation("linear")`` / ``Activation(None)`` pass the signal on."""
         arg = argument(call, "activation", 0)
@@ -94,7 +152,24 @@ class LayerBuilder:
         layer.activation = activation(self.scope, arg, self.construct) if arg is not None else (
             "Activation() without argument")
         layer.init_deps = frozenset(self.scope.deps)
-        layer.role = "act" if layer.activation is not None else "pass"
+        layer.act_expr, layer.where = arg, self.scope.snapshot()
+        layer.role = "act" if layer.activation is not None or layer.init_deps else "pass"
+
+    def setting_activation(self, func: cst.BaseExpression) -> Layer | None:
+        """``self.activation(x)`` with ``self.activation = keras.activations.get(activation)``: an activation layer.
+
+        None when the setting is not an activation by its default (another callable the analysis does not know).
+        """
+        self.scope.deps = set()
+        found = activation(self.scope, func, self.construct)
+        named = "act" in (dotted(func) or "").rpartition(".")[2].lower()
+        if isinstance(found, str) and not (self.scope.deps and named):
+            return None
+        layer = Layer("act", self.scope.code(func), None, self.scope.stmt, self.scope.name)
+        layer.activation = found
+        layer.init_deps = frozenset(self.scope.deps)
+        layer.act_expr, layer.where = func, self.scope.snapshot()
+        return layer
 
     def input_layer(self, layer: Layer, call: cst.Call) -> None:
         layer.role = "input"
@@ -164,6 +239,8 @@ class LayerBuilder:
         else:
             layer.init = f"{spec.kernel_arg} may come from **kwargs" if unpacked else keras_init.default_spec(spec.kernel_arg)
         layer.init_deps = frozenset(scope.deps)
+        layer.act_expr, layer.init_expr, layer.where = act, init, scope.snapshot()
+        layer.method = scope.method
 
     def sequential_items(self, expr: cst.BaseExpression, seq: Layer) -> list[Layer]:
         """The layers one element of a Sequential list (or ``model.add`` argument) contributes."""
@@ -176,17 +253,21 @@ class LayerBuilder:
             item = self.sequential_items(expr.elt, seq)
             return item + item  # built several times: each copy feeds the next
         value = self.value(expr) if not isinstance(expr, cst.Call) else self.construct(expr)
+        if isinstance(value, Bag):  # Sequential(self.mlp_block) of a list built up before
+            return [out for item in value.items if isinstance(item, Layer) for out in self.sequential_item(item, seq)]
         if isinstance(value, Layer):
-            if value.role == "input":
-                seq.input_shape = value.input_shape
-                return []
-            if value.role == "sequential":
-                value.applied = True
-            if value.role == "weight" and not value.name:
-                value.name = self.program.auto_name(self.scope.name, value.cls)
-            return [value]
-        unknown = Layer("unknown", self.scope.code(expr), None, self.scope.stmt, self.scope.name)
-        return [unknown]
+            return self.sequential_item(value, seq)
+        return [Layer("unknown", self.scope.code(expr), None, self.scope.stmt, self.scope.name)]
+
+    def sequential_item(self, value: Layer, seq: Layer) -> list[Layer]:
+        if value.role == "input":
+            seq.input_shape = value.input_shape
+            return []
+        if value.role == "sequential":
+            value.applied = True
+        if value.role == "weight" and not value.name:
+            value.name = self.program.auto_name(self.scope.name, value.cls)
+        return [value]
 
     def sequential_add(self, expr: cst.BaseExpression) -> bool:
         """``model.add(layer)`` on a Sequential: append (returns False when it is something else)."""

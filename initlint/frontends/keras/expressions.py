@@ -14,7 +14,9 @@ from .construct import LayerBuilder, input_shape
 from .graph import (
     MISSING,
     NO_DEPS,
+    Alias,
     Application,
+    Bag,
     Layer,
     Lit,
     Node,
@@ -26,14 +28,21 @@ from .graph import (
     pass_shape,
 )
 from .layer_args import function_activation
-from .program import Program
+from .program import Program, Site
 from .scope import Scope
 from .tables import (
     ACTIVATION_NAMES,
+    ATTENTION_NAME,
+    BUILTIN_QUERIES,
     ACTIVATION_NAMESPACES,
+    ATTENTION_FUNCTIONS,
     MERGE_FUNCTIONS,
     MODEL_CALLS,
     PASS_FUNCTIONS,
+    PRODUCT_FUNCTIONS,
+    QUERY_FUNCTIONS,
+    SCALE_FUNCTIONS,
+    SUM_FUNCTIONS,
     TOP_LEVEL_ACTIVATIONS,
     namespace,
 )
@@ -57,24 +66,40 @@ class Values:
             if key is None:
                 return None
             bound = self.scope.lookup(key)
-            if isinstance(bound, Param):
-                return self.scope.param_node(bound.name)
+            if isinstance(bound, Param):  # a parameter used as a tensor (``self.x`` bound to one is a setting)
+                return self.scope.param_node(bound.name) if "." not in key else None
+            if isinstance(bound, Alias):
+                return None
             if bound is MISSING:
                 lit = self.scope.literal(expr)
                 return None if lit is MISSING else Lit(lit)
             return bound
         if isinstance(expr, cst.BinaryOperation):
             left, right = self.value(expr.left), self.value(expr.right)
-            if isinstance(expr.operator, cst.Add) and isinstance(left, int) and isinstance(right, int):
+            op = expr.operator
+            if isinstance(op, (cst.Add, cst.Subtract)) and isinstance(left, int) and isinstance(right, int):
                 return self.graph.add(Node("add", (left, right), self.graph.nodes[left].shape))
             tensors = tuple(v for v in (left, right) if isinstance(v, int))
+            if isinstance(op, cst.MatrixMultiply) and tensors:
+                return self.graph.add(Node("weight", tensors))  # q @ k, x @ kernel: consumed linearly
+            other = expr.right if isinstance(left, int) else expr.left
+            shift = isinstance(op, (cst.Add, cst.Subtract)) and self.scope.literal(other) not in (MISSING, 0, 0.0)
+            if len(tensors) == 1 and isinstance(op, (cst.Multiply, cst.Divide, cst.Add, cst.Subtract)) and not shift:
+                # scaled by a constant, or offset by what is no tensor of this unit (a weight of the layer);
+                # a literal shift (``relu6(x + 3) / 6`` is a hard sigmoid) changes which function consumes it
+                return self.graph.add(Node("pass", tensors, self.graph.nodes[tensors[0]].shape))
+            if len(tensors) == 2 and isinstance(op, (cst.Multiply, cst.Divide)):
+                return self.graph.add(Node("mul", tensors, self.graph.nodes[tensors[0]].shape, expr=expr))
             if tensors:
                 return self.graph.add(Node("unknown", tensors, expr=expr))
             lit = self.scope.literal(expr)
             return None if lit is MISSING else Lit(lit)
         if isinstance(expr, cst.ListComp) and isinstance(expr.elt, cst.Call):
             built = self.layers.construct(expr.elt)  # [Dense(64) for _ in range(3)]: one site, several layers
-            return built if built is not None and built.role not in ("sequential", "unit") else None
+            if built is not None:
+                return built if built.role != "sequential" else None
+        if isinstance(expr, (cst.ListComp, cst.GeneratorExp)):
+            return self.comprehension(expr)
         if isinstance(expr, cst.IfExp):
             either = [v for v in (self.value(expr.body), self.value(expr.orelse)) if isinstance(v, int)]
             return self.graph.add(Node("phi", tuple(dict.fromkeys(either)))) if either else None
@@ -82,7 +107,13 @@ class Values:
             base = self.value(expr.value)
             if isinstance(base, int):
                 return self.graph.add(Node("pass", (base,)))
+            if isinstance(base, Bag):
+                return self.pick(base)
+            if isinstance(base, Layer) and base.role not in ("sequential", "choice"):
+                return base  # one of the layers a list comprehension built
             return None
+        if isinstance(expr, (cst.List, cst.Tuple, cst.Dict)):
+            return self.display(expr)
         if isinstance(expr, (cst.Integer, cst.Float, cst.SimpleString, cst.UnaryOperation, cst.Tuple, cst.List,
                              cst.Dict)):
             lit = self.scope.literal(expr)
@@ -98,8 +129,74 @@ class Values:
             return [t for el in expr.elements if isinstance(el, cst.DictElement) for t in self.tensors(el.value)]
         if isinstance(expr, (cst.Name, cst.Attribute, cst.Call, cst.BinaryOperation, cst.Subscript, cst.IfExp)):
             value = self.value(expr)
+            if isinstance(value, Bag):
+                return value.tensors(self.graph)
             return [value] if isinstance(value, int) else []
         return []
+
+    def display(self, expr: cst.List | cst.Tuple | cst.Dict) -> Value:
+        """A list, tuple or dict display: a literal, or the layers and tensors it holds (a dict: its values)."""
+        lit = self.scope.literal(expr)
+        if lit is not MISSING and lit not in ((), {}):
+            return Lit(lit)
+        bag = Bag()
+        for el in expr.elements:
+            if isinstance(el, cst.StarredDictElement):
+                continue
+            value = self.value(el.value)
+            if isinstance(el, cst.StarredElement) and isinstance(value, Bag):
+                for item in list(value.items):
+                    if not isinstance(item, int) or value.graph is self.graph:
+                        bag.add(item, self.graph)
+            elif isinstance(value, (int, Layer)):
+                bag.add(value, self.graph)
+        return bag if bag.items or not expr.elements else None
+
+    def comprehension(self, expr: cst.ListComp | cst.GeneratorExp) -> Value:
+        """``[f(layer(x)) for layer in self.layers]``: the element for any item, a list of what it gives."""
+        env = self.scope.env
+        saved = dict(env)
+        try:
+            for_in: cst.CompFor | None = expr.for_in
+            while for_in is not None:
+                source = self.value(for_in.iter)
+                item = self.pick(source) if isinstance(source, Bag) else source if isinstance(source, Layer) else None
+                for target in _targets(for_in.target):
+                    env[target] = item if len(_targets(for_in.target)) == 1 else None
+                for_in = for_in.inner_for_in
+            value = self.value(expr.elt)
+        finally:
+            self.scope.env = env
+            env.clear()
+            env.update(saved)
+        bag = Bag()
+        if isinstance(value, (int, Layer)):
+            bag.add(value, self.graph)
+        return bag
+
+    def pick(self, bag: Bag) -> Value:
+        """One element of a list of tensors or layers, at an index the analysis does not know."""
+        tensors = bag.tensors(self.graph)
+        layers = list(dict.fromkeys(v for v in bag.items if isinstance(v, Layer)))
+        if tensors and not layers:
+            return tensors[0] if len(tensors) == 1 else self.graph.add(Node("phi", tuple(tensors)))
+        if layers and not tensors:
+            if len(layers) == 1:
+                return layers[0]
+            return Layer("choice", "", None, self.scope.stmt, self.scope.name, items=layers)
+        return None
+
+    def extend(self, bag: Bag, expr: cst.BaseExpression, one: bool) -> None:
+        """``bag.append(expr)`` (one) or ``bag.extend(expr)``."""
+        value = self.value(expr)
+        if isinstance(value, Bag) and not one:
+            for item in list(value.items):
+                if not isinstance(item, int) or value.graph is self.graph:
+                    bag.add(item, self.graph)
+        elif isinstance(value, (int, Layer)):
+            bag.add(value, self.graph)
+        elif not isinstance(value, Lit):  # something the analysis does not know, applied in turn like the others
+            bag.add(Layer("unknown", self.scope.code(expr), None, self.scope.stmt, self.scope.name), self.graph)
 
     def unknown(self, expr: cst.BaseExpression, value: Value, extra: Value = None) -> int | None:
         """A node for an operation the analysis does not model, on the tensors it uses."""
@@ -118,10 +215,23 @@ class Values:
             if isinstance(layer, Layer):
                 return self.apply(layer, call)
             return self.unknown_call(call)
+        if isinstance(func, cst.Subscript):  # self.convs[level](x), self.blocks[i](x)
+            picked = self.value(func)
+            return self.apply(picked, call) if isinstance(picked, Layer) else self.unknown_call(call)
         key = dotted(func)
         bound = scope.lookup(key) if key is not None else MISSING
         if isinstance(bound, Layer):  # dense(x), self.fc1(x)
             return self.apply(bound, call)
+        if isinstance(bound, (Param, Alias)) and call.args:  # self.activation(x): a setting called on a tensor
+            inputs = self.tensors(call.args[0].value)
+            act = self.layers.setting_activation(func) if inputs else None
+            if act is not None:
+                return self.graph.add(Node("act", (inputs[0],), self.graph.nodes[inputs[0]].shape, layer=act,
+                                           act=act.activation))
+            if inputs and isinstance(bound, Param) and "." not in (key or "."):  # stack_fn(x): what callers pass
+                nid = self.enter(f"{bound.name}()", call, record=False)
+                self.graph.nodes[nid].param = bound
+                return nid
         if isinstance(bound, UnitRef):
             units = scope.top.units
             unit = units.get(bound.name) if bound.name in units else None
@@ -131,11 +241,16 @@ class Values:
             ):
                 return self.layers.construct(call)
             return self.unit_call(bound.name, call)
-        if _is_super_init(func):
+        if _is_super_init(func, call):
             self.model_outputs(call)
+            if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Call):
+                self.layers.super_init(call)
             return None
         cls = scope.keras_name(func)
         if cls is None:
+            found = scope.project_name(func) if bound is MISSING else None
+            if found is not None:  # a class or function of another project file
+                return self.layers.construct(call) if found[0] == "class" else self.unit_call(found[1], call)
             return self.unknown_call(call)
         if cls == "Input":  # keras.Input returns a tensor; InputLayer is a layer (see LayerBuilder)
             scope.deps = set()
@@ -161,32 +276,62 @@ class Values:
                 return None
             act = function_activation(scope, cls, call)
             return self.graph.add(Node("act", (inputs[0],), self.graph.nodes[inputs[0]].shape, act=act))
-        if cls in PASS_FUNCTIONS:
-            inputs = self.tensors(call.args[0].value) if call.args else []
-            return self.graph.add(Node("pass", tuple(inputs))) if inputs else None
+        return self.tensor_function(cls, call)
+
+    def tensor_function(self, name: str, call: cst.Call) -> Value:
+        """``keras.ops`` / ``tf`` functions of tensors: layout ops pass, shape queries read nothing,
+        products and attention consume linearly, sums merge, scaling by a constant passes."""
+        if name in QUERY_FUNCTIONS:
+            return None
+        args = [a.value for a in call.args if not a.star and a.keyword is None]
+        tensors = list(dict.fromkeys(t for a in args for t in self.tensors(a)))
+        if not tensors:
+            return None
+        if name in PASS_FUNCTIONS:  # slice_update(cache, start, update): the update passes on too
+            return self.graph.add(Node("pass", tuple(tensors)))
+        if name == "einsum" and len(tensors) == 1:
+            return self.graph.add(Node("pass", tuple(tensors)))  # einsum("bhqd->bqhd", x): a permutation
+        if name in PRODUCT_FUNCTIONS or name in ATTENTION_FUNCTIONS:
+            return self.graph.add(Node("weight", tuple(tensors)))
+        if name in SUM_FUNCTIONS and len(tensors) == 2:
+            return self.graph.add(Node("add", tuple(tensors), self.graph.nodes[tensors[0]].shape))
+        if name in SCALE_FUNCTIONS and len(tensors) == 1:
+            return self.graph.add(Node("pass", tuple(tensors), self.graph.nodes[tensors[0]].shape))
+        if name in ("multiply", "divide", "true_divide") and len(tensors) == 2:
+            return self.graph.add(Node("mul", tuple(tensors), self.graph.nodes[tensors[0]].shape, expr=call))
         return self.unknown_call(call)
 
     def unknown_call(self, call: cst.Call) -> Value:
+        func = dotted(call.func)
+        if func in BUILTIN_QUERIES:
+            return None  # len(x), getattr(x, "_keras_mask", None), isinstance(x, ...): no consumer
         tensors = [t for arg in call.args for t in self.tensors(arg.value)]
         if not tensors:
             return None
-        func = dotted(call.func)
+        if func is not None and ATTENTION_NAME.search(func.rpartition(".")[2]):
+            return self.graph.add(Node("weight", tuple(dict.fromkeys(tensors))))  # attention: consumed linearly
         if func is None:
             return self.graph.add(Node("unknown", tuple(tensors), expr=call))
         return self.graph.add(Node("unknown", tuple(tensors), what=f"consumed by {func}()"))
 
     def unit_call(self, unit: str, call: cst.Call) -> Value:
-        """A call of a helper function of this file: tensors bind to its parameters."""
+        """A call of a helper function (of this file or the project): tensors bind to its parameters."""
+        self.program.site_args.setdefault(unit, []).append(self.scope.passed_args(call))
+        self.program.calls.setdefault(unit, []).append(Site(self.scope.snapshot(), call, self.scope.name))
+        return self.enter(unit, call)
+
+    def enter(self, unit: str, call: cst.Call, record: bool = True) -> int:
+        """A node for calling ``unit`` on the tensors of ``call`` (each named by the parameter it binds)."""
         inputs: list[int] = []
         names: list[str] = []
-        self.program.site_args.setdefault(unit, []).append(self.scope.passed_args(call))
         for i, arg in enumerate(call.args):
             name = arg.keyword.value if arg.keyword is not None else f"#{i}"
             for t in self.tensors(arg.value):
                 inputs.append(t)
                 names.append(name)
         nid = self.graph.add(Node("unit", tuple(inputs), unit=unit, params=tuple(names)))
-        self.program.sites.setdefault(unit, []).append((self.graph, nid))
+        if record:
+            self.program.sites.setdefault(unit, []).append((self.graph, nid))
         return nid
 
     def model_outputs(self, call: cst.Call) -> None:
@@ -200,18 +345,19 @@ class Values:
     # -- applying layers --------------------------------------------------------------------
 
     def apply(self, layer: Layer, call: cst.Call) -> Value:
+        if layer.role == "choice":  # self.blocks[i](x): one of them, the analysis does not know which
+            outs = [v for v in (self.apply(item, call) for item in layer.items) if isinstance(v, int)]
+            return self.graph.add(Node("phi", tuple(dict.fromkeys(outs)))) if outs else None
         if layer.role == "opaque":  # attention takes query, value, key: every tensor meets a projection
             inputs = [t for a in call.args for t in self.tensors(a.value)]
             return self.apply_one(layer, tuple(dict.fromkeys(inputs)))
+        if layer.role == "unit":  # a block: its call's parameters get the tensors passed
+            return self.enter(layer.unit, call)
         arg = argument(call, "inputs", 0)
         inputs = self.tensors(arg) if arg is not None else []
         if layer.role == "sequential":
             layer.applied = True
             return self.chain(layer, inputs[0] if inputs else None)
-        if layer.role == "unit":
-            nid = self.graph.add(Node("unit", tuple(inputs[:1]), unit=layer.unit, params=("#0",) * len(inputs[:1])))
-            self.program.sites.setdefault(layer.unit, []).append((self.graph, nid))
-            return nid
         return self.apply_one(layer, tuple(inputs))
 
     def chain(self, seq: Layer, start: int | None) -> int | None:
@@ -270,7 +416,19 @@ class Values:
                     self.graph.add(Node("output", (end,)))
 
 
-def _is_super_init(func: cst.BaseExpression) -> bool:
-    """``super().__init__``: a subclassed Functional model passes its outputs there."""
-    return (isinstance(func, cst.Attribute) and func.attr.value == "__init__" and isinstance(func.value, cst.Call)
-            and isinstance(func.value.func, cst.Name) and func.value.func.value == "super")
+def _targets(target: cst.BaseAssignTargetExpression) -> list[str]:
+    """The names a comprehension's ``for`` binds."""
+    if isinstance(target, (cst.Tuple, cst.List)):
+        return [t for el in target.elements for t in _targets(el.value)]  # type: ignore[arg-type]
+    key = dotted(target)
+    return [key] if key is not None else []
+
+
+def _is_super_init(func: cst.BaseExpression, call: cst.Call | None = None) -> bool:
+    """``super().__init__(...)`` or ``Base.__init__(self, ...)``: a subclassed Functional model passes its outputs there."""
+    if not (isinstance(func, cst.Attribute) and func.attr.value == "__init__"):
+        return False
+    if isinstance(func.value, cst.Call) and isinstance(func.value.func, cst.Name) and func.value.func.value == "super":
+        return True
+    first = call.args[0].value if call is not None and call.args else None
+    return isinstance(first, cst.Name) and first.value == "self"

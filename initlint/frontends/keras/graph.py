@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Union
+from typing import Any, Union
 
 import libcst as cst
 
 from ...records import Activation, InitSpec
 from .tables import GLOBAL_POOLING_PREFIX, WeightLayer
+
 
 Shape = Union[tuple[Union[int, None], ...], None]
 MISSING = object()
@@ -24,7 +25,8 @@ MISSING = object()
 # -- values a flow binds to names ---------------------------------------------------------
 
 
-Deps = frozenset[tuple[str, str]]  # (unit, parameter) whose literal default a value was read from
+ParamKey = tuple[str, str, str]  # (module, unit, parameter): module is "" outside a project
+Deps = frozenset[ParamKey]  # parameters whose default a value was read from
 NO_DEPS: Deps = frozenset()
 
 
@@ -49,6 +51,12 @@ class Layer:
     init_deps: Deps = NO_DEPS  # parameter defaults the activation / initializer was read from
     applied: bool = False
     standalone_ok: bool = True  # a Sequential built in a function / module body is a model of its own
+    # What the constructor call wrote for the activation and the kernel initializer, and the bindings it
+    # was written with: read again for every way the enclosing unit is constructed (SPEC 8.32).
+    act_expr: cst.BaseExpression | None = None
+    init_expr: cst.BaseExpression | None = None
+    where: Any = None  # the scope.Scope it was built in (scope builds on this module: not imported)
+    method: str = ""  # the method of its class that builds it (a subclass overriding it does not build it)
 
 
 @dataclass(frozen=True)
@@ -58,7 +66,11 @@ class Param:
     name: str
     default: cst.BaseExpression | None
     unit: str = ""
+    module: str = ""
 
+    @property
+    def key(self) -> ParamKey:
+        return (self.module, self.unit, self.name)
 
 
 @dataclass(frozen=True)
@@ -71,7 +83,49 @@ class UnitRef:
     name: str
 
 
-Value = Union[int, Layer, Param, Lit, UnitRef, None]
+@dataclass(frozen=True, eq=False)
+class Alias:
+    """A name bound to an expression that is not a tensor or layer (``self.init = get(kernel_initializer)``).
+
+    Read where it was written: ``scope`` is a snapshot of the bindings at that statement.
+    """
+
+    expr: cst.BaseExpression
+    scope: Any  # a scope.Scope (scope builds on this module: not imported)
+
+
+@dataclass(frozen=True)
+class Opaque:
+    """A value the analysis cannot see (a call site passes ``**kwargs``), with the reason."""
+
+    reason: str
+
+
+MAX_BAG = 1024  # items one list keeps
+
+
+@dataclass(eq=False)
+class Bag:
+    """A list or tuple of layers and tensors a unit builds up (``self.blocks = []; self.blocks.append(...)``)."""
+
+    items: list[Union[int, Layer]] = field(default_factory=list)
+    graph: Graph | None = None  # the graph its tensors belong to (another unit's tensors are not followed)
+
+    def tensors(self, graph: Graph) -> list[int]:
+        return list(dict.fromkeys(v for v in self.items if isinstance(v, int))) if graph is self.graph else []
+
+    def add(self, item: Union[int, Layer], graph: Graph) -> None:
+        if len(self.items) >= MAX_BAG:
+            return  # ``layers += layers`` forty times: what matters is which items, not how many
+        if isinstance(item, int):
+            if self.graph is None:
+                self.graph = graph
+            if graph is not self.graph:
+                return
+        self.items.append(item)
+
+
+Value = Union[int, Layer, Param, Lit, UnitRef, Alias, Bag, None]
 
 
 @dataclass
@@ -86,16 +140,19 @@ class Node:
     what: str = ""
     expr: cst.CSTNode | None = None  # unknown nodes: the code that consumes (rendered only when reported)
     deps: Deps | None = None  # parameter defaults the shape was read from (None: those of the inputs)
+    param: Param | None = None  # unit nodes: calling a parameter (``stack_fn(x)``): the function its callers pass
 
 
 @dataclass
 class Graph:
     unit: str
     kind: str  # function, model, layer, module
+    module: str = ""  # the project module of the file it belongs to
     nodes: list[Node] = field(default_factory=list)
     params: dict[str, int] = field(default_factory=dict)
     call_params: tuple[str, ...] = ()  # parameter names a caller's positional tensors bind to
     returned_layer: Layer | None = None  # the layer a factory function returns
+    returned_expr: Alias | None = None  # what a function returns when it is one expression, not a tensor
     _users: dict[int, list[int]] | None = None
 
     def add(self, node: Node) -> int:
@@ -152,6 +209,19 @@ def scalar(expr: cst.BaseExpression) -> object:
         return string(expr)
     if isinstance(expr, cst.Name) and expr.value in _CONSTANTS:
         return _CONSTANTS[expr.value]
+    return MISSING
+
+
+def plain_literal(expr: cst.BaseExpression | None) -> object:
+    """A parameter default as a Python value (plain literals only), else MISSING."""
+    if expr is None:
+        return MISSING
+    value = scalar(expr)
+    if value is not MISSING:
+        return value
+    if isinstance(expr, (cst.Tuple, cst.List)):
+        items = tuple(plain_literal(e.value) for e in expr.elements)
+        return MISSING if MISSING in items else items
     return MISSING
 
 

@@ -17,8 +17,9 @@ import libcst as cst
 from ...records import Activation, InitSpec
 from ...rulebook import activation_family
 from . import initializers as keras_init
-from .graph import MISSING, Layer, Lit, argument, string
-from .scope import Scope
+from .graph import MISSING, Layer, Lit, Opaque, argument, string
+from .program import Program
+from .scope import Reading, Scope
 from .tables import (
     ACTIVATION_LAYERS,
     ACTIVATION_NAMES,
@@ -33,31 +34,54 @@ from .tables import (
 
 
 def activation(
-    scope: Scope, expr: cst.BaseExpression, construct: Callable[[cst.Call], Layer | None]
+    scope: Scope, expr: cst.BaseExpression, construct: Callable[[cst.Call], Layer | None], reading: Reading | None = None,
 ) -> Activation | str | None:
     """An ``activation=`` value: Activation, None for linear, or the reason it is not understood.
 
-    ``construct`` builds the layer object an ``activation=layers.ReLU()`` call passes.
+    ``construct`` builds the layer object an ``activation=layers.ReLU()`` call passes; ``reading``
+    binds the parameters a call site passes (SPEC 8.32).
     """
-    found = scope.resolve(expr)
+    written = scope.code(expr)
+    scope, found, reading = scope.follow(expr, reading)
+    if isinstance(found, Opaque):
+        return found.reason
     if isinstance(found, Lit):
-        return named_activation(scope, found.value, scope.code(expr))
+        return named_activation(scope, found.value, written)
     expr = found
     if isinstance(expr, cst.Name) and expr.value == "None":
         return None
     if isinstance(expr, cst.SimpleString):
-        return named_activation(scope, string(expr), scope.code(expr))
+        return named_activation(scope, string(expr), written)
     if isinstance(expr, (cst.Name, cst.Attribute)):
         qualified = scope.qualify(expr)
         cls = qualified_class(qualified, False, None)
         if cls in ACTIVATION_NAMES and (namespace(qualified) in ACTIVATION_NAMESPACES or cls in TOP_LEVEL_ACTIVATIONS):
-            return named_activation(scope, cls, scope.code(expr), slope=FUNCTION_SLOPE_DEFAULTS.get(cls, 0.0))
-        return f"activation={scope.code(expr)} is not resolved"
+            return named_activation(scope, cls, written, slope=FUNCTION_SLOPE_DEFAULTS.get(cls, 0.0))
+        function = scope.function(expr)
+        if function is not None:
+            return function_as_activation(*function, written)
+        return f"activation={written} is not resolved"
     if isinstance(expr, cst.Call):
         layer = construct(expr)
         if isinstance(layer, Layer) and layer.role in ("act", "pass"):
             return layer.activation
-    return f"activation={scope.code(expr)} is not resolved"
+    return f"activation={written} is not resolved"
+
+
+def function_as_activation(program: Program, unit: str, written: str) -> Activation | str | None:
+    """A function used as an activation (``def gelu_approximate(x): return gelu(x, approximate=True)``).
+
+    Its first parameter must meet one activation whose output is all the function returns.
+    """
+    graph = program.graphs.get(unit)
+    if graph is None or not graph.call_params or graph.call_params[0] not in graph.params:
+        return f"activation={written} is not resolved"
+    users = graph.users(graph.params[graph.call_params[0]])
+    if len(users) == 1 and graph.nodes[users[0]].op == "act":
+        after = graph.users(users[0])
+        if after and all(graph.nodes[u].op == "return" for u in after):
+            return graph.nodes[users[0]].act
+    return f"activation={written} ({unit}) is not one activation"
 
 
 def named_activation(scope: Scope, name: object, written: str, slope: float = 0.0) -> Activation | str | None:
@@ -118,10 +142,13 @@ def activation_layer(scope: Scope, cls: str, call: cst.Call) -> Activation | str
 # -- initializers -----------------------------------------------------------------------------
 
 
-def initializer(scope: Scope, expr: cst.BaseExpression, depth: int = 0) -> InitSpec | str:
+def initializer(scope: Scope, expr: cst.BaseExpression, reading: Reading | None = None,
+                depth: int = 0) -> InitSpec | str:
     """A ``kernel_initializer=`` value as an InitSpec, or the reason it is not understood."""
     written = scope.code(expr)
-    found = scope.resolve(expr)
+    scope, found, reading = scope.follow(expr, reading)
+    if isinstance(found, Opaque):
+        return found.reason
     if isinstance(found, Lit):
         value = found.value
         if isinstance(value, str):
@@ -139,7 +166,7 @@ def initializer(scope: Scope, expr: cst.BaseExpression, depth: int = 0) -> InitS
             return f"{written}: not a Keras initializer name"
         return keras_init.from_name(name, {}, written)
     if isinstance(expr, cst.Dict):
-        value = scope.literal(expr)
+        value = scope.literal(expr, reading)
         return _config_initializer(value, written) if isinstance(value, dict) else f"{written} is not literal"
     star = scope.top.star
     if isinstance(expr, (cst.Name, cst.Attribute)):
@@ -151,21 +178,21 @@ def initializer(scope: Scope, expr: cst.BaseExpression, depth: int = 0) -> InitS
         name = qualified_class(scope.qualify(expr.func), star,
                                expr.func.value if isinstance(expr.func, cst.Name) else None)
         if name == "get" and expr.args and depth < 3:
-            return initializer(scope, expr.args[0].value, depth + 1)
+            return initializer(scope, expr.args[0].value, reading, depth + 1)
         if name is None or keras_init.lookup(name) is None:
             return f"kernel initializer {written} is not resolved"
-        return keras_init.from_name(name, _init_args(scope, name, expr), written)
+        return keras_init.from_name(name, _init_args(scope, name, expr, reading), written)
     return f"kernel initializer {written} is not resolved"
 
 
-def _init_args(scope: Scope, name: str, call: cst.Call) -> dict[str, object]:
+def _init_args(scope: Scope, name: str, call: cst.Call, reading: Reading) -> dict[str, object]:
     """An initializer call's arguments by name; ``<nonliteral>`` lists those that are not literals."""
     params = keras_init.params(name)
     args: dict[str, object] = {}
     nonliteral: list[str] = []
     for i, arg in enumerate(call.args):
         key = arg.keyword.value if arg.keyword is not None else (params[i] if i < len(params) else f"#{i}")
-        value = scope.literal(arg.value)
+        value = scope.literal(arg.value, reading)
         if value is MISSING:
             nonliteral.append(key)
         else:

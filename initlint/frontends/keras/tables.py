@@ -7,6 +7,7 @@ function names; a qualified callee counts when its root is ``keras``,
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Literal
 
@@ -119,8 +120,34 @@ LAYER_ROLES: dict[str, Role] = {
 # Lower-case merge functions of keras.layers (layers.add([a, b]), layers.concatenate([...])).
 MERGE_FUNCTIONS: dict[str, str] = {"add": "add", "concatenate": "pass", "average": "pass", "maximum": "pass"}
 
-# Tensor functions that do not change which activation consumes the signal.
-PASS_FUNCTIONS = frozenset({"reshape", "squeeze", "expand_dims", "concat", "concatenate", "identity", "dropout"})
+# Tensor functions that do not change which activation consumes the signal (layout, precision, copies).
+PASS_FUNCTIONS = frozenset({
+    "reshape", "squeeze", "expand_dims", "concat", "concatenate", "identity", "dropout", "transpose", "cast",
+    "split", "slice", "slice_update", "repeat", "tile", "broadcast_to", "moveaxis", "swapaxes", "flip", "roll",
+    "pad", "convert_to_tensor", "copy", "stack", "unstack", "take", "take_along_axis", "gather", "stop_gradient",
+    "ensure_shape", "squeeze_excess", "flatten", "ravel", "permute_dimensions", "dynamic_slice", "strided_slice",
+})
+
+# Functions that read only a tensor's shape or type: not a consumer.
+QUERY_FUNCTIONS = frozenset({
+    "shape", "size", "ndim", "rank", "int_shape", "dtype", "standardize_dtype", "result_type", "is_tensor",
+    "is_keras_tensor", "get_shape", "shape_list", "is_float_dtype", "is_int_dtype", "get_keras_mask",
+    "set_keras_mask",
+})
+
+# Python builtins that read a tensor without computing with it.
+BUILTIN_QUERIES = frozenset({"len", "getattr", "hasattr", "isinstance", "type", "id", "print", "repr", "str"})
+
+# Products of tensors (attention scores, attention-weighted values, ``x @ kernel``): every operand is
+# consumed linearly (SPEC 4: attention consumers are ``linear``); einsum of one operand is a permutation.
+PRODUCT_FUNCTIONS = frozenset({"matmul", "einsum", "dot", "tensordot", "batch_dot", "vdot", "inner"})
+ATTENTION_FUNCTIONS = frozenset({"dot_product_attention", "scaled_dot_product_attention", "flash_attention"})
+# Other callables that run attention over the tensors they get (``ctx.paged_attention_func(q, k, v, ...)``).
+ATTENTION_NAME = re.compile(r"(^|_)(attention|attn)(_func|_fn|_forward|_interface)?$")
+
+# Element-wise functions of two tensors: sums are residual merges; products of two branches are gates.
+SUM_FUNCTIONS = frozenset({"add", "subtract"})
+SCALE_FUNCTIONS = frozenset({"multiply", "divide", "true_divide", "negative"})
 
 # Activation layer classes -> (activation name, keyword holding the slope, slope's positional index, default slope).
 ACTIVATION_LAYERS: dict[str, tuple[str, str | None, int | None, float]] = {
@@ -173,3 +200,14 @@ def namespace(qualified: str | None) -> str:
         return ""
     parts = qualified.split(".")
     return parts[-2] if len(parts) >= 2 else ""
+
+
+def known_keras(name: str) -> bool:
+    """Whether a Keras class or function name is one the frontend models (so a project that is Keras
+    itself still means ``keras.layers.Dense`` by ``Dense``, while its other definitions are its own)."""
+    return (name in WEIGHT_LAYERS or name in LAYER_ROLES or name in ACTIVATION_LAYERS or name in ACTIVATION_NAMES
+            or name in PASS_FUNCTIONS or name in QUERY_FUNCTIONS or name in PRODUCT_FUNCTIONS
+            or name in ATTENTION_FUNCTIONS or name in SUM_FUNCTIONS or name in SCALE_FUNCTIONS
+            or name in MERGE_FUNCTIONS or name in MODEL_CALLS
+            or name in ("Input", "InputLayer", "Sequential", "Activation", "TimeDistributed", "Layer", "get"))
+

@@ -41,7 +41,8 @@ class Inliner:
         here = ctx.defined_in.get(self.stack[-1]) if self.stack else None
         start = ctx.scopes.get(here, scope) if here else scope
         for base in start.local_bases:
-            fn = ctx.method(ctx.scopes[base], method) if base in ctx.scopes else None
+            framework = base in ctx.scopes and ctx.framework_base(ctx.scopes[base])  # its convention answers
+            fn = ctx.method(ctx.scopes[base], method) if base in ctx.scopes and not framework else None
             if fn is not None:
                 return self.call_function(Func(fn, scope), e, env)
         if method == "__init__":

@@ -689,6 +689,8 @@ def _assemble(ctx: FileContext, flow: Flow) -> list[LayerRecord]:
         if layer.foreign or layer.stmt is None:
             continue  # built by another file's code: that file's record
         origin = source.origin(layer.stmt, layer.call)
+        if origin.line is None:
+            continue  # built by a statement of another file (a project base class's __init__): that file's record
         path = (layer.path or "").lstrip("~") or f"<{layer.cls} at line {origin.line}>"
         if layer.in_class:
             name, scope_name = member(layer.owner, path), layer.owner
