@@ -21,7 +21,6 @@ from typing import Any
 import libcst as cst
 
 from . import config, engine, limits, notebooks, suppressions
-from .frontends.keras import layers as keras_layers
 from .frontends.keras.context import KerasProject
 from .frontends.python.names import mentions_framework
 from .frontends.python.source import SourceFile
@@ -77,6 +76,8 @@ def records_for_source(source: SourceFile, project: Project | None = None
     if "torch" in source.text or project is not None and project.builds_modules:
         records, effects, entries = torch_layers.analyse(source, project)
     if "keras" in source.text or "tensorflow" in source.text:
+        from .frontends.keras import layers as keras_layers  # a run that meets no Keras file does not load it
+
         records += keras_layers.records(source, project if isinstance(project, KerasProject) else None)
     return records, effects, entries
 
