@@ -24,7 +24,7 @@ import libcst as cst
 from ... import formulas
 from ...records import Activation, Effect, Entry, InitSpec, LayerRecord
 from ..python.names import Names, dotted
-from ..python.positions import source_lines
+from ..python.positions import code_lines
 from ..python.source import SourceFile
 from ..python.syntax import Enclosing, suite
 from .context import BudgetExceeded, FileContext, Globals, Project
@@ -337,7 +337,7 @@ def _relate(ctx: FileContext, module: cst.Module) -> None:
     classes = [s for s in ctx.scopes.values() if s.is_module and not s.external]
     if len(classes) < 2:
         return
-    lines = source_lines(ctx.source.text)
+    lines = code_lines(ctx.source.text)  # names in docstrings and comments build nothing
     spans: dict[str, tuple[int, int]] = {}
     starts = []
     for stmt in module.body:
