@@ -170,7 +170,8 @@ def _effects(ctx: FileContext) -> list[Effect]:
 
 
 def _interpret(ctx: FileContext, module: cst.Module, flow: Flow) -> None:
-    for scope in _build_order(ctx):
+    order = _build_order(ctx)
+    for scope in order:
         _build_class(ctx, scope)
     roots = _build_module(ctx, module)
     classes = [s for s in ctx.scopes.values() if s.is_module and not s.external]
@@ -178,8 +179,8 @@ def _interpret(ctx: FileContext, module: cst.Module, flow: Flow) -> None:
     for scope in classes:
         if scope.name not in built:
             flow.run_root(scope, root=True)
-    for scope in classes:
-        if scope.name not in flow.entered:
+    for scope in reversed(order):  # containers before what they build: a block is entered with its caller's value
+        if scope.is_module and scope.name not in flow.entered:
             flow.run_root(scope, root=False)
     for mod, scope in roots:
         flow.run_module(mod, scope)
