@@ -102,25 +102,25 @@ def _entries(ctx: FileContext, flow: Flow) -> list[Entry]:
         activation, normalized, residual, reason = _consumer(probe, flow, ctx.source.settings.activations)
         if activation is not None and not reason:
             out.append(Entry(ctx.qualified(ctx.scopes[name]), activation, normalized, residual))
-    return out + _exits(ctx, [flow, *ctx.side_flows])
+    return out + _exits(ctx, flow)
 
 
-def _exits(ctx: FileContext, flows: list[Flow]) -> list[Entry]:
+def _exits(ctx: FileContext, flow: Flow) -> list[Entry]:
     """Per other file's module class applied in a class's forward, what consumes the instance's output there
-    (SPEC 8.13); an exit without activation or ``into`` says the container's use is not known."""
-    out: set[Entry] = set()
-    for flow in flows:
-        for (name, cls), stand_in in flow.outputs.items():
-            if name not in ctx.scopes:
-                continue  # applied outside a class (a module-level Sequential): no container class to name
-            container = ctx.qualified(ctx.scopes[name])
-            into, provisional, normalized, residual = _into(stand_in, flow)
-            if into:
-                out.add(Entry(cls, provisional, normalized, residual, into, container=container))
-                continue
-            activation, normalized, residual, reason = _consumer(stand_in, flow, ctx.source.settings.activations)
-            out.add(Entry(cls, None if reason else activation, normalized, residual, container=container))
-    return sorted(out, key=lambda e: (e.cls, e.container, repr(e)))
+    (SPEC 8.13); an exit without activation or ``into`` says the container's use is not known. From the main
+    run only, where each class's output reaches the same-file class that uses it (a side run returns it)."""
+    out = []
+    for (name, cls), stand_in in flow.outputs.items():
+        if name not in ctx.scopes:
+            continue  # applied outside a class (a module-level Sequential): no container class to name
+        container = ctx.qualified(ctx.scopes[name])
+        into, provisional, normalized, residual = _into(stand_in, flow)
+        if into:
+            out.append(Entry(cls, provisional, normalized, residual, into, container=container))
+            continue
+        activation, normalized, residual, reason = _consumer(stand_in, flow, ctx.source.settings.activations)
+        out.append(Entry(cls, None if reason else activation, normalized, residual, container=container))
+    return out
 
 
 def _into(layer: Layer, flow: Flow) -> tuple[tuple[str, ...], Activation | None, bool, bool]:
