@@ -173,7 +173,7 @@ class Uses:
             return None
         out: list[Entry] = []
         for each in (cls, *self.model.subclasses(cls)):  # a subclass's instances run the class's forward too
-            for container in sorted(self.model.parents().get(each, ())):
+            for container in self.model.builders(each):
                 found = self.exits.get(each, {}).get(container)
                 if not found or any(e.activation is None and not e.into for e in found):
                     return None  # a container whose use of the output the analysis did not see

@@ -179,8 +179,7 @@ class Session:
         if not key.startswith(RETURNED):
             return [key]
         cls = key[len(RETURNED):]
-        parents = self.model.parents()
-        return sorted({p for each in (cls, *self.model.subclasses(cls)) for p in parents.get(each, ())})
+        return sorted({p for each in (cls, *self.model.subclasses(cls)) for p in self.model.builders(each)})
 
     def context_files(self, linted: Iterable[str]) -> list[str]:
         """Files of other classes that build the linted files' classes and re-initialize: their effects are needed."""

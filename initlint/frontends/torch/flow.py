@@ -133,8 +133,9 @@ class Flow:
                     out = r if out is None else join(out, r)
         if out is None:
             return
-        if self.ctx.project is not None and isinstance(out, Val):
-            # in a project the containers of any file decide what consumes it; with none, it is the model's output
+        if root and self.ctx.project is not None and isinstance(out, Val):
+            # no class of the file builds it: the containers of other files decide what consumes it; with none,
+            # it is the model's output. (A class of the file that builds it but did not enter it is not followed.)
             self.out.consume(out, Event("unresolved", reason=RETURNED_REASON, into=returned(self.ctx.qualified(scope))))
         elif root:
             self.out.consume(out, Event("head"))
