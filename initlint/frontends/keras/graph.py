@@ -236,12 +236,16 @@ def argument(call: cst.Call, keyword: str, index: int) -> cst.BaseExpression | N
     return None
 
 
-def _ints(value: object, rank: int) -> tuple[int, ...] | None:
-    if isinstance(value, int) and not isinstance(value, bool):
-        return (value,) * rank
-    if isinstance(value, tuple) and len(value) == rank and all(isinstance(v, int) for v in value):
-        return value  # type: ignore[return-value]
+def _ints(value: object, rank: int, least: int = 1) -> tuple[int, ...] | None:
+    """``value`` as ``rank`` ints of at least ``least`` (sizes and strides are positive), else None."""
+    values = (value,) * rank if isinstance(value, int) else value
+    if isinstance(values, tuple) and len(values) == rank and all(_int_at_least(v, least) for v in values):
+        return values
     return None
+
+
+def _int_at_least(value: object, least: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= least
 
 
 def _conv_length(n: int | None, k: int, s: int, d: int, padding: object, transpose: bool) -> int | None:
@@ -360,10 +364,11 @@ def pass_shape(layer: Layer, shapes: list[Shape]) -> Shape:
         if size:
             return tuple(n * k if n is not None else None for n, k in zip(lead, size)) + (shape[-1],)
     if cls.startswith(("ZeroPadding", "Cropping")):
-        pad = _ints(_first(g, "padding", "cropping", "arg0", default=1), rank)
+        pad = _ints(_first(g, "padding", "cropping", "arg0", default=1), rank, least=0)
         sign = 1 if cls.startswith("ZeroPadding") else -1
         if pad:
-            return tuple(n + sign * 2 * p if n is not None else None for n, p in zip(lead, pad)) + (shape[-1],)
+            sizes = (n + sign * 2 * p if n is not None else None for n, p in zip(lead, pad))
+            return tuple(n if n is None or n > 0 else None for n in sizes) + (shape[-1],)
     if "Pool" in cls or cls.startswith(("ZeroPadding", "Cropping", "UpSampling")):
         return tuple(None for _ in lead) + (shape[-1],)
     if cls == "Permute":
