@@ -113,7 +113,7 @@ class ProjectModel:
         if self._named_by is None:
             index: dict[str, set[str]] = {}
             for summary in self.linker.modules.values():
-                for cls in summary.classes if summary.mentions_torch else ():
+                for cls in summary.classes:  # every class: one that does not look like torch code may build it too
                     for name in cls.mentions:
                         target = self.linker.local(summary, name)
                         found = self.linker.resolve(target) if target and self.linker.in_project(target) else None

@@ -36,3 +36,16 @@ class Lonely(nn.Module):
 
     def forward(self, x):
         return self.fc(x)
+
+
+class Held(nn.Module):
+    """Built by a plain class of another file (not a module) that applies ReLU: not the outermost model, and
+    that class's use is not read, so the consumer stays unknown rather than an output head."""
+
+    def __init__(self, dim=64):
+        super().__init__()
+        self.fc = nn.Linear(dim, dim)  # expect-unresolved
+        nn.init.kaiming_normal_(self.fc.weight)
+
+    def forward(self, x):
+        return self.fc(x)
