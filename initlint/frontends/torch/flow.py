@@ -396,15 +396,7 @@ class Flow:
                 return a.marked(residual=True).union(b.marked(residual=True))  # type: ignore[union-attr]
             return a if va else b
         if isinstance(op, (cst.Multiply, cst.Divide)):
-            if va and vb and (only_outputs(a) or only_outputs(b)):  # type: ignore[arg-type]
-                gate, kept = (a, b) if only_outputs(a) else (b, a)  # type: ignore[arg-type]
-                self.out.opaque(gate, reason=_GATING, taint=False)  # another file's block as a gate (SE)
-                return kept
-            if va and vb and (a.opens or a.acts) and (b.opens or b.acts):  # type: ignore[union-attr]
-                return self.out.opaque(a, b, reason=_GATING)
-            if va and vb:
-                return a.union(b)  # type: ignore[union-attr]
-            return a if va else b
+            return product(self, a, b)
         return self.out.opaque(a, b)
 
     # -- calls -------------------------------------------------------------
@@ -585,6 +577,21 @@ class Flow:
             else:
                 v = self.apply_mod(entry, v, scope)
         return v
+
+
+def product(flow: Flow, a: object, b: object) -> object:
+    """``a * b`` (or ``/``) with a tensor operand: two branches holding layer outputs or activations gate each
+    other (both unresolved); another file's block output as one of them (an SE gate) hides only its own
+    consumer; else a scaling that passes the tensors on."""
+    if isinstance(a, Val) and isinstance(b, Val):
+        if only_outputs(a) or only_outputs(b):
+            gate, kept = (a, b) if only_outputs(a) else (b, a)
+            flow.out.opaque(gate, reason=_GATING, taint=False)
+            return kept
+        if (a.opens or a.acts) and (b.opens or b.acts):
+            return flow.out.opaque(a, b, reason=_GATING)
+        return a.union(b)
+    return a if isinstance(a, Val) else b
 
 
 def zipped(flow: Flow, it: cst.Call, target: cst.Tuple | cst.List, body: list[Any], env: dict[str, object],
