@@ -8,8 +8,10 @@ every `.py` file must give exactly the findings its `# expect:` markers name, an
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -17,6 +19,8 @@ import pytest
 from initlint import lint_file, lint_paths, runner
 from initlint.cache import Cache
 from initlint.fixes import annotate
+from initlint.project import session
+from initlint.project.session import Session
 from initlint.records import is_layer
 from initlint.settings import Settings
 
@@ -100,6 +104,27 @@ def test_a_changed_container_changes_the_block_verdict_through_the_cache(tmp_pat
     assert ("Bottleneck.conv1", "INIT001") in codes and ("Bottleneck.conv2", "INIT001") in codes
 
 
+def test_the_index_reads_only_files_changed_since_it_was_indexed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    project = tmp_path / "vision"
+    shutil.copytree(PROJECTS / "vision", project)
+    past = time.time() - 60
+    for path in project.rglob("*.py"):
+        os.utime(path, (past, past))
+    settings = Settings()
+    blocks = str(project / "models" / "blocks.py")
+    Session.open([blocks], settings, Cache(tmp_path / "c", settings))
+    reads: list[str] = []
+    real = session.read_source
+    monkeypatch.setattr(session, "read_source", lambda path, limit: reads.append(path) or real(path, limit))
+    assert Session.open([blocks], settings, Cache(tmp_path / "c", settings)) is not None
+    assert reads == []  # every file as indexed: none read
+    net = project / "models" / "net.py"
+    net.write_text(net.read_text().replace('nonlinearity="relu"', 'nonlinearity="tanh"'))  # the same size
+    again = Session.open([blocks], settings, Cache(tmp_path / "c", settings))
+    assert reads == [str(net)] and "tanh" in repr(again.model.linker.by_path[str(net)])  # type: ignore[union-attr]
+    Session.open([blocks], settings, Cache(tmp_path / "c", settings))
+    assert reads == [str(net)] * 2  # written just now: read again, it may change within the clock's resolution
+
 
 @pytest.mark.parametrize("jobs", [1, 2])
 def test_annotated_where_linted_or_after_the_containers_decided_and_cached_plain(tmp_path: Path, jobs: int) -> None:
@@ -181,3 +206,26 @@ def test_a_bad_conventions_table_is_one_line(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, [str(tmp_path), "--no-cache"])
     assert result.exit_code == 2
     assert "unknown key 'model_base'" in result.output and "did you mean 'model_bases'" in result.output
+
+
+def test_a_template_the_framework_never_runs_is_no_container_even_when_linted(tmp_path: Path) -> None:
+    """transformers' modular_*.py (conventions [not_run]) re-initializing a block does not decide it, linted or not."""
+    models = tmp_path / "transformers" / "models" / "tiny"
+    models.mkdir(parents=True)
+    (tmp_path / "pyproject.toml").write_text("")
+    (models / "modeling_tiny.py").write_text(
+        "import torch\nfrom torch import nn\n\n\nclass Block(nn.Module):\n    def __init__(self):\n"
+        "        super().__init__()\n        self.fc = nn.Linear(64, 64)\n        nn.init.kaiming_normal_(self.fc.weight)\n\n"
+        "    def forward(self, x):\n        return torch.relu(self.fc(x))\n"
+    )
+    (models / "modular_tiny.py").write_text(
+        "from torch import nn\n\nfrom .modeling_tiny import Block\n\n\nclass Model(nn.Module):\n"
+        "    def __init__(self):\n        super().__init__()\n        self.block = Block()\n"
+        "        for m in self.modules():\n            if isinstance(m, nn.Linear):\n                nn.init.normal_(m.weight)\n\n"
+        "    def forward(self, x):\n        return self.block(x)\n"
+    )
+    for paths in ([str(tmp_path / "transformers")], [str(models / "modeling_tiny.py"), str(models / "modular_tiny.py")]):
+        report = lint_paths(paths)
+        assert [f for f in report.findings if f.path.endswith("modeling_tiny.py")] == [], paths
+        block = next(r for r in report.results if r.path.endswith("modeling_tiny.py"))
+        assert [r.unresolved for r in block.records if is_layer(r)] == [""], paths
