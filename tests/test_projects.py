@@ -209,7 +209,7 @@ def test_a_bad_conventions_table_is_one_line(tmp_path: Path) -> None:
 
 
 def test_a_template_the_framework_never_runs_is_no_container_even_when_linted(tmp_path: Path) -> None:
-    """transformers' modular_*.py (conventions [not_run]) re-initializing a block does not decide it, linted or not."""
+    """transformers' modular_*.py (conventions [not_run]) decides no block's init, linted or not, and is not judged."""
     models = tmp_path / "transformers" / "models" / "tiny"
     models.mkdir(parents=True)
     (tmp_path / "pyproject.toml").write_text("")
@@ -220,12 +220,15 @@ def test_a_template_the_framework_never_runs_is_no_container_even_when_linted(tm
     )
     (models / "modular_tiny.py").write_text(
         "from torch import nn\n\nfrom .modeling_tiny import Block\n\n\nclass Model(nn.Module):\n"
-        "    def __init__(self):\n        super().__init__()\n        self.block = Block()\n"
+        "    def __init__(self):\n        super().__init__()\n        self.block = Block()\n        self.head = nn.Linear(64, 10)\n"
         "        for m in self.modules():\n            if isinstance(m, nn.Linear):\n                nn.init.normal_(m.weight)\n\n"
-        "    def forward(self, x):\n        return self.block(x)\n"
+        "    def forward(self, x):\n        return self.head(self.block(x))\n"
     )
     for paths in ([str(tmp_path / "transformers")], [str(models / "modeling_tiny.py"), str(models / "modular_tiny.py")]):
         report = lint_paths(paths)
         assert [f for f in report.findings if f.path.endswith("modeling_tiny.py")] == [], paths
         block = next(r for r in report.results if r.path.endswith("modeling_tiny.py"))
         assert [r.unresolved for r in block.records if is_layer(r)] == [""], paths
+        template = next(r for r in report.results if r.path.endswith("modular_tiny.py"))
+        assert not template.findings and [r.unresolved.split(":")[0] for r in template.records if is_layer(r)] == [
+            "a template the framework never runs (conventions [not_run])"], paths
