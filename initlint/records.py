@@ -269,13 +269,28 @@ class Entry:
 
     Read from the class's own file (its forward run on a stand-in input); used for the layers of other
     files whose output is passed to an instance of the class (SPEC 8.32).
+
+    With ``container`` set it is an *exit* instead: what ``container``'s forward does with the output of an
+    instance of ``cls`` (SPEC 8.13: the consumer of the layer ``cls`` returns; ``activation`` None and no
+    ``into``: the container's use is not known).
     """
 
     cls: str  # qualified class
     activation: Activation | None  # None: only ``into`` decides
     normalized: bool = False
     residual: bool = False
-    into: tuple[str, ...] = ()  # the input is (also) passed to these classes first: their entries join
+    # the input (output) is (also) passed to these classes first: their entries join; a key made by
+    # :func:`returned` stands for whatever consumes that class's output in its containers
+    into: tuple[str, ...] = ()
+    container: str = ""  # an exit: the qualified class whose forward uses the instance's output
+
+
+RETURNED = "^"  # marks an ``into`` key: the output of the class, consumed in its containers (SPEC 8.13)
+
+
+def returned(cls: str) -> str:
+    """The ``into`` key for "what consumes the output of ``cls`` where its containers use it"."""
+    return RETURNED + cls
 
 
 @dataclass(frozen=True)

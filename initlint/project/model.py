@@ -58,6 +58,8 @@ class ProjectModel:
         self._handed: dict[str, str] = {}  # module class -> where it is handed as a value to a function
         self._any_reinit: bool | None = None
         self._callers: dict[str, set[str]] | None = None
+        self._subclasses: dict[str, tuple[str, ...]] | None = None
+        self._named_by: dict[str, set[str]] | None = None
         self.memo: dict[str, object] = {}  # what frontends keep for the project's lifetime (other files' analyses)
 
     # -- reading other files ------------------------------------------------------
@@ -137,6 +139,34 @@ class ProjectModel:
         if qualified not in self._ancestors:
             self._ancestors[qualified] = tuple(q for q, _ in self.linker.mro(qualified))
         return self._ancestors[qualified]
+
+    def subclasses(self, qualified: str) -> tuple[str, ...]:
+        """The project's module classes deriving from the class (directly or not)."""
+        if self._subclasses is None:
+            index: dict[str, set[str]] = {}
+            for summary in self.linker.modules.values():
+                for cls in summary.classes if summary.mentions_torch else ():
+                    q = f"{summary.module}.{cls.name}"
+                    for ancestor in self.ancestors(q)[1:]:
+                        index.setdefault(ancestor, set()).add(q)
+            self._subclasses = {k: tuple(sorted(v)) for k, v in index.items()}
+        return self._subclasses.get(qualified, ())
+
+    def builders(self, qualified: str) -> tuple[str, ...]:
+        """The project classes that may build the class: its containers, and any other class whose body names
+        it (a class the model does not take for a module may still build it), its own subclasses aside."""
+        if self._named_by is None:
+            index: dict[str, set[str]] = {}
+            for summary in self.linker.modules.values():
+                for cls in summary.classes:  # every class: one that does not look like torch code may build it too
+                    for name in cls.mentions:
+                        target = self.linker.local(summary, name)
+                        found = self.linker.resolve(target) if target and self.linker.in_project(target) else None
+                        if found is not None and found.cls is not None:
+                            index.setdefault(found.qualified, set()).add(f"{summary.module}.{cls.name}")
+            self._named_by = index
+        out = self.parents().get(qualified, set()) | self._named_by.get(qualified, set())
+        return tuple(sorted(out - {qualified} - set(self.subclasses(qualified))))
 
     def is_module_class(self, qualified: str) -> bool:
         if qualified not in self._module_class:

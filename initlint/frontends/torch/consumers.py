@@ -70,8 +70,14 @@ class Event:
 
 
 def is_input(layer: Layer) -> bool:
-    """The stand-in for a forward's input (see :meth:`initlint.frontends.torch.flow.Flow.run_root`)."""
-    return layer.kind == "input"
+    """A stand-in, not a layer: for a forward's input (see :meth:`initlint.frontends.torch.flow.Flow.run_root`)
+    or for the output of an instance of another file's module class (:func:`initlint.frontends.torch.flow.ext_mod`)."""
+    return layer.kind in ("input", "output")
+
+
+def only_outputs(v: Val) -> bool:
+    """The tensor is the output of other files' module instances and nothing else (no layer, no activation)."""
+    return bool(v.opens) and not v.acts and all(p.layer.kind == "output" for p in v.opens)
 
 
 @dataclass(frozen=True)

@@ -14,10 +14,11 @@ from typing import Any
 
 import libcst as cst
 
+from ...records import returned
 from ...rulebook import activation_family, conventions, default_slope
 from ..python.names import dotted
 from ..python.syntax import literal, suite
-from .consumers import EMPTY, Consumers, DropoutCall, Event, Pending, Val, is_input
+from .consumers import EMPTY, Consumers, DropoutCall, Event, Pending, Val, is_input, only_outputs
 from .context import BudgetExceeded, FileContext
 from .forms import (
     ATTENTION_FUNCTIONS,
@@ -64,6 +65,8 @@ from .tree import (
 )
 
 MAX_DEPTH = 12
+RETURNED_REASON = "consumer not visible: output returned to caller"
+_GATING = "consumer not visible: multiplied with another branch (gating)"
 _QUERIES = frozenset({"size", "dim", "numel", "item", "tolist", "ndimension", "nelement", "shape", "ndim", "get_device", "is_contiguous"})
 _CONVS = frozenset({"conv1d", "conv2d", "conv3d"})
 
@@ -86,6 +89,8 @@ class Flow:
         self.scope: Scope | None = None
         self.active: list[str] = []  # forwards being followed (no re-entry)
         self.inputs: dict[str, Layer] = {}  # class -> the stand-in for its forward's input (its Entry)
+        # (class whose forward applies it, other file's class) -> the stand-in for the instance's output (an exit)
+        self.outputs: dict[tuple[str, str], Layer] = {}
 
     # -- events ------------------------------------------------------------
 
@@ -128,10 +133,14 @@ class Flow:
                     out = r if out is None else join(out, r)
         if out is None:
             return
-        if root:
+        if root and self.ctx.project is not None and isinstance(out, Val):
+            # no class of the file builds it: the containers of other files decide what consumes it; with none,
+            # it is the model's output. (A class of the file that builds it but did not enter it is not followed.)
+            self.out.consume(out, Event("unresolved", reason=RETURNED_REASON, into=returned(self.ctx.qualified(scope))))
+        elif root:
             self.out.consume(out, Event("head"))
         else:
-            self.out.consume(out, Event("unresolved", reason="consumer not visible: output returned to caller"))
+            self.out.consume(out, Event("unresolved", reason=RETURNED_REASON))
 
     def run_module(self, mod: Mod, scope: Scope) -> None:
         """A Sequential (or layer) built outside classes: the model itself (SPEC 8.13)."""
@@ -387,11 +396,7 @@ class Flow:
                 return a.marked(residual=True).union(b.marked(residual=True))  # type: ignore[union-attr]
             return a if va else b
         if isinstance(op, (cst.Multiply, cst.Divide)):
-            if va and vb and (a.opens or a.acts) and (b.opens or b.acts):  # type: ignore[union-attr]
-                return self.out.opaque(a, b, "consumer not visible: multiplied with another branch (gating)")
-            if va and vb:
-                return a.union(b)  # type: ignore[union-attr]
-            return a if va else b
+            return product(self, a, b)
         return self.out.opaque(a, b)
 
     # -- calls -------------------------------------------------------------
@@ -549,7 +554,7 @@ class Flow:
                 return self.out.opaque(v, reason=f"consumer not visible: {mod.cls} has no forward in this file", taint=False)
             return out
         if isinstance(mod, ExtMod):
-            return ext_mod(self, mod, v, text)
+            return ext_mod(self, mod, v, text, scope)
         if isinstance(mod, AltMod):
             out: object = None
             for option in mod.options:
@@ -572,6 +577,21 @@ class Flow:
             else:
                 v = self.apply_mod(entry, v, scope)
         return v
+
+
+def product(flow: Flow, a: object, b: object) -> object:
+    """``a * b`` (or ``/``) with a tensor operand: two branches holding layer outputs or activations gate each
+    other (both unresolved); another file's block output as one of them (an SE gate) hides only its own
+    consumer; else a scaling that passes the tensors on."""
+    if isinstance(a, Val) and isinstance(b, Val):
+        if only_outputs(a) or only_outputs(b):
+            gate, kept = (a, b) if only_outputs(a) else (b, a)
+            flow.out.opaque(gate, reason=_GATING, taint=False)
+            return kept
+        if (a.opens or a.acts) and (b.opens or b.acts):
+            return flow.out.opaque(a, b, reason=_GATING)
+        return a.union(b)
+    return a if isinstance(a, Val) else b
 
 
 def zipped(flow: Flow, it: cst.Call, target: cst.Tuple | cst.List, body: list[Any], env: dict[str, object],
@@ -731,14 +751,18 @@ def processor(flow: Flow, scope: Scope) -> tuple[Scope, cst.FunctionDef] | None:
             return (proc, fn) if fn is not None else None
     return None
 
-def ext_mod(flow: Flow, mod: ExtMod, v: object, text: str) -> object:
+def ext_mod(flow: Flow, mod: ExtMod, v: object, text: str, scope: Scope) -> object:
     """An instance of another project file's module class: a normalization is followed through; else
-    its Entry (read from its own file) is the consumer, decided once every file is analysed (SPEC 8.32)."""
+    its Entry (read from its own file) is the consumer, decided once every file is analysed (SPEC 8.32).
+    Its output is a stand-in: what consumes it here is the class's exit in ``scope`` (SPEC 8.13)."""
     project = flow.ctx.project
     if project is not None and _norm_class(project, mod.qualified):
         return as_val(v).marked(normalized=True)
     flow.out.consume(v, Event("unresolved", reason=f"consumer not visible: passed to {text}", into=mod.qualified))
-    return Val()
+    key = (scope.name, mod.qualified)
+    if key not in flow.outputs:
+        flow.outputs[key] = Layer("<output>", "output", scope.name, None, None, probe=mod.qualified)
+    return Val(frozenset({Pending(flow.outputs[key])}))
 
 
 def _class_attribute(node: cst.ClassDef, attr: str) -> str | None:

@@ -24,7 +24,7 @@ import libcst as cst
 from ... import formulas
 from ...records import Activation, Effect, Entry, InitSpec, LayerRecord
 from ..python.names import Names, dotted
-from ..python.positions import source_lines
+from ..python.positions import code_lines
 from ..python.source import SourceFile
 from ..python.syntax import Enclosing, suite
 from .context import BudgetExceeded, FileContext, Globals, Project
@@ -102,6 +102,24 @@ def _entries(ctx: FileContext, flow: Flow) -> list[Entry]:
         activation, normalized, residual, reason = _consumer(probe, flow, ctx.source.settings.activations)
         if activation is not None and not reason:
             out.append(Entry(ctx.qualified(ctx.scopes[name]), activation, normalized, residual))
+    return out + _exits(ctx, flow)
+
+
+def _exits(ctx: FileContext, flow: Flow) -> list[Entry]:
+    """Per other file's module class applied in a class's forward, what consumes the instance's output there
+    (SPEC 8.13); an exit without activation or ``into`` says the container's use is not known. From the main
+    run only, where each class's output reaches the same-file class that uses it (a side run returns it)."""
+    out = []
+    for (name, cls), stand_in in flow.outputs.items():
+        if name not in ctx.scopes:
+            continue  # applied outside a class (a module-level Sequential): no container class to name
+        container = ctx.qualified(ctx.scopes[name])
+        into, provisional, normalized, residual = _into(stand_in, flow)
+        if into:
+            out.append(Entry(cls, provisional, normalized, residual, into, container=container))
+            continue
+        activation, normalized, residual, reason = _consumer(stand_in, flow, ctx.source.settings.activations)
+        out.append(Entry(cls, None if reason else activation, normalized, residual, container=container))
     return out
 
 
@@ -152,7 +170,8 @@ def _effects(ctx: FileContext) -> list[Effect]:
 
 
 def _interpret(ctx: FileContext, module: cst.Module, flow: Flow) -> None:
-    for scope in _build_order(ctx):
+    order = _build_order(ctx)
+    for scope in order:
         _build_class(ctx, scope)
     roots = _build_module(ctx, module)
     classes = [s for s in ctx.scopes.values() if s.is_module and not s.external]
@@ -160,8 +179,8 @@ def _interpret(ctx: FileContext, module: cst.Module, flow: Flow) -> None:
     for scope in classes:
         if scope.name not in built:
             flow.run_root(scope, root=True)
-    for scope in classes:
-        if scope.name not in flow.entered:
+    for scope in reversed(order):  # containers before what they build: a block is entered with its caller's value
+        if scope.is_module and scope.name not in flow.entered:
             flow.run_root(scope, root=False)
     for mod, scope in roots:
         flow.run_module(mod, scope)
@@ -337,7 +356,7 @@ def _relate(ctx: FileContext, module: cst.Module) -> None:
     classes = [s for s in ctx.scopes.values() if s.is_module and not s.external]
     if len(classes) < 2:
         return
-    lines = source_lines(ctx.source.text)
+    lines = code_lines(ctx.source.text)  # names in docstrings and comments build nothing
     spans: dict[str, tuple[int, int]] = {}
     starts = []
     for stmt in module.body:
