@@ -1,0 +1,18 @@
+import torch.nn as nn
+
+from .attn import get_attn, make_gate
+
+
+class Block(nn.Module):
+    """Builds an attention class chosen by a string its caller passes, and a gate by a literal key."""
+
+    def __init__(self, channels, attn="gc"):
+        super().__init__()
+        self.attn = get_attn(attn)(channels)
+        self.gate = make_gate("gate")(channels)
+        for m in self.modules():
+            if isinstance(m, nn.Conv2d):
+                nn.init.kaiming_normal_(m.weight, nonlinearity="relu")
+
+    def forward(self, x):
+        return self.gate(self.attn(x))
