@@ -113,8 +113,8 @@ def _lint_source(text: str, path: str, settings: Settings, project: Project | No
             return FileResult(path, error=f"{path}: not valid Unicode text: {err.reason}")
         _LAST_PARSE[:] = [text, module]
     raw, effects, entries = records_for_source(SourceFile(path, text, module, settings, tree), project)
-    records = [engine.plausible(r) for r in raw]
-    found = [f for f in engine.findings(records, settings) if not _per_file_ignored(f.code, path, settings)]
+    records, variants = sized(tuple(engine.plausible(r) for r in raw), {})
+    found = [f for f in judged(records, variants, settings) if not _per_file_ignored(f.code, path, settings)]
     result = FileResult(path, records=tuple(records), findings=tuple(found), effects=tuple(effects),
                         entries=tuple(entries) if project is not None else ())
     return suppressions.apply(result, text, _reported(path, settings))
@@ -132,7 +132,16 @@ def rejudge(result: FileResult, records: tuple[LayerRecord, ...], variants: dict
     A layer whose construction paths disagree is judged once per path; the worst finding is
     kept and names the containers of that path.
     """
-    records = tuple(engine.plausible(r) for r in records)
+    records, variants = sized(tuple(engine.plausible(r) for r in records), variants)
+    found = judged(records, variants, settings)
+    found = [f for f in sorted(found, key=Finding.sort_key) if not _per_file_ignored(f.code, result.path, settings)]
+    return suppressions.apply(replace(result, records=records, findings=tuple(found), suppressed=()), text,
+                              _reported(result.path, settings))
+
+
+def judged(records: tuple[LayerRecord, ...], variants: dict[int, list[tuple[LayerRecord, str]]],
+           settings: Settings) -> list[Finding]:
+    """The findings, with a layer that has variants judged once per variant: the worst kept, naming its variant."""
     found = engine.findings(records, settings)
     for i, options in variants.items():
         base = records[i]
@@ -150,9 +159,35 @@ def rejudge(result: FileResult, records: tuple[LayerRecord, ...], variants: dict
             labels = ", ".join(label for _r, label in options)
             found.append(replace(best[1], message=f"{best[1].message}\nThe containers disagree ({labels}); "
                                                   f"this is the worst, {best[2]}."))
-    found = [f for f in sorted(found, key=Finding.sort_key) if not _per_file_ignored(f.code, result.path, settings)]
-    return suppressions.apply(replace(result, records=records, findings=tuple(found), suppressed=()), text,
-                              _reported(result.path, settings))
+    return found
+
+
+def sized(records: tuple[LayerRecord, ...], variants: dict[int, list[tuple[LayerRecord, str]]]
+          ) -> tuple[tuple[LayerRecord, ...], dict[int, list[tuple[LayerRecord, str]]]]:
+    """Layers the file's containers build with other sizes (SPEC 8.32): judged with each container's fans.
+
+    All containers agree: those fans. They differ: one variant per container. A container whose sizes the
+    analysis cannot evaluate: unresolved, never the class's own sizes.
+    """
+    out = list(records)
+    more = dict(variants)
+    for i, rec in enumerate(records):
+        paths = rec.container_fans
+        if not paths or rec.unresolved or i in variants:
+            continue
+        unknown = sorted({c for c, fi, fo in paths if fi is None or fo is None})
+        if unknown:
+            out[i] = replace(rec, container_fans=(), activation=None, unresolved=(
+                f"sizes set by its containers, which the analysis cannot evaluate (in {', '.join(unknown[:3])})"))
+            continue
+        fans = {(fi, fo): c for c, fi, fo in paths}
+        if len(fans) == 1:
+            (fi, fo), = fans
+            out[i] = replace(rec, fan_in=fi, fan_out=fo, container_fans=())
+            continue
+        more[i] = [(replace(rec, fan_in=fi, fan_out=fo, container_fans=()), f"in {c} with fans {fi}/{fo}")
+                   for (fi, fo), c in fans.items()]
+    return tuple(out), more
 
 
 def _per_file_ignored(code: str, path: str, settings: Settings) -> bool:

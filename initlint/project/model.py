@@ -287,6 +287,13 @@ class ProjectModel:
         self.parents()
         return self._handed.get(qualified, "")
 
+    def built_elsewhere(self, qualified: str) -> bool:
+        """Whether classes or functions of other modules build the class, or it is handed to unseen containers."""
+        module = qualified.rpartition(".")[0]
+        parents = self.parents()
+        return any(p.rpartition(".")[0] != module for p in parents.get(qualified, ())) or bool(self._handed.get(qualified)) \
+            or any(s.module != module for s, _call in self._call_sites.get(qualified, []))
+
     def any_reinitializes(self) -> bool:
         """Whether some module class of the project re-initializes submodules when constructed."""
         if self._any_reinit is None:

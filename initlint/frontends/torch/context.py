@@ -59,6 +59,9 @@ class Project(Protocol):
     def config_default(self, config_class: str, attr: str) -> tuple[object] | None:
         """``(value,)``: the literal default of a config class's constructor parameter; None when unknown."""
 
+    def built_elsewhere(self, qualified: str) -> bool:
+        """Whether classes or functions of other project files build the class (or it is handed to them)."""
+
 
 class BudgetExceeded(Exception):
     """The file needs more interpretation steps (or bigger values) than a lint should spend: give up on it."""
@@ -115,6 +118,7 @@ class FileContext:
         self.ext_mods: list[Any] = []  # (scope name, ExtMod) built (their probes carry the containers' effects)
         self.generic: dict[str, Any] = {}  # scope name -> its generic probe module (any other file's class)
         self.defined_in: dict[int, str] = {}  # id(method node) -> key of the scope whose class body defines it
+        self.constructions: list[tuple[str, str, tuple[object, ...], dict[str, object]]] = []  # builder, class, args
         self._bases: dict[str, Any] = {}
 
     def qualified(self, scope: Scope) -> str:

@@ -514,6 +514,7 @@ class Interpreter:
         if isinstance(fn, ClassRef):
             return self.torch.qualified_values(fn.qualified, pos, kw, e)
         if isinstance(fn, LocalClass):
+            self.ctx.constructions.append((self.scope.name, fn.name, tuple(pos), dict(kw)))
             return ChildMod(fn.name)
         return None
 

@@ -1,0 +1,98 @@
+"""Layer sizes per container (SPEC 8.32: a layer is judged per container).
+
+A class whose layer sizes come from its constructor parameters is interpreted once on its own
+(parameters at their defaults, or symbolic). The same file's containers build it with other
+sizes: every construction of a same-file class is recorded with its evaluated arguments, and
+the class's ``__init__`` is run again with them in a separate context, so the sizes of each of
+its layers are known per container. Constructions made inside such a run are followed the same
+way (``Net`` builds ``Block(dim=64)``, which builds ``Mlp(64, 256)``), up to ``MAX_DEPTH``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from ..python.syntax import suite
+from .context import BudgetExceeded, FileContext
+from .interpreter import Interpreter
+from .tree import Scope
+from .values import NONE, ActClass, ActFunction, ClassRef, ConfigRef, LocalClass, Scale, Sym
+
+MAX_RUNS = 64  # constructions run again per file
+MAX_DEPTH = 4  # containers followed down (Net -> Block -> Mlp ...)
+RUN_BUDGET = 4_000  # interpretation steps per run
+_PLAIN = (int, float, str, bool, ClassRef, ActClass, ActFunction, LocalClass, Sym, Scale, ConfigRef)
+
+Fans = tuple[int | None, int | None]
+
+
+def per_container(ctx: FileContext) -> dict[int, list[tuple[str, Fans]]]:
+    """``id(layer)`` -> ``[(container, (fan_in, fan_out)), ...]`` for the weight layers of classes the file's own
+    containers build; a class nothing in the file builds keeps its own sizes (no entry)."""
+    built = {cls for _builder, cls, _pos, _kw in ctx.constructions}
+    elsewhere = _built_elsewhere(ctx)
+    todo = [(cls, pos, kw, builder, 0) for builder, cls, pos, kw in ctx.constructions
+            if builder not in built or builder in elsewhere]  # a root's constructions are real ones
+    out: dict[int, list[tuple[str, Fans]]] = {}
+    runs = 0
+    while todo and runs < MAX_RUNS:
+        cls, pos, kw, label, depth = todo.pop(0)
+        scope = ctx.scopes.get(cls)
+        if scope is None or scope.external or not scope.is_module:
+            continue
+        runs += 1
+        box = _run(ctx, scope, pos, kw)
+        for key, layer in ctx.sites.items():
+            if layer.owner != cls or layer.is_param or layer.is_dropout or layer.foreign:
+                continue
+            other = box.sites.get(key) if box is not None else None
+            fans = (other.fan_in, other.fan_out) if other is not None else (None, None)
+            out.setdefault(id(layer), []).append((label, fans))
+        if box is not None and depth < MAX_DEPTH:
+            todo += [(c, p, k, label, depth + 1) for _b, c, p, k in box.constructions]
+    for layer in ctx.layers:  # a class also built from other files (or by a root itself): its own sizes count too
+        if id(layer) in out and layer.owner in elsewhere:
+            out[id(layer)].append(("containers in other files", (layer.fan_in, layer.fan_out)))
+    return out
+
+
+def _built_elsewhere(ctx: FileContext) -> set[str]:
+    """Classes of the file that other project files build too (there, with sizes this file does not see)."""
+    project = ctx.project
+    if project is None:
+        return set()
+    return {s.name for s in ctx.scopes.values() if s.is_module and not s.external
+            and project.built_elsewhere(f"{project.module}.{s.name}")}
+
+
+def _run(ctx: FileContext, scope: Scope, pos: tuple[object, ...], kw: dict[str, object]) -> FileContext | None:
+    """The class's ``__init__`` run again with these arguments, in a context of its own (None: it did not finish)."""
+    fn = ctx.method(scope, "__init__")
+    if fn is None:
+        return None
+    box = FileContext(ctx.source, ctx.names)
+    box.budget = RUN_BUDGET
+    for attr in ("project", "mentions", "functions", "constants", "children", "homes", "defined_in"):
+        setattr(box, attr, getattr(ctx, attr))
+    box.home = ctx.home
+    box.scopes = {k: replace(s, attrs={}, layers=[], seq=None) for k, s in ctx.scopes.items()}
+    own = box.scopes[scope.name]
+    builder = Interpreter(box, own)
+    builder.current_fn = "__init__"
+    try:
+        env = builder.inline.bind_params(fn, [_plain(v) for v in pos], {k: _plain(v) for k, v in kw.items()}, own)
+        builder.inline.stack.append(id(fn))
+        builder.run(suite(fn.body), env)
+    except (BudgetExceeded, RecursionError):
+        return None
+    return box
+
+
+def _plain(v: object) -> object:
+    """A value safe to hand to another run (numbers, strings, classes); modules and tensors become unknown."""
+    if v is NONE or isinstance(v, _PLAIN):
+        return v
+    if isinstance(v, tuple) and all(x is NONE or isinstance(x, _PLAIN) for x in v):
+        return v
+    return None
+
