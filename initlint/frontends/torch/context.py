@@ -119,6 +119,8 @@ class FileContext:
         self.generic: dict[str, Any] = {}  # scope name -> its generic probe module (any other file's class)
         self.defined_in: dict[int, str] = {}  # id(method node) -> key of the scope whose class body defines it
         self.constructions: list[tuple[str, str, tuple[object, ...], dict[str, object]]] = []  # builder, class, args
+        self.constructed: set[int] = set()  # id(call) of those constructions
+        self.envs: dict[str, dict[str, object]] = {}  # class -> the locals of its ``__init__`` when it ended
         self._bases: dict[str, Any] = {}
 
     def qualified(self, scope: Scope) -> str:

@@ -424,6 +424,7 @@ def _build_class(ctx: FileContext, scope: Scope) -> None:
     env = builder.inline.bind_params(fn, [], {}, scope)
     builder.inline.stack.append(id(fn))
     builder.run(suite(fn.body), env)
+    ctx.envs[scope.name] = env
 
 
 def _build_module(ctx: FileContext, module: cst.Module) -> list[tuple[Mod, Scope]]:

@@ -373,6 +373,7 @@ class TorchLibrary:
         """A same-file module class instantiated: a child module."""
         pos, kw = self.it.args(e, env)  # arguments may build layers (a block given a layer)
         self.ctx.constructions.append((self.scope.name, name, tuple(pos), dict(kw)))
+        self.ctx.constructed.add(id(e))
         return ChildMod(name)
 
     def sequential(self, pos: list[object], kw: dict[str, object]) -> SeqMod:

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import libcst as cst
+
 from ..python.syntax import suite
 from .context import BudgetExceeded, FileContext
 from .interpreter import Interpreter
@@ -31,7 +33,8 @@ def per_container(ctx: FileContext) -> dict[int, list[tuple[str, Fans]]]:
     containers build; a class nothing in the file builds keeps its own sizes (no entry)."""
     built = {cls for _builder, cls, _pos, _kw in ctx.constructions}
     elsewhere = _built_elsewhere(ctx)
-    todo = [(cls, pos, kw, builder, 0) for builder, cls, pos, kw in ctx.constructions
+    made = ctx.constructions + _untaken(ctx)
+    todo = [(cls, pos, kw, builder, 0) for builder, cls, pos, kw in made
             if builder not in built or builder in elsewhere]  # a root's constructions are real ones
     out: dict[int, list[tuple[str, Fans]]] = {}
     runs = 0
@@ -65,17 +68,103 @@ def _built_elsewhere(ctx: FileContext) -> set[str]:
             and project.built_elsewhere(f"{project.module}.{s.name}")}
 
 
-def _run(ctx: FileContext, scope: Scope, pos: tuple[object, ...], kw: dict[str, object]) -> FileContext | None:
-    """The class's ``__init__`` run again with these arguments, in a context of its own (None: it did not finish)."""
-    fn = ctx.method(scope, "__init__")
-    if fn is None:
-        return None
+def _untaken(ctx: FileContext) -> list[tuple[str, str, tuple[object, ...], dict[str, object]]]:
+    """Constructions of same-file classes in a class's ``__init__`` that the interpretation did not take (under
+    ``if has_image_proj`` with the default ``False``): their arguments read with the locals ``__init__`` ended
+    with, when no name in them is assigned twice (else unknown)."""
+    classes = {s.name for s in ctx.scopes.values() if s.is_module and not s.external}
+    out: list[tuple[str, str, tuple[object, ...], dict[str, object]]] = []
+    for name in sorted(classes):
+        fn = ctx.scopes[name].methods.get("__init__")
+        env = ctx.envs.get(name)
+        if fn is None or env is None:
+            continue
+        calls = [c for c in _calls(fn) if isinstance(c.func, cst.Name) and c.func.value in classes - {name}
+                 and id(c) not in ctx.constructed]
+        if not calls:
+            continue
+        unstable = _reassigned(fn)
+        box = _box(ctx)
+        reader = Interpreter(box, box.scopes[name])
+        for call in calls:
+            used = {n.value for a in call.args for n in _names(a.value)}
+            try:
+                pos, kw = reader.args(call, dict(env)) if not used & unstable else ([], {})
+            except (BudgetExceeded, RecursionError):
+                pos, kw = [], {}
+            if not pos and not kw and call.args:  # not readable: every argument unknown
+                pos = [None] * sum(1 for a in call.args if a.keyword is None)
+                kw = {a.keyword.value: None for a in call.args if a.keyword is not None}
+            out.append((name, call.func.value, tuple(pos), dict(kw)))
+    return out
+
+
+def _calls(node: cst.CSTNode) -> list[cst.Call]:
+    found: list[cst.Call] = []
+
+    class Visitor(cst.CSTVisitor):
+        def visit_Call(self, call: cst.Call) -> None:
+            found.append(call)
+
+    node.visit(Visitor())
+    return found
+
+
+def _names(node: cst.CSTNode) -> list[cst.Name]:
+    found: list[cst.Name] = []
+
+    class Visitor(cst.CSTVisitor):
+        def visit_Name(self, name: cst.Name) -> None:
+            found.append(name)
+
+    node.visit(Visitor())
+    return found
+
+
+def _reassigned(fn: cst.FunctionDef) -> set[str]:
+    """Names a function binds more than once, or in a loop or comprehension (their last value is not the one used)."""
+    seen: dict[str, int] = {p.name.value: 1 for p in [*fn.params.params, *fn.params.kwonly_params, *fn.params.posonly_params]}
+    looped: set[str] = set()
+
+    class Visitor(cst.CSTVisitor):
+        def visit_AssignTarget(self, node: cst.AssignTarget) -> None:
+            for n in _names(node.target):
+                seen[n.value] = seen.get(n.value, 0) + 1
+
+        def visit_AugAssign(self, node: cst.AugAssign) -> None:
+            looped.update(n.value for n in _names(node.target))
+
+        def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+            for n in _names(node.target):
+                seen[n.value] = seen.get(n.value, 0) + 1
+
+        def visit_For(self, node: cst.For) -> None:
+            looped.update(n.value for n in _names(node.target))
+
+        def visit_CompFor(self, node: cst.CompFor) -> None:
+            looped.update(n.value for n in _names(node.target))
+
+    fn.body.visit(Visitor())
+    return looped | {n for n, count in seen.items() if count > 1}
+
+
+def _box(ctx: FileContext) -> FileContext:
+    """A context of its own for another run over the file's classes (nothing it builds reaches ``ctx``)."""
     box = FileContext(ctx.source, ctx.names)
     box.budget = RUN_BUDGET
     for attr in ("project", "mentions", "functions", "constants", "children", "homes", "defined_in"):
         setattr(box, attr, getattr(ctx, attr))
     box.home = ctx.home
     box.scopes = {k: replace(s, attrs={}, layers=[], seq=None) for k, s in ctx.scopes.items()}
+    return box
+
+
+def _run(ctx: FileContext, scope: Scope, pos: tuple[object, ...], kw: dict[str, object]) -> FileContext | None:
+    """The class's ``__init__`` run again with these arguments, in a context of its own (None: it did not finish)."""
+    fn = ctx.method(scope, "__init__")
+    if fn is None:
+        return None
+    box = _box(ctx)
     own = box.scopes[scope.name]
     builder = Interpreter(box, own)
     builder.current_fn = "__init__"

@@ -3,8 +3,8 @@ import torch.nn.functional as F
 
 
 class Projection(nn.Module):
-    """On its own its sizes are unknown (judged by declaration); its one container builds it 1152 -> 9216, where the
-    default is within 1.5x of He(fan_out) (SPEC 8.2, 8.3): no finding."""
+    """On its own its sizes are unknown (judged by declaration); its one container builds it 1152 -> 9216 (on a
+    branch the defaults do not take), where the default is within 1.5x of He(fan_out) (SPEC 8.2, 8.3): no finding."""
 
     def __init__(self, in_channels, out_channels):
         super().__init__()
@@ -39,14 +39,16 @@ class Expand(nn.Module):
 
 
 class Model(nn.Module):
-    def __init__(self, image_dim=1152, heads=24, head_dim=128, dit_dim=1536):
+    def __init__(self, image_dim=1152, heads=24, head_dim=128, dit_dim=1536, has_proj=False):
         super().__init__()
         inner = heads * head_dim
-        self.proj = Projection(image_dim, inner)
+        self.proj = Projection(image_dim, inner) if has_proj else None
         self.time = TimeEmbedding(dit_dim)
 
     def forward(self, x, t):
-        return self.proj(x) + self.time(t)
+        if self.proj is not None:
+            x = self.proj(x)
+        return x + self.time(t)
 
 
 class Small(nn.Module):
