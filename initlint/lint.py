@@ -113,7 +113,7 @@ def _lint_source(text: str, path: str, settings: Settings, project: Project | No
             return FileResult(path, error=f"{path}: not valid Unicode text: {err.reason}")
         _LAST_PARSE[:] = [text, module]
     raw, effects, entries = records_for_source(SourceFile(path, text, module, settings, tree), project)
-    records, variants = sized(tuple(engine.plausible(r) for r in raw), {}, settings)
+    records, variants = sized(tuple(engine.plausible(r) for r in raw), {})
     found = [f for f in judged(records, variants, settings) if not _per_file_ignored(f.code, path, settings)]
     result = FileResult(path, records=tuple(records), findings=tuple(found), effects=tuple(effects),
                         entries=tuple(entries) if project is not None else ())
@@ -132,7 +132,7 @@ def rejudge(result: FileResult, records: tuple[LayerRecord, ...], variants: dict
     A layer whose construction paths disagree is judged once per path; the worst finding is
     kept and names the containers of that path.
     """
-    records, variants = sized(tuple(engine.plausible(r) for r in records), variants, settings)
+    records, variants = sized(tuple(engine.plausible(r) for r in records), variants)
     found = judged(records, variants, settings)
     found = [f for f in sorted(found, key=Finding.sort_key) if not _per_file_ignored(f.code, result.path, settings)]
     return suppressions.apply(replace(result, records=records, findings=tuple(found), suppressed=()), text,
@@ -162,16 +162,13 @@ def judged(records: tuple[LayerRecord, ...], variants: dict[int, list[tuple[Laye
     return found
 
 
-_SIZED = ("INIT001", "INIT002", "INIT004", "INIT005", "INIT006")  # what the fans can change (SPEC 8.3)
-
-
-def sized(records: tuple[LayerRecord, ...], variants: dict[int, list[tuple[LayerRecord, str]]], settings: Settings
+def sized(records: tuple[LayerRecord, ...], variants: dict[int, list[tuple[LayerRecord, str]]]
           ) -> tuple[tuple[LayerRecord, ...], dict[int, list[tuple[LayerRecord, str]]]]:
     """Layers the file's containers build with other sizes (SPEC 8.32): judged with each container's fans.
 
-    All containers agree: those fans. They differ: one variant per container. A container whose sizes the
-    analysis cannot evaluate: the layer is judged with unknown fans, and when that gives a finding the
-    fans could change, it is unresolved instead (never judged on sizes the class only has by default).
+    All containers agree: those fans. They differ: one variant per container. A size a container sets but
+    the analysis cannot evaluate is unknown on that path (judged by declaration, SPEC 8.3), never the size
+    the class has by default.
     """
     out = list(records)
     more = dict(variants)
@@ -179,20 +176,12 @@ def sized(records: tuple[LayerRecord, ...], variants: dict[int, list[tuple[Layer
         paths = rec.container_fans
         if not paths or rec.unresolved or i in variants:
             continue
-        unknown = sorted({c for c, fi, fo in paths if fi is None or fo is None})
-        if unknown:
-            trial = replace(rec, fan_in=None, fan_out=None, container_fans=())
-            if any(f.code in _SIZED for f in engine.findings([engine.plausible(trial)], settings)):
-                trial = replace(trial, activation=None, unresolved=(
-                    f"sizes set by its containers, which the analysis cannot evaluate (in {', '.join(unknown[:3])})"))
-            out[i] = trial
-            continue
         fans = {(fi, fo): c for c, fi, fo in paths}
         if len(fans) == 1:
             (fi, fo), = fans
             out[i] = replace(rec, fan_in=fi, fan_out=fo, container_fans=())
             continue
-        more[i] = [(replace(rec, fan_in=fi, fan_out=fo, container_fans=()), f"in {c} with fans {fi}/{fo}")
+        more[i] = [(replace(rec, fan_in=fi, fan_out=fo, container_fans=()), f"in {c} with fans {fi or '?'}/{fo or '?'}")
                    for (fi, fo), c in fans.items()]
     return tuple(out), more
 

@@ -287,12 +287,20 @@ class ProjectModel:
         self.parents()
         return self._handed.get(qualified, "")
 
-    def built_elsewhere(self, qualified: str) -> bool:
-        """Whether classes or functions of other modules build the class, or it is handed to unseen containers."""
+    def outside_calls(self, qualified: str) -> list[tuple[str, int, tuple[str, ...]]]:
+        """Constructions of the class in other modules: ``(where, positional arguments (-1: unknown), keywords)``;
+        one with everything unknown when the class is handed to containers the analysis cannot see."""
         module = qualified.rpartition(".")[0]
-        parents = self.parents()
-        return any(p.rpartition(".")[0] != module for p in parents.get(qualified, ())) or bool(self._handed.get(qualified)) \
-            or any(s.module != module for s, _call in self._call_sites.get(qualified, []))
+        out = []
+        for summary, call in self._call_sites.get(qualified, []):
+            if summary.module == module:
+                continue
+            starred = any(a.startswith("*") for a in call.args) or any(k == "**" for k, _v in call.kwargs)
+            where = f"{call.scope or summary.module.rsplit('.', 1)[-1]} ({summary.path.rsplit('/', 1)[-1]})"
+            out.append((where, -1 if starred else len(call.args), tuple(k for k, _v in call.kwargs if k != "**")))
+        if self.handed(qualified):
+            out.append((f"what it is handed to ({self._handed[qualified]})", -1, ()))
+        return out
 
     def any_reinitializes(self) -> bool:
         """Whether some module class of the project re-initializes submodules when constructed."""

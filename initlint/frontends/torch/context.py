@@ -59,8 +59,8 @@ class Project(Protocol):
     def config_default(self, config_class: str, attr: str) -> tuple[object] | None:
         """``(value,)``: the literal default of a config class's constructor parameter; None when unknown."""
 
-    def built_elsewhere(self, qualified: str) -> bool:
-        """Whether classes or functions of other project files build the class (or it is handed to them)."""
+    def outside_calls(self, qualified: str) -> list[tuple[str, int, tuple[str, ...]]]:
+        """Its constructions in other project files: ``(where, positional arguments (-1: unknown), keywords)``."""
 
 
 class BudgetExceeded(Exception):

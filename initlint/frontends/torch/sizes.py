@@ -29,13 +29,14 @@ Fans = tuple[int | None, int | None]
 
 
 def per_container(ctx: FileContext) -> dict[int, list[tuple[str, Fans]]]:
-    """``id(layer)`` -> ``[(container, (fan_in, fan_out)), ...]`` for the weight layers of classes the file's own
-    containers build; a class nothing in the file builds keeps its own sizes (no entry)."""
+    """``id(layer)`` -> ``[(container, (fan_in, fan_out)), ...]`` for the weight layers of classes built by the
+    file's classes or by other project files; a class nothing builds keeps its own sizes (no entry)."""
     built = {cls for _builder, cls, _pos, _kw in ctx.constructions}
-    elsewhere = _built_elsewhere(ctx)
+    outside = _outside(ctx)
     made = ctx.constructions + _untaken(ctx)
     todo = [(cls, pos, kw, builder, 0) for builder, cls, pos, kw in made
-            if builder not in built or builder in elsewhere]  # a root's constructions are real ones
+            if builder not in built and builder not in outside]  # a root's constructions are real ones
+    todo += [(cls, (), kw, where, 0) for cls, runs in outside.items() for where, kw in runs]
     out: dict[int, list[tuple[str, Fans]]] = {}
     runs = 0
     while todo and runs < MAX_RUNS:
@@ -53,19 +54,30 @@ def per_container(ctx: FileContext) -> dict[int, list[tuple[str, Fans]]]:
             out.setdefault(id(layer), []).append((label, fans))
         if box is not None and depth < MAX_DEPTH:
             todo += [(c, p, k, label, depth + 1) for _b, c, p, k in box.constructions]
-    for layer in ctx.layers:  # a class also built from other files (or by a root itself): its own sizes count too
-        if id(layer) in out and layer.owner in elsewhere:
-            out[id(layer)].append(("containers in other files", (layer.fan_in, layer.fan_out)))
     return out
 
 
-def _built_elsewhere(ctx: FileContext) -> set[str]:
-    """Classes of the file that other project files build too (there, with sizes this file does not see)."""
+def _outside(ctx: FileContext) -> dict[str, list[tuple[str, dict[str, object]]]]:
+    """Per class of the file that other project files build with arguments: one run per way they call it, with
+    the parameters they set unknown (``Sym``) and the others at their defaults."""
     project = ctx.project
+    out: dict[str, list[tuple[str, dict[str, object]]]] = {}
     if project is None:
-        return set()
-    return {s.name for s in ctx.scopes.values() if s.is_module and not s.external
-            and project.built_elsewhere(f"{project.module}.{s.name}")}
+        return out
+    for scope in ctx.scopes.values():
+        fn = scope.methods.get("__init__") if scope.is_module and not scope.external else None
+        calls = project.outside_calls(f"{project.module}.{scope.name}") if fn is not None else []
+        if fn is None or not calls:
+            continue
+        params = [p.name.value for p in [*fn.params.posonly_params, *fn.params.params] if p.name.value not in ("self", "cls")]
+        names = [p.name.value for p in fn.params.kwonly_params]
+        seen: set[frozenset[str]] = set()
+        for where, npos, keywords in calls:
+            chosen = frozenset(params + names) if npos < 0 else frozenset(params[:npos]) | frozenset(keywords)
+            if chosen not in seen:
+                seen.add(chosen)
+                out.setdefault(scope.name, []).append((where, {n: Sym(n) for n in sorted(chosen)}))
+    return out
 
 
 def _untaken(ctx: FileContext) -> list[tuple[str, str, tuple[object, ...], dict[str, object]]]:

@@ -1,6 +1,7 @@
 import torch.nn as nn
 
 from .attn import get_attn, make_gate
+from .wide import Wide
 
 
 class Block(nn.Module):
@@ -10,9 +11,10 @@ class Block(nn.Module):
         super().__init__()
         self.attn = get_attn(attn)(channels)
         self.gate = make_gate("gate")(channels)
+        self.wide = Wide(channels, channels)
         for m in self.modules():
             if isinstance(m, nn.Conv2d):
                 nn.init.kaiming_normal_(m.weight, nonlinearity="relu")
 
     def forward(self, x):
-        return self.gate(self.attn(x))
+        return self.wide(self.gate(self.attn(x)))

@@ -28,11 +28,12 @@ class TimeEmbedding(nn.Module):
 
 
 class Expand(nn.Module):
-    """Sizes from a parameter its container leaves unknown: not judged on made-up sizes."""
+    """Its default sizes (64 -> 512) would clear the finding (within 1.5x of He(fan_out)); its container passes
+    sizes the analysis cannot evaluate, so it is judged by declaration (SPEC 8.3), not on the defaults."""
 
-    def __init__(self, dim=64):
+    def __init__(self, dim=64, hidden=512):
         super().__init__()
-        self.fc = nn.Linear(dim, dim)  # expect-unresolved
+        self.fc = nn.Linear(dim, hidden)  # expect: INIT005 advice
 
     def forward(self, x):
         return F.relu(self.fc(x))
@@ -55,7 +56,7 @@ class Small(nn.Module):
     def __init__(self, width):
         super().__init__()
         self.time = TimeEmbedding(64)
-        self.expand = Expand(width)
+        self.expand = Expand(width, width)
 
     def forward(self, x, t):
         return self.expand(x) + self.time(t)
