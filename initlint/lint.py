@@ -113,7 +113,7 @@ def _lint_source(text: str, path: str, settings: Settings, project: Project | No
             return FileResult(path, error=f"{path}: not valid Unicode text: {err.reason}")
         _LAST_PARSE[:] = [text, module]
     raw, effects, entries = records_for_source(SourceFile(path, text, module, settings, tree), project)
-    records, variants = sized(tuple(engine.plausible(r) for r in raw), {})
+    records, variants = sized(tuple(engine.plausible(r) for r in raw), {}, settings)
     found = [f for f in judged(records, variants, settings) if not _per_file_ignored(f.code, path, settings)]
     result = FileResult(path, records=tuple(records), findings=tuple(found), effects=tuple(effects),
                         entries=tuple(entries) if project is not None else ())
@@ -132,7 +132,7 @@ def rejudge(result: FileResult, records: tuple[LayerRecord, ...], variants: dict
     A layer whose construction paths disagree is judged once per path; the worst finding is
     kept and names the containers of that path.
     """
-    records, variants = sized(tuple(engine.plausible(r) for r in records), variants)
+    records, variants = sized(tuple(engine.plausible(r) for r in records), variants, settings)
     found = judged(records, variants, settings)
     found = [f for f in sorted(found, key=Finding.sort_key) if not _per_file_ignored(f.code, result.path, settings)]
     return suppressions.apply(replace(result, records=records, findings=tuple(found), suppressed=()), text,
@@ -162,28 +162,49 @@ def judged(records: tuple[LayerRecord, ...], variants: dict[int, list[tuple[Laye
     return found
 
 
-def sized(records: tuple[LayerRecord, ...], variants: dict[int, list[tuple[LayerRecord, str]]]
-          ) -> tuple[tuple[LayerRecord, ...], dict[int, list[tuple[LayerRecord, str]]]]:
-    """Layers the file's containers build with other sizes (SPEC 8.32): judged with each container's fans.
+_SIZED = ("INIT001", "INIT002", "INIT004", "INIT005", "INIT006")  # what the fans can change (SPEC 8.3)
 
-    All containers agree: those fans. They differ: one variant per container. A size a container sets but
-    the analysis cannot evaluate is unknown on that path (judged by declaration, SPEC 8.3), never the size
-    the class has by default.
+
+def sized(records: tuple[LayerRecord, ...], variants: dict[int, list[tuple[LayerRecord, str]]], settings: Settings
+          ) -> tuple[tuple[LayerRecord, ...], dict[int, list[tuple[LayerRecord, str]]]]:
+    """Layers their containers build with other sizes (SPEC 8.32): judged with each container's fans.
+
+    All containers agree: those fans. They differ: one variant per container. A container that sets a size
+    the analysis cannot evaluate, where the class's own size is known (a default), is vague: when only such
+    containers would give a finding the fans can change, the layer is unresolved (never judged on sizes it
+    only has by default, nor on sizes nobody knows while the default says otherwise).
     """
     out = list(records)
     more = dict(variants)
     for i, rec in enumerate(records):
-        paths = rec.container_fans
-        if not paths or rec.unresolved or i in variants:
+        if not rec.container_fans or rec.unresolved or i in variants:
+            continue
+        paths: list[tuple[str, int | None, int | None]] = []
+        vague: list[str] = []
+        for c, fi, fo in rec.container_fans:
+            if (fi is None and rec.fan_in is not None) or (fo is None and rec.fan_out is not None):
+                if _flags(replace(rec, fan_in=fi, fan_out=fo, container_fans=()), settings):
+                    vague.append(c)
+            else:
+                paths.append((c, fi, fo))
+        if vague and not any(_flags(replace(rec, fan_in=fi, fan_out=fo, container_fans=()), settings)
+                             for _c, fi, fo in paths):
+            out[i] = replace(rec, activation=None, container_fans=(), unresolved=(
+                f"sizes set by containers the analysis cannot evaluate (in {', '.join(sorted(set(vague))[:3])})"))
             continue
         fans = {(fi, fo): c for c, fi, fo in paths}
-        if len(fans) == 1:
-            (fi, fo), = fans
+        if len(fans) <= 1:
+            (fi, fo), = fans or {(rec.fan_in, rec.fan_out): ""}
             out[i] = replace(rec, fan_in=fi, fan_out=fo, container_fans=())
             continue
         more[i] = [(replace(rec, fan_in=fi, fan_out=fo, container_fans=()), f"in {c} with fans {fi or '?'}/{fo or '?'}")
                    for (fi, fo), c in fans.items()]
     return tuple(out), more
+
+
+def _flags(rec: LayerRecord, settings: Settings) -> bool:
+    """Does the layer, judged alone, draw a finding its fans can change?"""
+    return any(f.code in _SIZED for f in engine.findings([engine.plausible(rec)], settings))
 
 
 def _per_file_ignored(code: str, path: str, settings: Settings) -> bool:

@@ -19,7 +19,7 @@ from ..rulebook import Conventions
 from .index import CallSite, ClassInfo, Summary, decoded
 from .link import Found, Linker
 
-_CONSUMER_WORDS = ("act", "norm", "nonlin", "activation", "gate")
+_CONSUMER_WORDS = frozenset({"act", "norm", "nonlin", "nonlinearity", "activation", "normalization", "gate"})
 MAX_PARSED = 48  # files of context kept parsed per process
 MAX_SUBTREE = 200  # project classes followed into one module's subtree
 
@@ -322,9 +322,9 @@ class ProjectModel:
         out: list[str] = []
         for summary, call in self._call_sites.get(owner, []):
             for kw, value in passed(found.cls, call):
-                if kw not in defaults or not any(w in kw.lower() for w in _CONSUMER_WORDS):
-                    continue
-                default = defaults[kw]
+                default = defaults.get(kw)
+                if default is None or not _CONSUMER_WORDS.intersection(kw.lower().split("_")) or _number(default):
+                    continue  # ``act_layer``, ``norm_type``; not ``expansion_factor`` nor ``norm_groups=32``
                 same = value == default or (self.linker.local(summary, value) or value) == \
                     (self.linker.local(found.summary, default) or default)
                 if not same:
@@ -387,6 +387,15 @@ def passed(cls: ClassInfo, call: CallSite) -> list[tuple[str, str]]:
             break
         out.append((name, value))
     return out + list(call.kwargs)
+
+
+def _number(text: str) -> bool:
+    """Is a default's source text a number (a size or epsilon, not a choice of activation or normalization)?"""
+    try:
+        value = ast.literal_eval(text)
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        return False
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def _param_default(cls: ClassInfo, attr: str) -> tuple[object] | None:
