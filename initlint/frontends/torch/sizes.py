@@ -31,9 +31,9 @@ Fans = tuple[int | None, int | None]
 def per_container(ctx: FileContext) -> dict[int, list[tuple[str, Fans]]]:
     """``id(layer)`` -> ``[(container, (fan_in, fan_out)), ...]`` for the weight layers of classes built by the
     file's classes or by other project files; a class nothing builds keeps its own sizes (no entry)."""
-    built = {cls for _builder, cls, _pos, _kw in ctx.constructions}
-    outside = _outside(ctx)
     made = ctx.constructions + _untaken(ctx)
+    built = {cls for _builder, cls, _pos, _kw in made}
+    outside = _outside(ctx)
     todo = [(cls, pos, kw, builder, 0) for builder, cls, pos, kw in made
             if builder not in built and builder not in outside]  # a root's constructions are real ones
     todo += [(cls, (), kw, where, 0) for cls, runs in outside.items() for where, kw in runs]
@@ -99,7 +99,7 @@ def _untaken(ctx: FileContext) -> list[tuple[str, str, tuple[object, ...], dict[
         box = _box(ctx)
         reader = Interpreter(box, box.scopes[name])
         for call in calls:
-            used = {n.value for a in call.args for n in _names(a.value)}
+            used = {n for a in call.args for n in _names(a.value)}
             try:
                 pos, kw = reader.args(call, dict(env)) if not used & unstable else ([], {})
             except (BudgetExceeded, RecursionError):
@@ -122,39 +122,55 @@ def _calls(node: cst.CSTNode) -> list[cst.Call]:
     return found
 
 
-def _names(node: cst.CSTNode) -> list[cst.Name]:
-    found: list[cst.Name] = []
+def _names(node: cst.CSTNode) -> list[str]:
+    """The variables an expression reads (``self.dim`` reads ``self``, not ``dim``)."""
+    found: list[str] = []
 
     class Visitor(cst.CSTVisitor):
         def visit_Name(self, name: cst.Name) -> None:
-            found.append(name)
+            found.append(name.value)
+
+        def visit_Attribute(self, node: cst.Attribute) -> bool:
+            node.value.visit(self)
+            return False
 
     node.visit(Visitor())
     return found
 
 
+def _bound(target: cst.BaseExpression) -> list[str]:
+    """The variables an assignment target binds (attributes and items bind none)."""
+    if isinstance(target, cst.Name):
+        return [target.value]
+    if isinstance(target, (cst.Tuple, cst.List)):
+        return [n for e in target.elements for n in _bound(e.value)]
+    if isinstance(target, cst.StarredElement):
+        return _bound(target.value)
+    return []
+
+
 def _reassigned(fn: cst.FunctionDef) -> set[str]:
-    """Names a function binds more than once, or in a loop or comprehension (their last value is not the one used)."""
+    """Variables a function binds more than once, or in a loop or comprehension (their last value is not the one used)."""
     seen: dict[str, int] = {p.name.value: 1 for p in [*fn.params.params, *fn.params.kwonly_params, *fn.params.posonly_params]}
     looped: set[str] = set()
 
     class Visitor(cst.CSTVisitor):
         def visit_AssignTarget(self, node: cst.AssignTarget) -> None:
-            for n in _names(node.target):
-                seen[n.value] = seen.get(n.value, 0) + 1
-
-        def visit_AugAssign(self, node: cst.AugAssign) -> None:
-            looped.update(n.value for n in _names(node.target))
+            for n in _bound(node.target):
+                seen[n] = seen.get(n, 0) + 1
 
         def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
-            for n in _names(node.target):
-                seen[n.value] = seen.get(n.value, 0) + 1
+            for n in _bound(node.target):
+                seen[n] = seen.get(n, 0) + 1
+
+        def visit_AugAssign(self, node: cst.AugAssign) -> None:
+            looped.update(_bound(node.target))
 
         def visit_For(self, node: cst.For) -> None:
-            looped.update(n.value for n in _names(node.target))
+            looped.update(_bound(node.target))
 
         def visit_CompFor(self, node: cst.CompFor) -> None:
-            looped.update(n.value for n in _names(node.target))
+            looped.update(_bound(node.target))
 
     fn.body.visit(Visitor())
     return looped | {n for n, count in seen.items() if count > 1}
