@@ -170,9 +170,9 @@ def sized(records: tuple[LayerRecord, ...], variants: dict[int, list[tuple[Layer
     """Layers their containers build with other sizes (SPEC 8.32): judged with each container's fans.
 
     All containers agree: those fans. They differ: one variant per container. A container that sets a size
-    the analysis cannot evaluate, where the class's own size is known (a default), is vague: when only such
-    containers would give a finding the fans can change, the layer is unresolved (never judged on sizes it
-    only has by default, nor on sizes nobody knows while the default says otherwise).
+    the analysis cannot evaluate, where the class's own size (a default) or another container's is known,
+    is vague: when only such containers would give a finding the fans can change, the layer is unresolved
+    (never judged on sizes it only has by default, nor by declaration where known sizes say otherwise).
     """
     out = list(records)
     more = dict(variants)
@@ -181,8 +181,10 @@ def sized(records: tuple[LayerRecord, ...], variants: dict[int, list[tuple[Layer
             continue
         paths: list[tuple[str, int | None, int | None]] = []
         vague: list[str] = []
+        known = any(fi is not None and fo is not None for _c, fi, fo in rec.container_fans)
         for c, fi, fo in rec.container_fans:
-            if (fi is None and rec.fan_in is not None) or (fo is None and rec.fan_out is not None):
+            if (fi is None or fo is None) and known or (fi is None and rec.fan_in is not None) \
+                    or (fo is None and rec.fan_out is not None):
                 if _flags(replace(rec, fan_in=fi, fan_out=fo, container_fans=()), settings):
                     vague.append(c)
             else:
