@@ -20,6 +20,7 @@ from .index import CallSite, ClassInfo, Summary, decoded
 from .link import Found, Linker
 
 _CONSUMER_WORDS = frozenset({"act", "norm", "nonlin", "nonlinearity", "activation", "normalization", "gate"})
+_SETTING_WORDS = frozenset({"eps", "epsilon", "groups", "momentum", "affine", "dim", "channels", "size"})  # norm_groups
 MAX_PARSED = 48  # files of context kept parsed per process
 MAX_SUBTREE = 200  # project classes followed into one module's subtree
 
@@ -322,9 +323,10 @@ class ProjectModel:
         out: list[str] = []
         for summary, call in self._call_sites.get(owner, []):
             for kw, value in passed(found.cls, call):
-                default = defaults.get(kw)
-                if default is None or not _CONSUMER_WORDS.intersection(kw.lower().split("_")) or _number(default):
-                    continue  # ``act_layer``, ``norm_type``; not ``expansion_factor`` nor ``norm_groups=32``
+                default, words = defaults.get(kw), kw.lower().split("_")
+                if default is None or not _CONSUMER_WORDS.intersection(words) or words[-1] in _SETTING_WORDS \
+                        or _number(default):
+                    continue  # ``act_layer``, ``norm_type``; not ``expansion_factor``, ``norm_groups``, ``layer_norm_eps``
                 same = value == default or (self.linker.local(summary, value) or value) == \
                     (self.linker.local(found.summary, default) or default)
                 if not same:
