@@ -75,7 +75,8 @@ def records_for_source(source: SourceFile, project: Project | None = None
     if "torch" in source.text or project is not None and project.builds_modules:
         records, effects, entries = torch_layers.analyse(source, project)
     if "keras" in source.text or "tensorflow" in source.text:
-        records += keras_layers.records(source, project if isinstance(project, KerasProject) else None)
+        records += keras_layers.records(source, project if isinstance(project, KerasProject) else None,
+                                      engine.same_judgement)
     return records, effects, entries
 
 
