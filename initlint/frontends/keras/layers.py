@@ -38,6 +38,7 @@ from ...limits import parse_hazard
 from ...records import Activation, InitSpec, LayerRecord, Origin
 from ...settings import Settings
 from ..python.source import SourceFile
+from ..python.syntax import parse_module
 from .context import KerasProject
 from .consumers import Consumer, Consumers, alternatives, combine
 from .dims import dimensional_init
@@ -211,7 +212,7 @@ def other_program(project: KerasProject, settings: Settings, module: str) -> Pro
     if view is not None and found is not None and parse_hazard(found[1]) is None:
         path, text = found
         try:
-            source = SourceFile(path, text, cst.parse_module(text), settings)
+            source = SourceFile(path, text, parse_module(text), settings)
         except (cst.ParserSyntaxError, RecursionError, UnicodeEncodeError):
             source = None
         if source is not None:
