@@ -31,7 +31,10 @@ Fans = tuple[int | None, int | None]
 def per_container(ctx: FileContext) -> dict[int, list[tuple[str, Fans]]]:
     """``id(layer)`` -> ``[(container, (fan_in, fan_out)), ...]`` for the weight layers of classes built by the
     file's classes or by other project files; a class nothing builds keeps its own sizes (no entry)."""
-    made = ctx.constructions + _untaken(ctx)
+    try:
+        made = ctx.constructions + _untaken(ctx)
+    except RecursionError:  # code nested too deeply to walk: only the constructions the interpretation took
+        made = list(ctx.constructions)
     built = {cls for _builder, cls, _pos, _kw in made}
     outside = _outside(ctx)
     todo = [(cls, pos, kw, builder, 0) for builder, cls, pos, kw in made
