@@ -1,11 +1,13 @@
 """Layer sizes per container (SPEC 8.32: a layer is judged per container).
 
 A class whose layer sizes come from its constructor parameters is interpreted once on its own
-(parameters at their defaults, or symbolic). The same file's containers build it with other
-sizes: every construction of a same-file class is recorded with its evaluated arguments, and
-the class's ``__init__`` is run again with them in a separate context, so the sizes of each of
-its layers are known per container. Constructions made inside such a run are followed the same
-way (``Net`` builds ``Block(dim=64)``, which builds ``Mlp(64, 256)``), up to ``MAX_DEPTH``.
+(parameters at their defaults, or symbolic). Its containers build it with other sizes: every
+construction of a same-file class is recorded with its evaluated arguments, and the class's
+``__init__`` is run again with them in a separate context, so the sizes of each of its layers are
+known per container. Constructions made inside such a run are followed the same way (``Net`` builds
+``Block(dim=64)``, which builds ``Mlp(64, 256)``), up to ``MAX_DEPTH``. Other files' constructions
+run it with the parameters they set unknown. A class not run for every container within
+``MAX_RUNS`` keeps its own sizes.
 """
 
 from __future__ import annotations
@@ -57,7 +59,9 @@ def per_container(ctx: FileContext) -> dict[int, list[tuple[str, Fans]]]:
             out.setdefault(id(layer), []).append((label, fans))
         if box is not None and depth < MAX_DEPTH:
             todo += [(c, p, k, label, depth + 1) for _b, c, p, k in box.constructions]
-    return out
+    cut = {item[0] for item in todo}  # classes not run for every container within the bound: their own sizes
+    owners = {id(layer): layer.owner for layer in ctx.layers}
+    return {k: v for k, v in out.items() if owners.get(k) not in cut}
 
 
 def _outside(ctx: FileContext) -> dict[str, list[tuple[str, dict[str, object]]]]:
