@@ -187,6 +187,9 @@ class LayerRecord:
     into: tuple[str, ...] = ()
     provisional: Activation | None = None
     fan_unit: str = ""  # the fans are these multiples of a size the code names, not fixes (SPEC 8.3 on their ratio)
+    # torch source: the fans each container of the file builds the layer with, when they are not the class's
+    # own sizes (SPEC 8.32: judged per container); ``(container, fan_in, fan_out)``, None = not known
+    container_fans: tuple[tuple[str, int | None, int | None], ...] = ()
 
 
 @dataclass(frozen=True)

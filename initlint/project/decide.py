@@ -137,11 +137,11 @@ def _outcomes(owner: str, layer_class: str, model: ProjectModel, effects: Effect
                                         f"({model.linker.resolve(container).summary.path.rsplit('/', 1)[-1]})",  # type: ignore[union-attr]
                                   container.rsplit(".", 1)[-1])
                 break
-        top = path[-1]
-        handed = model.handed(top) if decided is None else ""
-        if handed and model.any_reinitializes():
-            decided = Outcome(None, f"may be re-initialized by what {top.rsplit('.', 1)[-1]} is handed to "
-                                    f"({handed})", top.rsplit(".", 1)[-1])
+        if decided is None and model.any_reinitializes():  # a class on the path also handed to unseen containers
+            handed = next(((c, h) for c in path for h in [model.handed(c)] if h), None)
+            if handed is not None:
+                short = handed[0].rsplit(".", 1)[-1]
+                decided = Outcome(None, f"may be re-initialized by what {short} is handed to ({handed[1]})", short)
         out.append(decided or Outcome(None))
     if all(o.spec is None and not o.reason for o in out):
         return []  # every path keeps the layer's own init

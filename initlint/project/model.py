@@ -21,7 +21,8 @@ from ..rulebook import Conventions
 from .index import CallSite, ClassInfo, Summary, decoded
 from .link import Found, Linker
 
-_CONSUMER_WORDS = ("act", "norm", "nonlin", "activation", "gate")
+_CONSUMER_WORDS = frozenset({"act", "norm", "nonlin", "nonlinearity", "activation", "normalization", "gate"})
+_SETTING_WORDS = frozenset({"eps", "epsilon", "groups", "momentum", "affine", "dim", "channels", "size"})  # norm_groups
 MAX_PARSED = 48  # files of context kept parsed per process
 MAX_SUBTREE = 200  # project classes followed into one module's subtree
 
@@ -300,8 +301,52 @@ class ProjectModel:
                     if child is not None and child.cls is not None and child.qualified != container.qualified \
                             and self.is_module_class(child.qualified):
                         parents.setdefault(child.qualified, set()).add(container.qualified)
+        self._registries(parents)
         self._parents = parents
         return parents
+
+    def _registries(self, parents: dict[str, set[str]]) -> None:
+        """String-keyed registries (``get_attn("gc")``, ``{"gc": GlobalContext}``): a call with a literal key
+        inside a module class builds that key's class there; any other use hands the classes to containers
+        the analysis cannot see."""
+        linker = self.linker
+        keyed: dict[str, tuple[Summary, list[tuple[str, str]]]] = {}
+        for summary in linker.modules.values():
+            for name, pairs in summary.registries:
+                classes = []
+                for key, text in pairs:
+                    q = linker.local(summary, text)
+                    found = linker.resolve(q) if q else None
+                    if found is not None and found.cls is not None and self.is_module_class(found.qualified):
+                        classes.append((key, found.qualified))
+                if classes:
+                    keyed[f"{summary.module}.{name}"] = (summary, classes)
+        if not keyed:
+            return
+        literal: dict[str, list[tuple[str, str]]] = {}  # registry -> (key, building class)
+        opaque = {q for q, (s, _c) in keyed.items() if s.function(q.rsplit(".", 1)[-1]) is None}  # dicts: subscripted
+        for summary in linker.modules.values():
+            for call in summary.calls:
+                target = linker.local(summary, call.callee)
+                found = linker.resolve(target) if target else None
+                q = found.qualified if found is not None else ""
+                if q not in keyed or q in opaque:
+                    continue
+                key = call.args[0] if call.args else ""
+                builder = f"{summary.module}.{call.scope}"
+                if len(key) > 1 and key[0] == key[-1] and key[0] in "'\"" and summary.cls(call.scope) is not None \
+                        and self.is_module_class(builder):
+                    literal.setdefault(q, []).append((key[1:-1], builder))
+                else:
+                    opaque.add(q)
+        for q, (summary, classes) in keyed.items():
+            where = f"{q.rsplit('.', 1)[-1]}(...) in {summary.path.rsplit('/', 1)[-1]}"
+            for key, cls in classes:
+                if q in opaque:
+                    self._handed.setdefault(cls, where)
+                for k, builder in literal.get(q, []):
+                    if k == key and builder != cls:
+                        parents.setdefault(cls, set()).add(builder)
 
     def _note_handed(self, summary: Summary, call: CallSite) -> None:
         """Module classes passed by keyword to a function (``_swin_transformer(block=SwinTransformerBlockV2)``):
@@ -317,6 +362,21 @@ class ProjectModel:
         """Where the class is handed as a value to a function ("" if nowhere)."""
         self.parents()
         return self._handed.get(qualified, "")
+
+    def outside_calls(self, qualified: str) -> list[tuple[str, int, tuple[str, ...]]]:
+        """Constructions of the class in other modules: ``(where, positional arguments (-1: unknown), keywords)``;
+        one with everything unknown when the class is handed to containers the analysis cannot see."""
+        module = qualified.rpartition(".")[0]
+        out = []
+        for summary, call in self._call_sites.get(qualified, []):
+            if summary.module == module:
+                continue
+            starred = any(a.startswith("*") for a in call.args) or any(k == "**" for k, _v in call.kwargs)
+            where = f"{call.scope or summary.module.rsplit('.', 1)[-1]} ({summary.path.rsplit('/', 1)[-1]})"
+            out.append((where, -1 if starred else len(call.args), tuple(k for k, _v in call.kwargs if k != "**")))
+        if self.handed(qualified):
+            out.append((f"what it is handed to ({self._handed[qualified]})", -1, ()))
+        return out
 
     def any_reinitializes(self) -> bool:
         """Whether some module class of the project re-initializes submodules when constructed."""
@@ -337,10 +397,11 @@ class ProjectModel:
         defaults = dict(found.cls.params)
         out: list[str] = []
         for summary, call in self._call_sites.get(owner, []):
-            for kw, value in call.kwargs:
-                if kw not in defaults or not any(w in kw.lower() for w in _CONSUMER_WORDS):
-                    continue
-                default = defaults[kw]
+            for kw, value in passed(found.cls, call):
+                default, words = defaults.get(kw), kw.lower().split("_")
+                if default is None or not _CONSUMER_WORDS.intersection(words) or words[-1] in _SETTING_WORDS \
+                        or _number(default):
+                    continue  # ``act_layer``, ``norm_type``; not ``expansion_factor``, ``norm_groups``, ``layer_norm_eps``
                 same = value == default or (self.linker.local(summary, value) or value) == \
                     (self.linker.local(found.summary, default) or default)
                 if not same:
@@ -393,6 +454,25 @@ class ProjectModel:
                 return True
             todo += sorted(calls.get(m, ()))
         return False
+
+
+def passed(cls: ClassInfo, call: CallSite) -> list[tuple[str, str]]:
+    """The call's arguments by the class's parameter names (positional ones mapped in order, up to a ``*x``)."""
+    out = []
+    for (name, _default), value in zip(cls.params, call.args):
+        if value.startswith("*"):
+            break
+        out.append((name, value))
+    return out + list(call.kwargs)
+
+
+def _number(text: str) -> bool:
+    """Is a default's source text a number (a size or epsilon, not a choice of activation or normalization)?"""
+    try:
+        value = ast.literal_eval(text)
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        return False
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def _param_default(cls: ClassInfo, attr: str) -> tuple[object] | None:

@@ -196,6 +196,8 @@ class Session:
                     modules.add(anc.summary.path)
         modules.discard(path)
         parts = [summary.module] + [f"{m}:{self.semantic(m)}" for m in sorted(modules)]
+        parts += [f"{c.name} built: {self.model.outside_calls(f'{summary.module}.{c.name}')}"  # sizes per container
+                  for c in summary.classes]
         if _keras(summary):
             parts += [f"{m}:{self._raw.get(m, '')}" for m in sorted(self._keras_context(summary) - {path})]
         self._keys[path] = _digest("\n".join(parts).encode())

@@ -40,6 +40,9 @@ class View:
     def config_default(self, config_class: str, attr: str) -> tuple[object] | None:
         return self.model.config_default(config_class, attr)
 
+    def outside_calls(self, qualified: str) -> list[tuple[str, int, tuple[str, ...]]]:
+        return self.model.outside_calls(qualified)
+
     # -- what the Keras frontend asks (frontends.keras.context.KerasProject) -----------
 
     @property

@@ -59,6 +59,9 @@ class Project(Protocol):
     def config_default(self, config_class: str, attr: str) -> tuple[object] | None:
         """``(value,)``: the literal default of a config class's constructor parameter; None when unknown."""
 
+    def outside_calls(self, qualified: str) -> list[tuple[str, int, tuple[str, ...]]]:
+        """Its constructions in other project files: ``(where, positional arguments (-1: unknown), keywords)``."""
+
 
 class BudgetExceeded(Exception):
     """The file needs more interpretation steps (or bigger values) than a lint should spend: give up on it."""
@@ -115,6 +118,9 @@ class FileContext:
         self.ext_mods: list[Any] = []  # (scope name, ExtMod) built (their probes carry the containers' effects)
         self.generic: dict[str, Any] = {}  # scope name -> its generic probe module (any other file's class)
         self.defined_in: dict[int, str] = {}  # id(method node) -> key of the scope whose class body defines it
+        self.constructions: list[tuple[str, str, tuple[object, ...], dict[str, object]]] = []  # builder, class, args
+        self.constructed: set[int] = set()  # id(call) of those constructions
+        self.envs: dict[str, dict[str, object]] = {}  # class -> the locals of its ``__init__`` when it ended
         self._bases: dict[str, Any] = {}
 
     def branch_layers(self) -> list[Layer]:

@@ -514,6 +514,8 @@ class Interpreter:
         if isinstance(fn, ClassRef):
             return self.torch.qualified_values(fn.qualified, pos, kw, e)
         if isinstance(fn, LocalClass):
+            self.ctx.constructions.append((self.scope.name, fn.name, tuple(pos), dict(kw)))
+            self.ctx.constructed.add(id(e))
             return ChildMod(fn.name)
         return None
 

@@ -32,6 +32,7 @@ from .consumers import Event
 from .flow import Flow
 from .interpreter import Interpreter
 from .reflection import ANY_CLASS, Reflection
+from .sizes import Fans, per_container
 from .tables import torch_nn_class
 from .tree import (
     ActMod,
@@ -84,7 +85,7 @@ def analyse(source: SourceFile, project: Project | None = None) -> tuple[list[La
     except RecursionError:
         return _give_up(ctx, "constructs nested too deeply to follow"), [], []
     _notes(ctx)
-    return _assemble(ctx, flow), _effects(ctx), _entries(ctx, flow)
+    return _assemble(ctx, flow, per_container(ctx)), _effects(ctx), _entries(ctx, flow)
 
 
 def _entries(ctx: FileContext, flow: Flow) -> list[Entry]:
@@ -442,6 +443,7 @@ def _build_class(ctx: FileContext, scope: Scope) -> None:
     env = builder.inline.bind_params(fn, [], {}, scope)
     builder.inline.stack.append(id(fn))
     builder.run(suite(fn.body), env)
+    ctx.envs[scope.name] = env
 
 
 def _build_module(ctx: FileContext, module: cst.Module) -> list[tuple[Mod, Scope]]:
@@ -698,7 +700,7 @@ def _placement(layer: Layer, weight: str, state: InitState, where: Enclosing, so
     return weight, f"after the statement that builds it (line {line})"
 
 
-def _assemble(ctx: FileContext, flow: Flow) -> list[LayerRecord]:
+def _assemble(ctx: FileContext, flow: Flow, sizes: dict[int, list[tuple[str, Fans]]]) -> list[LayerRecord]:
     source = ctx.source
     extra = source.settings.activations
     selu_scopes = {s.name for s in ctx.scopes.values() if s.uses_selu} | flow.out.selu_scopes
@@ -762,13 +764,16 @@ def _assemble(ctx: FileContext, flow: Flow) -> list[LayerRecord]:
         if spec is not None and spec.scheme == "uninitialized":
             unresolved = ""  # INIT010 judges it whatever consumes it
         upstream, repeats = _upstream(layer, flow)
+        paths = tuple((c, fi, fo) for c, (fi, fo) in sizes.get(id(layer), ()))
+        if all((fi, fo) == (fan_in, fan_out) for _c, fi, fo in paths):
+            paths = ()  # every container builds it with the class's own sizes
         out.append(LayerRecord(
             name=name, kind=layer.kind if not layer.is_param else "parameter", framework="torch", origin=origin,
             fan_in=fan_in, fan_out=fan_out, init=spec, activation=activation, normalized=normalized,
             residual_end=residual, feeds_zero_layer=feeds_zero, is_weight=is_weight, count=layer.count, scope=scope_name,
             unresolved=unresolved, weight_expr=weight_expr, init_site=init_site, traced=True,
             upstream=source.origin(upstream.stmt, upstream.call) if upstream is not None else None, repeats=repeats,
-            layer_class=layer.cls, **({"into": into, "provisional": provisional} if into and not reason
+            layer_class=layer.cls, container_fans=paths, **({"into": into, "provisional": provisional} if into and not reason
                                       and layer.kind != "embedding" else {}),
         ))
     for drop in flow.out.dropouts:
