@@ -8,7 +8,7 @@ from .proj import Gate, Held, Proj
 class ReluTower(nn.Module):
     def __init__(self, dim=64):
         super().__init__()
-        self.proj = Proj(dim)
+        self.proj = Proj()
         self.gate = Gate(dim)
         self.head = nn.Linear(dim, 10)
 
@@ -21,7 +21,7 @@ class ReluTower(nn.Module):
 class TanhTower(nn.Module):
     def __init__(self, dim=64):
         super().__init__()
-        self.proj = Proj(dim)
+        self.proj = Proj()
         self.gate = Gate(dim)
 
     def forward(self, x):
@@ -33,7 +33,7 @@ class Passing(nn.Module):
 
     def __init__(self, dim=64):
         super().__init__()
-        self.proj = Proj(dim)
+        self.proj = Proj()
 
     def forward(self, x):
         return self.proj(x)
