@@ -31,6 +31,7 @@ from .forms import (
     norm_like,
 )
 from .library import module_slope
+from .loops import bind, builtin, comprehension, everything, grow, loop_items, plain, subscript, zipped
 from .tables import (
     DROPOUTS,
     FUNCTIONAL_ACTIVATIONS,
@@ -38,6 +39,7 @@ from .tables import (
     MATMULS,
     NORMS,
     PASSES,
+    WEIGHT_LAYERS,
     torch_nn_class,
 )
 from .tree import (
@@ -59,13 +61,17 @@ from .tree import (
     Scope,
     SeqMod,
     SinkMod,
-    flat,
     mods_under,
 )
+from .values import NONE
 
 MAX_DEPTH = 12
 _QUERIES = frozenset({"size", "dim", "numel", "item", "tolist", "ndimension", "nelement", "shape", "ndim", "get_device", "is_contiguous"})
 _CONVS = frozenset({"conv1d", "conv2d", "conv3d"})
+_VIEWS = frozenset({"T", "mT", "H", "mH", "data", "real"})
+# New tensors shaped like the receiver (``x.new_zeros(n)``, ``torch.zeros_like(x)``): they read no values.
+_FACTORIES = frozenset({"new_zeros", "new_ones", "new_empty", "new_full", "new_tensor", "zeros_like", "ones_like",
+                        "empty_like", "full_like", "rand_like", "randn_like", "randint_like"})
 
 
 @dataclass(frozen=True)
@@ -86,6 +92,7 @@ class Flow:
         self.scope: Scope | None = None
         self.active: list[str] = []  # forwards being followed (no re-entry)
         self.inputs: dict[str, Layer] = {}  # class -> the stand-in for its forward's input (its Entry)
+        self.fns: list[cst.FunctionDef] = []  # the functions being run, innermost last
 
     # -- events ------------------------------------------------------------
 
@@ -174,10 +181,12 @@ class Flow:
         returns: list[object] = []
         saved, saved_scope = self.stmt, self.scope
         self.scope = scope
+        self.fns.append(fn)
         try:
             self.run(suite(fn.body), env, scope, returns)
         finally:
             self.depth -= 1
+            self.fns.pop()
             self.stmt, self.scope = saved, saved_scope
         out: object = None
         for r in returns:
@@ -269,28 +278,30 @@ class Flow:
             inner = it.args[0].value
             pair = target.elements[1].value
             if isinstance(inner, cst.Call) and dotted(inner.func) == "zip" and isinstance(pair, (cst.Tuple, cst.List)):
-                env_target_unknown(target.elements[0].value, env)
+                bind(target.elements[0].value, None, env)
                 if zipped(self, inner, pair, body, env, scope, returns):  # enumerate(zip(...))
                     return
-            items = iteration(self.ev(inner, env, scope))
+            value = self.ev(inner, env, scope)
+            items = loop_items(value)
             if items is not None:
-                for item in items:
-                    env_target_unknown(target.elements[0].value, env)
-                    bind(target.elements[1].value, item, env)
+                exact = isinstance(value, tuple) or isinstance(value, (ListMod, SeqMod)) and plain(value.entries)
+                for k, item in enumerate(items):
+                    bind(target.elements[0].value, k if exact else None, env)  # the position, when it is exact
+                    bind(pair, item, env)
                     if self.run(body, env, scope, returns):
                         return
                 return
         if wrapper == "zip" and isinstance(it, cst.Call) and isinstance(target, (cst.Tuple, cst.List)):
             if zipped(self, it, target, body, env, scope, returns):
                 return
-        items = iteration(self.ev(it, env, scope))
+        items = loop_items(self.ev(it, env, scope))
         if items is not None:
             for item in items:
                 bind(target, item, env)
                 if self.run(body, env, scope, returns):
                     return
             return
-        env_target_unknown(target, env)
+        bind(target, None, env)
         for _ in range(2):
             self.run(body, env, scope, returns)
 
@@ -312,6 +323,8 @@ class Flow:
                 return value
             if isinstance(base, OutputVal):
                 return base.get(attr)
+            if isinstance(base, Val):
+                return base if attr in _VIEWS else None  # ``x.mT``: the values, transposed; ``x.shape``: not a tensor
             if isinstance(base, DictMod):
                 return base.items.get(attr)
             if isinstance(base, SeqMod) and base.keys and attr in base.keys:
@@ -328,12 +341,14 @@ class Flow:
             if isinstance(e.operator, cst.Not):  # type: ignore[attr-defined]
                 tv = truth(v)
                 return None if tv is None else not tv
+            if isinstance(e.operator, cst.Minus) and isinstance(v, (int, float)) and not isinstance(v, bool):  # type: ignore[attr-defined]
+                return -v
             return v
         if t is cst.Subscript:
             base = self.ev(e.value, env, scope)  # type: ignore[attr-defined]
             if isinstance(base, Val):
                 return base
-            return index(self, base, e, env, scope)  # type: ignore[arg-type]
+            return subscript(self, base, e, env, scope)  # type: ignore[arg-type]
         if t is cst.Tuple or t is cst.List:
             return tuple(self.ev(el.value, env, scope) for el in e.elements)  # type: ignore[attr-defined]
         if t is cst.IfExp:
@@ -362,8 +377,8 @@ class Flow:
             return True if a is True or b is True else (False if a is False and b is False else None)
         if t is cst.Integer or t is cst.Float or t is cst.SimpleString:
             return literal(e)
-        if t is cst.ListComp or t is cst.GeneratorExp:
-            return None
+        if t is cst.ListComp or t is cst.GeneratorExp or t is cst.SetComp:
+            return comprehension(self, e, env, scope)  # type: ignore[arg-type]
         return None
 
     def binary(self, op: cst.BaseBinaryOp | None, a: object, b: object) -> object:
@@ -388,7 +403,7 @@ class Flow:
             return a if va else b
         if isinstance(op, (cst.Multiply, cst.Divide)):
             if va and vb and (a.opens or a.acts) and (b.opens or b.acts):  # type: ignore[union-attr]
-                return self.out.opaque(a, b, "consumer not visible: multiplied with another branch (gating)")
+                return self.out.opaque(a, b, reason="consumer not visible: multiplied with another branch (gating)")
             if va and vb:
                 return a.union(b)  # type: ignore[union-attr]
             return a if va else b
@@ -402,8 +417,12 @@ class Flow:
         kwargs = {a.keyword.value: self.ev(a.value, env, scope) for a in e.args if a.keyword is not None}
         first = args[0] if args else next(iter(kwargs.values()), None)
         if isinstance(func, cst.Attribute):
+            if isinstance(func.value, cst.Call) and dotted(func.value.func) == "super" and func.attr.value == "forward":
+                return self.super_forward(scope, args, kwargs)
             recv = self.ev(func.value, env, scope)
             name = func.attr.value
+            if isinstance(recv, tuple) and grow(env, func, args):
+                return None
             if isinstance(recv, SelfVal):
                 fn = self.ctx.method(recv.scope, name)
                 if fn is not None and name not in recv.scope.attrs:
@@ -414,7 +433,7 @@ class Flow:
                     return sink(self, mod.kind, args, kwargs)
                 if mod is None and is_attention_call(name):
                     return sink(self, "attention", args, kwargs)
-                if mod is None and name == "processor":
+                if (mod is None or mod is NONE) and name == "processor":  # set later (``set_processor(None)``)
                     proc = processor(self, recv.scope)
                     if proc is not None and self.depth < MAX_DEPTH:
                         return self.call(proc[1], proc[0], args, kwargs)
@@ -447,16 +466,46 @@ class Flow:
                 return self.call(self.ctx.functions[func.value], scope, args, kwargs)
             finally:
                 self.active.pop()
-        if isinstance(func, cst.Name) and func.value in ("super", "len", "isinstance", "range", "getattr", "hasattr", "print", "int", "float"):
-            return None
+        if isinstance(func, cst.Name) and func.value == "sum" and len(args) == 1 and isinstance(args[0], tuple):
+            total: object = None
+            for item in args[0]:  # ``sum(block(x) for block in blocks)``: branches added
+                total = item if total is None else self.binary(cst.Add(), total, item)
+            return total
+        if isinstance(func, cst.Name) and func.value in ("super", "len", "isinstance", "range", "getattr", "hasattr", "print", "int", "float", "sum"):
+            return builtin(func.value, args)
         if isinstance(func, cst.Name) and func.value in self.extra:
             return self.activate(first, func.value)
         return self.out.opaque(*args, *kwargs.values(), reason=f"consumer not visible: passed to {dotted(func) or 'a call'}", taint=False)
+
+    def super_forward(self, scope: Scope, args: list[object], kwargs: dict[str, object]) -> object:
+        """``super().forward(x)``: the next same-file base's ``forward``, else what its ``torch.nn`` class does."""
+        v = args[0] if args else next(iter(kwargs.values()), None)
+        defining = self.ctx.scopes.get(self.ctx.defined_in.get(id(self.fns[-1]), "")) if self.fns else None
+        chain = self.ctx.mro(defining or scope)
+        for base in chain[1:]:
+            fn = base.methods.get("forward")
+            if fn is not None:
+                if base.external or self.depth >= MAX_DEPTH:
+                    break
+                return self.call(fn, scope, args, kwargs)
+        else:
+            cls = next((s.torch_base for s in chain if s.torch_base), "")
+            if cls in WEIGHT_LAYERS:
+                if WEIGHT_LAYERS[cls].kind != "embedding":
+                    self.out.consume(v, Event("weight"))  # the class is itself a weight layer (``CausalConv3d(nn.Conv3d)``)
+                return Val()
+            if cls in NORMS or cls in PASSES or cls in DROPOUTS:
+                return self.apply_mod(NormMod(cls) if cls in NORMS else PassMod(cls), v, scope)
+            if cls and activation_family(cls, self.extra) is not None:
+                return self.activate(v, cls)
+        return self.out.opaque(*args, *kwargs.values(), reason="consumer not visible: passed to super().forward", taint=False)
 
     def tensor_method(self, v: Val, name: str, args: list[object], kwargs: dict[str, object]) -> object:
         base = name.rstrip("_")
         if name in _QUERIES:
             return None
+        if name in _FACTORIES:
+            return Val()
         if base in FUNCTIONAL_ACTIVATIONS:
             return self.activate(v, FUNCTIONAL_ACTIVATIONS[base], _slope(base, args, kwargs, 0))
         role = FUNCTIONALS.get(base) or FUNCTIONALS.get(name)
@@ -480,6 +529,8 @@ class Flow:
             return first  # a call that hands its argument on (rotary position embeddings rotate, keeping the scale)
         if torchy and base in FUNCTIONAL_ACTIVATIONS and (q.startswith("torch.nn.functional.") or q.count(".") == 1 or q.startswith("torch.special.")):
             return self.activate(first, FUNCTIONAL_ACTIVATIONS[base], _slope(base, args, kwargs, 1))
+        if torchy and last in _FACTORIES:
+            return Val()
         if torchy and last in ATTENTION_FUNCTIONS:
             return sink(self, "attention", args, kwargs)
         if torchy and last in LOSS_FUNCTIONS:
@@ -574,55 +625,6 @@ class Flow:
         return v
 
 
-def zipped(flow: Flow, it: cst.Call, target: cst.Tuple | cst.List, body: list[Any], env: dict[str, object],
-           scope: Scope, returns: list[object]) -> bool:
-    """``for a, blk in zip(xs, self.blocks)``: the module lists set the steps; any other operand pairs each
-    step with any of its tensors (a tuple built at run time). False when no operand is a module list."""
-    values = [flow.ev(a.value, env, scope) for a in it.args]
-    lists = [iteration(v) for v in values]
-    sizes = {len(mods) for mods in lists if mods is not None}
-    if len(values) != len(target.elements) or len(sizes) != 1 or any(a.star for a in it.args):
-        return False
-    if any(mods is None and not isinstance(v, tuple) for mods, v in zip(lists, values)):
-        return False  # a partner the analysis knows nothing of (not even a tuple of tensors): not followed
-    steps = sizes.pop()
-    columns = [mods if mods is not None else [everything(v if isinstance(v, tuple) else (v,))] * steps
-               for mods, v in zip(lists, values)]
-    for items in zip(*columns):
-        for el, item in zip(target.elements, items):
-            bind(el.value, item, env)
-        if flow.run(body, env, scope, returns):
-            break
-    return True
-
-
-def index(flow: Flow, base: object, e: cst.Subscript, env: dict[str, object], scope: Scope) -> object:
-    if len(e.slice) != 1 or not isinstance(e.slice[0].slice, cst.Index):
-        return None
-    key = flow.ev(e.slice[0].slice.value, env, scope)
-    if isinstance(base, DictMod) and isinstance(key, str):
-        return base.items.get(key)
-    if isinstance(base, (SeqMod, ListMod)) and isinstance(key, int) and not isinstance(key, bool):
-        if any(isinstance(x, (Repeat, Alt)) for x in base.entries):
-            if len(base.entries) == 1 and isinstance(base.entries[0], Repeat) and len(base.entries[0].entries) == 1:
-                return base.entries[0].entries[0]
-            return None
-        try:
-            return base.entries[key]
-        except IndexError:
-            return None
-    if isinstance(base, tuple) and isinstance(key, int):
-        try:
-            return base[key]
-        except IndexError:
-            return None
-    if isinstance(base, OutputVal):
-        if isinstance(key, str):
-            return base.get(key)
-        return everything(base.values())  # which field ``outputs[0]`` is depends on the class: any of them
-    return None
-
-
 def matmul(flow: Flow, name: str, args: list[object], kwargs: dict[str, object]) -> object:
     if name == "einsum" and args and isinstance(args[0], str):
         ops = list(args[1:])
@@ -654,7 +656,15 @@ def matmul(flow: Flow, name: str, args: list[object], kwargs: dict[str, object])
         return flow.out.weight_use(x.layer, "w@x", w)
     if name in ("matmul", "mm", "bmm") and isinstance(x, Val) and isinstance(w, Val):
         return attend(flow, x, w)
+    if name in ("linear", "conv1d", "conv2d", "conv3d") and isinstance(x, Val) and not _layer_output(w):
+        flow.out.consume(x, Event("weight"))  # a weight the module computes (``self.weight * self.scale``)
+        return Val()
     return flow.out.opaque(*args, *kwargs.values())
+
+
+def _layer_output(v: object) -> bool:
+    """Whether ``v`` holds a layer's output or an activation's (a kernel made by a layer: dynamic weights)."""
+    return isinstance(v, Val) and bool(v.opens or v.acts) or isinstance(v, tuple) and any(_layer_output(i) for i in v)
 
 
 def touch(flow: Flow, value: object, text: str) -> None:
@@ -663,17 +673,6 @@ def touch(flow: Flow, value: object, text: str) -> None:
         for m in mods_under(value):
             if isinstance(m, (LayerMod, ParamMod)):
                 flow.out.touched.setdefault(m.layer, text)
-
-
-def everything(values: tuple[object, ...]) -> object:
-    """One value standing for any of several (the union of their tensors): for an unknown pick among them."""
-    out: object = None
-    for v in values:
-        if isinstance(v, tuple):
-            v = everything(v)
-        if isinstance(v, Val):
-            out = v if not isinstance(out, Val) else out.union(v)
-    return out
 
 
 def concat(a: object, b: object) -> object:
@@ -804,8 +803,10 @@ def join(a: object, b: object) -> object:
         if a.chain != b.chain:  # one branch's value comes from elsewhere: no single path (SPEC 8.34)
             joined = Val(joined.opens, joined.acts, joined.chain | {ELSEWHERE})
         return joined
-    if isinstance(a, tuple) and isinstance(b, tuple) and len(a) == len(b):
-        return tuple(join(x, y) for x, y in zip(a, b))
+    if isinstance(a, tuple) and isinstance(b, tuple):
+        if len(a) == len(b):
+            return tuple(join(x, y) for x, y in zip(a, b))
+        return everything(a + b)  # a list grown on one branch only: any of its tensors
     if isinstance(a, OutputVal) and isinstance(b, (tuple, Val)):  # ``(h,)`` if not return_dict else ``Output(h=h)``:
         return a  # the same tensors; the structured form answers ``.latents`` and ``[0]``
     if isinstance(b, OutputVal) and isinstance(a, (tuple, Val)):
@@ -822,44 +823,4 @@ def join(a: object, b: object) -> object:
         return a
     if isinstance(b, Val):
         return b
-    return None
-
-
-def bind(target: cst.BaseExpression, value: object, env: dict[str, object]) -> None:
-    if isinstance(target, cst.Name):
-        env[target.value] = value
-    elif isinstance(target, (cst.Tuple, cst.List)):
-        n = len(target.elements)
-        for i, el in enumerate(target.elements):
-            if isinstance(value, tuple) and len(value) == n:
-                bind(el.value, value[i], env)
-            elif isinstance(value, Val):
-                bind(el.value, value, env)
-            else:
-                bind(el.value, None, env)
-
-
-def env_target_unknown(target: cst.BaseExpression, env: dict[str, object]) -> None:
-    bind(target, None, env)
-
-
-def iteration(value: object) -> list[object] | None:
-    """The modules a forward loop visits, in order; loop-built entries twice (SPEC 8.16)."""
-    if isinstance(value, (ListMod, SeqMod)):
-        out: list[object] = []
-        for entry in value.entries:
-            if isinstance(entry, Repeat):
-                out += flat(entry.entries) * 2
-            elif isinstance(entry, Alt):
-                return None
-            else:
-                out.append(entry)
-        return out
-    if isinstance(value, DictMod):
-        return list(value.items.values())
-    if isinstance(value, tuple) and value and all(isinstance(v, Mod) for v in value):
-        return list(value)
-    if isinstance(value, tuple) and value and all(isinstance(v, tuple) and len(v) == 2 and isinstance(v[1], Mod)
-                                                  for v in value):
-        return list(value)  # ModuleDict.items(): (name, module) pairs
     return None

@@ -1,0 +1,187 @@
+"""Tensor operations and loops in ``forward`` (SPEC 8.12, 8.13, 8.16): what consumes each layer's output."""
+
+from __future__ import annotations
+
+from initlint.records import LayerRecord
+
+from .test_torch_source import HEADER, records
+
+
+def act(rec: LayerRecord) -> str | None:
+    return rec.activation.name if rec.activation is not None else None
+
+
+def test_module_list_indexed_by_a_loop_variable() -> None:
+    recs = records(HEADER + """
+class Net(nn.Module):
+    def __init__(self, n=4):
+        super().__init__()
+        self.n = n
+        self.blocks = nn.ModuleList([nn.Linear(64, 64) for _ in range(n)])
+        self.pair = nn.ModuleList([nn.Conv2d(8, 8, 3), nn.Conv2d(8, 8, 3)])
+        self.head = nn.Linear(64, 10)
+
+    def forward(self, x, y):
+        for i in range(self.n):
+            x = F.relu(self.blocks[i](x))
+        for j in range(len(self.pair)):
+            y = torch.tanh(self.pair[j](y))
+        return self.head(x), y
+""")
+    assert act(recs["Net.blocks[i]"]) == "ReLU"
+    assert act(recs["Net.pair[0]"]) == "Tanh" and act(recs["Net.pair[1]"]) == "Tanh"
+
+
+def test_unknown_index_into_different_layers_is_not_guessed() -> None:
+    recs = records(HEADER + """
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.mix = nn.Sequential(nn.Linear(8, 8), nn.ReLU(), nn.Linear(8, 8))
+        self.head = nn.Linear(8, 2)
+
+    def forward(self, x, k):
+        for _ in range(3):
+            x = self.mix[k](x)
+        return self.head(x)
+""")
+    assert act(recs["Net.mix[0]"]) is None and recs["Net.mix[0]"].unresolved
+
+
+def test_comprehensions_loops_over_tensors_and_lists_that_grow() -> None:
+    recs = records(HEADER + """
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.convs = nn.ModuleList([nn.Conv2d(8, 8, k) for k in (1, 3, 5)])
+        self.proj = nn.Linear(8, 8)
+        self.gate = nn.Linear(8, 8)
+        self.out = nn.Conv2d(24, 8, 1)
+        self.head = nn.Linear(8, 2)
+
+    def forward(self, x, z):
+        feats = [F.gelu(conv(x)) for conv in self.convs]
+        h = self.out(torch.cat(feats, dim=1))
+        rows = []
+        for u in self.proj(z):
+            rows.append(torch.sigmoid(u))
+        g = sum(F.silu(self.gate(r)) for r in rows)
+        return h, self.head(g)
+""")
+    assert act(recs["Net.convs[i]"]) == "GELU"
+    assert act(recs["Net.proj"]) == "Sigmoid"
+    assert act(recs["Net.gate"]) == "SiLU"
+
+
+def test_super_forward_of_torch_subclasses() -> None:
+    recs = records(HEADER + """
+class GroupNorm32(nn.GroupNorm):
+    def forward(self, x):
+        return super().forward(x.float()).type_as(x)
+
+
+class CausalConv1d(nn.Conv1d):
+    def forward(self, x):
+        x = F.pad(x, (2, 0))
+        return super().forward(x)
+
+
+class Block(nn.Module):
+    def __init__(self, c=32):
+        super().__init__()
+        self.conv = nn.Conv1d(c, c, 3, padding=1)
+        self.norm = GroupNorm32(8, c)
+        self.pre = nn.Conv1d(c, c, 1)
+        self.causal = CausalConv1d(c, c, 3)
+
+    def forward(self, x):
+        h = F.silu(self.norm(self.conv(x)))
+        return self.causal(self.pre(h).repeat_interleave(2, dim=-1))
+""")
+    conv = recs["Block.conv"]
+    assert act(conv) == "SiLU" and conv.normalized
+    assert act(recs["Block.pre"]) == "identity"  # the input of a conv subclass: a weight, no activation
+
+
+def test_processor_set_to_none_runs_the_default_processor() -> None:
+    recs = records(HEADER + """
+class AttnProcessor:
+    def __call__(self, attn, x):
+        q, k, v = attn.to_q(x), attn.to_k(x), attn.to_v(x)
+        y = F.scaled_dot_product_attention(q, k, v)
+        return attn.to_out(y)
+
+
+class Attention(nn.Module):
+    _default_processor_cls = AttnProcessor
+
+    def __init__(self, dim=64, processor=None):
+        super().__init__()
+        self.to_q = nn.Linear(dim, dim)
+        self.to_k = nn.Linear(dim, dim)
+        self.to_v = nn.Linear(dim, dim)
+        self.to_out = nn.Linear(dim, dim)
+        self.processor = processor
+
+    def forward(self, x):
+        return self.processor(self, x)
+""")
+    assert act(recs["Attention.to_q"]) == "identity"
+    assert act(recs["Attention.to_v"]) == "identity"
+
+
+def test_computed_kernels_and_factories() -> None:
+    recs = records(HEADER + """
+class ScaledConv(nn.Module):
+    def __init__(self, c=16):
+        super().__init__()
+        self.pre = nn.Conv2d(c, c, 1)
+        self.weight = nn.Parameter(torch.randn(c, c, 3, 3))
+        self.hyper = nn.Linear(4, c * c * 9)
+        self.post = nn.Conv2d(c, c, 1)
+        self.scale = 0.1
+
+    def forward(self, x, z):
+        h = self.pre(x)
+        pad = h.new_zeros(h.shape)
+        y = F.conv2d(h + pad, self.weight * self.scale, padding=1)
+        k = self.hyper(z).view(16, 16, 3, 3)
+        return self.post(F.conv2d(y, k, padding=1))
+""")
+    assert act(recs["ScaledConv.pre"]) == "identity"
+    assert act(recs["ScaledConv.hyper"]) is None  # a kernel made by a layer: not a plain consumer
+
+
+def test_gating_says_so() -> None:
+    recs = records(HEADER + """
+class GLU(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.a = nn.Linear(8, 8)
+        self.b = nn.Linear(8, 8)
+
+    def forward(self, x):
+        return self.a(x) * self.b(x)
+""")
+    assert recs["GLU.a"].unresolved == "consumer not visible: multiplied with another branch (gating)"
+
+
+def test_slices_and_pairs_of_module_lists() -> None:
+    recs = records(HEADER + """
+class Net(nn.Module):
+    def __init__(self, depth=3):
+        super().__init__()
+        self.layers = nn.ModuleList([])
+        for _ in range(depth):
+            self.layers.append(nn.ModuleList([nn.Linear(8, 8), nn.Sequential(nn.Linear(8, 32), nn.GELU(), nn.Linear(32, 8))]))
+        self.stack = nn.Sequential(nn.Linear(8, 8), nn.Tanh(), nn.Linear(8, 8), nn.Tanh(), nn.Linear(8, 2))
+
+    def forward(self, x):
+        for proj, ff in self.layers[0:2]:
+            x = F.relu(proj(x))
+            x = ff(x) + x
+        return self.stack[:-1](x)
+""")
+    assert act(recs["Net.layers[i][0]"]) == "ReLU"
+    assert act(recs["Net.layers[i][1][0]"]) == "GELU"
+    assert act(recs["Net.stack[2]"]) == "Tanh"
