@@ -185,3 +185,48 @@ class Net(nn.Module):
     assert act(recs["Net.layers[i][0]"]) == "ReLU"
     assert act(recs["Net.layers[i][1][0]"]) == "GELU"
     assert act(recs["Net.stack[2]"]) == "Tanh"
+
+
+def test_zip_in_comprehensions_and_class_flags() -> None:
+    recs = records(HEADER + """
+class Mixin:
+    fused = False
+
+
+class Net(nn.Module, Mixin):
+    def __init__(self):
+        super().__init__()
+        self.blocks = nn.ModuleList([nn.Conv2d(8, 8, 1), nn.Conv2d(8, 8, 1)])
+        self.q = nn.Linear(8, 8)
+
+    def forward(self, xs, scales, h):
+        outs = tuple(blk(x) for x, blk in zip(xs, self.blocks))
+        outs = [F.relu(o * s) for o, s in zip(outs, scales)]
+        if self.fused:
+            q = self.qkv(h)
+        else:
+            q = torch.tanh(self.q(h))
+        return outs, q
+""")
+    assert act(recs["Net.blocks[0]"]) == "ReLU" and act(recs["Net.blocks[1]"]) == "ReLU"
+    assert act(recs["Net.q"]) == "Tanh"
+
+
+def test_first_block_then_the_loop_built_rest() -> None:
+    recs = records(HEADER + """
+class Down(nn.Module):
+    def __init__(self, n=3):
+        super().__init__()
+        convs = [nn.Conv2d(3, 8, 3)]
+        for _ in range(n - 1):
+            convs.append(nn.Conv2d(8, 8, 3))
+        self.convs = nn.ModuleList(convs)
+
+    def forward(self, x):
+        x = F.relu(self.convs[0](x))
+        for conv in self.convs[1:]:
+            x = F.leaky_relu(conv(x), 0.2)
+        return x
+""")
+    assert act(recs["Down.convs[0]"]) == "ReLU"
+    assert act(recs["Down.convs[i]"]) == "LeakyReLU"

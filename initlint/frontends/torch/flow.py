@@ -318,6 +318,8 @@ class Flow:
             base = self.ev(e.value, env, scope)  # type: ignore[attr-defined]
             attr = e.attr.value  # type: ignore[attr-defined]
             if isinstance(base, SelfVal):
+                if attr not in base.scope.attrs:  # a class attribute (``fused_projections = False`` in a base)
+                    return next((s.constants[attr] for s in self.ctx.mro(base.scope) if attr in s.constants), None)
                 value = base.scope.attrs.get(attr)
                 touch(self, value, f"self.{attr}")
                 return value
@@ -471,7 +473,8 @@ class Flow:
             for item in args[0]:  # ``sum(block(x) for block in blocks)``: branches added
                 total = item if total is None else self.binary(cst.Add(), total, item)
             return total
-        if isinstance(func, cst.Name) and func.value in ("super", "len", "isinstance", "range", "getattr", "hasattr", "print", "int", "float", "sum"):
+        if isinstance(func, cst.Name) and func.value in ("super", "len", "isinstance", "range", "getattr", "hasattr", "print",
+                                                         "int", "float", "sum", "zip", "enumerate", "list", "tuple"):
             return builtin(func.value, args)
         if isinstance(func, cst.Name) and func.value in self.extra:
             return self.activate(first, func.value)

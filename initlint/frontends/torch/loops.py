@@ -19,7 +19,7 @@ from .forms import OutputVal
 from .tree import Alt, AltMod, DictMod, ListMod, Mod, Repeat, SeqMod, flat
 
 # ``range(n)`` with a literal ``n`` up to this is iterated step by step; longer ranges are unknown.
-MAX_RANGE = 64
+MAX_RANGE = 16
 
 
 def everything(values: tuple[object, ...]) -> object:
@@ -112,7 +112,9 @@ def sliced(base: object, bounds: tuple[object, object, object]) -> object:
         return None
     known = all(b is None or isinstance(b, int) and not isinstance(b, bool) for b in bounds)
     entries = base if isinstance(base, tuple) else base.entries
-    if known and plain(entries):
+    lower, upper, step = bounds
+    if known and plain(entries) or known and upper is None and step is None and isinstance(lower, int) \
+            and lower >= 0 and plain(entries[:lower]):  # ``self.resnets[1:]``: the loop-built rest, as built
         cut = entries[slice(*bounds)]  # type: ignore[misc]
         return cut if isinstance(base, tuple) else type(base)(cut)
     if isinstance(base, tuple):
@@ -222,7 +224,18 @@ def zipped(flow: Any, it: cst.Call, target: cst.Tuple | cst.List, body: list[Any
 
 
 def builtin(name: str, args: list[object]) -> object:
-    """``range(n)`` (literal, short), ``len(x)`` of a tuple or plain module list, ``sum`` of tensors; else None."""
+    """``range(n)`` (literal, short), ``len(x)`` of a tuple or plain module list, ``zip``, ``enumerate``,
+    ``list``/``tuple`` of a sequence, ``sum`` of one tensor; else None (unknown)."""
+    if name in ("list", "tuple") and len(args) == 1 and isinstance(args[0], (tuple, Val)):
+        return args[0]
+    if name == "sum" and len(args) == 1 and isinstance(args[0], Val):
+        return args[0]
+    if name == "zip" and args:
+        return zip_values(args)
+    if name == "enumerate" and len(args) == 1:
+        pairs = zip_values([None, args[0]])
+        return None if pairs is None else tuple((k if isinstance(args[0], tuple) else None, p[1])  # type: ignore[index]
+                                                for k, p in enumerate(pairs))
     if name == "len" and len(args) == 1:
         v = args[0]
         if isinstance(v, tuple):
@@ -234,3 +247,23 @@ def builtin(name: str, args: list[object]) -> object:
         steps = range(*args)  # type: ignore[arg-type]
         return tuple(steps) if 0 < len(steps) <= MAX_RANGE else None
     return None
+
+
+def zip_values(args: list[object]) -> tuple[object, ...] | None:
+    """``zip(a, b)`` as a value: tuples of items, step by step. Tuples and plain module lists set the steps (the
+    shortest); a tensor pairs each step with its slices; without a sized operand, two steps of unknown count."""
+    columns: list[list[object] | None] = []
+    for v in args:
+        if isinstance(v, tuple):
+            columns.append(list(v))
+        elif isinstance(v, (ListMod, SeqMod)) and plain(v.entries):
+            columns.append(list(v.entries))
+        elif isinstance(v, Val) or v is None:
+            columns.append(None)
+        else:
+            return None
+    sized = [len(c) for c in columns if c is not None]
+    if not sized and not any(isinstance(v, Val) for v in args):
+        return None
+    steps = min(sized) if sized else 2
+    return tuple(tuple(c[k] if c is not None else v for c, v in zip(columns, args)) for k in range(steps))
