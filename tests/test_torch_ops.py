@@ -230,3 +230,32 @@ class Down(nn.Module):
 """)
     assert act(recs["Down.convs[0]"]) == "ReLU"
     assert act(recs["Down.convs[i]"]) == "LeakyReLU"
+
+
+def test_every_argument_of_a_child_module_is_followed() -> None:
+    recs = records(HEADER + """
+class Block(nn.Module):
+    def __init__(self, c=16, t=32):
+        super().__init__()
+        self.conv = nn.Conv2d(c, c, 3, padding=1)
+        self.emb = nn.Linear(t, c)
+
+    def forward(self, x, temb=None):
+        return F.silu(self.conv(x) + self.emb(F.silu(temb))[:, :, None, None])
+
+
+class Net(nn.Module):
+    def __init__(self, t=32):
+        super().__init__()
+        self.time = nn.Linear(1, t)
+        self.cond = nn.Linear(8, t)
+        self.blocks = nn.ModuleList([Block(), Block()])
+
+    def forward(self, x, t, c):
+        temb = self.time(t)
+        for block in self.blocks:
+            x = block(x, temb=temb)
+        return x, self.blocks[0](x, self.cond(c))
+""")
+    assert act(recs["Net.time"]) == "SiLU"
+    assert act(recs["Net.cond"]) == "SiLU"

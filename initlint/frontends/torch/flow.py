@@ -66,6 +66,7 @@ from .tree import (
 from .values import NONE
 
 MAX_DEPTH = 12
+Call = tuple[list[object], dict[str, object]]  # a call's positional and keyword argument values
 _QUERIES = frozenset({"size", "dim", "numel", "item", "tolist", "ndimension", "nelement", "shape", "ndim", "get_device", "is_contiguous"})
 _CONVS = frozenset({"conv1d", "conv2d", "conv3d"})
 _VIEWS = frozenset({"T", "mT", "H", "mH", "data", "real"})
@@ -441,7 +442,7 @@ class Flow:
                         return self.call(proc[1], proc[0], args, kwargs)
                 if mod is None:
                     return self.out.opaque(*args, *kwargs.values(), reason=f"consumer not visible: passed to self.{name}", taint=False)
-                return self.apply_mod(mod, first, scope, f"self.{name}")
+                return self.apply_mod(mod, first, scope, f"self.{name}", (args, kwargs))
             if isinstance(recv, Val):
                 return self.tensor_method(recv, name, args, kwargs)
             if isinstance(recv, Mod) and name == "forward":
@@ -457,7 +458,7 @@ class Flow:
         if output_call(self, func, called):
             return OutputVal(tuple(kwargs.items()), tuple(args))
         if isinstance(callee, Mod):
-            return self.apply_mod(callee, first, scope, dotted(func) or "a module")
+            return self.apply_mod(callee, first, scope, dotted(func) or "a module", (args, kwargs))
         q = self.ctx.names.qualify(func)
         if q is not None:
             return self.functional(q, args, kwargs, e)
@@ -573,7 +574,30 @@ class Flow:
             self.out.dropouts.append(DropoutCall(self.scope, self.stmt, call, role))
         return first if isinstance(first, Val) else (Val() if first is None else first)
 
-    def apply_mod(self, mod: object, v: object, scope: Scope, text: str = "a module") -> object:
+    def child(self, mod: ChildMod, v: object, more: Call | None) -> object:
+        """A same-file module class applied: its ``forward`` runs on every argument of the call (SPEC 8.13)."""
+        child = self.ctx.scopes.get(mod.cls)
+        if child is not None and norm_like(child.name, self.ctx.method(child, "forward")):
+            self.extras(more, f"consumer not visible: passed to {mod.cls}")
+            return as_val(v).marked(normalized=True)  # a same-file RMSNorm / LayerNorm (SPEC 8.1)
+        if child is None or self.depth >= MAX_DEPTH:
+            self.extras(more, f"consumer not visible: passed to {mod.cls}")
+            return self.out.opaque(v, reason=f"consumer not visible: passed to {mod.cls}", taint=False)
+        out = self.forward(child, *(more or ([v], {})))
+        if out is None:
+            self.extras(more, f"consumer not visible: {mod.cls} has no forward in this file")
+            return self.out.opaque(v, reason=f"consumer not visible: {mod.cls} has no forward in this file", taint=False)
+        return out
+
+    def extras(self, more: Call | None, reason: str) -> None:
+        """The arguments of a module call beyond the input the module's consumer stands for: not followed."""
+        if more is not None:
+            args, kwargs = more
+            rest = list(args[1:]) + list(kwargs.values()) if args else list(kwargs.values())[1:]
+            self.out.opaque(*rest, reason=reason, taint=False)
+
+    def apply_mod(self, mod: object, v: object, scope: Scope, text: str = "a module", more: Call | None = None) -> object:
+        """``mod`` applied to ``v``; ``more``: the call's arguments, when it is called directly with all of them."""
         if isinstance(mod, LayerMod):
             if mod.layer.kind == "embedding":
                 return Val()
@@ -593,21 +617,14 @@ class Flow:
         if isinstance(mod, SinkMod):
             return sink(self, mod.kind, [v], {})
         if isinstance(mod, ChildMod):
-            child = self.ctx.scopes.get(mod.cls)
-            if child is not None and norm_like(child.name, self.ctx.method(child, "forward")):
-                return as_val(v).marked(normalized=True)  # a same-file RMSNorm / LayerNorm (SPEC 8.1)
-            if child is None or self.depth >= MAX_DEPTH:
-                return self.out.opaque(v, reason=f"consumer not visible: passed to {mod.cls}", taint=False)
-            out = self.forward(child, [v], {})
-            if out is None:
-                return self.out.opaque(v, reason=f"consumer not visible: {mod.cls} has no forward in this file", taint=False)
-            return out
+            return self.child(mod, v, more)
         if isinstance(mod, ExtMod):
+            self.extras(more, f"consumer not visible: passed to {text}")
             return ext_mod(self, mod, v, text)
         if isinstance(mod, AltMod):
             out: object = None
             for option in mod.options:
-                r = self.apply_mod(option, v, scope, text)
+                r = self.apply_mod(option, v, scope, text, more)
                 out = r if out is None else join(out, r)
             return out
         if isinstance(mod, OpaqueMod):
