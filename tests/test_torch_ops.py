@@ -199,7 +199,7 @@ class Net(nn.Module, Mixin):
         self.blocks = nn.ModuleList([nn.Conv2d(8, 8, 1), nn.Conv2d(8, 8, 1)])
         self.q = nn.Linear(8, 8)
 
-    def forward(self, xs, scales, h):
+    def forward(self, xs, h, scales=(0.5, 1.0)):
         outs = tuple(blk(x) for x, blk in zip(xs, self.blocks))
         outs = [F.relu(o * s) for o, s in zip(outs, scales)]
         if self.fused:
@@ -259,3 +259,26 @@ class Net(nn.Module):
 """)
     assert act(recs["Net.time"]) == "SiLU"
     assert act(recs["Net.cond"]) == "SiLU"
+
+
+def test_a_gate_on_computed_data_is_gating() -> None:
+    recs = records(HEADER + """
+class GatedAttention(nn.Module):
+    def __init__(self, dim=64):
+        super().__init__()
+        self.qkv = nn.Linear(dim, 3 * dim)
+        self.to_g = nn.Linear(dim, dim)
+        self.out = nn.Linear(dim, dim)
+        self.store = nn.Conv2d(4, 4, 1)
+
+    def forward(self, x, y):
+        q, k, v = self.qkv(x).chunk(3, dim=-1)
+        o = F.scaled_dot_product_attention(q, k, v) * torch.sigmoid(self.to_g(x))
+        cache = {}
+        h = self.store(y)
+        cache["h"] = h
+        return self.out(o), cache, F.relu(h)
+""")
+    assert act(recs["GatedAttention.to_g"]) is None
+    assert "transformed further" in recs["GatedAttention.to_g"].unresolved
+    assert act(recs["GatedAttention.store"]) is None  # also stored where the analysis does not look

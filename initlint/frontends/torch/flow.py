@@ -17,7 +17,7 @@ import libcst as cst
 from ...rulebook import activation_family, conventions, default_slope
 from ..python.names import dotted
 from ..python.syntax import literal, suite
-from .consumers import EMPTY, Consumers, DropoutCall, Event, Pending, Val, is_input
+from .consumers import DATA, EMPTY, Consumers, DropoutCall, Event, Pending, Val, is_input
 from .context import BudgetExceeded, FileContext
 from .forms import (
     ATTENTION_FUNCTIONS,
@@ -69,6 +69,7 @@ MAX_DEPTH = 12
 Call = tuple[list[object], dict[str, object]]  # a call's positional and keyword argument values
 _QUERIES = frozenset({"size", "dim", "numel", "item", "tolist", "ndimension", "nelement", "shape", "ndim", "get_device", "is_contiguous"})
 _CONVS = frozenset({"conv1d", "conv2d", "conv3d"})
+_ONE_TENSOR = frozenset({"scaled_dot_product_attention", "dispatch_attention_fn"})  # attention calls returning a tensor
 _VIEWS = frozenset({"T", "mT", "H", "mH", "data", "real"})
 # New tensors shaped like the receiver (``x.new_zeros(n)``, ``torch.zeros_like(x)``): they read no values.
 _FACTORIES = frozenset({"new_zeros", "new_ones", "new_empty", "new_full", "new_tensor", "zeros_like", "ones_like",
@@ -175,7 +176,7 @@ class Flow:
             elif name in kwargs:
                 env[name] = kwargs[name]
             else:
-                env[name] = Val() if p.default is None else None
+                env[name] = DATA if p.default is None else None
         if fn.params.star_arg is not None and isinstance(fn.params.star_arg, cst.Param):
             env[fn.params.star_arg.name.value] = tuple(args[len(params):])
         self.depth += 1
@@ -232,6 +233,9 @@ class Flow:
         if isinstance(stmt, cst.Assign):
             value = self.ev(stmt.value, env, scope)
             for t in stmt.targets:
+                if isinstance(t.target, cst.Subscript) and not isinstance(self.ev(t.target.value, env, scope), Val):
+                    self.out.opaque(value, reason="consumer not visible: stored in a container the analysis does not follow",
+                                    taint=False)  # ``out[key] = x``: read back by whoever gets ``out``
                 bind(t.target, value, env)
         elif isinstance(stmt, cst.AnnAssign) and stmt.value is not None:
             bind(stmt.target, self.ev(stmt.value, env, scope), env)
@@ -405,7 +409,7 @@ class Flow:
                 return a.marked(residual=True).union(b.marked(residual=True))  # type: ignore[union-attr]
             return a if va else b
         if isinstance(op, (cst.Multiply, cst.Divide)):
-            if va and vb and (a.opens or a.acts) and (b.opens or b.acts):  # type: ignore[union-attr]
+            if va and vb and a.branch() and b.branch():  # type: ignore[union-attr]
                 return self.out.opaque(a, b, reason="consumer not visible: multiplied with another branch (gating)")
             if va and vb:
                 return a.union(b)  # type: ignore[union-attr]
@@ -454,7 +458,8 @@ class Flow:
             return sink(self, callee.kind, args, kwargs)
         called = dotted(func) or ""
         if is_attention_call(called):
-            return sink(self, "attention", args, kwargs)
+            out = sink(self, "attention", args, kwargs)
+            return out[0] if called.rsplit(".", 1)[-1] in _ONE_TENSOR else out  # type: ignore[index]
         if output_call(self, func, called):
             return OutputVal(tuple(kwargs.items()), tuple(args))
         if isinstance(callee, Mod):
@@ -497,7 +502,7 @@ class Flow:
             if cls in WEIGHT_LAYERS:
                 if WEIGHT_LAYERS[cls].kind != "embedding":
                     self.out.consume(v, Event("weight"))  # the class is itself a weight layer (``CausalConv3d(nn.Conv3d)``)
-                return Val()
+                return DATA
             if cls in NORMS or cls in PASSES or cls in DROPOUTS:
                 return self.apply_mod(NormMod(cls) if cls in NORMS else PassMod(cls), v, scope)
             if cls and activation_family(cls, self.extra) is not None:
@@ -536,7 +541,8 @@ class Flow:
         if torchy and last in _FACTORIES:
             return Val()
         if torchy and last in ATTENTION_FUNCTIONS:
-            return sink(self, "attention", args, kwargs)
+            out = sink(self, "attention", args, kwargs)
+            return out[0] if last in _ONE_TENSOR else out  # type: ignore[index]
         if torchy and last in LOSS_FUNCTIONS:
             return sink(self, "loss", args, kwargs)
         if torchy and (base in MATMULS or base in _CONVS):
@@ -678,7 +684,7 @@ def matmul(flow: Flow, name: str, args: list[object], kwargs: dict[str, object])
         return attend(flow, x, w)
     if name in ("linear", "conv1d", "conv2d", "conv3d") and isinstance(x, Val) and not _layer_output(w):
         flow.out.consume(x, Event("weight"))  # a weight the module computes (``self.weight * self.scale``)
-        return Val()
+        return DATA
     return flow.out.opaque(*args, *kwargs.values())
 
 
@@ -707,7 +713,7 @@ def attend(flow: Flow, *operands: object) -> Val:
     attention consumers are ``linear``); the product is a fresh tensor."""
     for v in operands:
         flow.out.consume(v, Event("attention"))
-    return Val()
+    return DATA
 
 
 def sink(flow: Flow, kind: str, args: list[object], kwargs: dict[str, object]) -> object:
@@ -718,7 +724,7 @@ def sink(flow: Flow, kind: str, args: list[object], kwargs: dict[str, object]) -
         return Val()
     tensors = [v for v in list(args) + list(kwargs.values()) if isinstance(v, Val)]
     out = attend(flow, *tensors)
-    return (out, Val())  # nn.MultiheadAttention / attention_interface: (output, weights)
+    return (out, DATA)  # nn.MultiheadAttention / attention_interface: (output, weights)
 
 
 def output_call(flow: Flow, func: cst.BaseExpression, called: str) -> bool:
@@ -757,7 +763,7 @@ def ext_mod(flow: Flow, mod: ExtMod, v: object, text: str) -> object:
     if project is not None and _norm_class(project, mod.qualified):
         return as_val(v).marked(normalized=True)
     flow.out.consume(v, Event("unresolved", reason=f"consumer not visible: passed to {text}", into=mod.qualified))
-    return Val()
+    return DATA
 
 
 def _class_attribute(node: cst.ClassDef, attr: str) -> str | None:
