@@ -282,3 +282,26 @@ class GatedAttention(nn.Module):
     assert act(recs["GatedAttention.to_g"]) is None
     assert "transformed further" in recs["GatedAttention.to_g"].unresolved
     assert act(recs["GatedAttention.store"]) is None  # also stored where the analysis does not look
+
+
+def test_a_function_defined_in_forward_is_run_where_it_is_called() -> None:
+    recs = records(HEADER + """
+class Rotary(nn.Module):
+    def __init__(self, dim=64):
+        super().__init__()
+        self.to_q = nn.Linear(dim, dim)
+        self.to_k = nn.Linear(dim, dim)
+        self.to_v = nn.Linear(dim, dim)
+
+    def forward(self, x, cos, sin):
+        def rotate(h):
+            x1, x2 = h.unflatten(-1, (-1, 2)).unbind(-1)
+            out = torch.empty_like(h)
+            out[..., 0::2] = x1 * cos - x2 * sin
+            out[..., 1::2] = x1 * sin + x2 * cos
+            return out.type_as(h)
+
+        q, k = rotate(self.to_q(x)), rotate(self.to_k(x))
+        return F.scaled_dot_product_attention(q, k, self.to_v(x))
+""")
+    assert act(recs["Rotary.to_q"]) == "identity" and act(recs["Rotary.to_k"]) == "identity"

@@ -38,8 +38,8 @@ class Val:
     # layers whose activation made this tensor with only transparent ops since: no normalization, no residual
     # add (SPEC 8.34's sequential path; a concatenation of branches holds several)
     chain: frozenset[Layer] = frozenset()
-    # computed from the model's data by code the analysis does not model (an attention product, an unknown
-    # call, an input no caller passed): not a constant, so multiplying an activation's output by it gates it
+    # computed from layer outputs by code the analysis does not model (an attention product, an unknown call
+    # on them): not a constant, so multiplying an activation's output by it gates it
     data: bool = False
 
     def union(self, other: Val) -> Val:
@@ -61,6 +61,14 @@ class Val:
 
 EMPTY = Val()
 DATA = Val(data=True)
+
+
+def _branch(v: object) -> bool:
+    if isinstance(v, Val):
+        return v.branch()
+    if isinstance(v, (tuple, OutputVal)):
+        return any(_branch(item) for item in (v.values() if isinstance(v, OutputVal) else v))
+    return False
 
 
 @dataclass(frozen=True)
@@ -141,7 +149,7 @@ class Consumers:
                         for layer in item.acts:
                             self.events.setdefault(layer, set()).add(Event(
                                 "unresolved", reason="its activation's output is transformed further (e.g. squared or gated)"))
-        return DATA
+        return DATA if any(_branch(v) for v in values) else Val()
 
     def fed(self, v: object, consumer: Layer) -> None:
         """Remember which weight layer each open output feeds (a zero layer feeding a zero layer, SPEC 8.6).

@@ -81,6 +81,13 @@ class SelfVal:
     scope: Scope
 
 
+@dataclass(frozen=True)
+class LocalFn:
+    """A function defined inside the function being run (``def apply_rotary_emb(...)`` in a forward)."""
+
+    node: cst.FunctionDef
+
+
 class Flow:
     """Runs forward methods and records, per layer, what consumed its output."""
 
@@ -176,7 +183,7 @@ class Flow:
             elif name in kwargs:
                 env[name] = kwargs[name]
             else:
-                env[name] = DATA if p.default is None else None
+                env[name] = Val() if p.default is None else None
         if fn.params.star_arg is not None and isinstance(fn.params.star_arg, cst.Param):
             env[fn.params.star_arg.name.value] = tuple(args[len(params):])
         self.depth += 1
@@ -208,7 +215,9 @@ class Flow:
                     self.stmt = small
                     if self.small(small, env, scope, returns):
                         return True
-            elif kind is cst.FunctionDef or kind is cst.ClassDef:
+            elif kind is cst.FunctionDef:
+                env[stmt.name.value] = LocalFn(stmt)  # a function defined in forward: run where it is called
+            elif kind is cst.ClassDef:
                 continue
             elif isinstance(stmt, cst.BaseSmallStatement):
                 self.stmt = stmt
@@ -456,6 +465,8 @@ class Flow:
         callee = self.ev(func, env, scope) if not isinstance(func, cst.Attribute) else None
         if isinstance(callee, SinkMod):
             return sink(self, callee.kind, args, kwargs)
+        if isinstance(callee, LocalFn) and self.depth < MAX_DEPTH and callee.node not in self.fns:
+            return self.call(callee.node, scope, args, kwargs)
         called = dotted(func) or ""
         if is_attention_call(called):
             out = sink(self, "attention", args, kwargs)
