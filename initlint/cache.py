@@ -59,7 +59,7 @@ _ALLOWED = {
     ("initlint.records", name)
     for name in ("FileResult", "Finding", "LayerRecord", "InitSpec", "Activation", "Origin", "Effect", "Entry")
 }
-# ... and a project index (one file per project root: path -> (content digest, summary)).
+# ... and a project index (one file per project root: path -> (content digest, summary, stamp)).
 _INDEX_ALLOWED = {("initlint.project.index", name) for name in ("Summary", "ClassInfo", "FunctionInfo", "CallSite")}
 
 # The largest entry read (a result for a 2 MB file of layers is far smaller).
@@ -222,7 +222,7 @@ class Cache:
         return self.root / f"{self.directory.name}-index" / f"{name}.pickle"
 
     def load_index(self, root: str) -> dict[str, Any]:
-        """The project index stored for ``root`` (path -> (digest, summary)); empty when absent or unreadable."""
+        """The project index stored for ``root`` (path -> (digest, summary, stamp)); empty when absent or unreadable."""
         target = self._index_file(root)
         if not (self.usable and _real_folder(target.parent)):
             return {}

@@ -82,6 +82,16 @@ def same_verdicts(
     )
 
 
+def same_judgement(records: Sequence[LayerRecord], settings: Settings) -> bool:
+    """Whether the rules say exactly the same of every record (codes, severities and messages).
+
+    How a source frontend decides whether a layer whose output reaches several consumers may be
+    judged as one: whichever consumer is taken, the finding (or its absence) is the same.
+    """
+    said = [[(v.code, v.severity, v.message) for v in judge(plausible(r), settings)] for r in records]
+    return all(s == said[0] for s in said[1:])
+
+
 def to_finding(record: LayerRecord, verdict: Verdict) -> Finding:
     spec = record.init
     return Finding(
@@ -114,12 +124,19 @@ def _implausible(value: float | None, limit: float = MAX_MAGNITUDE) -> bool:
 
 
 def plausible(record: LayerRecord) -> LayerRecord:
-    """``record`` with out-of-range fans made unknown, and unresolved if its initializer or slope is out of range."""
+    """``record`` with out-of-range fans made unknown, and unresolved if its initializer or slope is out of range.
+
+    Fans that are multiples of an unfixed size (``fan_unit``) stand only for a fan-scaled initializer: its
+    variance and every ``ok`` formula scale alike with the size, so their ratios are exact (SPEC 8.3).
+    """
     fans = {k: v for k, v in (("fan_in", record.fan_in), ("fan_out", record.fan_out)) if v is not None}
     bad_fans = {k: None for k, v in fans.items() if _implausible(v, MAX_FAN) or v < 0}
     if bad_fans:
         record = replace(record, **bad_fans)
     spec, act = record.init, record.activation
+    if record.fan_unit and (spec is None or spec.scale is None or spec.mode is None or spec.std is not None
+                            or record.fan_in is None or record.fan_out is None):
+        record = replace(record, fan_in=None, fan_out=None, fan_unit="")  # only a fan-scaled variance's ratios hold
     numbers = () if spec is None else (spec.scale, spec.std, spec.mean, spec.value, spec.measured_std)
     if any(_implausible(v) for v in numbers):
         return replace(record, init=None, unresolved=record.unresolved or "initializer arguments out of range")

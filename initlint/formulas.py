@@ -196,15 +196,14 @@ def judged_requirement(
 ) -> tuple[float, str, float, float] | None:
     """(second moment, nearest ``ok`` formula's name, its variance, ratio) of ``spec`` before ``family``.
 
-    Needs the fans the formulas use (SPEC 8.2: where He allows fan_in or fan_out, the one
-    closest to the declared variance is taken). Glorot needs both fans: before tanh, sigmoid
-    and linear consumers, LeCun alone is no fair judge, so the answer is then None.
+    Needs every fan the family's formulas use (SPEC 8.2: where He allows fan_in or fan_out,
+    the one closest to the declared variance is taken, so He(fan_out) alone is no fair judge
+    while fan_in is unknown; nor is LeCun alone before tanh, sigmoid and linear consumers,
+    where Glorot needs both fans): the answer is then None.
     """
     actual = second_moment(spec, fan_in, fan_out)
     required = requirements(family, fan_in, fan_out, slope)
-    if actual is None or actual <= 0 or not required:
-        return None
-    if family in ("tanh", "sigmoid", "linear") and len(required) < 2:
+    if actual is None or actual <= 0 or len(required) < len(ok_formulas(family, slope)):
         return None
     name, var, ratio = nearest(actual, required) or ("", 0.0, 0.0)
     return actual, name, var, ratio

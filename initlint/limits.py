@@ -89,6 +89,10 @@ def parse_hazard(text: str) -> str | None:
     return check_source(text)[0]
 
 
+# A text and what :func:`check_source` said of it (the project index checks the files it will lint).
+Checked = tuple[str, tuple[str | None, ast.Module | None]]
+
+
 def check_source(text: str) -> tuple[str | None, ast.Module | None]:
     """:func:`parse_hazard`, plus CPython's tree of ``text`` when it parses (positions reuse it: one parse).
 
@@ -96,20 +100,28 @@ def check_source(text: str) -> tuple[str | None, ast.Module | None]:
     error, or syntax newer than the running interpreter, both of which libcst still parses)
     the token-level :func:`scan` decides, before libcst sees a byte.
     """
+    hazard, tree, _cost = inspect_source(text)
+    return hazard, tree
+
+
+def inspect_source(text: str) -> tuple[str | None, ast.Module | None, int]:
+    """:func:`check_source` and the estimated cost of libcst's parse (see :data:`COSTLY`): from the tree
+    when CPython parses the text, else from :func:`scan`."""
     try:
         with warnings.catch_warnings():  # invalid escapes etc. are the file's business, not the run's output
             warnings.simplefilter("ignore")
             tree = ast.parse(without_nul(text))
     except (RecursionError, MemoryError):
-        return f"skipped: nested too deeply to analyse (over {MAX_DEPTH} levels)", None
+        return f"skipped: nested too deeply to analyse (over {MAX_DEPTH} levels)", None, 0
     except (SyntaxError, ValueError) as err:
         if "too many nested parentheses" in str(err):
-            return f"skipped: brackets nested over {MAX_BRACKETS} levels deep", None
-        return scan(text).hazard(), None
-    depth = max_depth(tree)
+            return f"skipped: brackets nested over {MAX_BRACKETS} levels deep", None, 0
+        measured = scan(text)
+        return measured.hazard(), None, measured.cost
+    depth, cost = measure(tree)
     if depth > MAX_DEPTH:
-        return f"skipped: expression nested {depth} levels deep (limit {MAX_DEPTH})", None
-    return None, tree
+        return f"skipped: expression nested {depth} levels deep (limit {MAX_DEPTH})", None, cost
+    return None, tree, cost
 
 
 def without_nul(text: str) -> str:
@@ -124,24 +136,36 @@ def without_nul(text: str) -> str:
 def max_depth(tree: ast.Module) -> int:
     """The deepest expression of a module, counted as libcst nests it.
 
-    Only long statements are measured (a short one cannot be deep). ``a and b and c``
-    is one flat node for CPython but one level per operand for libcst.
+    Only long statements are measured: one on a single line shorter than ``_LONG_STATEMENT``
+    cannot nest past ``_CHEAP_DEPTH`` levels (each level takes a character at least), which is
+    all the gate and the cost estimate ask. ``a and b and c`` is one flat node for CPython but
+    one level per operand for libcst.
     """
-    best = 0
+    return measure(tree)[0]
+
+
+def measure(tree: ast.Module) -> tuple[int, int]:
+    """:func:`max_depth`, and libcst's parse cost estimated like :func:`scan`'s: the sum of depth**2 over
+    the statements deeper than ``_CHEAP_DEPTH`` (each statement's own expressions, not its body's)."""
+    best = cost = 0
     stack: list[ast.AST] = list(tree.body)
     while stack:
         stmt = stack.pop()
+        deepest = 0
+        long = _long(stmt)
         for name, value in ast.iter_fields(stmt):
             if name in ("body", "orelse", "finalbody", "handlers", "cases"):
                 stack.extend(value)
-            elif _long(stmt) or name not in ("value", "targets"):
-                best = max(best, _expression_depth(value))
-    return best
+            elif long:
+                deepest = max(deepest, _expression_depth(value))
+        best = max(best, deepest)
+        cost += deepest**2 if deepest > _CHEAP_DEPTH else 0
+    return best, cost
 
 
 def _long(stmt: ast.AST) -> bool:
-    start, end = getattr(stmt, "lineno", 0), getattr(stmt, "end_lineno", 0)
-    if start != end:
+    start, end = getattr(stmt, "lineno", None), getattr(stmt, "end_lineno", None)
+    if start is None or start != end:  # a ``case`` clause has no position: always measured
         return True
     return (getattr(stmt, "end_col_offset", 0) or 0) - getattr(stmt, "col_offset", 0) >= _LONG_STATEMENT
 
@@ -152,11 +176,17 @@ def _expression_depth(value: object) -> int:
     stack = [(node, 1) for node in roots if isinstance(node, ast.AST)]
     while stack:
         node, depth = stack.pop()
-        if isinstance(node, ast.BoolOp):
+        if type(node) is ast.BoolOp:
             depth += len(node.values) - 1
         if depth > best:
             best = depth
-        stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
+        depth += 1
+        for field in node._fields:  # ast.iter_child_nodes, without its generators
+            child = getattr(node, field, None)
+            if isinstance(child, ast.AST):
+                stack.append((child, depth))
+            elif type(child) is list:
+                stack += [(c, depth) for c in child if isinstance(c, ast.AST)]
     return best
 
 

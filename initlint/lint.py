@@ -8,11 +8,12 @@ only when a graph is audited.
 
 from __future__ import annotations
 
+import ast
 import io
 import os
 import re
 import tokenize
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from typing import Any
@@ -20,10 +21,10 @@ from typing import Any
 import libcst as cst
 
 from . import config, engine, limits, notebooks, suppressions
-from .frontends.keras import layers as keras_layers
 from .frontends.keras.context import KerasProject
 from .frontends.python.names import mentions_framework
 from .frontends.python.source import SourceFile
+from .frontends.python.syntax import parse_module
 from .frontends.torch import layers as torch_layers
 from .frontends.torch.context import Project
 from .records import Effect, Entry, FileResult, Finding, LayerRecord
@@ -75,18 +76,25 @@ def records_for_source(source: SourceFile, project: Project | None = None
     if "torch" in source.text or project is not None and project.builds_modules:
         records, effects, entries = torch_layers.analyse(source, project)
     if "keras" in source.text or "tensorflow" in source.text:
-        records += keras_layers.records(source, project if isinstance(project, KerasProject) else None)
+        from .frontends.keras import layers as keras_layers  # a run that meets no Keras file does not load it
+
+        records += keras_layers.records(source, project if isinstance(project, KerasProject) else None,
+                                        engine.same_judgement)
     return records, effects, entries
 
 
 def lint_source(text: str, path: str = "<string>", settings: Settings | None = None,
-                project: Project | None = None) -> FileResult:
+                project: Project | None = None, checked: limits.Checked | None = None,
+                on_parse: Callable[[cst.Module], None] | None = None) -> FileResult:
     """Lint Python source text. Never imports or executes it; never raises (see :mod:`initlint.limits`).
 
     ``project``: the rest of the project as context (SPEC 8.32); without it the file stands alone.
+    ``checked``: (text, ``check_source(text)``) when already computed; used if the text is ``text``.
+    ``on_parse``: called with the file's libcst module as soon as it is parsed.
     """
     settings = settings or Settings()
-    return limits.guarded(path, settings.timeout, lambda: _lint_source(text, path, settings, project))
+    known = checked[1] if checked is not None and checked[0] == text else None
+    return limits.guarded(path, settings.timeout, lambda: _lint_source(text, path, settings, project, known, on_parse))
 
 
 def analysed(text: str, project: Project | None = None) -> bool:
@@ -97,21 +105,25 @@ def analysed(text: str, project: Project | None = None) -> bool:
     return mentions_framework(text) or project is not None and project.builds_modules
 
 
-def _lint_source(text: str, path: str, settings: Settings, project: Project | None = None) -> FileResult:
+def _lint_source(text: str, path: str, settings: Settings, project: Project | None = None,
+                 checked: tuple[str | None, ast.Module | None] | None = None,
+                 on_parse: Callable[[cst.Module], None] | None = None) -> FileResult:
     if not analysed(text, project):
         return FileResult(path, skipped=True)
-    hazard, tree = limits.check_source(text)
+    hazard, tree = checked if checked is not None else limits.check_source(text)
     if hazard:
         return FileResult(path, error=f"{path}: {hazard}")
     module = parsed(text)
     if module is None:
         try:
-            module = cst.parse_module(text)
+            module = parse_module(text)
         except cst.ParserSyntaxError as err:
             return FileResult(path, error=parse_error(path, err))
         except UnicodeEncodeError as err:  # lone surrogates in a str handed to the API
             return FileResult(path, error=f"{path}: not valid Unicode text: {err.reason}")
         _LAST_PARSE[:] = [text, module]
+    if on_parse is not None:
+        on_parse(module)
     raw, effects, entries = records_for_source(SourceFile(path, text, module, settings, tree), project)
     records = [engine.plausible(r) for r in raw]
     found = [f for f in engine.findings(records, settings) if not _per_file_ignored(f.code, path, settings)]
@@ -171,7 +183,8 @@ def lint_file(path: str | os.PathLike[str], settings: Settings | None = None) ->
     return lint_bytes(name, data, settings)
 
 
-def lint_bytes(name: str, data: bytes, settings: Settings, project: Project | None = None) -> FileResult:
+def lint_bytes(name: str, data: bytes, settings: Settings, project: Project | None = None,
+               checked: limits.Checked | None = None, on_parse: Callable[[cst.Module], None] | None = None) -> FileResult:
     """Lint the bytes of one ``.py`` (or ``.ipynb``) file already read (the cache keys on them)."""
     if settings.max_file_size and len(data) > settings.max_file_size:
         return FileResult(name, error=f"{name}: {limits.too_large(len(data), settings.max_file_size)}")
@@ -182,7 +195,7 @@ def lint_bytes(name: str, data: bytes, settings: Settings, project: Project | No
     except (UnicodeDecodeError, SyntaxError, LookupError) as err:
         reason = err.reason if isinstance(err, UnicodeDecodeError) else str(err)
         return FileResult(name, error=f"{name}: not valid UTF-8 (or declared encoding): {reason}")
-    return lint_source(text, name, settings, project)
+    return lint_source(text, name, settings, project, checked, on_parse)
 
 
 def lint_notebook(name: str, data: bytes, settings: Settings) -> FileResult:

@@ -186,6 +186,7 @@ class LayerRecord:
     # (SPEC 8.32); until then ``unresolved`` says where it is passed
     into: tuple[str, ...] = ()
     provisional: Activation | None = None
+    fan_unit: str = ""  # the fans are these multiples of a size the code names, not fixes (SPEC 8.3 on their ratio)
 
 
 @dataclass(frozen=True)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
-from functools import lru_cache
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import lru_cache, wraps
 from pathlib import Path
 from typing import Any, Literal, cast
 
@@ -156,6 +157,21 @@ class ModelBase:
     tie_attribute: str = ""  # config attribute that unties it when false
 
 
+def _memoized(method: Callable[[Conventions, str], Any]) -> Callable[[Conventions, str], Any]:
+    """A lookup by qualified name, answered once per name (the tables never change once built)."""
+    name = method.__name__
+
+    @wraps(method)
+    def lookup(self: Conventions, qualified: str) -> Any:
+        key = (name, qualified)
+        memo = self._memo
+        if key not in memo:
+            memo[key] = method(self, qualified)
+        return memo[key]
+
+    return lookup
+
+
 @dataclass(frozen=True)
 class Conventions:
     """Framework conventions as data (SPEC 8.33); every key a pattern on qualified names."""
@@ -167,25 +183,33 @@ class Conventions:
     identity: tuple[str, ...]
     never_initialize: tuple[str, ...]
     not_run: tuple[str, ...] = ()  # globs of files a framework ships but never imports (source templates)
+    _memo: dict[tuple[str, str], Any] = field(default_factory=dict, compare=False, hash=False, repr=False)
 
+    @_memoized
     def model_base(self, qualified: str) -> ModelBase | None:
         return next((b for b in self.model_bases if _matches(qualified, b.pattern)), None)
 
+    @_memoized
     def init_function(self, qualified: str) -> str | None:
         return next((fn for pattern, fn in self.init_functions if _matches(qualified, pattern)), None)
 
+    @_memoized
     def apply_function(self, qualified: str) -> tuple[int, int, bool] | None:
         return next(((f, m, n) for pattern, f, m, n in self.apply_functions if _matches(qualified, pattern)), None)
 
+    @_memoized
     def activation_registry(self, qualified: str) -> str | None:
         return next((kind for pattern, kind in self.activation_registries if _matches(qualified, pattern)), None)
 
+    @_memoized
     def is_identity(self, qualified: str) -> bool:
         return any(_matches(qualified, p) for p in self.identity)
 
+    @_memoized
     def never_initializes(self, qualified: str) -> bool:
         return any(_matches(qualified, p) for p in self.never_initialize)
 
+    @_memoized
     def knows(self, qualified: str) -> bool:
         """Does the table say what calling this name does (so its source, if in the project, is not read)?"""
         return (self.init_function(qualified) is not None or self.apply_function(qualified) is not None

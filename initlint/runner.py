@@ -19,7 +19,7 @@ import signal
 import stat
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
@@ -29,12 +29,15 @@ from .cache import Cache
 from .limits import is_transient
 from .lint import analysed, decode, lint_bytes, lint_file, rejudge
 from .project.decide import Effects, decide, fed
+from .project.model import ProjectModel
 from .project.session import Session
 from .records import FileResult
 from .settings import Settings
 
 if TYPE_CHECKING:
     from multiprocessing.context import BaseContext
+
+    import libcst as cst
 
 # How far entries are followed into the files of the classes they pass their input to.
 MAX_ENTRY_ROUNDS = 3
@@ -97,25 +100,35 @@ def lint_files(files: Sequence[str], settings: Settings, jobs: int | None = None
     if cache is not None and not cache.usable:
         cache = None  # no secret to key entries with, or a cache folder that is a symbolic link
     sources = [f for f in files if f.endswith(".py")]
-    session = Session.open(sources, settings, cache) if project and sources else None
+    with _fewer_collections():
+        with _Memory() as memory:
+            session = Session.open(sources, settings, cache) if project and sources else None
+        try:
+            return _lint_files(files, sources, session, memory, settings, jobs, cache, annotate)
+        finally:
+            memory.thaw()
+
+
+def _lint_files(files: Sequence[str], sources: list[str], session: Session | None, memory: _Memory,
+                settings: Settings, jobs: int | None, cache: Cache | None, annotate: str | None) -> list[FileResult]:
     context = session.context_files(sources) if session is not None else []
     jobs = default_jobs() if jobs is None else max(1, jobs)
     linted = set(files)
-    results, annotated = _analyse(list(files) + context, settings, jobs, cache, session, annotate, linted)
+    results, annotated = _analyse(list(files) + context, settings, jobs, cache, session, memory, annotate, linted)
     if session is not None:
         wanting = [r for r in results if r.path in linted]
         for _round in range(MAX_ENTRY_ROUNDS):  # entries that pass their input on to further classes' files
             more = session.entry_files(wanting, [r.path for r in results])
             if not more:
                 break
-            wanting = _analyse(more, settings, jobs, cache, session)[0]
+            wanting = _analyse(more, settings, jobs, cache, session, memory)[0]
             results += wanting
         results = _decide(results, linted, session, settings)  # a result it leaves alone is the same object
     return [r if id(r) in annotated else _annotated(r, settings, annotate) for r in results]
 
 
 def _analyse(paths: list[str], settings: Settings, jobs: int, cache: Cache | None, session: Session | None,
-             annotate: str | None = None, linted: set[str] | frozenset[str] = frozenset()
+             memory: _Memory, annotate: str | None = None, linted: set[str] | frozenset[str] = frozenset()
              ) -> tuple[list[FileResult], set[int]]:
     """A result per path: from the cache, else linted (and stored); and the ids of those annotated
     (``annotate``, for the ``linted`` paths) where they were linted."""
@@ -128,8 +141,7 @@ def _analyse(paths: list[str], settings: Settings, jobs: int, cache: Cache | Non
             results.append(cached)
         else:
             tasks.append(replace(task, annotate=annotate) if annotate and path in linted else task)
-    with _fewer_collections():
-        done = _run(tasks, settings, jobs, session)
+    done = _run(tasks, settings, jobs, session, memory)
     annotated: set[int] = set()
     for task, linted_task in done:
         if cache is not None and task.key is not None and not is_transient(linted_task.result):
@@ -192,6 +204,63 @@ def _fewer_collections() -> Iterator[None]:
         gc.set_threshold(*before)
 
 
+@contextmanager
+def _collected_after() -> Iterator[None]:
+    """No collection while one file is linted, one of the young generation after it.
+
+    The collector would walk the file's trees while they are alive (each object once or twice, a
+    tenth of a run); once the file is done they are gone, and the walk meets only what the lint's
+    reference cycles left (freed here) and what it keeps.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+            gc.collect(0)
+
+
+class _Memory:
+    """What one run keeps, and how the collector sees it.
+
+    The project index is built with the collector off (it makes no reference cycles), then it and
+    everything alive (the trees kept for the lint, imported modules) is moved out of the collector's
+    reach (``gc.freeze``), as is each file's parse as soon as it is made (libcst trees are acyclic:
+    reference counting frees them, and the collection after each file would otherwise walk the ones
+    kept for the files that import it); ``thaw`` hands them back at the end. Nothing is frozen when
+    someone else froze objects already (``gc.unfreeze`` would hand theirs back too).
+    """
+
+    def __init__(self) -> None:
+        self.enabled = gc.isenabled()
+        self.mine = False
+
+    def __enter__(self) -> _Memory:
+        gc.disable()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.mine = exc[0] is None and gc.get_freeze_count() == 0
+        if self.mine:
+            gc.freeze()
+        if self.enabled:
+            gc.enable()
+
+    def keeping(self, into: list[cst.Module]) -> Callable[[cst.Module], None]:
+        """What to do with a file's parse: put it ``into`` the list, out of the collector's reach."""
+        def keep(module: cst.Module) -> None:
+            into.append(module)
+            if self.mine:
+                gc.freeze()
+        return keep
+
+    def thaw(self) -> None:
+        if self.mine:
+            gc.unfreeze()
+
+
 def _task(path: str, cache: Cache | None, session: Session | None = None) -> Task:
     try:
         info = os.stat(path)
@@ -209,33 +278,65 @@ def _task(path: str, cache: Cache | None, session: Session | None = None) -> Tas
     return Task(path, len(data), data, cache.key(path, data, context))
 
 
-def _run(tasks: list[Task], settings: Settings, jobs: int, session: Session | None) -> list[tuple[Task, Linted]]:
+def _run(tasks: list[Task], settings: Settings, jobs: int, session: Session | None,
+         memory: _Memory) -> list[tuple[Task, Linted]]:
     """(task, what linting it gave) per task."""
     source_bytes = sum(t.size for t in tasks if not t.path.endswith(".onnx"))
     if jobs == 1 or len(tasks) < 2 or source_bytes < MIN_PARALLEL_BYTES:
-        return _run_here(tasks, settings, session)
+        return _run_here(tasks, settings, session, memory)
     # Largest first, one file per message: the last worker does not finish long after the others.
     ordered = sorted(tasks, key=lambda t: -t.size)
     with Workers(min(jobs, len(tasks)), settings, session) as workers:
         return list(workers.run(ordered))
 
 
-def _run_here(tasks: list[Task], settings: Settings, session: Session | None) -> list[tuple[Task, Linted]]:
+def _run_here(tasks: list[Task], settings: Settings, session: Session | None,
+              memory: _Memory) -> list[tuple[Task, Linted]]:
     """Lint in this process, except files whose parse could crash or outlast ``--timeout``: those in a child."""
-    done: list[tuple[Task, Linted]] = []
-    costly: list[Task] = []
-    for task in tasks:
+    done: dict[int, tuple[Task, Linted]] = {}  # by the task's index: the results in the tasks' order
+    costly: list[tuple[int, Task]] = []
+    model = session.model if session is not None else None
+    if model is not None:  # the files linted here read each other's parses instead of parsing them again
+        model.expect(os.path.abspath(t.path) for t in tasks if t.path.endswith(".py"))
+    for i in _imported_first(tasks, model):
+        task = tasks[i]
         ready = _read(task, settings)
+        parse: list[cst.Module] = []
         if isinstance(ready, FileResult):
-            done.append((task, Linted(ready)))
+            done[i] = (task, Linted(ready))
         elif _costly(ready, session):
-            costly.append(ready)
+            costly.append((i, ready))
         else:
-            done.append((ready, _lint(ready, settings, session)))
+            done[i] = (ready, _lint(ready, settings, session, memory.keeping(parse)))
+        if model is not None and task.path.endswith(".py"):
+            model.linted(os.path.abspath(task.path), parse[0] if parse else None)
+    out = [done[i] for i in sorted(done)]
     if costly:
         with Workers(1, settings, session) as workers:
-            done += workers.run(costly)
-    return done
+            out += workers.run([task for _i, task in sorted(costly, key=lambda pair: pair[0])])
+    return out
+def _imported_first(tasks: list[Task], model: ProjectModel | None) -> list[int]:
+    """The tasks' indices, each file after the files it imports from (where no import cycle prevents it)."""
+    if model is None:
+        return list(range(len(tasks)))
+    at: dict[str, list[int]] = {}
+    for i, t in enumerate(tasks):
+        at.setdefault(os.path.abspath(t.path), []).append(i)
+    out: list[int] = []
+    seen: set[str] = set()
+    for start in at:
+        stack = [(start, False)]
+        while stack:
+            path, finished = stack.pop()
+            if finished:
+                out += at[path]
+            elif path not in seen:
+                seen.add(path)
+                stack.append((path, True))
+                stack += [(p, False) for p in sorted(model.imports_from(path), reverse=True) if p in at and p not in seen]
+    return out
+
+
 
 
 def _read(task: Task, settings: Settings) -> Task | FileResult:
@@ -265,7 +366,10 @@ def _costly(task: Task, session: Session | None = None) -> bool:
         return False
     if len(task.data) > ISOLATED_BYTES:
         return True
-    return limits.scan(task.data.decode("latin-1")).cost > limits.COSTLY  # tokens are ASCII: no decoding needed
+    cost = session.parse_cost(task.path, text) if session is not None else None
+    if cost is None:
+        cost = limits.scan(task.data.decode("latin-1")).cost  # tokens are ASCII: no decoding needed
+    return cost > limits.COSTLY
 
 
 class Workers:
@@ -389,15 +493,24 @@ def _context() -> BaseContext:
     return multiprocessing.get_context("spawn")
 
 
-def _lint(task: Task, settings: Settings, session: Session | None = None) -> Linted:
-    """Lint one file (in a worker or here) and, when the task asks, annotate it on the parse just made."""
+def _lint(task: Task, settings: Settings, session: Session | None = None,
+          on_parse: Callable[[cst.Module], None] | None = None) -> Linted:
+    """Lint one file (in a worker or here) and, when the task asks, annotate it on the parse just made
+    (``on_parse``: called with the file's parse)."""
+    with _collected_after():
+        return _lint_one(task, settings, session, on_parse)
+
+
+def _lint_one(task: Task, settings: Settings, session: Session | None,
+              on_parse: Callable[[cst.Module], None] | None) -> Linted:
     if task.path.endswith(".onnx"):
         return Linted(lint_file(task.path, settings))
     data = task.data if task.data is not None else limits.read_source(task.path, settings.max_file_size)
     if isinstance(data, str):
         return Linted(FileResult(task.path, error=f"{task.path}: {data}"))
     view = session.view(task.path) if session is not None and task.path.endswith(".py") else None
-    result = lint_bytes(task.path, data, settings, view)
+    checked = session.checked(task.path) if session is not None and view is not None else None
+    result = lint_bytes(task.path, data, settings, view, checked, on_parse)
     return Linted(result, _annotated(result, settings, task.annotate, data) if task.annotate else None)
 
 

@@ -22,8 +22,8 @@ fixed (``--fix``) in a copy. A failure is: an exit status other than 0/1/2 (a cr
 wall-clock cap (a hang), ``Traceback`` or ``internal error`` on stderr, an error line that
 names no file of the batch, JSON that does not parse (or holds NaN), a file missing from
 the summary, a temporary file left behind by ``--fix``, or a fixed file that lost a line
-the fix did not mean to touch: a deleted line, an edited line that held no call, or whose
-indentation or comment is gone (data loss). The counts are printed at the end (and the
+the fix did not mean to touch: a deleted line, an edited line that held neither a call nor
+one of its keyword arguments, or whose indentation or comment is gone (data loss). The counts are printed at the end (and the
 failing batches kept under ``--out``); the exit status is 1 when anything failed.
 """
 
@@ -239,11 +239,19 @@ def check_batch(folder: Path, names: list[str], failures: Counter[str], notes: l
 _LINES = re.compile(rb"\r\n|\r|\n")  # where Python ends a line
 
 
+_KEYWORD = re.compile(rb"^\s*[A-Za-z_]\w*\s*=[^=].*,\s*(#.*)?$")  # a keyword argument on its own line of a call
+
+
+def _holds_a_call(line: bytes) -> bool:
+    """Whether a fix may edit ``line``: it opens a call, passes a keyword argument of one, or is blank."""
+    return b"(" in line or not line.strip() or _KEYWORD.match(line) is not None
+
+
 def _only_fixes(before: bytes, after: bytes) -> bool:
     """Whether ``after`` is ``before`` with edits of the kind fixes make, and nothing lost.
 
     Fixes insert lines (imports, init calls) and edit calls in place (a keyword added, an
-    init call replaced): no line is deleted, every edited line held a call, and an edited
+    init call replaced): no line is deleted, every edited line held a call or one of its keyword arguments, and an edited
     block keeps its first line's indentation and every comment of its lines.
     """
     old, new = _LINES.split(before), _LINES.split(after)
@@ -255,7 +263,7 @@ def _only_fixes(before: bytes, after: bytes) -> bool:
             first = old[i1]
             indent = first[: len(first) - len(first.lstrip())]
             block = b"\n".join(new[j1:j2])
-            if not new[j1].startswith(indent) or not all(b"(" in line or not line.strip() for line in old[i1:i2]):
+            if not new[j1].startswith(indent) or not all(_holds_a_call(line) for line in old[i1:i2]):
                 return False
             comments = [line[line.index(b"#"):] for line in old[i1:i2] if b"#" in line]
             if any(c not in block for c in comments):

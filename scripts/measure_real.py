@@ -55,4 +55,6 @@ def main(argv: list[str]) -> None:
 
 
 if __name__ == "__main__":
+    if len(sys.argv) < 3 or sys.argv[1].startswith("-") and sys.argv[1] != "--framework":
+        sys.exit(__doc__)
     main(sys.argv[1:])

@@ -67,8 +67,11 @@ def test_quick_run_writes_wellformed_json(tmp_path: Path) -> None:
     assert project["files"] == 4 and project["libcst_parse"]["cpu_s"] > 0
     for name in ("whole_text", "whole_json", "cache_fill"):
         assert project[name]["cpu_s"] > 0 and project[name]["reps"] >= 1
-    for name in ("one_file_project_warm", "one_file_alone_warm"):
+    for name in ("one_file_project_warm", "one_file_project_cold", "one_file_alone_warm"):
         assert project[name]["median_cpu_s"] > 0 and project[name]["exit_code"] == 1  # the model files have findings
+    assert project["whole_outputs_equal_across_reps"] is True
+    assert project["whole_json_over_parse_cpu"] == pytest.approx(
+        project["whole_json"]["cpu_s"] / project["libcst_parse"]["cpu_s"], abs=1e-3)
     assert project["changed_file"].endswith(".py")
 
     precommit = doc["precommit"]

@@ -322,3 +322,203 @@ def test_a_hard_sigmoid_written_out_is_not_its_relu6() -> None:
     """)
     assert found["build.c"].activation is None and "x + 3.0" in found["build.c"].unresolved
     assert found["build.s"].activation.name == "ReLU"  # type: ignore[union-attr]  # a scale passes
+
+
+def linted(code: str) -> tuple[dict[str, LayerRecord], set[tuple[str, str, str]]]:
+    report = lint_source(textwrap.dedent(code), "m.py")
+    return {r.name: r for r in report.records}, {(f.layer, f.code, f.severity) for f in report.findings}
+
+
+def test_several_consumers_are_judged_as_one_only_where_each_draws_the_same_verdict() -> None:
+    """A trunk feeding a normalized ReLU path and a 1x1 shortcut: on Keras' default neither consumer draws a
+    finding (SPEC 8.1 silences INIT005 under normalization), so the layer is judged; unnormalized, ReLU draws
+    INIT005 (square 576->576: Glorot 2x below He) and the shortcut nothing, so it stays unresolved."""
+    code = """
+        import keras
+        from keras import layers
+
+        def build():
+            inputs = keras.Input((16, 16, 64))
+            trunk = layers.Conv2D(64, 3, padding="same", name="trunk")(inputs)
+            {norm}
+            shortcut = layers.Conv2D(128, 1, name="shortcut")(trunk)
+            x = layers.Activation("relu")(trunk)
+            x = layers.Conv2D(128, 3, padding="same", name="conv")(x)
+            return keras.Model(inputs, layers.Add()([x, shortcut]))
+    """
+    found, issues = linted(code.format(norm="trunk = layers.BatchNormalization()(trunk)"))
+    trunk = found["build.trunk"]
+    assert not trunk.unresolved and trunk.activation is not None and trunk.activation.name == "linear/relu"
+    assert not any(layer == "build.trunk" for layer, _, _ in issues)
+    found, issues = linted(code.format(norm=""))
+    assert found["build.trunk"].activation is None
+    assert found["build.trunk"].unresolved == "consumed by different activations (linear, relu)"
+
+
+CHOICE = """
+    import keras
+    from keras import layers
+
+    def build(minimalistic=False):
+        if minimalistic:
+            activation = relu
+        else:
+            activation = {other}
+        inputs = keras.Input((32, 32, 16))
+        x = layers.Conv2D(16, 1, kernel_initializer={init}, name="conv")(inputs)
+        x = activation(x)
+        return keras.Model(inputs, layers.Conv2D(10, 1, name="head")(x))
+
+    def relu(x):
+        return layers.ReLU()(x)
+
+    def hard_swish(x):
+        return layers.Activation("hard_swish")(x)
+
+    def tanh(x):
+        return layers.Activation("tanh")(x)
+"""
+
+
+def test_a_name_bound_to_one_function_or_another_calls_either() -> None:
+    """``activation = relu`` or ``hard_swish`` on the two branches (MobileNetV3): both consume the tensor. Keras'
+    default on a square 16->16 layer is 2x below He before either (one finding, naming both); He is right before
+    either; He before ReLU or tanh draws different verdicts, so the layer is unresolved."""
+    found, issues = linted(CHOICE.format(other="hard_swish", init='"glorot_uniform"'))
+    conv = found["build.conv"]  # Glorot written out: a warning before ReLU, advice before hard_swish
+    assert conv.activation is None and conv.unresolved == "consumed by different activations (ReLU, hard_silu)"
+    found, issues = linted(CHOICE.format(other="hard_swish", init="None").replace("kernel_initializer=None, ", ""))
+    conv = found["build.conv"]
+    assert conv.activation is not None and conv.activation.name == "ReLU/hard_silu" and (conv.fan_in, conv.fan_out) == (16, 16)
+    assert ("build.conv", "INIT005", "advice") in issues
+    found, issues = linted(CHOICE.format(other="hard_swish", init='"he_normal"'))
+    assert found["build.conv"].activation is not None and not any(layer == "build.conv" for layer, _, _ in issues)
+    found, issues = linted(CHOICE.format(other="tanh", init='"he_normal"'))
+    assert found["build.conv"].activation is None and "different activations" in found["build.conv"].unresolved
+
+
+def test_a_name_that_is_none_on_one_branch_is_the_tensor_where_used() -> None:
+    """``x_preact = None; if pre: x_preact = relu(bn(x))``, then ``shortcut = x_preact`` or a pooled ``x``
+    (ResNet-vd): the pooled tensor reaches the shortcut conv. A tensor whose only use is a name that, after
+    a branch, may be a value the analysis does not follow: the reason says so instead of "not used"."""
+    code = """
+        import keras
+        from keras import layers
+
+        def block(x, pre=False, stride=2):
+            x_preact = {none}
+            if pre:
+                x_preact = layers.ReLU()(layers.BatchNormalization()(x))
+            if x_preact is not None:
+                shortcut = x_preact
+            elif stride > 1:
+                shortcut = layers.AveragePooling2D(2)(x)
+            else:
+                shortcut = x
+            return layers.Conv2D(16, 1, name="short")(shortcut)
+
+        def build():
+            inputs = keras.Input((8, 8, 16))
+            x = layers.Conv2D(16, 3, padding="same", name="stem")(inputs)
+            return keras.Model(inputs, block(x))
+    """
+    found, _ = linted(code.format(none="None"))
+    assert found["build.stem"].activation is not None and found["build.stem"].activation.name == "ReLU/linear"
+    found, _ = linted("""
+        import keras
+        from keras import layers
+        import settings
+
+        def build(flag):
+            inputs = keras.Input((8, 8, 16))
+            y = layers.Conv2D(16, 3, name="c")(inputs)
+            if flag:
+                y = settings.value
+            return keras.Model(inputs, layers.Dense(10)(y))
+    """)
+    assert found["build.c"].unresolved == "y is, after a branch, this tensor or a value the analysis does not follow"
+
+
+SIZED = """
+import keras
+from keras import layers
+
+
+class Block(layers.Layer):
+    def __init__(self, dim, dims=(8, 16), **kwargs):
+        super().__init__(**kwargs)
+        self.dim = int(dim)
+        self.conv1 = layers.Conv2D(dim, 3, padding="same", activation="relu")
+        self.conv2 = layers.Conv2D(self.dim, 3, padding="same", activation="relu")
+        self.up = layers.Dense(4 * self.dim, activation="gelu")
+        self.down = layers.Dense(dim // 2, activation="relu")
+        self.fixed = layers.Dense(dim // 2, activation="relu",
+                                  kernel_initializer=keras.initializers.RandomNormal(stddev=0.02))
+        self.loop = [layers.Dense(d, activation="relu") for d in dims]
+
+    def call(self, x):
+        x = self.up(self.conv2(self.conv1(x)))
+        x = self.fixed(self.down(x))
+        for layer in self.loop:
+            x = layer(x)
+        return x
+
+
+class Model(keras.Model):
+    def __init__(self, dim, **kwargs):
+        super().__init__(**kwargs)
+        self.block = Block(dim)
+        self.head = layers.Dense(10)
+
+    def call(self, x):
+        return self.head(self.block(x))
+
+
+def build(dims):
+    def apply(inputs):
+        x = layers.Dense(dims[0], activation="relu", name="a")(inputs)
+        return layers.Dense(dims[0], activation="relu", name="b")(x)
+    return apply
+"""
+
+
+def test_widths_in_a_parameter_give_fans_in_a_known_ratio() -> None:
+    """``Conv2D(dim, 3)`` after ``Conv2D(dim, 3)``: fans 9*dim -> 9*dim whatever dim is (a caller passes
+    it), so Keras' default before ReLU is 2x below He with the numbers per unit of dim; ``Dense(4 * dim)``
+    after it: Glorot's 2/(5 dim) is within 1.25x of He(fan_out), no finding (SPEC 8.3). A fixed std does
+    not scale with dim: its fans stay unknown. ``dims[0]`` or a loop's ``d`` is no parameter: no ratio."""
+    found, issues = linted(SIZED)
+    conv2, up, down = found["Block.conv2"], found["Block.up"], found["Block.down"]
+    assert (conv2.fan_in, conv2.fan_out, conv2.fan_unit) == (9, 9, "dim")
+    assert (up.fan_in, up.fan_out, up.fan_unit) == (1, 4, "dim") and ("Block.up", "INIT005", "advice") not in issues
+    assert (down.fan_in, down.fan_out, down.fan_unit) == (8, 1, "dim/2")  # 4*dim -> dim//2
+    assert ("Block.down", "INIT005", "advice") not in issues  # Glorot 2/(9 u) is within 1.13x of He(fan_in)'s 2/(8 u)
+    assert found["Block.fixed"].fan_in is None and found["Block.fixed"].fan_unit == ""
+    assert found["Block.dense"].fan_unit == "" and found["build.apply.b"].fan_in is None  # the list over dims; dims[0]
+    assert ("Block.conv1", "INIT005", "advice") in issues and found["Block.conv1"].fan_in is None  # its input: not shown
+    report = lint_source(textwrap.dedent(SIZED), "m.py")
+    message = next(f.message for f in report.findings if f.layer == "Block.conv2")
+    assert ("With fan_in = 9*dim, fan_out = 9*dim, variance 0.111/dim (std 0.333/sqrt(dim)) is 2x below "
+            "He's 0.222/dim (std 0.471/sqrt(dim))") in message
+
+
+def test_one_layer_applied_twice_with_different_consumers() -> None:
+    """A shared convolution: once before a normalized ReLU, once before the next layer. Keras' default draws
+    nothing before either, so the site is judged; He written out draws advice before the next layer only, so
+    it stays unresolved ("on different uses")."""
+    code = """
+        import keras
+        from keras import layers
+
+        def build():
+            a, b = keras.Input((8, 8, 16)), keras.Input((8, 8, 16))
+            shared = layers.Conv2D(16, 3, padding="same", {init}name="shared")
+            x = layers.ReLU()(layers.BatchNormalization()(shared(a)))
+            y = layers.Conv2D(16, 1, name="next")(shared(b))
+            return keras.Model([a, b], layers.Add()([x, y]))
+    """
+    found, issues = linted(code.format(init=""))
+    assert found["build.shared"].activation is not None and not found["build.shared"].unresolved
+    assert not any(layer == "build.shared" for layer, _, _ in issues)
+    found, _ = linted(code.format(init='kernel_initializer="he_normal", '))
+    assert found["build.shared"].unresolved == "consumed by different activations on different uses"

@@ -8,8 +8,10 @@ every `.py` file must give exactly the findings its `# expect:` markers name, an
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -17,6 +19,8 @@ import pytest
 from initlint import lint_file, lint_paths, runner
 from initlint.cache import Cache
 from initlint.fixes import annotate
+from initlint.project import session
+from initlint.project.session import Session
 from initlint.records import is_layer
 from initlint.settings import Settings
 
@@ -99,6 +103,27 @@ def test_a_changed_container_changes_the_block_verdict_through_the_cache(tmp_pat
     codes = {(f.layer, f.code) for f in changed.findings}
     assert ("Bottleneck.conv1", "INIT001") in codes and ("Bottleneck.conv2", "INIT001") in codes
 
+
+def test_the_index_reads_only_files_changed_since_it_was_indexed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    project = tmp_path / "vision"
+    shutil.copytree(PROJECTS / "vision", project)
+    past = time.time() - 60
+    for path in project.rglob("*.py"):
+        os.utime(path, (past, past))
+    settings = Settings()
+    blocks = str(project / "models" / "blocks.py")
+    Session.open([blocks], settings, Cache(tmp_path / "c", settings))
+    reads: list[str] = []
+    real = session.read_source
+    monkeypatch.setattr(session, "read_source", lambda path, limit: reads.append(path) or real(path, limit))
+    assert Session.open([blocks], settings, Cache(tmp_path / "c", settings)) is not None
+    assert reads == []  # every file as indexed: none read
+    net = project / "models" / "net.py"
+    net.write_text(net.read_text().replace('nonlinearity="relu"', 'nonlinearity="tanh"'))  # the same size
+    again = Session.open([blocks], settings, Cache(tmp_path / "c", settings))
+    assert reads == [str(net)] and "tanh" in repr(again.model.linker.by_path[str(net)])  # type: ignore[union-attr]
+    Session.open([blocks], settings, Cache(tmp_path / "c", settings))
+    assert reads == [str(net)] * 2  # written just now: read again, it may change within the clock's resolution
 
 
 @pytest.mark.parametrize("jobs", [1, 2])

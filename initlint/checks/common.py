@@ -37,6 +37,8 @@ class Comparison:
     forward: float | None = None  # actual / the fan_in formula's variance (None: same as ``ratio``)
     forward_name: str = ""
     forward_required: float | None = None
+    unit: str = ""  # the fans are multiples of this unfixed size: variances are per unit of it
+    fans: tuple[int, int] | None = None  # those multiples, for the message
 
     @property
     def factor(self) -> float:
@@ -52,10 +54,19 @@ class Comparison:
             return f"{self.required_name}({self.mode})"
         return self.required_name
 
+    def _var(self, var: float) -> str:
+        """``0.00391 (std 0.0625)``; per unit of an unfixed size d: ``0.4/d (std 0.632/sqrt(d))``."""
+        if not self.unit:
+            return f"{var:.3g} (std {formulas.std_text(var)})"
+        return f"{var:.3g}/{self.unit} (std {formulas.std_text(var)}/sqrt({self.unit}))"
+
     def text(self) -> str:
-        """``variance 0.00195 (std 0.0442) is 2.0x below He's 0.00391 (std 0.0625)``."""
-        required = f"{self._name()}'s {self.required:.3g} (std {formulas.std_text(self.required)})"
-        actual = f"variance {self.actual:.3g} (std {formulas.std_text(self.actual)})"
+        """``variance 0.00195 (std 0.0442) is 2.0x below He's 0.00391 (std 0.0625)``; with fans that are multiples
+        of a size the code does not fix, ``with fan_in = 1*d, fan_out = 4*d, variance 0.4/d ...``."""
+        required = f"{self._name()}'s {self._var(self.required)}"
+        actual = f"variance {self._var(self.actual)}"
+        if self.unit and self.fans is not None:
+            actual = f"With fan_in = {self.fans[0]}*{self.unit}, fan_out = {self.fans[1]}*{self.unit}, {actual}"
         if self.forward is not None and formulas.within(self.factor, 1.5):
             return f"{actual} matches {required}"
         way = "above" if self.ratio > 1 else "below"
@@ -70,7 +81,7 @@ class Comparison:
         assert self.forward_required is not None
         return (
             f"the forward signal {way} ~{times(math.sqrt(factor))} in std ({times(factor)} in variance) per layer "
-            f"({self.forward_name}(fan_in) gives {self.forward_required:.3g})"
+            f"({self.forward_name}(fan_in) gives {self._var(self.forward_required).split(' (')[0]})"
         )
 
 
@@ -105,10 +116,12 @@ def compare(record: LayerRecord, spec: InitSpec | None = None) -> Comparison | N
     actual, name, var, ratio = found
     mode = formulas.nearest_mode(actual, act.family, record.fan_in, record.fan_out, act.slope)
     fwd = formulas.forward_requirement(act.family, record.fan_in, act.slope)
+    unit = record.fan_unit
+    fans = (record.fan_in, record.fan_out) if unit and record.fan_in and record.fan_out else None
     if fwd is None or mode == "fan_in" or math.isclose(actual / fwd[1], ratio, rel_tol=1e-6):
-        return Comparison(actual=actual, required=var, required_name=name, ratio=ratio, mode=mode)
+        return Comparison(actual=actual, required=var, required_name=name, ratio=ratio, mode=mode, unit=unit, fans=fans)
     return Comparison(actual=actual, required=var, required_name=name, ratio=ratio, mode=mode,
-                      forward=actual / fwd[1], forward_name=fwd[0], forward_required=fwd[1])
+                      forward=actual / fwd[1], forward_name=fwd[0], forward_required=fwd[1], unit=unit, fans=fans)
 
 
 def scale_ratio(spec: InitSpec, act: Activation) -> tuple[str, float] | None:

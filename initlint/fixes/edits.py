@@ -22,7 +22,7 @@ from libcst.metadata import (
 
 from ..frontends.python.names import dotted
 from ..frontends.python.positions import Locator
-from ..frontends.python.syntax import suite
+from ..frontends.python.syntax import parse_module, suite
 
 
 @dataclass(frozen=True)
@@ -114,7 +114,7 @@ class Tree:
 
     @classmethod
     def parse(cls, text: str) -> Tree:
-        return cls(text, cst.parse_module(text))
+        return cls(text, parse_module(text))
 
     def code(self, node: cst.CSTNode) -> str:
         return self.module.code_for_node(node)

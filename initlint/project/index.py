@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from ..frontends.python.names import absolute
 from ..frontends.python.syntax import sized
 
-FORMAT = 2  # bump when a summary's layout changes
+FORMAT = 3  # bump when a summary's (or an index entry's) layout changes
 
 # Calls and attribute uses that run init code over submodules (the containers of SPEC 8.32).
 _REINIT_METHODS = frozenset({"apply", "modules", "named_modules", "children", "named_children", "parameters",
@@ -132,12 +132,13 @@ def _summary(path: str, text: str, module: str, is_package: bool, tree: ast.Modu
                 else:
                     imports[a.asname or a.name] = f"{base}.{a.name}" if base else a.name
     classes, functions, constants, aliases = [], [], [], []
+    walk = _Walker()
     for stmt in tree.body:
         if isinstance(stmt, ast.ClassDef):
-            classes.append(_class(stmt))
+            classes.append(_class(stmt, walk))
         elif isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
             functions.append(FunctionInfo(stmt.name, stmt.lineno, tuple(a.arg for a in _params(stmt.args)),
-                                          _mentions(stmt.body), _reinit(stmt)))
+                                          _mentions(stmt.body, walk), _reinit(walk.nodes(stmt).calls)))
         elif isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name):
             name = stmt.targets[0].id
             value = _literal(stmt.value)
@@ -145,7 +146,7 @@ def _summary(path: str, text: str, module: str, is_package: bool, tree: ast.Modu
                 constants.append((name, value))
             elif _dotted(stmt.value):
                 aliases.append((name, _dotted(stmt.value) or ""))
-    calls = tuple(_calls(tree))
+    calls = tuple(_calls(tree, walk))
     return Summary(path, module, package, tuple(imports.items()), tuple(stars), tuple(classes), tuple(functions),
                    tuple(constants), tuple(aliases), calls, "torch" in text)
 
@@ -168,7 +169,7 @@ def _params(args: ast.arguments) -> list[ast.arg]:
     return list(args.posonlyargs) + list(args.args) + list(args.kwonlyargs)
 
 
-def _class(node: ast.ClassDef) -> ClassInfo:
+def _class(node: ast.ClassDef, walk: _Walker) -> ClassInfo:
     bases = tuple(b for b in (_dotted(x) for x in node.bases) if b)
     methods, params, attrs, facts = [], [], [], []
     reinit = False
@@ -177,22 +178,23 @@ def _class(node: ast.ClassDef) -> ClassInfo:
             methods.append(stmt.name)
             if stmt.name == "__init__":
                 params = _defaults(stmt.args)
-            direct = stmt.name != "forward" and _reinit(stmt)
+            calls = walk.nodes(stmt).calls
+            direct = stmt.name != "forward" and _reinit(calls)
             reinit = reinit or direct
-            facts.append((stmt.name, direct, _self_calls(stmt)))
+            facts.append((stmt.name, direct, _self_calls(calls)))
         elif isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name):
             attrs.append((stmt.targets[0].id, _source(stmt.value)))
         elif isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name) and stmt.value is not None:
             attrs.append((stmt.target.id, _source(stmt.value)))
     return ClassInfo(node.name, node.lineno, bases, tuple(methods), tuple(params), tuple(attrs),
-                     _mentions(node.body), reinit, tuple(facts))
+                     _mentions(node.body, walk), reinit, tuple(facts))
 
 
-def _self_calls(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> tuple[str, ...]:
-    """Methods the function calls on ``self`` or ``super()``."""
+def _self_calls(calls: list[ast.Call]) -> tuple[str, ...]:
+    """Methods a function (given by its calls) calls on ``self`` or ``super()``."""
     out: set[str] = set()
-    for node in ast.walk(fn):
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+    for node in calls:
+        if isinstance(node.func, ast.Attribute):
             owner = node.func.value
             if isinstance(owner, ast.Name) and owner.id == "self" or \
                     isinstance(owner, ast.Call) and isinstance(owner.func, ast.Name) and owner.func.id == "super":
@@ -209,7 +211,12 @@ def _defaults(args: ast.arguments) -> list[tuple[str, str]]:
 
 
 def _source(e: ast.expr) -> str:
+    dotted = _dotted(e)  # a name or an attribute chain: its text as ``ast.unparse`` writes it, without its cost
+    if dotted is not None:
+        return dotted
     try:
+        if isinstance(e, ast.Constant) and (e.value is None or type(e.value) in (bool, int)):
+            return repr(e.value)
         return ast.unparse(e)
     except Exception:  # noqa: BLE001 - exotic nodes: an unknown default
         return "?"
@@ -236,56 +243,131 @@ def _literal(e: ast.expr) -> object:
     return None
 
 
-def _mentions(body: list[ast.stmt]) -> tuple[str, ...]:
+def _mentions(body: list[ast.stmt], walk: _Walker) -> tuple[str, ...]:
     names: set[str] = set()
     for stmt in body:
-        for node in ast.walk(stmt):
-            t = type(node)
-            if t is ast.Name:
-                names.add(node.id)  # type: ignore[attr-defined]
-            elif t is ast.Attribute:
-                d = _dotted(node)  # type: ignore[arg-type]
-                if d and not d.startswith("self."):
-                    names.add(d)
+        nodes = walk.nodes(stmt)
+        names.update(n.id for n in nodes.names)
+        for node in nodes.attributes:
+            d = _dotted(node)
+            if d and not d.startswith("self."):
+                names.add(d)
     return tuple(sorted(names))
 
 
-def _reinit(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
-    """Does the function run init code over modules: ``apply``/``modules()``/an init helper on a module?"""
-    for node in ast.walk(fn):
-        if isinstance(node, ast.Call):
-            func = node.func
-            name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
-            if name in _REINIT_METHODS:
-                return True
-            if any(w in name.lower() for w in _INIT_WORDS) and name != "__init__" and node.args:
-                return True
+def _reinit(calls: list[ast.Call]) -> bool:
+    """Does a function (given by its calls) run init code over modules: ``apply``/``modules()``/an init helper on a module?"""
+    for node in calls:
+        func = node.func
+        name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
+        if name in _REINIT_METHODS:
+            return True
+        if any(w in name.lower() for w in _INIT_WORDS) and name != "__init__" and node.args:
+            return True
     return False
 
 
-def _calls(tree: ast.Module) -> list[CallSite]:
+def _calls(tree: ast.Module, walker: _Walker) -> list[CallSite]:
     """Calls that pass names (classes, factories, activation classes) to a named callee."""
     out: list[CallSite] = []
-
-    def walk(nodes: list[ast.stmt], scope: str) -> None:
-        for stmt in nodes:
-            if isinstance(stmt, ast.ClassDef):
-                walk(stmt.body, stmt.name)
-                continue
-            if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                walk(stmt.body, scope or stmt.name)
-                continue
-            for node in ast.walk(stmt):
-                if not isinstance(node, ast.Call):
-                    continue
-                callee = _dotted(node.func)
-                if callee is None or not node.args and not node.keywords:
-                    continue
-                names = [d for d in (_dotted(a) for a in node.args) if d]
-                names += [d for d in (_dotted(k.value) for k in node.keywords if k.arg) if d]
-                kwargs = tuple((k.arg, _source(k.value)) for k in node.keywords if k.arg)
-                if names or kwargs:
-                    out.append(CallSite(callee, scope, node.lineno, tuple(names), kwargs))
-
-    walk(tree.body, "")
+    _calls_in(tree.body, "", walker, out)
     return out
+
+
+def _calls_in(stmts: list[ast.stmt], scope: str, walker: _Walker, out: list[CallSite]) -> None:
+    for stmt in stmts:
+        if isinstance(stmt, ast.ClassDef):
+            _calls_in(stmt.body, stmt.name, walker, out)
+            continue
+        if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            _calls_in(stmt.body, scope or stmt.name, walker, out)
+            continue
+        for node in walker.nodes(stmt).calls:
+            callee = _dotted(node.func)
+            if callee is None or not node.args and not node.keywords:
+                continue
+            names = [d for d in (_dotted(a) for a in node.args) if d]
+            names += [d for d in (_dotted(k.value) for k in node.keywords if k.arg) if d]
+            kwargs = tuple((k.arg, _source(k.value)) for k in node.keywords if k.arg)
+            if names or kwargs:
+                out.append(CallSite(callee, scope, node.lineno, tuple(names), kwargs))
+
+
+@dataclass(frozen=True)
+class _Nodes:
+    """The calls, names and attributes under a statement (the statement itself included)."""
+
+    calls: list[ast.Call]
+    names: list[ast.Name]
+    attributes: list[ast.Attribute]
+
+
+class _Walker:
+    """Each statement of one file walked once: a class's mentions, its methods' facts and the file's calls
+    all read the same walks (``ast.walk`` over each, three times over, cost more than the parse)."""
+
+    def __init__(self) -> None:
+        self._memo: dict[int, _Nodes] = {}
+
+    def nodes(self, stmt: ast.stmt) -> _Nodes:
+        """A definition: its header (decorators, bases, parameters) then its body's statements; any other
+        statement breadth first, in ``ast.walk``'s order."""
+        key = id(stmt)
+        if key not in self._memo:
+            if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                header = [stmt] + [v for f in stmt._fields if f != "body" for v in _children(getattr(stmt, f, None))]
+                found = _breadth_first(header, first_leaf=True)
+                for inner in stmt.body:
+                    part = self.nodes(inner)
+                    found.calls.extend(part.calls)
+                    found.names.extend(part.names)
+                    found.attributes.extend(part.attributes)
+            else:
+                found = _breadth_first([stmt])
+            self._memo[key] = found
+        return self._memo[key]
+
+
+def _children(value: object) -> list[ast.AST]:
+    if isinstance(value, ast.AST):
+        return [value]
+    return [v for v in value if isinstance(v, ast.AST)] if isinstance(value, list) else []
+
+
+# Fields that never hold a node with calls or names under it (skipped by the walk).
+_LEAF_FIELDS = frozenset({"ctx", "op", "id", "attr", "name", "arg", "asname", "module", "level", "kind", "conversion",
+                          "type_comment", "is_async", "simple"})
+_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _breadth_first(roots: list[ast.AST], first_leaf: bool = False) -> _Nodes:
+    """The calls, names and attributes of ``roots`` and everything under them, in ``ast.walk``'s order
+    (``first_leaf``: the first root is only itself, its children are among the roots already)."""
+    calls: list[ast.Call] = []
+    names: list[ast.Name] = []
+    attributes: list[ast.Attribute] = []
+    todo = list(roots)
+    i = 0
+    while i < len(todo):
+        node = todo[i]
+        i += 1
+        t = type(node)
+        if t is ast.Call:
+            calls.append(node)  # type: ignore[arg-type]
+        elif t is ast.Name:
+            names.append(node)  # type: ignore[arg-type]
+            continue  # nothing under a name
+        elif t is ast.Attribute:
+            attributes.append(node)  # type: ignore[arg-type]
+        if i == 1 and first_leaf:
+            continue
+        fields = _FIELDS.get(t)
+        if fields is None:
+            fields = _FIELDS[t] = tuple(f for f in t._fields if f not in _LEAF_FIELDS)
+        for field in fields:
+            value = getattr(node, field, None)
+            if type(value) is list:
+                todo += [v for v in value if isinstance(v, ast.AST)]
+            elif isinstance(value, ast.AST):
+                todo.append(value)
+    return _Nodes(calls, names, attributes)

@@ -41,11 +41,20 @@ class Linker:
         self._imports = {m: dict(s.imports) for m, s in self.modules.items()}
         self._aliases = {m: dict(s.aliases) for m, s in self.modules.items()}
         self._memo: dict[str, Found | None] = {}
+        self._defined: dict[str, frozenset[str]] = {}  # path -> names of its classes and functions
+
+    def defines(self, summary: Summary, name: str) -> bool:
+        """Does the file define a class or function of that name?"""
+        names = self._defined.get(summary.path)
+        if names is None:
+            names = self._defined[summary.path] = frozenset(c.name for c in summary.classes) | \
+                frozenset(f.name for f in summary.functions)
+        return name in names
 
     def local(self, summary: Summary, name: str) -> str | None:
         """The qualified name a dotted name of ``summary``'s module refers to (a same-file definition included)."""
         root, _, rest = name.partition(".")
-        if summary.cls(root) is not None or summary.function(root) is not None:
+        if self.defines(summary, root):
             q = f"{summary.module}.{root}"
         elif root in self._imports.get(summary.module, {}):
             q = self._imports[summary.module][root]

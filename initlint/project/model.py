@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import ast
 from collections import OrderedDict
+from collections.abc import Iterable
 
 import libcst as cst
 
 from ..frontends.python.names import Names
+from ..frontends.python.syntax import parse_module
 from ..frontends.torch.context import Definition, Globals
 from ..frontends.torch.tables import WEIGHT_LAYERS, torch_nn_class
 from ..limits import parse_hazard, read_source
@@ -45,6 +47,9 @@ class ProjectModel:
         self.linker = Linker(summaries)
         self.conventions = conventions
         self._parsed: OrderedDict[str, Parsed | None] = OrderedDict()
+        self._kept: dict[str, Parsed | cst.Module] = {}  # linted files' own parses, for the files still to lint that import them
+        self._waiting: dict[str, set[str]] = {}  # file -> files still to lint (in this process) that import from it
+        self._sources: dict[str, set[str]] = {}
         self._subtrees: dict[str, tuple[tuple[str, tuple[str, ...]], ...]] = {}
         self._module_class: dict[str, bool] = {}
         self._ancestors: dict[str, tuple[str, ...]] = {}
@@ -58,6 +63,11 @@ class ProjectModel:
     # -- reading other files ------------------------------------------------------
 
     def parsed(self, summary: Summary) -> Parsed | None:
+        kept = self._kept.get(summary.path)
+        if kept is not None:
+            if isinstance(kept, cst.Module):
+                kept = self._kept[summary.path] = Parsed(summary, kept)  # read when first asked for
+            return kept
         if summary.path in self._parsed:
             self._parsed.move_to_end(summary.path)
             return self._parsed[summary.path]
@@ -67,13 +77,48 @@ class ProjectModel:
         # The gate linted files pass: libcst's native parser crashes on nesting it refuses.
         if text is not None and parse_hazard(text) is None:
             try:
-                parsed = Parsed(summary, cst.parse_module(text))
+                parsed = Parsed(summary, parse_module(text))
             except (cst.ParserSyntaxError, RecursionError):
                 parsed = None
         self._parsed[summary.path] = parsed
         if len(self._parsed) > MAX_PARSED:
             self._parsed.popitem(last=False)
         return parsed
+
+    def expect(self, paths: Iterable[str]) -> None:
+        """These files are linted next in this process: the files they import from keep their own lint's parse
+        until then (a whole-project run parses each file once, not again as context)."""
+        for path in paths:
+            for source in self.imports_from(path):
+                self._waiting.setdefault(source, set()).add(path)
+
+    def linted(self, path: str, module: cst.Module | None) -> None:
+        """``path`` was linted (``module``: its parse, None when it was not parsed): kept for the files still to
+        lint that import from it; the parses no file waits for any more are dropped."""
+        for source in self.imports_from(path):
+            waiting = self._waiting.get(source)
+            if waiting is not None:
+                waiting.discard(path)
+                if not waiting:
+                    del self._waiting[source]
+                    self._kept.pop(source, None)
+        if module is not None and path in self.linker.by_path and self._waiting.get(path):
+            self._kept[path] = module
+
+    def imports_from(self, path: str) -> set[str]:
+        """The other project files the file imports names (or modules) from."""
+        if path not in self._sources:
+            out: set[str] = set()
+            summary = self.linker.by_path.get(path)
+            for _local, q in summary.imports if summary is not None else ():
+                found = self.linker.resolve(q)
+                if found is not None:
+                    out.add(found.summary.path)
+                elif q in self.linker.modules:
+                    out.add(self.linker.modules[q].path)
+            out.discard(path)
+            self._sources[path] = out
+        return self._sources[path]
 
     def definition(self, qualified: str) -> Definition | None:
         found = self.linker.resolve(qualified)

@@ -1,7 +1,9 @@
 """One run's project (SPEC 8.32): index every file under the root, then say what each linted file depends on.
 
 The index is cached by content (one pickle per project root, see :mod:`initlint.cache`), so
-a run on one changed file summarises only that file. ``context_key`` is the digest of what
+a run on one changed file summarises only that file; a file whose size, modification time and
+module name are those it was indexed with is not even read (one modified within the last two
+seconds is always read: it may change again within the clock's resolution). ``context_key`` is the digest of what
 other files contribute to a file's analysis (the summaries of the modules it imports and of
 the classes it can reach), so a cached result is reused only while that context is unchanged.
 """
@@ -9,13 +11,14 @@ the classes it can reach), so a cached result is reused only while that context 
 from __future__ import annotations
 
 import hashlib
-from fnmatch import fnmatchcase
 import os
 import stat
+import time
+from fnmatch import fnmatchcase
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 
-from ..limits import read_source
+from ..limits import Checked, inspect_source, read_source
 from ..records import FileResult
 from ..rulebook import conventions
 from ..settings import Settings
@@ -23,6 +26,28 @@ from .index import FORMAT, Summary, decoded, summarise
 from .model import ProjectModel
 from .root import MAX_FILES, find_root, module_name, project_files
 from .view import View
+
+
+# The index keeps the ``ast`` trees of the files to lint, up to this much source, so that their lint does not
+# parse them again (a tree takes about 40 times its source's size).
+MAX_KEPT_TREES = 8 * 1024 * 1024
+
+
+# A file's (size, modification time in ns, module name) when indexed: the same stamp, the same content.
+Stamp = tuple[int, int, str]
+# A file modified this recently may be modified again within the clock's resolution: it is always read.
+RACY_NS = 2_000_000_000
+
+
+def _stamp(path: str, module: str, max_size: int) -> Stamp | None:
+    """The file's stamp; None for what is not a regular file within the size limit (read as before)."""
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    if not stat.S_ISREG(info.st_mode) or (max_size and info.st_size > max_size):
+        return None
+    return info.st_size, info.st_mtime_ns, module
 
 
 def _keras(summary: Summary) -> bool:
@@ -45,13 +70,28 @@ def _semantic(summary: Summary) -> str:
 class Session:
     """The project of one run: its model, and per file a view and a context digest."""
 
-    def __init__(self, root: str, model: ProjectModel, digests: dict[str, str],
-                 raw: dict[str, str] | None = None) -> None:
+    def __init__(self, root: str, model: ProjectModel, raw: dict[str, str] | None = None,
+                 checks: dict[str, tuple[Checked, int]] | None = None) -> None:
         self.root = root
         self.model = model
-        self._semantic = digests
+        self._semantic: dict[str, str] = {}  # path -> digest of its summary without positions, when first asked
         self._raw = raw or {}  # content digests: the Keras frontend reads other files' code, not their summaries
         self._keys: dict[str, str] = {}
+        self._checks = checks or {}
+
+    def __getstate__(self) -> dict[str, object]:
+        return {**self.__dict__, "_checks": {}}  # a spawned worker parses its files itself
+
+    def checked(self, path: str) -> Checked | None:
+        """(text, ``check_source(text)``) of a file to lint, as the index read it (once: the tree is then let go)."""
+        found = self._checks.pop(os.path.abspath(path), None)
+        return found[0] if found is not None else None
+
+    def parse_cost(self, path: str, text: str) -> int | None:
+        """libcst's estimated parse cost of a file to lint (:func:`initlint.limits.inspect_source`), if the index
+        measured this text."""
+        found = self._checks.get(os.path.abspath(path))
+        return found[1] if found is not None and found[0][0] == text else None
 
     @classmethod
     def open(cls, paths: Sequence[str], settings: Settings, store: object | None = None) -> Session | None:
@@ -77,27 +117,50 @@ class Session:
             if ap not in walked and regular:
                 files.append(ap)
         stored = store.load_index(root) if store is not None else {}  # type: ignore[attr-defined]
-        entries: dict[str, tuple[str, Summary | None]] = {}
+        entries: dict[str, tuple[str, Summary | None, Stamp | None]] = {}
         changed = False
+        linted = {os.path.abspath(p) for p in paths}
+        checks: dict[str, tuple[Checked, int]] = {}
+        budget = MAX_KEPT_TREES
+        settled = time.time_ns() - RACY_NS
         for path in files:
+            module, is_package = module_name(path)
+            stamp = _stamp(path, module, settings.max_file_size)
+            old = stored.get(path)
+            if stamp is not None and old is not None and len(old) == 3 and old[2] == stamp:
+                entries[path] = old  # unchanged since indexed: not even read
+                continue
             data = read_source(path, settings.max_file_size)  # never blocks on a FIFO swapped in since the walk
             if isinstance(data, str):
                 continue
-            module, is_package = module_name(path)
             digest = _digest(data + f"\0{module}\0{FORMAT}".encode())
-            old = stored.get(path)
-            if old is not None and old[0] == digest:
-                entries[path] = old
+            stamp = stamp if stamp is not None and stamp[1] < settled else None  # a file just written may change again
+            if old is not None and len(old) == 3 and old[0] == digest:
+                entries[path] = old if old[2] == stamp else (digest, old[1], stamp)
+                changed = changed or old[2] != stamp
                 continue
             changed = True
             text = decoded(data)
-            entries[path] = (digest, summarise(path, text, module, is_package) if text is not None else None)
+            tree = None
+            if text is not None and path in linted and len(data) <= budget:  # one ast parse for the index and the lint
+                hazard, tree, cost = inspect_source(text)
+                checks[path] = ((text, (hazard, tree)), cost)
+                budget -= len(data)
+                tree = tree if "\0" not in text else None  # the index does not read text with NUL
+            entries[path] = (digest, summarise(path, text, module, is_package, tree) if text is not None else None, stamp)
         if store is not None and (changed or len(entries) != len(stored)):
             store.save_index(root, entries)  # type: ignore[attr-defined]
-        summaries = [s for _d, s in entries.values() if s is not None]
+        summaries = [s for _d, s, _stamp in entries.values() if s is not None]
         model = ProjectModel(root, summaries, conventions(settings.conventions))
-        return cls(root, model, {s.path: _semantic(s) for s in summaries},
-                   {path: digest for path, (digest, summary) in entries.items() if summary is not None})
+        raw = {path: digest for path, (digest, summary, _stamp) in entries.items() if summary is not None}
+        return cls(root, model, raw, checks)
+
+    def semantic(self, path: str) -> str:
+        """The digest of a file's summary without positions ("" when the index has none)."""
+        if path not in self._semantic:
+            summary = self.model.linker.by_path.get(path)
+            self._semantic[path] = _semantic(summary) if summary is not None else ""
+        return self._semantic[path]
 
     def view(self, path: str) -> View | None:
         summary = self.model.linker.by_path.get(os.path.abspath(path))
@@ -132,7 +195,7 @@ class Session:
                 if anc is not None:
                     modules.add(anc.summary.path)
         modules.discard(path)
-        parts = [summary.module] + [f"{m}:{self._semantic.get(m, '')}" for m in sorted(modules)]
+        parts = [summary.module] + [f"{m}:{self.semantic(m)}" for m in sorted(modules)]
         if _keras(summary):
             parts += [f"{m}:{self._raw.get(m, '')}" for m in sorted(self._keras_context(summary) - {path})]
         self._keys[path] = _digest("\n".join(parts).encode())

@@ -15,11 +15,15 @@ class View:
         self.summary = summary
         self.module = summary.module
         self.package = summary.package
+        self._definitions: dict[str, Definition | None] = {}
 
     def definition(self, qualified: str) -> Definition | None:
-        if qualified.startswith(self.module + ".") and qualified.count(".") == self.module.count(".") + 1:
-            return None  # the linted file's own classes are interpreted as its own
-        return self.model.definition(qualified)
+        """The other file's class or function (asked for at every use of a name: read once per file)."""
+        if qualified not in self._definitions:
+            own = qualified.startswith(self.module + ".") and qualified.count(".") == self.module.count(".") + 1
+            # the linted file's own classes are interpreted as its own
+            self._definitions[qualified] = None if own else self.model.definition(qualified)
+        return self._definitions[qualified]
 
     def is_module_class(self, qualified: str) -> bool:
         return self.model.is_module_class(qualified)

@@ -16,6 +16,7 @@ from ...records import Activation
 from ...rulebook import activation_family
 from ..python.names import dotted
 from . import initializers as keras_init
+from .dims import width
 from .graph import MISSING, Bag, Layer, Opaque, Shape, UnitRef, Value, argument
 from .layer_args import activation, activation_layer, initializer
 from .program import Program, Site
@@ -217,6 +218,9 @@ class LayerBuilder:
         layer.role, layer.spec = "weight", spec
         scope.deps = set()
         geometry = {p: scope.literal(argument(call, p, i)) for i, p in enumerate(spec.params) if p != "activation"}
+        for i, p in enumerate(spec.params):  # a width in a parameter: known relative to others (Dense(4 * dim))
+            if p in ("units", "filters") and geometry.get(p) is MISSING:
+                geometry[p] = width(scope, argument(call, p, i)) or MISSING
         for key in ("groups", "depth_multiplier", "padding", "strides", "data_format", "input_dim", "dilation_rate"):
             if key not in geometry:
                 geometry[key] = scope.literal(argument(call, key, -1))

@@ -39,10 +39,11 @@ class Consumer:
     normalized: bool = False
     residual: bool = False
     reason: str = ""
+    soft: bool = False  # a use lost where branches meet: the reason only when nothing else consumes the output
 
     def under(self, normalized: bool, residual: bool) -> Consumer:
         if (normalized and not self.normalized) or (residual and not self.residual):
-            return Consumer(self.act, self.normalized or normalized, self.residual or residual, self.reason)
+            return replace(self, normalized=self.normalized or normalized, residual=self.residual or residual)
         return self
 
 
@@ -80,7 +81,7 @@ class Consumers:
                         found[item.under(*flags)] = None
                     else:
                         todo.append((item[0], item[1], *flags, item[2]))
-        return list(found)
+        return [c for c in found if not c.soft] or list(found)
 
     def step(self, graph: Graph, uid: int, node: Node, nid: int, calls: Calls) -> list[Consumer | Step]:
         """What one user of a tensor is: a final consumer, or where the search goes on."""
@@ -108,6 +109,8 @@ class Consumers:
             return [(graph, uid, calls)]
         if op == "output":
             return [Consumer(HEAD)]
+        if op == "lost":
+            return [Consumer(reason=node.what, soft=True)]
         if op == "return":
             if calls:  # back to the call that entered this unit
                 (caller, site), rest = calls[-1], calls[:-1]
@@ -298,9 +301,25 @@ def combine(found: list[Consumer]) -> tuple[Activation | None, bool, bool, str]:
             return None, False, False, c.reason
     acts = [c.act for c in found if c.act is not None]
     kinds = {(a.family, a.slope) for a in acts}
-    if len(kinds) > 1:
+    if len(kinds) > 1:  # several consumers: see :func:`alternatives`
         names = sorted({a.name for a in acts})
         return None, False, False, f"consumed by different activations ({', '.join(names)})"
     act = replace(acts[0], reaches_weight=any(a.reaches_weight for a in acts))
     # A normalization on any path lowers the findings: the lenient reading (precision first).
     return act, any(c.normalized for c in found), any(c.residual for c in found), ""
+
+
+def alternatives(found: list[Consumer]) -> list[tuple[Activation, bool, bool]]:
+    """Each distinct consumer of an output as (activation, normalized, residual), all named by every name.
+
+    The record of such a layer stands for all of them only where the rules say the same of each
+    (the frontend asks the engine); otherwise the layer is unresolved ("consumed by different ...").
+    """
+    acts = [c for c in found if c.act is not None]
+    name = "/".join(sorted({c.act.name for c in acts if c.act is not None}))
+    out: dict[tuple[object, ...], tuple[Activation, bool, bool]] = {}
+    for c in acts:
+        assert c.act is not None
+        key = (c.act.family, c.act.slope, c.act.reaches_weight, c.normalized, c.residual)
+        out.setdefault(key, (replace(c.act, name=name), c.normalized, c.residual))
+    return list(out.values())

@@ -1,4 +1,5 @@
-"""A std written as a size of the code: ``RandomNormal(stddev=hidden_dim ** -0.5)`` (SPEC 4: understood numerically).
+"""Sizes the code writes but does not fix: a std ``RandomNormal(stddev=hidden_dim ** -0.5)`` (SPEC 4: understood
+numerically), and widths ``Dense(4 * dim)`` in a parameter without a literal value (:func:`width`).
 
 When the size is not a literal, the std still says which formula it is if the size is the layer's
 own ``units``/``filters`` (its fan_out) or those of the weight layer that feeds it (its fan_in):
@@ -9,13 +10,15 @@ cannot read.
 
 from __future__ import annotations
 
+from fractions import Fraction
+
 import libcst as cst
 
 from ...formulas import TRUNCNORM_STD_2
 from ...records import InitSpec
 from ..python.names import dotted
 from . import initializers as keras_init
-from .graph import Layer, Lit, Param, argument, scalar
+from .graph import Layer, Lit, Param, Sym, argument, scalar
 from .scope import Reading, Scope
 from .tables import qualified_class
 
@@ -105,3 +108,41 @@ def _sqrt_of(scope: Scope, expr: cst.BaseExpression) -> cst.BaseExpression | Non
     if isinstance(expr, cst.Call) and len(expr.args) == 1 and (dotted(expr.func) or "").rpartition(".")[2] == "sqrt":
         return expr.args[0].value
     return None
+
+
+MAX_WIDTH_DEPTH = 8
+
+
+def width(scope: Scope, expr: cst.BaseExpression | None, depth: int = 0) -> Sym | None:
+    """A layer's ``units``/``filters`` as a multiple of a parameter without a default: ``dim``, ``self.dim``
+    (bound to ``dim`` or ``int(dim)``), ``4 * dim``, ``dim * 4``, ``dim // 2``; else None.
+
+    Only parameters: within one call of a unit a parameter has one value, where a loop variable or an
+    expression such as ``dims[i]`` may take several.
+    """
+    if expr is None or depth > MAX_WIDTH_DEPTH:
+        return None
+    place = scope.follow(expr, Reading())
+    found, where = place.expr, place.scope
+    if isinstance(found, cst.Call) and dotted(found.func) == "int" and len(found.args) == 1 \
+            and found.args[0].keyword is None and not found.args[0].star:
+        return width(where, found.args[0].value, depth + 1)
+    if isinstance(found, cst.BinaryOperation) and isinstance(found.operator, (cst.Multiply, cst.FloorDivide)):
+        right = _positive(where.literal(found.right, Reading()))
+        if isinstance(found.operator, cst.FloorDivide):
+            inner = width(where, found.left, depth + 1) if right else None
+            return inner // right if inner is not None and right else None
+        left = _positive(where.literal(found.left, Reading()))
+        inner = width(where, found.right if left else found.left, depth + 1) if left or right else None
+        factor = left or right
+        return inner * factor if inner is not None and factor else None
+    if isinstance(found, (cst.Name, cst.Attribute)):
+        key = dotted(found)
+        bound = where.lookup(key) if key is not None else None
+        if isinstance(bound, Param) and bound.default is None:
+            return Sym(Fraction(1), bound.key)
+    return None
+
+
+def _positive(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None

@@ -22,6 +22,7 @@ from .graph import (
     Node,
     Param,
     UnitRef,
+    Units,
     Value,
     argument,
     fans_of,
@@ -232,6 +233,9 @@ class Values:
                 nid = self.enter(f"{bound.name}()", call, record=False)
                 self.graph.nodes[nid].param = bound
                 return nid
+        if isinstance(bound, Units) and all(self.plain_function(n) for n in bound.names):
+            called = [self.unit_call(n, call) for n in bound.names]  # either function: both consume the tensors
+            return self.graph.add(Node("phi", tuple(v for v in called if isinstance(v, int))))
         if isinstance(bound, UnitRef):
             units = scope.top.units
             unit = units.get(bound.name) if bound.name in units else None
@@ -313,6 +317,13 @@ class Values:
         if func is None:
             return self.graph.add(Node("unknown", tuple(tensors), expr=call))
         return self.graph.add(Node("unknown", tuple(tensors), what=f"consumed by {func}()"))
+
+    def plain_function(self, name: str) -> bool:
+        """Whether ``name`` is a function of this file that computes on tensors (not a class or layer factory)."""
+        factory = self.program.graphs.get(name)
+        return (name in self.scope.top.units and not isinstance(self.scope.top.units[name], cst.ClassDef)
+                and self.program.unit_kinds.get(name) not in ("model", "layer", "other")
+                and not (factory is not None and factory.returned_layer is not None))
 
     def unit_call(self, unit: str, call: cst.Call) -> Value:
         """A call of a helper function (of this file or the project): tensors bind to its parameters."""

@@ -16,7 +16,7 @@ from ..python.names import Names, dotted
 from ..python.syntax import suite
 from .construct import rescope
 from .expressions import Values
-from .graph import Alias, Bag, Graph, Layer, Lit, Node, Param, UnitRef, Value
+from .graph import Alias, Bag, Graph, Layer, Lit, Node, Param, UnitRef, Units, Value
 from .program import Program, TopLevel
 from .scope import Scope
 from .tables import qualified_class
@@ -164,6 +164,9 @@ class Flow:
         out: dict[str, Value] = {}
         for key in dict.fromkeys(k for env in ends for k in env):
             values = [env[key] for env in ends if key in env]
+            local = "." not in key  # ``self.x`` may hold another method's tensors (class envs): left as they were
+            if local and any(isinstance(v, int) for v in values):  # None on one branch, a tensor on another: the tensor
+                values = [v for v in values if v != Lit(None)]
             if any(isinstance(v, int) for v in values):
                 # a parameter left untouched on one branch is the same tensor as its node on another
                 values = [self.scope.param_node(v.name) if isinstance(v, Param) else v for v in values]
@@ -178,11 +181,18 @@ class Flow:
                 out[key] = self.graph.add(Node("phi", inputs, shapes.pop() if len(shapes) == 1 else None))
             elif all(isinstance(v, Lit) for v in values) and len({repr(v) for v in values}) == 1:
                 out[key] = first
+            elif all(isinstance(v, (UnitRef, Units)) for v in values):  # one function or another: either is called
+                out[key] = Units(tuple(dict.fromkeys(
+                    n for v in values for n in (v.names if isinstance(v, Units) else (v.name,)))))  # type: ignore[union-attr]
             elif all(isinstance(v, Layer) for v in values):  # built one way or another: either is applied
                 items = [i for v in values for i in (v.items if v.role == "choice" else [v])]  # type: ignore[union-attr]
                 out[key] = Layer("choice", "", None, self.scope.stmt, self.scope.name, items=list(dict.fromkeys(items)))
             else:
                 out[key] = None
+                tensors = tuple(dict.fromkeys(v for v in values if isinstance(v, int)))
+                if tensors and local:  # a tensor on one branch, what the analysis does not follow on another
+                    self.graph.add(Node("lost", tensors, what=f"{key} is, after a branch, this tensor or a value "
+                                                              "the analysis does not follow"))
         return out
 
     def small(self, small: cst.BaseSmallStatement) -> None:
@@ -270,7 +280,7 @@ class Flow:
         what a call site passes for it is seen through the attribute; an expression the flow does not
         evaluate (``TruncatedNormal(stddev=std)``) is kept to be read where it was written.
         """
-        if isinstance(value, (Layer, Lit, UnitRef, Bag)):
+        if isinstance(value, (Layer, Lit, UnitRef, Units, Bag)):
             return value
         if isinstance(value, int) and self.graph.nodes[value].op == "unit" and not self.graph.nodes[value].inputs:
             value = None  # ``init = make_initializer(0.02)``: a call given no tensor returns a setting
@@ -418,8 +428,8 @@ def _inherit(top: TopLevel, program: Program, cls: cst.ClassDef, scope: Scope, h
         scope.base = found
         foreign = other is not program
         for key, value in other.class_envs.get(name, {}).items():
-            if not (foreign and isinstance(value, (Layer, UnitRef, Bag))):
-                scope.env.setdefault(key, value)
+            if not (foreign and isinstance(value, (Layer, UnitRef, Bag))):  # a base's tensors are of its graph
+                scope.env.setdefault(key, None if isinstance(value, int) and not isinstance(value, bool) else value)
         if not has_init:
             module = other.top.module if other.top is not None else ""
             program.signatures[f"{cls.name.value}.__init__"] = other.signatures.get(f"{name}.__init__", ())

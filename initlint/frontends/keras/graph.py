@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from fractions import Fraction
 from typing import Any, Union
 
 import libcst as cst
@@ -18,7 +19,7 @@ from ...records import Activation, InitSpec
 from .tables import GLOBAL_POOLING_PREFIX, WeightLayer
 
 
-Shape = Union[tuple[Union[int, None], ...], None]
+Shape = Union[tuple[Union[int, "Sym", None], ...], None]
 MISSING = object()
 
 
@@ -74,6 +75,30 @@ class Param:
 
 
 @dataclass(frozen=True)
+class Sym:
+    """A width the code writes but does not fix: ``coef`` times a parameter without a default (``4 * dim``).
+
+    Two widths in one parameter are in a known ratio: the fans of a layer between them decide SPEC 8.3
+    for fan-scaled initializers, whose variance ratios do not depend on the parameter's value.
+    """
+
+    coef: Fraction
+    key: ParamKey
+
+    def __mul__(self, other: object) -> Sym:
+        if isinstance(other, int) and not isinstance(other, bool) and other > 0:
+            return Sym(self.coef * other, self.key)
+        return NotImplemented
+
+    __rmul__ = __mul__
+
+    def __floordiv__(self, other: object) -> Sym:  # ``dim // 2``: the ratio, up to the rounding
+        if isinstance(other, int) and not isinstance(other, bool) and other > 0:
+            return Sym(self.coef / other, self.key)
+        return NotImplemented
+
+
+@dataclass(frozen=True)
 class Lit:
     value: object
 
@@ -81,6 +106,13 @@ class Lit:
 @dataclass(frozen=True)
 class UnitRef:
     name: str
+
+
+@dataclass(frozen=True)
+class Units:
+    """A name bound to one function or another on different branches (``act = relu if m else hard_swish``)."""
+
+    names: tuple[str, ...]
 
 
 @dataclass(frozen=True, eq=False)
@@ -125,7 +157,7 @@ class Bag:
         self.items.append(item)
 
 
-Value = Union[int, Layer, Param, Lit, UnitRef, Alias, Bag, None]
+Value = Union[int, Layer, Param, Lit, UnitRef, Units, Alias, Bag, None]
 
 
 @dataclass
@@ -176,8 +208,8 @@ class Application:
     graph: Graph
     node: int
     layer: Layer
-    fan_in: int | None
-    fan_out: int | None
+    fan_in: int | Sym | None
+    fan_out: int | Sym | None
     fan_deps: Deps = NO_DEPS
 
 
@@ -236,12 +268,16 @@ def argument(call: cst.Call, keyword: str, index: int) -> cst.BaseExpression | N
     return None
 
 
-def _ints(value: object, rank: int) -> tuple[int, ...] | None:
-    if isinstance(value, int) and not isinstance(value, bool):
-        return (value,) * rank
-    if isinstance(value, tuple) and len(value) == rank and all(isinstance(v, int) for v in value):
-        return value  # type: ignore[return-value]
+def _ints(value: object, rank: int, least: int = 1) -> tuple[int, ...] | None:
+    """``value`` as ``rank`` ints of at least ``least`` (sizes and strides are positive), else None."""
+    values = (value,) * rank if isinstance(value, int) else value
+    if isinstance(values, tuple) and len(values) == rank and all(_int_at_least(v, least) for v in values):
+        return values
     return None
+
+
+def _int_at_least(value: object, least: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= least
 
 
 def _conv_length(n: int | None, k: int, s: int, d: int, padding: object, transpose: bool) -> int | None:
@@ -254,6 +290,11 @@ def _conv_length(n: int | None, k: int, s: int, d: int, padding: object, transpo
         return -(-n // s)
     span = (k - 1) * d + 1
     return (n - span) // s + 1 if n >= span else None
+
+
+def spatial_dims(shape: tuple[int | Sym | None, ...]) -> tuple[int | None, ...]:
+    """The dims before the channels, as numbers (a width in a parameter is a channel count only)."""
+    return tuple(d if isinstance(d, int) else None for d in shape[:-1])
 
 
 def _spatial(lead: tuple[int | None, ...], g: dict[str, object], rank: int, transpose: bool) -> tuple[int | None, ...]:
@@ -280,7 +321,7 @@ def _first(g: dict[str, object], *keys: str, default: object) -> object:
     return default
 
 
-def fans_of(layer: Layer, shape: Shape) -> tuple[int | None, int | None, Shape]:
+def fans_of(layer: Layer, shape: Shape) -> tuple[int | Sym | None, int | Sym | None, Shape]:
     """(fan_in, fan_out, output shape) by Keras' compute_fans on the layer's kernel layout."""
     spec, g = layer.spec, layer.geometry
     assert spec is not None
@@ -288,15 +329,19 @@ def fans_of(layer: Layer, shape: Shape) -> tuple[int | None, int | None, Shape]:
         shape = layer.input_shape
     channels_first = g.get("data_format") == "channels_first"
     cin = shape[-1] if shape and not channels_first else None
-    lead: tuple[int | None, ...] = tuple(shape[:-1]) if shape else (None,)
+    lead = spatial_dims(shape) if shape else (None,)
 
     def count(key: str, default: object = MISSING) -> int | None:
         value = g.get(key, MISSING)
         value = default if value in (MISSING, None) else value
         return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
 
+    def width(key: str) -> int | Sym | None:
+        value = g.get(key)
+        return value if isinstance(value, Sym) else count(key)
+
     if spec.geometry == "dense":
-        units = count("units")
+        units = width("units")
         return cin, units, lead + (units,)
     if spec.geometry == "embedding":
         return None, None, (shape or (None,)) + (count("output_dim"),)
@@ -305,7 +350,7 @@ def fans_of(layer: Layer, shape: Shape) -> tuple[int | None, int | None, Shape]:
     kernel = _ints(g.get("kernel_size"), spec.rank)
     rf = math.prod(kernel) if kernel else None
     spatial = _spatial(lead, g, spec.rank, spec.geometry == "transpose")
-    filters = count("filters")
+    filters = width("filters")
     if spec.geometry == "conv":
         groups = count("groups", 1)
         fi = cin // groups * rf if cin and groups and rf else None
@@ -346,7 +391,7 @@ def pass_shape(layer: Layer, shapes: list[Shape]) -> Shape:
         if layer.geometry.get("keepdims") is True:
             return tuple(None for _ in shape[:-1]) + (shape[-1],)
         return (shape[-1],)
-    lead, rank = shape[:-1], len(shape) - 1
+    lead, rank = spatial_dims(shape), len(shape) - 1
     g = layer.geometry
     if "Pool" in cls:
         size = _ints(_first(g, "pool_size", "arg0", default=2), rank)
@@ -360,10 +405,11 @@ def pass_shape(layer: Layer, shapes: list[Shape]) -> Shape:
         if size:
             return tuple(n * k if n is not None else None for n, k in zip(lead, size)) + (shape[-1],)
     if cls.startswith(("ZeroPadding", "Cropping")):
-        pad = _ints(_first(g, "padding", "cropping", "arg0", default=1), rank)
+        pad = _ints(_first(g, "padding", "cropping", "arg0", default=1), rank, least=0)
         sign = 1 if cls.startswith("ZeroPadding") else -1
         if pad:
-            return tuple(n + sign * 2 * p if n is not None else None for n, p in zip(lead, pad)) + (shape[-1],)
+            sizes = (n + sign * 2 * p if n is not None else None for n, p in zip(lead, pad))
+            return tuple(n if n is None or n > 0 else None for n in sizes) + (shape[-1],)
     if "Pool" in cls or cls.startswith(("ZeroPadding", "Cropping", "UpSampling")):
         return tuple(None for _ in lead) + (shape[-1],)
     if cls == "Permute":

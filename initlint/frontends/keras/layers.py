@@ -27,7 +27,9 @@ Never imports keras or tensorflow: the file is only parsed.
 
 from __future__ import annotations
 
+import math
 from collections import OrderedDict
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 import libcst as cst
@@ -36,22 +38,30 @@ from ...limits import parse_hazard
 from ...records import Activation, InitSpec, LayerRecord, Origin
 from ...settings import Settings
 from ..python.source import SourceFile
+from ..python.syntax import parse_module
 from .context import KerasProject
-from .consumers import Consumers, combine
+from .consumers import Consumer, Consumers, alternatives, combine
 from .dims import dimensional_init
 from .flow import read
-from .graph import Application, Graph, Layer
+from .graph import Application, Graph, Layer, Sym
 from .paths import Decision, Paths
 from .program import Program, TopLevel
 from .tables import DROPOUT_LAYERS
 
 
-def records(source: SourceFile, project: KerasProject | None = None) -> list[LayerRecord]:
-    """One record per Keras weight layer (and per Dropout site) of the file (``project``: the rest, SPEC 8.32)."""
+Agreement = Callable[[Sequence[LayerRecord], Settings], bool]  # whether the rules say the same of each record
+
+
+def records(source: SourceFile, project: KerasProject | None = None, agree: Agreement | None = None) -> list[LayerRecord]:
+    """One record per Keras weight layer (and per Dropout site) of the file (``project``: the rest, SPEC 8.32).
+
+    ``agree`` (the engine's :func:`~initlint.engine.same_judgement`): a layer whose output reaches
+    consumers of different activations is judged when the rules say the same whichever is taken.
+    """
     text = source.text
     if "keras" not in text and "tensorflow" not in text:
         return []
-    return KerasFile(source, project).records()
+    return KerasFile(source, project, agree).records()
 
 
 # -- the file -------------------------------------------------------------------------------
@@ -60,8 +70,9 @@ def records(source: SourceFile, project: KerasProject | None = None) -> list[Lay
 class KerasFile:
     """One module read into graphs (by :func:`.flow.read`), its consumers resolved into records."""
 
-    def __init__(self, source: SourceFile, project: KerasProject | None = None) -> None:
+    def __init__(self, source: SourceFile, project: KerasProject | None = None, agree: Agreement | None = None) -> None:
         self.source = source
+        self.agree = agree
         opener = (lambda module: other_program(project, source.settings, module)) if project is not None else None
         self.top = TopLevel.scan(source, project, opener)
         self.program = read(self.top)
@@ -85,7 +96,7 @@ class KerasFile:
         for layer in program.layers:
             if layer.role == "weight" and id(layer) not in applied:
                 built.append(self._unapplied(layer))
-        out = _dedupe(built)
+        out = _dedupe(built, self._agrees)
         # The network a Dropout belongs to is its scope: the model variable, function or class.
         selu = {r.scope for r in out if r.activation is not None and r.activation.family == "selu"}
         for _, layer in program.dropouts:
@@ -100,7 +111,7 @@ class KerasFile:
             return self.source.origin(self.source.module)
         return self.source.origin(layer.stmt, layer.call)
 
-    def _base(self, layer: Layer, fan_in: int | None, fan_out: int | None,
+    def _base(self, layer: Layer, fan_in: int | Sym | None, fan_out: int | Sym | None,
               before: Layer | None = None) -> tuple[LayerRecord, Decision]:
         assert layer.spec is not None
         decision = self.paths.decided(layer)
@@ -109,9 +120,12 @@ class KerasFile:
             if sized is not None:
                 decision = replace(decision, init=sized, reason="", init_only=False)
         init = decision.init if isinstance(decision.init, InitSpec) else None
+        if init is not None and decision.callers and not init.note and init.source != "default":  # SPEC 8.32
+            init = replace(init, note=f"as built by {', '.join(decision.callers)}")
+        fan_in, fan_out, unit = record_fans(fan_in, fan_out)
         record = LayerRecord(
             name=f"{layer.scope}.{layer.name}", kind=layer.spec.kind, framework="keras",
-            origin=self._origin(layer), fan_in=fan_in, fan_out=fan_out, init=init, scope=layer.scope,
+            origin=self._origin(layer), fan_in=fan_in, fan_out=fan_out, fan_unit=unit, init=init, scope=layer.scope,
             unresolved=decision.reason, kernel_arg=layer.spec.kernel_arg,
         )
         return record, decision
@@ -122,7 +136,7 @@ class KerasFile:
         record, decision = self._base(layer, app.fan_in, app.fan_out, before)
         record = replace(record, traced=True, upstream=self._origin(before) if before is not None else None)
         if self.paths.overridden(app.fan_deps | layer.fan_deps):
-            record = replace(record, fan_in=None, fan_out=None)  # a caller passes other sizes
+            record = replace(record, fan_in=None, fan_out=None, fan_unit="")  # a caller passes other sizes
         if layer.spec is not None and layer.spec.kind == "embedding":
             return replace(record, unresolved="")  # exempt from pairing: nothing to resolve
         if record.unresolved:
@@ -130,10 +144,22 @@ class KerasFile:
         if isinstance(decision.act, Activation):
             act = replace(decision.act, reaches_weight=self.consumers.reaches_weight(app.graph, app.node))
             return replace(record, activation=act)
-        act, normalized, residual, reason = combine(self.consumers.of(app.graph, app.node))
+        found = self.consumers.of(app.graph, app.node)
+        act, normalized, residual, reason = combine(found)
         if act is None:
-            return replace(record, unresolved=record.unresolved or reason)
+            return self._settled(record, found) or replace(record, unresolved=record.unresolved or reason)
         return replace(record, activation=act, normalized=normalized, residual_end=residual)
+
+    def _settled(self, record: LayerRecord, found: list[Consumer]) -> LayerRecord | None:
+        """A layer whose output reaches several consumers, judged as one where every one draws the same verdict."""
+        if any(c.act is None for c in found):
+            return None
+        options = [replace(record, activation=act, normalized=norm, residual_end=res)
+                   for act, norm, res in alternatives(found)]
+        return options[0] if len(options) > 1 and self._agrees(options) else None
+
+    def _agrees(self, options: Sequence[LayerRecord]) -> bool:
+        return self.agree is not None and self.agree(options, self.source.settings)
 
     def upstream(self, graph: Graph, nid: int) -> Layer | None:
         """The weight layer whose output reaches this one through activations and transparent ops only (SPEC 8.34).
@@ -186,7 +212,7 @@ def other_program(project: KerasProject, settings: Settings, module: str) -> Pro
     if view is not None and found is not None and parse_hazard(found[1]) is None:
         path, text = found
         try:
-            source = SourceFile(path, text, cst.parse_module(text), settings)
+            source = SourceFile(path, text, parse_module(text), settings)
         except (cst.ParserSyntaxError, RecursionError, UnicodeEncodeError):
             source = None
         if source is not None:
@@ -197,7 +223,7 @@ def other_program(project: KerasProject, settings: Settings, module: str) -> Pro
     return program
 
 
-def _dedupe(items: list[LayerRecord]) -> list[LayerRecord]:
+def _dedupe(items: list[LayerRecord], agree: Callable[[Sequence[LayerRecord]], bool] | None = None) -> list[LayerRecord]:
     """One record per construction site: a loop or a shared layer applied twice is one layer."""
     groups: dict[tuple[object, ...], list[LayerRecord]] = {}
     for r in items:
@@ -208,10 +234,12 @@ def _dedupe(items: list[LayerRecord]) -> list[LayerRecord]:
         if len(group) == 1:
             out.append(first)
             continue
-        if len({r.fan_in for r in group}) > 1:
+        if len({(r.fan_in, r.fan_unit) for r in group}) > 1:
             first = replace(first, fan_in=None)  # e.g. a loop: the first iteration's input differs
-        if len({r.fan_out for r in group}) > 1:
+        if len({(r.fan_out, r.fan_unit) for r in group}) > 1:
             first = replace(first, fan_out=None)
+        if first.fan_unit and (first.fan_in is None or first.fan_out is None):
+            first = replace(first, fan_in=None, fan_out=None, fan_unit="")  # one multiple alone says nothing
         if len({r.upstream for r in group}) > 1:
             first = replace(first, upstream=None)
         acts = {(r.activation.family, r.activation.slope) if r.activation else None for r in group}
@@ -219,7 +247,8 @@ def _dedupe(items: list[LayerRecord]) -> list[LayerRecord]:
         if reasons:
             first = replace(first, activation=None, unresolved=reasons[0])
         elif len(acts) > 1:
-            first = replace(first, activation=None, unresolved="consumed by different activations on different uses")
+            first = _agreed(first, group, agree) or replace(
+                first, activation=None, unresolved="consumed by different activations on different uses")
         else:
             first = replace(first, normalized=any(r.normalized for r in group),
                             residual_end=any(r.residual_end for r in group),
@@ -227,3 +256,23 @@ def _dedupe(items: list[LayerRecord]) -> list[LayerRecord]:
         out.append(first)
     return out
 
+
+def _agreed(first: LayerRecord, group: list[LayerRecord],
+            agree: Callable[[Sequence[LayerRecord]], bool] | None) -> LayerRecord | None:
+    """One site applied several times with different consumers, judged as one where each use draws the same verdict."""
+    if agree is None:
+        return None
+    name = "/".join(sorted({n for r in group if r.activation is not None for n in r.activation.name.split("/")}))
+    options = [replace(r, activation=replace(r.activation, name=name), fan_in=first.fan_in, fan_out=first.fan_out,
+                       upstream=first.upstream) for r in group if r.activation is not None]
+    return options[0] if agree(options) else None
+
+
+def record_fans(fan_in: int | Sym | None, fan_out: int | Sym | None) -> tuple[int | None, int | None, str]:
+    """Fans for a record: numbers; or, both multiples of one parameter ``d``, the integer multiples and ``d``
+    (``d/2`` where a multiple is a half); a multiple beside a number or another parameter is unknown."""
+    if isinstance(fan_in, Sym) and isinstance(fan_out, Sym) and fan_in.key == fan_out.key:
+        den = math.lcm(fan_in.coef.denominator, fan_out.coef.denominator)
+        name = fan_in.key[2] if den == 1 else f"{fan_in.key[2]}/{den}"
+        return int(fan_in.coef * den), int(fan_out.coef * den), name
+    return (fan_in if isinstance(fan_in, int) else None), (fan_out if isinstance(fan_out, int) else None), ""

@@ -189,8 +189,8 @@ class Paths:
         for module, unit, name in sorted(deps):
             params = self.signature(module, unit)
             param = next((p for p in params if p.name == name), None)
-            if param is None:
-                continue
+            if param is None or param.default is None:
+                continue  # no default: a size in it is a multiple of the parameter (.dims.width), whatever is passed
             default = literal_default(param)
             for site in self.sites(module, unit):
                 binding = site.scope.bind_args(params, site.call).get(param.key, DEFAULT)

@@ -136,7 +136,8 @@ QUERY_FUNCTIONS = frozenset({
 })
 
 # Python builtins that read a tensor without computing with it.
-BUILTIN_QUERIES = frozenset({"len", "getattr", "hasattr", "isinstance", "type", "id", "print", "repr", "str"})
+BUILTIN_QUERIES = frozenset({"len", "getattr", "hasattr", "isinstance", "type", "id", "print", "repr", "str", "int", "float",
+                             "bool"})  # a Python scalar of a size (``self.dim = int(dim)``), no tensor
 
 # Products of tensors (attention scores, attention-weighted values, ``x @ kernel``): every operand is
 # consumed linearly (SPEC 4: attention consumers are ``linear``); einsum of one operand is a permutation.

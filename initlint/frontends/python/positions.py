@@ -119,8 +119,8 @@ class Locator:
 
 
 def _small_statements(stmt: cst.CSTNode) -> Sequence[cst.CSTNode]:
-    if isinstance(stmt, cst.SimpleStatementLine):
-        return stmt.body
+    if type(stmt) is cst.SimpleStatementLine:  # exact types: libcst nodes are ABCs, isinstance on them is slow
+        return stmt.body  # type: ignore[attr-defined]
     return [stmt]
 
 
@@ -129,7 +129,7 @@ def _align_block(ours: Sequence[cst.CSTNode], theirs: Sequence[ast.AST], out: di
     if len(flat) != len(theirs):
         return
     for stmt in ours:
-        if isinstance(stmt, cst.SimpleStatementLine):
+        if type(stmt) is cst.SimpleStatementLine:
             out[id(stmt)] = theirs[flat.index(stmt.body[0])] if stmt.body else theirs[0]
     for small, node in zip(flat, theirs):
         out[id(small)] = node
@@ -141,23 +141,24 @@ def _child_blocks(
     stmt: cst.CSTNode, node: ast.AST
 ) -> Iterator[tuple[Sequence[cst.CSTNode], Sequence[ast.AST]]]:
     """Pairs of (libcst block, ast block) nested in one compound statement."""
-    if isinstance(stmt, (cst.ClassDef, cst.FunctionDef)) and isinstance(
+    kind = type(stmt)  # exact types: libcst nodes are ABCs, isinstance on them is slow
+    if (kind is cst.ClassDef or kind is cst.FunctionDef) and isinstance(
         node, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)
     ):
-        yield suite(stmt.body), node.body
-    elif isinstance(stmt, cst.If) and isinstance(node, ast.If):
-        yield suite(stmt.body), node.body
-        if isinstance(stmt.orelse, cst.If):
-            yield [stmt.orelse], node.orelse
-        elif isinstance(stmt.orelse, cst.Else):
-            yield suite(stmt.orelse.body), node.orelse
-    elif isinstance(stmt, (cst.For, cst.While)) and isinstance(node, (ast.For, ast.AsyncFor, ast.While)):
-        yield suite(stmt.body), node.body
-        if stmt.orelse is not None:
-            yield suite(stmt.orelse.body), node.orelse
-    elif isinstance(stmt, cst.With) and isinstance(node, (ast.With, ast.AsyncWith)):
-        yield suite(stmt.body), node.body
-    elif isinstance(stmt, (cst.Try, cst.TryStar)) and isinstance(node, (ast.Try, getattr(ast, "TryStar", ast.Try))):
+        yield suite(stmt.body), node.body  # type: ignore[attr-defined]
+    elif kind is cst.If and isinstance(node, ast.If):
+        yield suite(stmt.body), node.body  # type: ignore[attr-defined]
+        if type(stmt.orelse) is cst.If:  # type: ignore[attr-defined]
+            yield [stmt.orelse], node.orelse  # type: ignore[attr-defined]
+        elif type(stmt.orelse) is cst.Else:  # type: ignore[attr-defined]
+            yield suite(stmt.orelse.body), node.orelse  # type: ignore[attr-defined]
+    elif (kind is cst.For or kind is cst.While) and isinstance(node, (ast.For, ast.AsyncFor, ast.While)):
+        yield suite(stmt.body), node.body  # type: ignore[attr-defined]
+        if stmt.orelse is not None:  # type: ignore[attr-defined]
+            yield suite(stmt.orelse.body), node.orelse  # type: ignore[attr-defined]
+    elif kind is cst.With and isinstance(node, (ast.With, ast.AsyncWith)):
+        yield suite(stmt.body), node.body  # type: ignore[attr-defined]
+    elif (kind is cst.Try or kind is cst.TryStar) and isinstance(node, (ast.Try, getattr(ast, "TryStar", ast.Try))):
         yield suite(stmt.body), node.body
         for handler, ast_handler in zip(stmt.handlers, node.handlers):
             yield suite(handler.body), ast_handler.body

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 import libcst as cst
 
@@ -78,6 +79,7 @@ class OutputVal:
         return self.items + tuple(v for _, v in self.fields)
 
 
+@lru_cache(maxsize=256)  # asked for every call of a module in every forward; nodes hash by identity
 def norm_like(name: str, fn: cst.FunctionDef | None) -> bool:
     """Whether a same-file module normalizes its input (RMSNorm, a LayerNorm written out, ``LayerNorm2d``).
 
