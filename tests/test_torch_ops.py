@@ -305,3 +305,22 @@ class Rotary(nn.Module):
         return F.scaled_dot_product_attention(q, k, self.to_v(x))
 """)
     assert act(recs["Rotary.to_q"]) == "identity" and act(recs["Rotary.to_k"]) == "identity"
+
+
+def test_a_list_grown_on_one_branch_keeps_its_tensors() -> None:
+    recs = records(HEADER + """
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.a = nn.Linear(8, 8)
+        self.b = nn.Linear(8, 8)
+        self.c = nn.Linear(8, 8)
+
+    def forward(self, x, flag):
+        feats = [self.a(x)]
+        if flag:
+            feats.append(self.b(x))
+        feats.append(self.c(x))
+        return torch.tanh(torch.cat(feats, dim=-1))
+""")
+    assert act(recs["Net.a"]) == "Tanh" and act(recs["Net.b"]) == "Tanh" and act(recs["Net.c"]) == "Tanh"

@@ -437,7 +437,7 @@ class Flow:
                 return self.super_forward(scope, args, kwargs)
             recv = self.ev(func.value, env, scope)
             name = func.attr.value
-            if isinstance(recv, tuple) and grow(env, func, args):
+            if isinstance(recv, (tuple, Val)) and grow(env, func, args):
                 return None
             if isinstance(recv, SelfVal):
                 fn = self.ctx.method(recv.scope, name)

@@ -160,14 +160,18 @@ def bind(target: cst.BaseExpression, value: object, env: dict[str, object]) -> N
 
 
 def grow(env: dict[str, object], func: cst.Attribute, args: list[object]) -> bool:
-    """``out.append(x)`` / ``out.extend(xs)`` on a local list: the list (a tuple here) grows. False if not one."""
+    """``out.append(x)`` / ``out.extend(xs)`` on a local list: the list (a tuple, or a tensor standing for any of
+    its items) grows. False if not one."""
     name = func.value.value if isinstance(func.value, cst.Name) else None
     method = func.attr.value
-    if name is None or not isinstance(env.get(name), tuple) or method not in ("append", "extend") or len(args) != 1:
+    if name is None or not isinstance(env.get(name), (tuple, Val)) or method not in ("append", "extend") or len(args) != 1:
         return False
     items = env[name]
     added = args[0]
-    if method == "append":
+    if isinstance(items, Val):  # a list already standing for any of its tensors
+        more = everything((added,))
+        env[name] = items.union(more) if isinstance(more, Val) else items
+    elif method == "append":
         env[name] = items + (added,)  # type: ignore[operator]
     else:
         env[name] = items + (added if isinstance(added, tuple) else (everything((added,)),))  # type: ignore[operator]
