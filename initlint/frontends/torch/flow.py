@@ -434,7 +434,7 @@ class Flow:
         first = args[0] if args else next(iter(kwargs.values()), None)
         if isinstance(func, cst.Attribute):
             if isinstance(func.value, cst.Call) and dotted(func.value.func) == "super" and func.attr.value == "forward":
-                return self.super_forward(scope, args, kwargs)
+                return super_forward(self, scope, args, kwargs)
             recv = self.ev(func.value, env, scope)
             name = func.attr.value
             if isinstance(recv, (tuple, Val)) and grow(env, func, args):
@@ -457,7 +457,7 @@ class Flow:
                     return self.out.opaque(*args, *kwargs.values(), reason=f"consumer not visible: passed to self.{name}", taint=False)
                 return self.apply_mod(mod, first, scope, f"self.{name}", (args, kwargs))
             if isinstance(recv, Val):
-                return self.tensor_method(recv, name, args, kwargs)
+                return tensor_method(self, recv, name, args, kwargs)
             if isinstance(recv, Mod) and name == "forward":
                 return self.apply_mod(recv, first, scope)
             if isinstance(recv, DictMod) and name in ("items", "values"):
@@ -497,49 +497,6 @@ class Flow:
             return self.activate(first, func.value)
         return self.out.opaque(*args, *kwargs.values(), reason=f"consumer not visible: passed to {dotted(func) or 'a call'}", taint=False)
 
-    def super_forward(self, scope: Scope, args: list[object], kwargs: dict[str, object]) -> object:
-        """``super().forward(x)``: the next same-file base's ``forward``, else what its ``torch.nn`` class does."""
-        v = args[0] if args else next(iter(kwargs.values()), None)
-        defining = self.ctx.scopes.get(self.ctx.defined_in.get(id(self.fns[-1]), "")) if self.fns else None
-        chain = self.ctx.mro(defining or scope)
-        for base in chain[1:]:
-            fn = base.methods.get("forward")
-            if fn is not None:
-                if base.external or self.depth >= MAX_DEPTH:
-                    break
-                return self.call(fn, scope, args, kwargs)
-        else:
-            cls = next((s.torch_base for s in chain if s.torch_base), "")
-            if cls in WEIGHT_LAYERS:
-                if WEIGHT_LAYERS[cls].kind != "embedding":
-                    self.out.consume(v, Event("weight"))  # the class is itself a weight layer (``CausalConv3d(nn.Conv3d)``)
-                return DATA
-            if cls in NORMS or cls in PASSES or cls in DROPOUTS:
-                return self.apply_mod(NormMod(cls) if cls in NORMS else PassMod(cls), v, scope)
-            if cls and activation_family(cls, self.extra) is not None:
-                return self.activate(v, cls)
-        return self.out.opaque(*args, *kwargs.values(), reason="consumer not visible: passed to super().forward", taint=False)
-
-    def tensor_method(self, v: Val, name: str, args: list[object], kwargs: dict[str, object]) -> object:
-        base = name.rstrip("_")
-        if name in _QUERIES:
-            return None
-        if name in _FACTORIES:
-            return Val()
-        if base in FUNCTIONAL_ACTIVATIONS:
-            return self.activate(v, FUNCTIONAL_ACTIVATIONS[base], _slope(base, args, kwargs, 0))
-        role = FUNCTIONALS.get(base) or FUNCTIONALS.get(name)
-        if role is not None:
-            return self.role(role, [v] + args)
-        if base in _ELEMENTWISE and len(args) == 1:
-            return self.binary(_ELEMENTWISE[base], v, args[0])  # x.mul_(self.gamma): layer scale
-        bounds = [b for b in list(args) + list(kwargs.values()) if b is not None]
-        if base in ("clip", "clamp") and bounds and all(isinstance(b, (int, float)) and abs(b) >= 1e3 for b in bounds):
-            return v  # clipping to the float16 range (``clip(-65504, 65504)``): the values pass unchanged
-        if name in ("matmul", "mm", "bmm") and args and isinstance(args[0], ParamMod):
-            return self.out.weight_use(args[0].layer, "x@w", v)
-        return self.out.opaque(v, *args, reason=f"consumer not visible: .{name}()")
-
     def functional(self, q: str, args: list[object], kwargs: dict[str, object], call: cst.Call) -> object:
         last = q.rsplit(".", 1)[-1]
         base = last.rstrip("_")
@@ -559,8 +516,7 @@ class Flow:
         if torchy and (base in MATMULS or base in _CONVS):
             return matmul(self, base, args, kwargs)
         if torchy and (base in FUNCTIONALS or last in FUNCTIONALS):
-            role = FUNCTIONALS.get(base) or FUNCTIONALS[last]
-            return self.role(role, args, call)
+            return role(self, FUNCTIONALS.get(base) or FUNCTIONALS[last], args, call)
         cls = torch_nn_class(q)
         if cls is not None:
             fam = activation_family(cls, self.extra)
@@ -575,43 +531,6 @@ class Flow:
         if last in self.extra or q in self.extra:
             return self.activate(first, last)
         return self.out.opaque(*args, *kwargs.values(), reason=f"consumer not visible: passed to {q}")
-
-    def role(self, role: str, args: list[object], call: cst.Call | None = None) -> object:
-        first = args[0] if args else None
-        if role == "union":
-            items = first if isinstance(first, tuple) else tuple(args)
-            out = Val()
-            for item in items:
-                if isinstance(item, Val):
-                    out = out.union(item)
-            return out.marked(mixed=True) if len(items) > 1 else out
-        if role == "norm":
-            return as_val(first).marked(normalized=True)
-        if role in ("dropout", "alpha_dropout") and self.stmt is not None and self.scope is not None and call is not None:
-            self.out.dropouts.append(DropoutCall(self.scope, self.stmt, call, role))
-        return first if isinstance(first, Val) else (Val() if first is None else first)
-
-    def child(self, mod: ChildMod, v: object, more: Call | None) -> object:
-        """A same-file module class applied: its ``forward`` runs on every argument of the call (SPEC 8.13)."""
-        child = self.ctx.scopes.get(mod.cls)
-        if child is not None and norm_like(child.name, self.ctx.method(child, "forward")):
-            self.extras(more, f"consumer not visible: passed to {mod.cls}")
-            return as_val(v).marked(normalized=True)  # a same-file RMSNorm / LayerNorm (SPEC 8.1)
-        if child is None or self.depth >= MAX_DEPTH:
-            self.extras(more, f"consumer not visible: passed to {mod.cls}")
-            return self.out.opaque(v, reason=f"consumer not visible: passed to {mod.cls}", taint=False)
-        out = self.forward(child, *(more or ([v], {})))
-        if out is None:
-            self.extras(more, f"consumer not visible: {mod.cls} has no forward in this file")
-            return self.out.opaque(v, reason=f"consumer not visible: {mod.cls} has no forward in this file", taint=False)
-        return out
-
-    def extras(self, more: Call | None, reason: str) -> None:
-        """The arguments of a module call beyond the input the module's consumer stands for: not followed."""
-        if more is not None:
-            args, kwargs = more
-            rest = list(args[1:]) + list(kwargs.values()) if args else list(kwargs.values())[1:]
-            self.out.opaque(*rest, reason=reason, taint=False)
 
     def apply_mod(self, mod: object, v: object, scope: Scope, text: str = "a module", more: Call | None = None) -> object:
         """``mod`` applied to ``v``; ``more``: the call's arguments, when it is called directly with all of them."""
@@ -634,9 +553,9 @@ class Flow:
         if isinstance(mod, SinkMod):
             return sink(self, mod.kind, [v], {})
         if isinstance(mod, ChildMod):
-            return self.child(mod, v, more)
+            return child(self, mod, v, more)
         if isinstance(mod, ExtMod):
-            self.extras(more, f"consumer not visible: passed to {text}")
+            extras(self, more, f"consumer not visible: passed to {text}")
             return ext_mod(self, mod, v, text)
         if isinstance(mod, AltMod):
             out: object = None
@@ -660,6 +579,92 @@ class Flow:
             else:
                 v = self.apply_mod(entry, v, scope)
         return v
+
+
+def super_forward(flow: Flow, scope: Scope, args: list[object], kwargs: dict[str, object]) -> object:
+    """``super().forward(x)``: the next same-file base's ``forward``, else what its ``torch.nn`` class does."""
+    v = args[0] if args else next(iter(kwargs.values()), None)
+    defining = flow.ctx.scopes.get(flow.ctx.defined_in.get(id(flow.fns[-1]), "")) if flow.fns else None
+    chain = flow.ctx.mro(defining or scope)
+    for base in chain[1:]:
+        fn = base.methods.get("forward")
+        if fn is not None:
+            if base.external or flow.depth >= MAX_DEPTH:
+                break
+            return flow.call(fn, scope, args, kwargs)
+    else:
+        cls = next((s.torch_base for s in chain if s.torch_base), "")
+        if cls in WEIGHT_LAYERS:
+            if WEIGHT_LAYERS[cls].kind != "embedding":
+                flow.out.consume(v, Event("weight"))  # the class is itself a weight layer (``CausalConv3d(nn.Conv3d)``)
+            return DATA
+        if cls in NORMS or cls in PASSES or cls in DROPOUTS:
+            return flow.apply_mod(NormMod(cls) if cls in NORMS else PassMod(cls), v, scope)
+        if cls and activation_family(cls, flow.extra) is not None:
+            return flow.activate(v, cls)
+    return flow.out.opaque(*args, *kwargs.values(), reason="consumer not visible: passed to super().forward", taint=False)
+
+
+def tensor_method(flow: Flow, v: Val, name: str, args: list[object], kwargs: dict[str, object]) -> object:
+    base = name.rstrip("_")
+    if name in _QUERIES:
+        return None
+    if name in _FACTORIES:
+        return Val()
+    if base in FUNCTIONAL_ACTIVATIONS:
+        return flow.activate(v, FUNCTIONAL_ACTIVATIONS[base], _slope(base, args, kwargs, 0))
+    kind = FUNCTIONALS.get(base) or FUNCTIONALS.get(name)
+    if kind is not None:
+        return role(flow, kind, [v] + args)
+    if base in _ELEMENTWISE and len(args) == 1:
+        return flow.binary(_ELEMENTWISE[base], v, args[0])  # x.mul_(self.gamma): layer scale
+    bounds = [b for b in list(args) + list(kwargs.values()) if b is not None]
+    if base in ("clip", "clamp") and bounds and all(isinstance(b, (int, float)) and abs(b) >= 1e3 for b in bounds):
+        return v  # clipping to the float16 range (``clip(-65504, 65504)``): the values pass unchanged
+    if name in ("matmul", "mm", "bmm") and args and isinstance(args[0], ParamMod):
+        return flow.out.weight_use(args[0].layer, "x@w", v)
+    return flow.out.opaque(v, *args, reason=f"consumer not visible: .{name}()")
+
+
+def role(flow: Flow, kind: str, args: list[object], call: cst.Call | None = None) -> object:
+    """A functional or tensor method between a layer and its consumer (``tables.FUNCTIONALS``): what it hands on."""
+    first = args[0] if args else None
+    if kind == "union":
+        items = first if isinstance(first, tuple) else tuple(args)
+        out = Val()
+        for item in items:
+            if isinstance(item, Val):
+                out = out.union(item)
+        return out.marked(mixed=True) if len(items) > 1 else out
+    if kind == "norm":
+        return as_val(first).marked(normalized=True)
+    if kind in ("dropout", "alpha_dropout") and flow.stmt is not None and flow.scope is not None and call is not None:
+        flow.out.dropouts.append(DropoutCall(flow.scope, flow.stmt, call, kind))
+    return first if isinstance(first, Val) else (Val() if first is None else first)
+
+
+def child(flow: Flow, mod: ChildMod, v: object, more: Call | None) -> object:
+    """A same-file module class applied: its ``forward`` runs on every argument of the call (SPEC 8.13)."""
+    child = flow.ctx.scopes.get(mod.cls)
+    if child is not None and norm_like(child.name, flow.ctx.method(child, "forward")):
+        extras(flow, more, f"consumer not visible: passed to {mod.cls}")
+        return as_val(v).marked(normalized=True)  # a same-file RMSNorm / LayerNorm (SPEC 8.1)
+    if child is None or flow.depth >= MAX_DEPTH:
+        extras(flow, more, f"consumer not visible: passed to {mod.cls}")
+        return flow.out.opaque(v, reason=f"consumer not visible: passed to {mod.cls}", taint=False)
+    out = flow.forward(child, *(more or ([v], {})))
+    if out is None:
+        extras(flow, more, f"consumer not visible: {mod.cls} has no forward in this file")
+        return flow.out.opaque(v, reason=f"consumer not visible: {mod.cls} has no forward in this file", taint=False)
+    return out
+
+
+def extras(flow: Flow, more: Call | None, reason: str) -> None:
+    """The arguments of a module call beyond the input the module's consumer stands for: not followed."""
+    if more is not None:
+        args, kwargs = more
+        rest = list(args[1:]) + list(kwargs.values()) if args else list(kwargs.values())[1:]
+        flow.out.opaque(*rest, reason=reason, taint=False)
 
 
 def matmul(flow: Flow, name: str, args: list[object], kwargs: dict[str, object]) -> object:
