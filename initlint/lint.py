@@ -16,18 +16,19 @@ import tokenize
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
+from fnmatch import fnmatchcase
 from typing import Any
 
 import libcst as cst
 
-from . import config, engine, limits, notebooks, suppressions
+from . import config, engine, limits, notebooks, rulebook, suppressions
 from .frontends.keras.context import KerasProject
 from .frontends.python.names import mentions_framework
 from .frontends.python.source import SourceFile
 from .frontends.python.syntax import parse_module
 from .frontends.torch import layers as torch_layers
 from .frontends.torch.context import Project
-from .records import Effect, Entry, FileResult, Finding, LayerRecord
+from .records import Effect, Entry, FileResult, Finding, LayerRecord, is_layer
 from .settings import SEVERITY_RANK, Settings
 
 
@@ -126,10 +127,21 @@ def _lint_source(text: str, path: str, settings: Settings, project: Project | No
         on_parse(module)
     raw, effects, entries = records_for_source(SourceFile(path, text, module, settings, tree), project)
     records = [engine.plausible(r) for r in raw]
+    if _not_run(path, settings):
+        records = [replace(r, init=None, activation=None, unresolved=NOT_RUN) if is_layer(r) else r for r in records]
     found = [f for f in engine.findings(records, settings) if not _per_file_ignored(f.code, path, settings)]
     result = FileResult(path, records=tuple(records), findings=tuple(found), effects=tuple(effects),
                         entries=tuple(entries) if project is not None else ())
     return suppressions.apply(result, text, _reported(path, settings))
+
+
+NOT_RUN = "a template the framework never runs (conventions [not_run]): its classes are judged where they are generated"
+
+
+def _not_run(path: str, settings: Settings) -> bool:
+    """Whether ``path`` is a source template the framework ships but never imports (transformers' modular_*.py)."""
+    full = os.path.abspath(path)
+    return any(fnmatchcase(full, glob) for glob in rulebook.conventions(settings.conventions).not_run)
 
 
 def _reported(path: str, settings: Settings) -> Any:

@@ -206,3 +206,29 @@ def test_a_bad_conventions_table_is_one_line(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, [str(tmp_path), "--no-cache"])
     assert result.exit_code == 2
     assert "unknown key 'model_base'" in result.output and "did you mean 'model_bases'" in result.output
+
+
+def test_a_template_the_framework_never_runs_is_no_container_even_when_linted(tmp_path: Path) -> None:
+    """transformers' modular_*.py (conventions [not_run]) decides no block's init, linted or not, and is not judged."""
+    models = tmp_path / "transformers" / "models" / "tiny"
+    models.mkdir(parents=True)
+    (tmp_path / "pyproject.toml").write_text("")
+    (models / "modeling_tiny.py").write_text(
+        "import torch\nfrom torch import nn\n\n\nclass Block(nn.Module):\n    def __init__(self):\n"
+        "        super().__init__()\n        self.fc = nn.Linear(64, 64)\n        nn.init.kaiming_normal_(self.fc.weight)\n\n"
+        "    def forward(self, x):\n        return torch.relu(self.fc(x))\n"
+    )
+    (models / "modular_tiny.py").write_text(
+        "from torch import nn\n\nfrom .modeling_tiny import Block\n\n\nclass Model(nn.Module):\n"
+        "    def __init__(self):\n        super().__init__()\n        self.block = Block()\n        self.head = nn.Linear(64, 10)\n"
+        "        for m in self.modules():\n            if isinstance(m, nn.Linear):\n                nn.init.normal_(m.weight)\n\n"
+        "    def forward(self, x):\n        return self.head(self.block(x))\n"
+    )
+    for paths in ([str(tmp_path / "transformers")], [str(models / "modeling_tiny.py"), str(models / "modular_tiny.py")]):
+        report = lint_paths(paths)
+        assert [f for f in report.findings if f.path.endswith("modeling_tiny.py")] == [], paths
+        block = next(r for r in report.results if r.path.endswith("modeling_tiny.py"))
+        assert [r.unresolved for r in block.records if is_layer(r)] == [""], paths
+        template = next(r for r in report.results if r.path.endswith("modular_tiny.py"))
+        assert not template.findings and [r.unresolved.split(":")[0] for r in template.records if is_layer(r)] == [
+            "a template the framework never runs (conventions [not_run])"], paths

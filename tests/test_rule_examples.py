@@ -9,6 +9,7 @@ source rules through ``lint_source``, live-only rules (INIT007, INIT008) through
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -58,7 +59,10 @@ def test_use_instead_is_clean(r: Rule) -> None:
 
 
 def _model_class(text: str) -> str:
-    """The last top-level class: the outermost model, which the live check builds."""
+    """The target the example names (``# initlint check model.py:NAME``), else the last top-level class."""
+    named = re.search(r"# initlint check \S+:(\w+)", text)
+    if named:
+        return named.group(1)
     classes = [node.name for node in ast.parse(text).body if isinstance(node, ast.ClassDef)]
     return classes[-1] if classes else ""
 

@@ -114,7 +114,7 @@ class Session:
                 regular = stat.S_ISREG(os.stat(ap).st_mode) and not os.path.islink(ap)
             except OSError:
                 regular = False
-            if ap not in walked and regular:
+            if ap not in walked and regular and not any(fnmatchcase(ap, glob) for glob in not_run):
                 files.append(ap)
         stored = store.load_index(root) if store is not None else {}  # type: ignore[attr-defined]
         entries: dict[str, tuple[str, Summary | None, Stamp | None]] = {}

@@ -102,13 +102,9 @@ def join(a: object, b: object, has_a: bool, has_b: bool) -> object:
 
 
 def join_state(base: InitState, a: InitState | None, b: InitState | None) -> InitState:
-    """A weight's init after two branches: one branch's change wins; two different ones are unknown."""
+    """A weight's init after two branches: the same on both, else unknown (one branch may not run)."""
     a = a or base
     b = b or base
     if a is b or (a.spec == b.spec and a.reason == b.reason):
-        return a
-    if a is base:
-        return b
-    if b is base:
         return a
     return InitState(None, "init depends on a condition the analysis cannot evaluate")

@@ -117,6 +117,11 @@ class FileContext:
         self.defined_in: dict[int, str] = {}  # id(method node) -> key of the scope whose class body defines it
         self._bases: dict[str, Any] = {}
 
+    def branch_layers(self) -> list[Layer]:
+        """The layers whose init states an ``if`` may change: this file's and the probes of other files' classes."""
+        probes = [p for _, mod in self.ext_mods for ps in mod.probes.values() for p in ps]
+        return self.layers + probes if probes else self.layers
+
     def qualified(self, scope: Scope) -> str:
         """A scope's class as a qualified name (the linted file's classes under its module)."""
         if scope.external:

@@ -227,7 +227,7 @@ class Interpreter:
 
     def both(self, first: list[Any], second: list[Any], env: dict[str, object]) -> bool:
         """Run two branches from the same state and merge what they did."""
-        attrs, layers = self.scope.attrs, self.ctx.layers
+        attrs, layers = self.scope.attrs, self.ctx.branch_layers()
         snap = snapshot(env, attrs, layers)
         ret_a = self.run(first, env)
         after_a = snapshot(env, attrs, layers)
