@@ -294,6 +294,7 @@ def _scope(ctx: FileContext, node: cst.ClassDef, home: Globals | None = None, ex
         if cls is not None:
             scope.is_module = True
             scope.sequential_base = cls == "Sequential"
+            scope.torch_base = scope.torch_base or cls
             continue
         base = _project_base(ctx, q)
         if base is not None:
