@@ -52,7 +52,12 @@ def merge(
     base: Snapshot, a: Snapshot, b: Snapshot, env: dict[str, object], attrs: dict[str, object],
     ret_a: bool, ret_b: bool,
 ) -> None:
-    """Set the state to the join of two branches that both started at ``base`` (a branch that returned drops out)."""
+    """Set the state to the join of two branches that both started at ``base``.
+
+    A branch that returned drops out of the names and lists the code after the ``if`` sees, but what it did to
+    init states happened on its path: states join both branches.
+    """
+    done_a, done_b = a, b
     if ret_a and not ret_b:
         a = b
     elif ret_b and not ret_a:
@@ -64,8 +69,8 @@ def merge(
     for key in set(a.attrs) | set(b.attrs):
         attrs[key] = join(a.attrs.get(key), b.attrs.get(key), key in a.attrs, key in b.attrs)
     for key, (layer, state0, over0) in base.states.items():
-        sa, oa = a.states[key][1], a.states[key][2]
-        sb, ob = b.states[key][1], b.states[key][2]
+        sa, oa = done_a.states[key][1], done_a.states[key][2]
+        sb, ob = done_b.states[key][1], done_b.states[key][2]
         layer.state = join_state(state0, sa, sb)
         layer.overrides = {
             k: join_state(over0.get(k, InitState(None)), oa.get(k, over0.get(k)), ob.get(k, over0.get(k)))
