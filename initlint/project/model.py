@@ -58,6 +58,8 @@ class ProjectModel:
         self._handed: dict[str, str] = {}  # module class -> where it is handed as a value to a function
         self._any_reinit: bool | None = None
         self._callers: dict[str, set[str]] | None = None
+        self._used: set[str] | None = None
+        self._subclasses: dict[str, list[str]] | None = None
         self.memo: dict[str, object] = {}  # what frontends keep for the project's lifetime (other files' analyses)
 
     # -- reading other files ------------------------------------------------------
@@ -240,6 +242,49 @@ class ProjectModel:
                         index.setdefault(found.qualified, set()).add(summary.module)
             self._callers = index
         return tuple(sorted(self._callers.get(qualified, ())))
+
+    def constructed(self, qualified: str) -> bool:
+        """May the class be built itself somewhere in the project (not only as the base of subclasses)?
+
+        True when a container builds it, it is handed to a function, or a class or function body (its own
+        excepted), a call or an alias of any project file names it; a module-level call without arguments is not seen.
+        """
+        if qualified in self.parents() or qualified in self._handed or qualified in self._call_sites:
+            return True
+        if self._used is None:
+            used: set[str] = set()
+            linker = self.linker
+            for summary in linker.modules.values():
+                for unit in (*summary.classes, *summary.functions):
+                    own = f"{summary.module}.{unit.name}"
+                    for m in unit.mentions:
+                        found = self._found(summary, m)
+                        if found is not None and found != own:
+                            used.add(found)
+                names = [c.callee for c in summary.calls] + [n for c in summary.calls for n in c.names]
+                names += [target for _name, target in summary.aliases]
+                used.update(q for q in (self._found(summary, n) for n in names) if q is not None)
+            self._used = used
+        return qualified in self._used
+
+    def _found(self, summary: Summary, name: str) -> str | None:
+        q = self.linker.local(summary, name)
+        found = self.linker.resolve(q) if q else None
+        return found.qualified if found is not None and found.cls is not None else None
+
+    def subclasses(self, qualified: str) -> list[str]:
+        """The project module classes that name the class as a direct base."""
+        if self._subclasses is None:
+            index: dict[str, list[str]] = {}
+            for summary in self.linker.modules.values():
+                for cls in summary.classes:
+                    found = Found(summary, cls=cls)
+                    for base in dict.fromkeys(self.linker.class_bases(found)):
+                        target = self.linker.resolve(base)
+                        if target is not None and target.cls is not None and target.qualified != found.qualified:
+                            index.setdefault(target.qualified, []).append(found.qualified)
+            self._subclasses = index
+        return [q for q in self._subclasses.get(qualified, []) if self.is_module_class(q)]
 
     # -- containers ------------------------------------------------------------------
 

@@ -40,6 +40,12 @@ class View:
     def config_default(self, config_class: str, attr: str) -> tuple[object] | None:
         return self.model.config_default(config_class, attr)
 
+    def constructed(self, qualified: str) -> bool:
+        return self.model.constructed(qualified)
+
+    def subclasses(self, qualified: str) -> list[str]:
+        return self.model.subclasses(qualified)
+
     # -- what the Keras frontend asks (frontends.keras.context.KerasProject) -----------
 
     @property

@@ -59,6 +59,12 @@ class Project(Protocol):
     def config_default(self, config_class: str, attr: str) -> tuple[object] | None:
         """``(value,)``: the literal default of a config class's constructor parameter; None when unknown."""
 
+    def constructed(self, qualified: str) -> bool:
+        """May the class be built itself somewhere in the project (not only as a base of subclasses)?"""
+
+    def subclasses(self, qualified: str) -> list[str]:
+        """The project module classes deriving directly from the class."""
+
 
 class BudgetExceeded(Exception):
     """The file needs more interpretation steps (or bigger values) than a lint should spend: give up on it."""

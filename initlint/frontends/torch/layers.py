@@ -485,6 +485,47 @@ def _notes(ctx: FileContext) -> None:
                 layer.note = f"{name} is defined but never applied"
 
 
+def _inherited_sites(ctx: FileContext) -> set[tuple[str, int, int]]:
+    """(base class, statement, call) of the layers a base class builds that its same-file subclasses build too,
+    for bases never constructed themselves (SPEC 8.32: their subclasses' construction paths are the only ones).
+
+    A base named anywhere in the file but its own body and its subclasses' headers, built or named in another
+    project file, or with subclasses in other files, keeps its own records.
+    """
+    subclasses: dict[str, list[Scope]] = {}
+    for scope in ctx.scopes.values():
+        if scope.is_module and not scope.external:
+            for base in ctx.mro(scope)[1:]:
+                if not base.external:
+                    subclasses.setdefault(base.name, []).append(scope)
+    out: set[tuple[str, int, int]] = set()
+    for name, subs in subclasses.items():
+        if not _only_a_base(ctx, ctx.scopes[name], subs):
+            continue
+        names = {s.name for s in subs}
+        shared = {(id(layer.stmt), id(layer.call)) for layer in ctx.layers if layer.owner in names}
+        out |= {(name, *site) for site in shared}
+    return out
+
+
+def _only_a_base(ctx: FileContext, base: Scope, subs: list[Scope]) -> bool:
+    """Is the class named in the file only by its own body and its subclasses' headers, and in the project
+    only as the base of this file's classes?"""
+    if base.node is None:
+        return False
+    own = _WORD.findall(cst.Module(body=[]).code_for_node(base.node)).count(base.name)
+    headers = sum(1 for s in subs if s.node is not None for arg in s.node.bases if dotted(arg.value) == base.name)
+    if ctx.mentions[base.name] != own + headers:
+        return False
+    project = ctx.project
+    if project is None:
+        return True
+    qualified = ctx.qualified(base)
+    home = project.module + "."
+    return not project.constructed(qualified) and all(
+        q.startswith(home) and q.count(".") == qualified.count(".") for q in project.subclasses(qualified))
+
+
 def _final_state(layer: Layer) -> InitState:
     if not layer.overrides:
         return layer.state
@@ -685,9 +726,12 @@ def _assemble(ctx: FileContext, flow: Flow) -> list[LayerRecord]:
     selu_scopes = {s.name for s in ctx.scopes.values() if s.uses_selu} | flow.out.selu_scopes
     where = Enclosing(source.module)
     out: list[LayerRecord] = []
+    inherited = _inherited_sites(ctx)
     for layer in ctx.layers:
         if layer.foreign or layer.stmt is None:
             continue  # built by another file's code: that file's record
+        if (layer.owner, id(layer.stmt), id(layer.call)) in inherited:
+            continue  # a base class built only through its subclasses: their records judge the site
         origin = source.origin(layer.stmt, layer.call)
         if origin.line is None:
             continue  # built by a statement of another file (a project base class's __init__): that file's record
