@@ -286,6 +286,40 @@ class ProjectModel:
             self._subclasses = index
         return [q for q in self._subclasses.get(qualified, []) if self.is_module_class(q)]
 
+    def built_as(self, qualified: str, depth: int = 4) -> list[str]:
+        """The classes whose construction builds the class's own layers: the class itself; for a class never
+        constructed itself, its subclasses in other files (theirs in turn, when they are never constructed either).
+
+        Subclasses in the class's own file are left out: their records judge the layers there.
+        """
+        home = qualified.rpartition(".")[0]
+        if self.constructed(qualified):
+            return [qualified]
+        subs = [q for q in self.subclasses(qualified) if q.rpartition(".")[0] != home]
+        if not subs:
+            return [qualified]
+        out: list[str] = []
+        todo = [(q, depth) for q in subs]
+        while todo:
+            q, left = todo.pop(0)
+            deeper = [] if left <= 0 or self.constructed(q) else \
+                [s for s in self.subclasses(q) if s.rpartition(".")[0] != home]
+            if deeper:
+                todo += [(s, left - 1) for s in deeper]
+            elif q not in out:
+                out.append(q)
+        return out
+
+    def own_init_code(self, qualified: str, base: str) -> bool:
+        """Does the class, or a project class between it and ``base``, define ``__init__`` or an init method?"""
+        for q, found in self.linker.mro(qualified):
+            if q == base:
+                return False
+            if found is not None and found.cls is not None and any(
+                    m == "__init__" or "init" in m or "reset" in m for m in found.cls.methods):
+                return True
+        return False
+
     # -- containers ------------------------------------------------------------------
 
     def parents(self) -> dict[str, set[str]]:

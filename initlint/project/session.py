@@ -246,10 +246,12 @@ class Session:
                 continue
             for cls in summary.classes:
                 owner = f"{summary.module}.{cls.name}"
-                for chain in self.model.paths(owner, 10, 64):
-                    for container in chain[1:]:
-                        found = linker.resolve(container)
-                        if found is not None and found.summary.path != path and self.model.reinitializes(container):
-                            wanted.add(found.summary.path)
+                for built in self.model.built_as(owner):
+                    for chain in self.model.paths(built, 10, 64):
+                        for container in chain[1:] if built == owner else chain:  # a subclass: its own init code too
+                            found = linker.resolve(container)
+                            if found is not None and found.summary.path != path and \
+                                    (container == built or self.model.reinitializes(container)):
+                                wanted.add(found.summary.path)
         return sorted(wanted - linted_abs)
 

@@ -148,7 +148,30 @@ def _effects(ctx: FileContext) -> list[Effect]:
                         spec = replace(spec, line=pos.line, column=pos.column)
                     key = (scope.name, cls, probe.cls, spec, reason)
                     out.setdefault(key, Effect(ctx.qualified(scope), cls, probe.cls, spec, reason, via, ctx.source.path))
-    return list(out.values())
+    return list(out.values()) + _inherited_effects(ctx, own, holders)
+
+
+def _inherited_effects(ctx: FileContext, own: list[Scope], holders: dict[str, set[str]]) -> list[Effect]:
+    """The file's classes' layers built by another file's base class (its statements: that file's records), per
+    class that holds them (the class itself first: its own init code): the state each leaves them in."""
+    out: list[Effect] = []
+    for layer in ctx.layers:
+        if layer.stmt is None or not layer.in_class or layer.owner not in holders or layer.is_dropout \
+                or ctx.source.origin(layer.stmt, layer.call).line is not None:
+            continue
+        target = ctx.qualified(ctx.scopes[layer.owner])
+        attr = (layer.path or "").lstrip("~")
+        for scope in own:
+            if layer.owner not in holders[scope.name]:
+                continue
+            state = layer.state if scope.name == layer.owner else layer.overrides.get(scope.name)
+            spec, reason, via = (state.spec, state.reason, state.via) if state is not None else (None, "", "")
+            out.append(Effect(ctx.qualified(scope), target, layer.cls, _plain(spec), reason, via, ctx.source.path, attr))
+    return out
+
+
+def _plain(spec: InitSpec | None) -> InitSpec | None:
+    return replace(spec, line=None, column=None) if spec is not None else None
 
 
 def _interpret(ctx: FileContext, module: cst.Module, flow: Flow) -> None:
