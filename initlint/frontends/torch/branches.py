@@ -82,6 +82,14 @@ def merge(
         obj.entries = merged if isinstance(obj, ListBuild) else tuple(merged)
 
 
+def rejoin(exit_: Snapshot) -> None:
+    """At a function's end: each weight's init joined with the one it had where a branch returned early."""
+    for layer, state, overrides in exit_.states.values():
+        layer.state = join_state(state, state, layer.state)
+        layer.overrides = {k: join_state(InitState(None), overrides.get(k), layer.overrides.get(k))
+                           for k in set(overrides) | set(layer.overrides)}
+
+
 def join(a: object, b: object, has_a: bool, has_b: bool) -> object:
     """The value of a name after two branches."""
     if not has_a:

@@ -257,6 +257,7 @@ class Host(Protocol):
     stmt: cst.CSTNode | None
     repeat: int
     returns: list[object]
+    exits: list[Any]  # Snapshots of the branches that returned from the running function
     current_fn: str | None
     torch: Any  # the TorchLibrary
     inline: Any  # the Inliner

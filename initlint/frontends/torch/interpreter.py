@@ -24,7 +24,7 @@ from ...rulebook import activation_family, conventions
 from ..python.names import dotted
 from ..python.syntax import arguments, literal, suite
 from . import initializers as ti
-from .branches import join, merge, restore, snapshot
+from .branches import Snapshot, join, merge, restore, snapshot
 from .context import MAX_COUNT, BudgetExceeded, FileContext, check_size, checked, times
 from .inlining import Inliner
 from .library import TorchLibrary, module_slope
@@ -87,6 +87,7 @@ class Interpreter:
         self.stmt: cst.CSTNode | None = None
         self.repeat = 1
         self.returns: list[object] = []
+        self.exits: list[Snapshot] = []  # the states of the branches that returned from the running function
         self.current_fn: str | None = None  # the function whose code runs (for notes on init loops)
         self.torch = TorchLibrary(self)
         self.reflect = Reflection(self)
@@ -234,6 +235,8 @@ class Interpreter:
         restore(snap, env, attrs)
         ret_b = self.run(second, env)
         after_b = snapshot(env, attrs, layers)
+        if ret_a != ret_b:  # the returning branch leaves the function with its inits: joined where it exits
+            self.exits.append(after_a if ret_a else after_b)
         merge(snap, after_a, after_b, env, attrs, ret_a, ret_b)
         return ret_a and ret_b
 

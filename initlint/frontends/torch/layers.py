@@ -28,6 +28,7 @@ from ..python.positions import source_lines
 from ..python.source import SourceFile
 from ..python.syntax import Enclosing, suite
 from .context import BudgetExceeded, FileContext, Globals, Project
+from .branches import rejoin
 from .consumers import Event
 from .flow import Flow
 from .interpreter import Interpreter
@@ -446,6 +447,8 @@ def _build_class(ctx: FileContext, scope: Scope) -> None:
     env = builder.inline.bind_params(fn, [], {}, scope)
     builder.inline.stack.append(id(fn))
     builder.run(suite(fn.body), env)
+    for exit_ in builder.exits:
+        rejoin(exit_)
 
 
 def _build_module(ctx: FileContext, module: cst.Module) -> list[tuple[Mod, Scope]]:
