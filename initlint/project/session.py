@@ -190,12 +190,16 @@ class Session:
                             modules.add(sf.summary.path)
             elif q in linker.modules:
                 modules.add(linker.modules[q].path)
+        built: list[str] = []  # which of its classes are built only as bases (the analysis drops their own records)
         for cls in summary.classes:
-            for _q, anc in linker.mro(f"{summary.module}.{cls.name}"):
+            q = f"{summary.module}.{cls.name}"
+            for _q, anc in linker.mro(q):
                 if anc is not None:
                     modules.add(anc.summary.path)
+            if self.model.is_module_class(q):
+                built.append(f"{cls.name}:{self.model.constructed(q)}:{','.join(sorted(self.model.subclasses(q)))}")
         modules.discard(path)
-        parts = [summary.module] + [f"{m}:{self.semantic(m)}" for m in sorted(modules)]
+        parts = [summary.module] + built + [f"{m}:{self.semantic(m)}" for m in sorted(modules)]
         if _keras(summary):
             parts += [f"{m}:{self._raw.get(m, '')}" for m in sorted(self._keras_context(summary) - {path})]
         self._keys[path] = _digest("\n".join(parts).encode())
