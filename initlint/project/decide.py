@@ -144,12 +144,7 @@ def _outcomes(owner: str, layer_class: str, model: ProjectModel, effects: Effect
                                         f"({model.linker.resolve(container).summary.path.rsplit('/', 1)[-1]})",  # type: ignore[union-attr]
                                   container.rsplit(".", 1)[-1])
                 break
-        top = path[-1]
-        handed = model.handed(top) if decided is None else ""
-        if handed and model.any_reinitializes():
-            decided = Outcome(None, f"may be re-initialized by what {top.rsplit('.', 1)[-1]} is handed to "
-                                    f"({handed})", top.rsplit(".", 1)[-1])
-        out.append(decided or Outcome(None))
+        out.append(decided or _handed(path[-1], model) or Outcome(None))
     if all(o.spec is None and not o.reason for o in out):
         return []  # every path keeps the layer's own init
     return out
@@ -174,12 +169,17 @@ def _subclass_outcomes(sub: str, base: str, layer_class: str, attr: str, model: 
                 decided = Outcome(None, f"may be re-initialized by {name}{where}", name)
             if decided is not None:
                 break
-        handed = model.handed(path[-1]) if decided is None else ""
-        if handed and model.any_reinitializes():
-            decided = Outcome(None, f"may be re-initialized by what {path[-1].rsplit('.', 1)[-1]} is handed to "
-                                    f"({handed})", path[-1].rsplit(".", 1)[-1])
-        out.append(decided or Outcome(None, "", short))
+        out.append(decided or _handed(path[-1], model) or Outcome(None, "", short))
     return out
+
+
+def _handed(top: str, model: ProjectModel) -> Outcome | None:
+    """Unknown when the outermost container is handed to a function and the project re-initializes somewhere."""
+    handed = model.handed(top)
+    if not handed or not model.any_reinitializes():
+        return None
+    short = top.rsplit(".", 1)[-1]
+    return Outcome(None, f"may be re-initialized by what {short} is handed to ({handed})", short)
 
 
 def fed(records: tuple[LayerRecord, ...], entries: dict[str, Entry]) -> tuple[LayerRecord, ...]:

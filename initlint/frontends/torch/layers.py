@@ -167,12 +167,8 @@ def _inherited_effects(ctx: FileContext, own: list[Scope], holders: dict[str, se
                 continue
             state = layer.state if scope.name == layer.owner else layer.overrides.get(scope.name)
             spec, reason, via = (state.spec, state.reason, state.via) if state is not None else (None, "", "")
-            out.append(Effect(ctx.qualified(scope), target, layer.cls, _plain(spec), reason, via, ctx.source.path, attr))
+            out.append(Effect(ctx.qualified(scope), target, layer.cls, spec, reason, via, ctx.source.path, attr))
     return out
-
-
-def _plain(spec: InitSpec | None) -> InitSpec | None:
-    return replace(spec, line=None, column=None) if spec is not None else None
 
 
 def _interpret(ctx: FileContext, module: cst.Module, flow: Flow) -> None:
