@@ -126,10 +126,11 @@ def _lint_source(text: str, path: str, settings: Settings, project: Project | No
     if on_parse is not None:
         on_parse(module)
     raw, effects, entries = records_for_source(SourceFile(path, text, module, settings, tree), project)
-    records = [engine.plausible(r) for r in raw]
+    records = tuple(engine.plausible(r) for r in raw)
     if _not_run(path, settings):
-        records = [replace(r, init=None, activation=None, unresolved=NOT_RUN) if is_layer(r) else r for r in records]
-    found = [f for f in engine.findings(records, settings) if not _per_file_ignored(f.code, path, settings)]
+        records = tuple(replace(r, init=None, activation=None, unresolved=NOT_RUN) if is_layer(r) else r for r in records)
+    records, variants = sized(records, {}, settings)
+    found = [f for f in judged(records, variants, settings) if not _per_file_ignored(f.code, path, settings)]
     result = FileResult(path, records=tuple(records), findings=tuple(found), effects=tuple(effects),
                         entries=tuple(entries) if project is not None else ())
     return suppressions.apply(result, text, _reported(path, settings))
@@ -156,7 +157,16 @@ def rejudge(result: FileResult, records: tuple[LayerRecord, ...], variants: dict
     A layer whose construction paths disagree is judged once per path; the worst finding is
     kept and names the containers of that path.
     """
-    records = tuple(engine.plausible(r) for r in records)
+    records, variants = sized(tuple(engine.plausible(r) for r in records), variants, settings)
+    found = judged(records, variants, settings)
+    found = [f for f in sorted(found, key=Finding.sort_key) if not _per_file_ignored(f.code, result.path, settings)]
+    return suppressions.apply(replace(result, records=records, findings=tuple(found), suppressed=()), text,
+                              _reported(result.path, settings))
+
+
+def judged(records: tuple[LayerRecord, ...], variants: dict[int, list[tuple[LayerRecord, str]]],
+           settings: Settings) -> list[Finding]:
+    """The findings, with a layer that has variants judged once per variant: the worst kept, naming its variant."""
     found = engine.findings(records, settings)
     for i, options in variants.items():
         base = records[i]
@@ -174,9 +184,54 @@ def rejudge(result: FileResult, records: tuple[LayerRecord, ...], variants: dict
             labels = ", ".join(label for _r, label in options)
             found.append(replace(best[1], message=f"{best[1].message}\nThe containers disagree ({labels}); "
                                                   f"this is the worst, {best[2]}."))
-    found = [f for f in sorted(found, key=Finding.sort_key) if not _per_file_ignored(f.code, result.path, settings)]
-    return suppressions.apply(replace(result, records=records, findings=tuple(found), suppressed=()), text,
-                              _reported(result.path, settings))
+    return found
+
+
+_SIZED = ("INIT001", "INIT002", "INIT004", "INIT005", "INIT006")  # what the fans can change (SPEC 8.3)
+
+
+def sized(records: tuple[LayerRecord, ...], variants: dict[int, list[tuple[LayerRecord, str]]], settings: Settings
+          ) -> tuple[tuple[LayerRecord, ...], dict[int, list[tuple[LayerRecord, str]]]]:
+    """Layers their containers build with other sizes (SPEC 8.32): judged with each container's fans.
+
+    All containers agree: those fans. They differ: one variant per container. A container that sets a size
+    the analysis cannot evaluate, where the class's own size (a default) or another container's is known,
+    is vague: when only such containers would give a finding the fans can change, the layer is unresolved
+    (never judged on sizes it only has by default, nor by declaration where known sizes say otherwise).
+    """
+    out = list(records)
+    more = dict(variants)
+    for i, rec in enumerate(records):
+        if not rec.container_fans or rec.unresolved or i in variants:
+            continue
+        paths: list[tuple[str, int | None, int | None]] = []
+        vague: list[str] = []
+        known = any(fi is not None and fo is not None for _c, fi, fo in rec.container_fans)
+        for c, fi, fo in rec.container_fans:
+            if (fi is None or fo is None) and known or (fi is None and rec.fan_in is not None) \
+                    or (fo is None and rec.fan_out is not None):
+                if _flags(replace(rec, fan_in=fi, fan_out=fo, container_fans=()), settings):
+                    vague.append(c)
+            else:
+                paths.append((c, fi, fo))
+        if vague and not any(_flags(replace(rec, fan_in=fi, fan_out=fo, container_fans=()), settings)
+                             for _c, fi, fo in paths):
+            out[i] = replace(rec, activation=None, container_fans=(), unresolved=(
+                f"sizes set by containers the analysis cannot evaluate (in {', '.join(sorted(set(vague))[:3])})"))
+            continue
+        fans = {(fi, fo): c for c, fi, fo in paths}
+        if len(fans) <= 1:
+            (fi, fo), = fans or {(rec.fan_in, rec.fan_out): ""}
+            out[i] = replace(rec, fan_in=fi, fan_out=fo, container_fans=())
+            continue
+        more[i] = [(replace(rec, fan_in=fi, fan_out=fo, container_fans=()), f"in {c} with fans {fi or '?'}/{fo or '?'}")
+                   for (fi, fo), c in fans.items()]
+    return tuple(out), more
+
+
+def _flags(rec: LayerRecord, settings: Settings) -> bool:
+    """Does the layer, judged alone, draw a finding its fans can change?"""
+    return any(f.code in _SIZED for f in engine.findings([engine.plausible(rec)], settings))
 
 
 def _per_file_ignored(code: str, path: str, settings: Settings) -> bool:

@@ -187,6 +187,9 @@ class LayerRecord:
     into: tuple[str, ...] = ()
     provisional: Activation | None = None
     fan_unit: str = ""  # the fans are these multiples of a size the code names, not fixes (SPEC 8.3 on their ratio)
+    # torch source: the fans each container of the file builds the layer with, when they are not the class's
+    # own sizes (SPEC 8.32: judged per container); ``(container, fan_in, fan_out)``, None = not known
+    container_fans: tuple[tuple[str, int | None, int | None], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -270,13 +273,28 @@ class Entry:
 
     Read from the class's own file (its forward run on a stand-in input); used for the layers of other
     files whose output is passed to an instance of the class (SPEC 8.32).
+
+    With ``container`` set it is an *exit* instead: what ``container``'s forward does with the output of an
+    instance of ``cls`` (SPEC 8.13: the consumer of the layer ``cls`` returns; ``activation`` None and no
+    ``into``: the container's use is not known).
     """
 
     cls: str  # qualified class
     activation: Activation | None  # None: only ``into`` decides
     normalized: bool = False
     residual: bool = False
-    into: tuple[str, ...] = ()  # the input is (also) passed to these classes first: their entries join
+    # the input (output) is (also) passed to these classes first: their entries join; a key made by
+    # :func:`returned` stands for whatever consumes that class's output in its containers
+    into: tuple[str, ...] = ()
+    container: str = ""  # an exit: the qualified class whose forward uses the instance's output
+
+
+RETURNED = "^"  # marks an ``into`` key: the output of the class, consumed in its containers (SPEC 8.13)
+
+
+def returned(cls: str) -> str:
+    """The ``into`` key for "what consumes the output of ``cls`` where its containers use it"."""
+    return RETURNED + cls
 
 
 @dataclass(frozen=True)

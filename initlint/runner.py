@@ -28,7 +28,7 @@ from . import limits
 from .cache import Cache
 from .limits import is_transient
 from .lint import analysed, decode, lint_bytes, lint_file, rejudge
-from .project.decide import Effects, decide, fed
+from .project.decide import Effects, Uses, decide, fed
 from .project.model import ProjectModel
 from .project.session import Session
 from .records import FileResult
@@ -155,7 +155,7 @@ def _analyse(paths: list[str], settings: Settings, jobs: int, cache: Cache | Non
 def _decide(results: list[FileResult], linted: set[str], session: Session, settings: Settings) -> list[FileResult]:
     """Apply the containers' inits (read from every analysed file) to the linted files' layers."""
     effects = Effects(e for r in results for e in r.effects)
-    entries = {e.cls: e for r in results for e in r.entries}
+    uses = Uses((e for r in results for e in r.entries), session.model)
     out = []
     for result in results:
         if result.path not in linted:
@@ -163,7 +163,7 @@ def _decide(results: list[FileResult], linted: set[str], session: Session, setti
         if result.error or not result.records or not result.path.endswith(".py"):
             out.append(result)
             continue
-        records, variants = decide(fed(result.records, entries), os.path.abspath(result.path), session.model, effects)
+        records, variants = decide(fed(result.records, uses), os.path.abspath(result.path), session.model, effects)
         if records == result.records and not variants:
             out.append(result)
             continue

@@ -156,7 +156,7 @@ def test_init007_overwritten_init() -> None:
 
 
 def test_init007_dispatch_that_skips_the_layer_at_run_time() -> None:
-    result, _ = check_target(target("init_runtime_skip.py:Encoder"))
+    result, _ = check_target(target("init_runtime_skip.py:build"))
     assert sorted(codes(result, "INIT007")) == ["conv1", "conv2"]
 
 

@@ -82,7 +82,7 @@ def test_reasons_for_layers_forward_uses(tmp_path) -> None:
         "        self.read = nn.ModuleList([nn.Linear(8, 8) for _ in range(2)])\n"
         "        self.unused = nn.Linear(8, 8)\n\n"
         "    def forward(self, x):\n"
-        "        y = self.applied(x)\n        mystery.stash[0] = y\n"
+        "        y = self.applied(x)\n        stash = {0: y}\n"
         "        for i in mystery.order(len(self.read)):\n            x = x\n"
         "        return x\n"
     )

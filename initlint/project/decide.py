@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
-from ..records import Activation, Effect, Entry, InitSpec, LayerRecord
+from ..records import RETURNED, Activation, Effect, Entry, InitSpec, LayerRecord
 from .model import ProjectModel
 
 MAX_PATHS = 64
@@ -144,7 +144,7 @@ def _outcomes(owner: str, layer_class: str, model: ProjectModel, effects: Effect
                                         f"({model.linker.resolve(container).summary.path.rsplit('/', 1)[-1]})",  # type: ignore[union-attr]
                                   container.rsplit(".", 1)[-1])
                 break
-        out.append(decided or _handed(path[-1], model) or Outcome(None))
+        out.append(decided or _handed(path, model) or Outcome(None))
     if all(o.spec is None and not o.reason for o in out):
         return []  # every path keeps the layer's own init
     return out
@@ -169,25 +169,65 @@ def _subclass_outcomes(sub: str, base: str, layer_class: str, attr: str, model: 
                 decided = Outcome(None, f"may be re-initialized by {name}{where}", name)
             if decided is not None:
                 break
-        out.append(decided or _handed(path[-1], model) or Outcome(None, "", short))
+        out.append(decided or _handed(path, model) or Outcome(None, "", short))
     return out
 
 
-def _handed(top: str, model: ProjectModel) -> Outcome | None:
-    """Unknown when the outermost container is handed to a function and the project re-initializes somewhere."""
-    handed = model.handed(top)
-    if not handed or not model.any_reinitializes():
+def _handed(path: list[str], model: ProjectModel) -> Outcome | None:
+    """Unknown when a class on the path is also handed to a function (containers the analysis does not see)
+    and the project re-initializes somewhere."""
+    if not model.any_reinitializes():
         return None
-    short = top.rsplit(".", 1)[-1]
-    return Outcome(None, f"may be re-initialized by what {short} is handed to ({handed})", short)
+    handed = next(((c, h) for c in path for h in [model.handed(c)] if h), None)
+    if handed is None:
+        return None
+    short = handed[0].rsplit(".", 1)[-1]
+    return Outcome(None, f"may be re-initialized by what {short} is handed to ({handed[1]})", short)
 
 
-def fed(records: tuple[LayerRecord, ...], entries: dict[str, Entry]) -> tuple[LayerRecord, ...]:
-    """Layers whose output is passed to other files' module classes: those classes' entries, with what the
-    layer's other uses consume, are its consumer when they all agree (else it stays unresolved)."""
+class Uses:
+    """Every analysed file's entries (what a class does first with its input) and exits (what each container
+    does with an instance's output), answering the ``into`` keys of records and entries (SPEC 8.13, 8.32)."""
+
+    def __init__(self, entries: Iterable[Entry], model: ProjectModel | None = None) -> None:
+        self.model = model
+        self.entries: dict[str, Entry] = {}
+        self.exits: dict[str, dict[str, list[Entry]]] = {}  # class -> container -> exits
+        for e in entries:
+            if e.container:
+                self.exits.setdefault(e.cls, {}).setdefault(e.container, []).append(e)
+            else:
+                self.entries[e.cls] = e
+
+    def of(self, key: str) -> list[Entry] | None:
+        """The entries a key stands for (a class's entry; for a returned output, its containers' exits);
+        None when one of them is not known. No container in the project: the model's output (SPEC 8.13)."""
+        if not key.startswith(RETURNED):
+            entry = self.entries.get(key)
+            return [entry] if entry is not None else None
+        cls = key[len(RETURNED):]
+        if self.model is None or self.model.handed(cls):
+            return None
+        out: list[Entry] = []
+        for each in (cls, *self.model.subclasses(cls)):  # a subclass's instances run the class's forward too
+            for container in self.model.builders(each):
+                found = self.exits.get(each, {}).get(container)
+                if not found or any(e.activation is None and not e.into for e in found):
+                    return None  # a container whose use of the output the analysis did not see
+                out += found
+        return out or [Entry(cls, HEAD)]
+
+
+HEAD = Activation("identity", "linear", 0.0, reaches_weight=False)
+
+
+def fed(records: tuple[LayerRecord, ...], uses: Uses) -> tuple[LayerRecord, ...]:
+    """Layers whose output is passed to other files' module classes, or returned to containers: those
+    classes' entries and the containers' exits, with what the layer's other uses consume, are its consumer
+    when they all agree (else it stays unresolved)."""
     out = []
     for rec in records:
-        found = _consumers(rec.into, entries) if rec.into and rec.unresolved.startswith(PASSED) else None
+        found = _consumers(rec.into, uses) if rec.into and rec.unresolved.startswith(_FOLLOWED) else None
         if found is not None:
             consumers, normalized, residual = found
             if rec.provisional is not None:
@@ -200,25 +240,26 @@ def fed(records: tuple[LayerRecord, ...], entries: dict[str, Entry]) -> tuple[La
     return tuple(out)
 
 
-def _consumers(classes: tuple[str, ...], entries: dict[str, Entry], depth: int = 0
-               ) -> tuple[list[Activation], bool, bool] | None:
-    """What the entries of ``classes`` consume, following entries that pass their input on (None: one unknown)."""
+def _consumers(keys: tuple[str, ...], uses: Uses, depth: int = 0) -> tuple[list[Activation], bool, bool] | None:
+    """What the entries and exits of ``keys`` consume, following those that pass it on (None: one unknown)."""
     acts: list[Activation] = []
     normalized = residual = False
-    for cls in classes:
-        entry = entries.get(cls)
-        if entry is None or depth > MAX_DEPTH:
+    for key in keys:
+        found = uses.of(key) if depth <= MAX_DEPTH else None
+        if found is None:
             return None
-        if entry.activation is not None:
-            acts.append(entry.activation)
-        normalized, residual = normalized or entry.normalized, residual or entry.residual
-        if entry.into:
-            deeper = _consumers(entry.into, entries, depth + 1)
-            if deeper is None:
-                return None
-            acts += deeper[0]
-            normalized, residual = normalized or deeper[1], residual or deeper[2]
+        for entry in found:
+            if entry.activation is not None:
+                acts.append(entry.activation)
+            normalized, residual = normalized or entry.normalized, residual or entry.residual
+            if entry.into:
+                deeper = _consumers(entry.into, uses, depth + 1)
+                if deeper is None:
+                    return None
+                acts += deeper[0]
+                normalized, residual = normalized or deeper[1], residual or deeper[2]
     return acts, normalized, residual
 
 
 PASSED = "consumer not visible: passed to"
+_FOLLOWED = (PASSED, "consumer not visible: output returned to caller")

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from ..frontends.python.names import absolute
 from ..frontends.python.syntax import sized
 
-FORMAT = 3  # bump when a summary's (or an index entry's) layout changes
+FORMAT = 4  # bump when a summary's (or an index entry's) layout changes
 
 # Calls and attribute uses that run init code over submodules (the containers of SPEC 8.32).
 _REINIT_METHODS = frozenset({"apply", "modules", "named_modules", "children", "named_children", "parameters",
@@ -63,6 +63,7 @@ class CallSite:
     line: int
     names: tuple[str, ...]  # dotted names passed (positionally or by keyword), e.g. ("Bottleneck",)
     kwargs: tuple[tuple[str, str], ...]  # keyword -> the value's source text
+    args: tuple[str, ...] = ()  # positional arguments' source text ("*x" for a starred one)
 
 
 @dataclass(frozen=True)
@@ -80,6 +81,7 @@ class Summary:
     aliases: tuple[tuple[str, str], ...]  # module-level ``Name = other.name`` (registries, re-exports)
     calls: tuple[CallSite, ...]
     mentions_torch: bool
+    registries: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = ()  # string-keyed: name -> (key, class text)
 
     def cls(self, name: str) -> ClassInfo | None:
         return next((c for c in self.classes if c.name == name), None)
@@ -132,6 +134,7 @@ def _summary(path: str, text: str, module: str, is_package: bool, tree: ast.Modu
                 else:
                     imports[a.asname or a.name] = f"{base}.{a.name}" if base else a.name
     classes, functions, constants, aliases = [], [], [], []
+    registries: list[tuple[str, tuple[tuple[str, str], ...]]] = []
     walk = _Walker()
     for stmt in tree.body:
         if isinstance(stmt, ast.ClassDef):
@@ -139,8 +142,14 @@ def _summary(path: str, text: str, module: str, is_package: bool, tree: ast.Modu
         elif isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
             functions.append(FunctionInfo(stmt.name, stmt.lineno, tuple(a.arg for a in _params(stmt.args)),
                                           _mentions(stmt.body, walk), _reinit(walk.nodes(stmt).calls)))
+            keyed = _keyed_returns(stmt)
+            if keyed:
+                registries.append((stmt.name, keyed))
         elif isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name):
             name = stmt.targets[0].id
+            keyed = _keyed_dict(stmt.value)
+            if keyed:
+                registries.append((name, keyed))
             value = _literal(stmt.value)
             if value is not None:
                 constants.append((name, value))
@@ -148,7 +157,46 @@ def _summary(path: str, text: str, module: str, is_package: bool, tree: ast.Modu
                 aliases.append((name, _dotted(stmt.value) or ""))
     calls = tuple(_calls(tree, walk))
     return Summary(path, module, package, tuple(imports.items()), tuple(stars), tuple(classes), tuple(functions),
-                   tuple(constants), tuple(aliases), calls, "torch" in text)
+                   tuple(constants), tuple(aliases), calls, "torch" in text, tuple(registries))
+
+
+def _class_text(e: ast.expr | None) -> str | None:
+    """A class named as a value: ``Cls``, ``mod.Cls`` or ``partial(Cls, ...)``."""
+    if isinstance(e, ast.Call) and (_dotted(e.func) or "").rsplit(".", 1)[-1] == "partial" and e.args:
+        e = e.args[0]
+    return _dotted(e) if e is not None else None
+
+
+def _keyed_dict(e: ast.expr) -> tuple[tuple[str, str], ...]:
+    """``{"gc": GlobalContext, ...}``: the string keys and the names they map to."""
+    if not isinstance(e, ast.Dict):
+        return ()
+    out = []
+    for k, v in zip(e.keys, e.values):
+        text = _class_text(v)
+        if isinstance(k, ast.Constant) and isinstance(k.value, str) and text:
+            out.append((k.value, text))
+    return tuple(out)
+
+
+def _keyed_returns(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> tuple[tuple[str, str], ...]:
+    """``if name == "gc": cls = GlobalContext`` / ``return GlobalContext``: a function choosing a class by a string."""
+    out = []
+    for node in ast.walk(fn):
+        if not isinstance(node, ast.If) or not isinstance(node.test, ast.Compare) or len(node.test.ops) != 1:
+            continue
+        test = node.test
+        sides = [test.left, test.comparators[0]]
+        keys: list[str] = []
+        if isinstance(test.ops[0], ast.Eq):
+            keys = [x.value for x in sides if isinstance(x, ast.Constant) and isinstance(x.value, str)]
+        elif isinstance(test.ops[0], ast.In) and isinstance(sides[1], (ast.Tuple, ast.List, ast.Set)):
+            keys = [x.value for x in sides[1].elts if isinstance(x, ast.Constant) and isinstance(x.value, str)]
+        for stmt in node.body:
+            value = stmt.value if isinstance(stmt, (ast.Assign, ast.Return)) else None
+            text = _class_text(value) if value is not None and not isinstance(value, ast.Constant) else None
+            out += [(k, text) for k in keys if text]
+    return tuple(out)
 
 
 def _import_nodes(body: list[ast.stmt]) -> list[ast.Import | ast.ImportFrom]:
@@ -289,8 +337,11 @@ def _calls_in(stmts: list[ast.stmt], scope: str, walker: _Walker, out: list[Call
             names = [d for d in (_dotted(a) for a in node.args) if d]
             names += [d for d in (_dotted(k.value) for k in node.keywords if k.arg) if d]
             kwargs = tuple((k.arg, _source(k.value)) for k in node.keywords if k.arg)
-            if names or kwargs:
-                out.append(CallSite(callee, scope, node.lineno, tuple(names), kwargs))
+            if any(k.arg is None for k in node.keywords):
+                kwargs += (("**", "?"),)  # ``**kw``: any parameter may be set
+            args = tuple(f"*{_source(a.value)}" if isinstance(a, ast.Starred) else _source(a) for a in node.args)
+            if names or kwargs or args:
+                out.append(CallSite(callee, scope, node.lineno, tuple(names), kwargs, args))
 
 
 @dataclass(frozen=True)

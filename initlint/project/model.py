@@ -21,7 +21,8 @@ from ..rulebook import Conventions
 from .index import CallSite, ClassInfo, Summary, decoded
 from .link import Found, Linker
 
-_CONSUMER_WORDS = ("act", "norm", "nonlin", "activation", "gate")
+_CONSUMER_WORDS = frozenset({"act", "norm", "nonlin", "nonlinearity", "activation", "normalization", "gate"})
+_SETTING_WORDS = frozenset({"eps", "epsilon", "groups", "momentum", "affine", "dim", "channels", "size"})  # norm_groups
 MAX_PARSED = 48  # files of context kept parsed per process
 MAX_SUBTREE = 200  # project classes followed into one module's subtree
 
@@ -59,7 +60,8 @@ class ProjectModel:
         self._any_reinit: bool | None = None
         self._callers: dict[str, set[str]] | None = None
         self._used: set[str] | None = None
-        self._subclasses: dict[str, list[str]] | None = None
+        self._subclasses: dict[str, tuple[str, ...]] | None = None
+        self._named_by: dict[str, set[str]] | None = None
         self.memo: dict[str, object] = {}  # what frontends keep for the project's lifetime (other files' analyses)
 
     # -- reading other files ------------------------------------------------------
@@ -139,6 +141,34 @@ class ProjectModel:
         if qualified not in self._ancestors:
             self._ancestors[qualified] = tuple(q for q, _ in self.linker.mro(qualified))
         return self._ancestors[qualified]
+
+    def subclasses(self, qualified: str) -> tuple[str, ...]:
+        """The project's module classes deriving from the class (directly or not)."""
+        if self._subclasses is None:
+            index: dict[str, set[str]] = {}
+            for summary in self.linker.modules.values():
+                for cls in summary.classes if summary.mentions_torch else ():
+                    q = f"{summary.module}.{cls.name}"
+                    for ancestor in self.ancestors(q)[1:]:
+                        index.setdefault(ancestor, set()).add(q)
+            self._subclasses = {k: tuple(sorted(v)) for k, v in index.items()}
+        return self._subclasses.get(qualified, ())
+
+    def builders(self, qualified: str) -> tuple[str, ...]:
+        """The project classes that may build the class: its containers, and any other class whose body names
+        it (a class the model does not take for a module may still build it), its own subclasses aside."""
+        if self._named_by is None:
+            index: dict[str, set[str]] = {}
+            for summary in self.linker.modules.values():
+                for cls in summary.classes:  # every class: one that does not look like torch code may build it too
+                    for name in cls.mentions:
+                        target = self.linker.local(summary, name)
+                        found = self.linker.resolve(target) if target and self.linker.in_project(target) else None
+                        if found is not None and found.cls is not None:
+                            index.setdefault(found.qualified, set()).add(f"{summary.module}.{cls.name}")
+            self._named_by = index
+        out = self.parents().get(qualified, set()) | self._named_by.get(qualified, set())
+        return tuple(sorted(out - {qualified} - set(self.subclasses(qualified))))
 
     def is_module_class(self, qualified: str) -> bool:
         if qualified not in self._module_class:
@@ -272,23 +302,9 @@ class ProjectModel:
         found = self.linker.resolve(q) if q else None
         return found.qualified if found is not None and found.cls is not None else None
 
-    def subclasses(self, qualified: str) -> list[str]:
-        """The project module classes that name the class as a direct base."""
-        if self._subclasses is None:
-            index: dict[str, list[str]] = {}
-            for summary in self.linker.modules.values():
-                for cls in summary.classes:
-                    found = Found(summary, cls=cls)
-                    for base in dict.fromkeys(self.linker.class_bases(found)):
-                        target = self.linker.resolve(base)
-                        if target is not None and target.cls is not None and target.qualified != found.qualified:
-                            index.setdefault(target.qualified, []).append(found.qualified)
-            self._subclasses = index
-        return [q for q in self._subclasses.get(qualified, []) if self.is_module_class(q)]
-
-    def built_as(self, qualified: str, depth: int = 4) -> list[str]:
+    def built_as(self, qualified: str) -> list[str]:
         """The classes whose construction builds the class's own layers: the class itself; for a class never
-        constructed itself, its subclasses in other files (theirs in turn, when they are never constructed either).
+        constructed itself, its subclasses in other files that are constructed, or that nothing derives from.
 
         Subclasses in the class's own file are left out: their records judge the layers there.
         """
@@ -298,17 +314,8 @@ class ProjectModel:
         subs = [q for q in self.subclasses(qualified) if q.rpartition(".")[0] != home]
         if not subs:
             return [qualified]
-        out: list[str] = []
-        todo = [(q, depth) for q in subs]
-        while todo:
-            q, left = todo.pop(0)
-            deeper = [] if left <= 0 or self.constructed(q) else \
-                [s for s in self.subclasses(q) if s.rpartition(".")[0] != home]
-            if deeper:
-                todo += [(s, left - 1) for s in deeper]
-            elif q not in out:
-                out.append(q)
-        return out
+        return [q for q in subs if self.constructed(q) or
+                not any(s.rpartition(".")[0] != home for s in self.subclasses(q))]
 
     def own_init_code(self, qualified: str, base: str) -> bool:
         """Does the class, or a project class between it and ``base``, define ``__init__`` or an init method?"""
@@ -349,8 +356,52 @@ class ProjectModel:
                     if child is not None and child.cls is not None and child.qualified != container.qualified \
                             and self.is_module_class(child.qualified):
                         parents.setdefault(child.qualified, set()).add(container.qualified)
+        self._registries(parents)
         self._parents = parents
         return parents
+
+    def _registries(self, parents: dict[str, set[str]]) -> None:
+        """String-keyed registries (``get_attn("gc")``, ``{"gc": GlobalContext}``): a call with a literal key
+        inside a module class builds that key's class there; any other use hands the classes to containers
+        the analysis cannot see."""
+        linker = self.linker
+        keyed: dict[str, tuple[Summary, list[tuple[str, str]]]] = {}
+        for summary in linker.modules.values():
+            for name, pairs in summary.registries:
+                classes = []
+                for key, text in pairs:
+                    q = linker.local(summary, text)
+                    found = linker.resolve(q) if q else None
+                    if found is not None and found.cls is not None and self.is_module_class(found.qualified):
+                        classes.append((key, found.qualified))
+                if classes:
+                    keyed[f"{summary.module}.{name}"] = (summary, classes)
+        if not keyed:
+            return
+        literal: dict[str, list[tuple[str, str]]] = {}  # registry -> (key, building class)
+        opaque = {q for q, (s, _c) in keyed.items() if s.function(q.rsplit(".", 1)[-1]) is None}  # dicts: subscripted
+        for summary in linker.modules.values():
+            for call in summary.calls:
+                target = linker.local(summary, call.callee)
+                found = linker.resolve(target) if target else None
+                q = found.qualified if found is not None else ""
+                if q not in keyed or q in opaque:
+                    continue
+                key = call.args[0] if call.args else ""
+                builder = f"{summary.module}.{call.scope}"
+                if len(key) > 1 and key[0] == key[-1] and key[0] in "'\"" and summary.cls(call.scope) is not None \
+                        and self.is_module_class(builder):
+                    literal.setdefault(q, []).append((key[1:-1], builder))
+                else:
+                    opaque.add(q)
+        for q, (summary, classes) in keyed.items():
+            where = f"{q.rsplit('.', 1)[-1]}(...) in {summary.path.rsplit('/', 1)[-1]}"
+            for key, cls in classes:
+                if q in opaque:
+                    self._handed.setdefault(cls, where)
+                for k, builder in literal.get(q, []):
+                    if k == key and builder != cls:
+                        parents.setdefault(cls, set()).add(builder)
 
     def _note_handed(self, summary: Summary, call: CallSite) -> None:
         """Module classes passed by keyword to a function (``_swin_transformer(block=SwinTransformerBlockV2)``):
@@ -366,6 +417,21 @@ class ProjectModel:
         """Where the class is handed as a value to a function ("" if nowhere)."""
         self.parents()
         return self._handed.get(qualified, "")
+
+    def outside_calls(self, qualified: str) -> list[tuple[str, int, tuple[str, ...]]]:
+        """Constructions of the class in other modules: ``(where, positional arguments (-1: unknown), keywords)``;
+        one with everything unknown when the class is handed to containers the analysis cannot see."""
+        module = qualified.rpartition(".")[0]
+        out = []
+        for summary, call in self._call_sites.get(qualified, []):
+            if summary.module == module:
+                continue
+            starred = any(a.startswith("*") for a in call.args) or any(k == "**" for k, _v in call.kwargs)
+            where = f"{call.scope or summary.module.rsplit('.', 1)[-1]} ({summary.path.rsplit('/', 1)[-1]})"
+            out.append((where, -1 if starred else len(call.args), tuple(k for k, _v in call.kwargs if k != "**")))
+        if self.handed(qualified):
+            out.append((f"what it is handed to ({self._handed[qualified]})", -1, ()))
+        return out
 
     def any_reinitializes(self) -> bool:
         """Whether some module class of the project re-initializes submodules when constructed."""
@@ -386,10 +452,11 @@ class ProjectModel:
         defaults = dict(found.cls.params)
         out: list[str] = []
         for summary, call in self._call_sites.get(owner, []):
-            for kw, value in call.kwargs:
-                if kw not in defaults or not any(w in kw.lower() for w in _CONSUMER_WORDS):
-                    continue
-                default = defaults[kw]
+            for kw, value in passed(found.cls, call):
+                default, words = defaults.get(kw), kw.lower().split("_")
+                if default is None or not _CONSUMER_WORDS.intersection(words) or words[-1] in _SETTING_WORDS \
+                        or _number(default):
+                    continue  # ``act_layer``, ``norm_type``; not ``expansion_factor``, ``norm_groups``, ``layer_norm_eps``
                 same = value == default or (self.linker.local(summary, value) or value) == \
                     (self.linker.local(found.summary, default) or default)
                 if not same:
@@ -442,6 +509,25 @@ class ProjectModel:
                 return True
             todo += sorted(calls.get(m, ()))
         return False
+
+
+def passed(cls: ClassInfo, call: CallSite) -> list[tuple[str, str]]:
+    """The call's arguments by the class's parameter names (positional ones mapped in order, up to a ``*x``)."""
+    out = []
+    for (name, _default), value in zip(cls.params, call.args):
+        if value.startswith("*"):
+            break
+        out.append((name, value))
+    return out + list(call.kwargs)
+
+
+def _number(text: str) -> bool:
+    """Is a default's source text a number (a size or epsilon, not a choice of activation or normalization)?"""
+    try:
+        value = ast.literal_eval(text)
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        return False
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def _param_default(cls: ClassInfo, attr: str) -> tuple[object] | None:

@@ -19,7 +19,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import replace
 
 from ..limits import Checked, inspect_source, read_source
-from ..records import FileResult
+from ..records import RETURNED, FileResult
 from ..rulebook import conventions
 from ..settings import Settings
 from .index import FORMAT, Summary, decoded, summarise
@@ -200,6 +200,8 @@ class Session:
                 built.append(f"{cls.name}:{self.model.constructed(q)}:{','.join(sorted(self.model.subclasses(q)))}")
         modules.discard(path)
         parts = [summary.module] + built + [f"{m}:{self.semantic(m)}" for m in sorted(modules)]
+        parts += [f"{c.name} built: {self.model.outside_calls(f'{summary.module}.{c.name}')}"  # sizes per container
+                  for c in summary.classes]
         if _keras(summary):
             parts += [f"{m}:{self._raw.get(m, '')}" for m in sorted(self._keras_context(summary) - {path})]
         self._keys[path] = _digest("\n".join(parts).encode())
@@ -233,11 +235,20 @@ class Session:
         done = {os.path.abspath(p) for p in analysed}
         wanted: set[str] = set()
         for result in linted:
-            for cls in {c for rec in result.records for c in rec.into} | {c for e in result.entries for c in e.into}:
-                found = self.model.linker.resolve(cls)
-                if found is not None and found.summary.path not in done:
-                    wanted.add(found.summary.path)
+            for key in {c for rec in result.records for c in rec.into} | {c for e in result.entries for c in e.into}:
+                for cls in self._deciding(key):
+                    found = self.model.linker.resolve(cls)
+                    if found is not None and found.summary.path not in done:
+                        wanted.add(found.summary.path)
         return sorted(wanted)
+
+    def _deciding(self, key: str) -> list[str]:
+        """The classes whose files answer an ``into`` key: the class (its entry), or for its returned output the
+        containers of it and its subclasses (their exits)."""
+        if not key.startswith(RETURNED):
+            return [key]
+        cls = key[len(RETURNED):]
+        return sorted({p for each in (cls, *self.model.subclasses(cls)) for p in self.model.builders(each)})
 
     def context_files(self, linted: Iterable[str]) -> list[str]:
         """Files of other classes that build the linted files' classes and re-initialize: their effects are needed."""

@@ -43,8 +43,11 @@ class View:
     def constructed(self, qualified: str) -> bool:
         return self.model.constructed(qualified)
 
-    def subclasses(self, qualified: str) -> list[str]:
+    def subclasses(self, qualified: str) -> tuple[str, ...]:
         return self.model.subclasses(qualified)
+
+    def outside_calls(self, qualified: str) -> list[tuple[str, int, tuple[str, ...]]]:
+        return self.model.outside_calls(qualified)
 
     # -- what the Keras frontend asks (frontends.keras.context.KerasProject) -----------
 

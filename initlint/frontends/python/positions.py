@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import io
 import re
+import tokenize
 from collections.abc import Iterator, Sequence
 
 import libcst as cst
@@ -35,6 +37,30 @@ def source_lines(text: str) -> list[str]:
     if lines and not lines[-1]:
         lines.pop()
     return lines
+
+
+def code_lines(text: str) -> list[str]:
+    """:func:`source_lines` with comments and string literals (docstrings) blanked out, so that the words left
+    are the code's names; the plain lines when the text does not tokenize."""
+    lines = source_lines(text)
+    if "\r" in text.replace("\r\n", ""):
+        return lines  # a lone carriage return ends a line for Python, not for the tokenizer's reader
+    out = list(lines)
+    try:
+        for tok in tokenize.generate_tokens(io.StringIO(text).readline):
+            if tok.type not in _BLANKED or tok.start[0] > len(out) or tok.end[0] > len(out):
+                continue
+            (r0, c0), (r1, c1) = tok.start, tok.end
+            for r in range(r0, r1 + 1):
+                line = out[r - 1]
+                a, b = (c0 if r == r0 else 0), (c1 if r == r1 else len(line))
+                out[r - 1] = line[:a] + " " * (b - a) + line[b:]
+    except (tokenize.TokenError, IndentationError, SyntaxError):
+        return lines
+    return out
+
+
+_BLANKED = {tokenize.COMMENT, tokenize.STRING} | ({tokenize.FSTRING_MIDDLE} if hasattr(tokenize, "FSTRING_MIDDLE") else set())
 
 
 class Locator:

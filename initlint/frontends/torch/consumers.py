@@ -38,9 +38,12 @@ class Val:
     # layers whose activation made this tensor with only transparent ops since: no normalization, no residual
     # add (SPEC 8.34's sequential path; a concatenation of branches holds several)
     chain: frozenset[Layer] = frozenset()
+    # computed from layer outputs by code the analysis does not model (an attention product, an unknown call
+    # on them): not a constant, so multiplying an activation's output by it gates it
+    data: bool = False
 
     def union(self, other: Val) -> Val:
-        return Val(self.opens | other.opens, self.acts | other.acts, self.chain | other.chain)
+        return Val(self.opens | other.opens, self.acts | other.acts, self.chain | other.chain, self.data or other.data)
 
     def marked(self, normalized: bool = False, residual: bool = False, mixed: bool = False) -> Val:
         return Val(
@@ -48,10 +51,24 @@ class Val:
                       for p in self.opens),
             self.acts,
             frozenset() if normalized or residual else self.chain,
+            self.data,
         )
+
+    def branch(self) -> bool:
+        """Whether it carries data rather than a constant: a layer's or activation's output, or computed data."""
+        return bool(self.opens or self.acts or self.data)
 
 
 EMPTY = Val()
+DATA = Val(data=True)
+
+
+def _branch(v: object) -> bool:
+    if isinstance(v, Val):
+        return v.branch()
+    if isinstance(v, (tuple, OutputVal)):
+        return any(_branch(item) for item in (v.values() if isinstance(v, OutputVal) else v))
+    return False
 
 
 @dataclass(frozen=True)
@@ -70,8 +87,14 @@ class Event:
 
 
 def is_input(layer: Layer) -> bool:
-    """The stand-in for a forward's input (see :meth:`initlint.frontends.torch.flow.Flow.run_root`)."""
-    return layer.kind == "input"
+    """A stand-in, not a layer: for a forward's input (see :meth:`initlint.frontends.torch.flow.Flow.run_root`)
+    or for the output of an instance of another file's module class (:func:`initlint.frontends.torch.flow.ext_mod`)."""
+    return layer.kind in ("input", "output")
+
+
+def only_outputs(v: Val) -> bool:
+    """The tensor is the output of other files' module instances and nothing else (no layer, no activation)."""
+    return bool(v.opens) and not v.acts and all(p.layer.kind == "output" for p in v.opens)
 
 
 @dataclass(frozen=True)
@@ -132,7 +155,7 @@ class Consumers:
                         for layer in item.acts:
                             self.events.setdefault(layer, set()).add(Event(
                                 "unresolved", reason="its activation's output is transformed further (e.g. squared or gated)"))
-        return Val()
+        return DATA if any(_branch(v) for v in values) else Val()
 
     def fed(self, v: object, consumer: Layer) -> None:
         """Remember which weight layer each open output feeds (a zero layer feeding a zero layer, SPEC 8.6).

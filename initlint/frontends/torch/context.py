@@ -62,8 +62,11 @@ class Project(Protocol):
     def constructed(self, qualified: str) -> bool:
         """May the class be built itself somewhere in the project (not only as a base of subclasses)?"""
 
-    def subclasses(self, qualified: str) -> list[str]:
-        """The project module classes deriving directly from the class."""
+    def subclasses(self, qualified: str) -> tuple[str, ...]:
+        """The project's module classes deriving from the class (directly or not)."""
+
+    def outside_calls(self, qualified: str) -> list[tuple[str, int, tuple[str, ...]]]:
+        """Its constructions in other project files: ``(where, positional arguments (-1: unknown), keywords)``."""
 
 
 class BudgetExceeded(Exception):
@@ -121,6 +124,9 @@ class FileContext:
         self.ext_mods: list[Any] = []  # (scope name, ExtMod) built (their probes carry the containers' effects)
         self.generic: dict[str, Any] = {}  # scope name -> its generic probe module (any other file's class)
         self.defined_in: dict[int, str] = {}  # id(method node) -> key of the scope whose class body defines it
+        self.constructions: list[tuple[str, str, tuple[object, ...], dict[str, object]]] = []  # builder, class, args
+        self.constructed: set[int] = set()  # id(call) of those constructions
+        self.envs: dict[str, dict[str, object]] = {}  # class -> the locals of its ``__init__`` when it ended
         self._bases: dict[str, Any] = {}
 
     def branch_layers(self) -> list[Layer]:
@@ -257,7 +263,7 @@ class Host(Protocol):
     stmt: cst.CSTNode | None
     repeat: int
     returns: list[object]
-    exits: list[Any]  # Snapshots of the branches that returned from the running function
+    returned_states: list[Any]  # Snapshots of the branches that returned from the running function
     current_fn: str | None
     torch: Any  # the TorchLibrary
     inline: Any  # the Inliner

@@ -14,10 +14,11 @@ from typing import Any
 
 import libcst as cst
 
+from ...records import returned
 from ...rulebook import activation_family, conventions, default_slope
 from ..python.names import dotted
 from ..python.syntax import literal, suite
-from .consumers import EMPTY, Consumers, DropoutCall, Event, Pending, Val, is_input
+from .consumers import DATA, EMPTY, Consumers, DropoutCall, Event, Pending, Val, is_input, only_outputs
 from .context import BudgetExceeded, FileContext
 from .forms import (
     ATTENTION_FUNCTIONS,
@@ -31,6 +32,7 @@ from .forms import (
     norm_like,
 )
 from .library import module_slope
+from .loops import bind, builtin, comprehension, everything, grow, loop_items, plain, subscript, zipped
 from .tables import (
     DROPOUTS,
     FUNCTIONAL_ACTIVATIONS,
@@ -38,6 +40,7 @@ from .tables import (
     MATMULS,
     NORMS,
     PASSES,
+    WEIGHT_LAYERS,
     torch_nn_class,
 )
 from .tree import (
@@ -59,18 +62,33 @@ from .tree import (
     Scope,
     SeqMod,
     SinkMod,
-    flat,
     mods_under,
 )
+from .values import NONE
 
 MAX_DEPTH = 12
+RETURNED_REASON = "consumer not visible: output returned to caller"
+_GATING = "consumer not visible: multiplied with another branch (gating)"
+Call = tuple[list[object], dict[str, object]]  # a call's positional and keyword argument values
 _QUERIES = frozenset({"size", "dim", "numel", "item", "tolist", "ndimension", "nelement", "shape", "ndim", "get_device", "is_contiguous"})
 _CONVS = frozenset({"conv1d", "conv2d", "conv3d"})
+_ONE_TENSOR = frozenset({"scaled_dot_product_attention", "dispatch_attention_fn"})  # attention calls returning a tensor
+_VIEWS = frozenset({"T", "mT", "H", "mH", "data", "real"})
+# New tensors shaped like the receiver (``x.new_zeros(n)``, ``torch.zeros_like(x)``): they read no values.
+_FACTORIES = frozenset({"new_zeros", "new_ones", "new_empty", "new_full", "new_tensor", "zeros_like", "ones_like",
+                        "empty_like", "full_like", "rand_like", "randn_like", "randint_like"})
 
 
 @dataclass(frozen=True)
 class SelfVal:
     scope: Scope
+
+
+@dataclass(frozen=True)
+class LocalFn:
+    """A function defined inside the function being run (``def apply_rotary_emb(...)`` in a forward)."""
+
+    node: cst.FunctionDef
 
 
 class Flow:
@@ -86,6 +104,9 @@ class Flow:
         self.scope: Scope | None = None
         self.active: list[str] = []  # forwards being followed (no re-entry)
         self.inputs: dict[str, Layer] = {}  # class -> the stand-in for its forward's input (its Entry)
+        # (class whose forward applies it, other file's class) -> the stand-in for the instance's output (an exit)
+        self.outputs: dict[tuple[str, str], Layer] = {}
+        self.fns: list[cst.FunctionDef] = []  # the functions being run, innermost last
 
     # -- events ------------------------------------------------------------
 
@@ -128,10 +149,14 @@ class Flow:
                     out = r if out is None else join(out, r)
         if out is None:
             return
-        if root:
+        if root and self.ctx.project is not None and isinstance(out, Val):
+            # no class of the file builds it: the containers of other files decide what consumes it; with none,
+            # it is the model's output. (A class of the file that builds it but did not enter it is not followed.)
+            self.out.consume(out, Event("unresolved", reason=RETURNED_REASON, into=returned(self.ctx.qualified(scope))))
+        elif root:
             self.out.consume(out, Event("head"))
         else:
-            self.out.consume(out, Event("unresolved", reason="consumer not visible: output returned to caller"))
+            self.out.consume(out, Event("unresolved", reason=RETURNED_REASON))
 
     def run_module(self, mod: Mod, scope: Scope) -> None:
         """A Sequential (or layer) built outside classes: the model itself (SPEC 8.13)."""
@@ -174,10 +199,12 @@ class Flow:
         returns: list[object] = []
         saved, saved_scope = self.stmt, self.scope
         self.scope = scope
+        self.fns.append(fn)
         try:
             self.run(suite(fn.body), env, scope, returns)
         finally:
             self.depth -= 1
+            self.fns.pop()
             self.stmt, self.scope = saved, saved_scope
         out: object = None
         for r in returns:
@@ -197,7 +224,9 @@ class Flow:
                     self.stmt = small
                     if self.small(small, env, scope, returns):
                         return True
-            elif kind is cst.FunctionDef or kind is cst.ClassDef:
+            elif kind is cst.FunctionDef:
+                env[stmt.name.value] = LocalFn(stmt)  # a function defined in forward: run where it is called
+            elif kind is cst.ClassDef:
                 continue
             elif isinstance(stmt, cst.BaseSmallStatement):
                 self.stmt = stmt
@@ -222,6 +251,9 @@ class Flow:
         if isinstance(stmt, cst.Assign):
             value = self.ev(stmt.value, env, scope)
             for t in stmt.targets:
+                if isinstance(t.target, cst.Subscript) and not isinstance(self.ev(t.target.value, env, scope), Val):
+                    self.out.opaque(value, reason="consumer not visible: stored in a container the analysis does not follow",
+                                    taint=False)  # ``out[key] = x``: read back by whoever gets ``out``
                 bind(t.target, value, env)
         elif isinstance(stmt, cst.AnnAssign) and stmt.value is not None:
             bind(stmt.target, self.ev(stmt.value, env, scope), env)
@@ -269,28 +301,30 @@ class Flow:
             inner = it.args[0].value
             pair = target.elements[1].value
             if isinstance(inner, cst.Call) and dotted(inner.func) == "zip" and isinstance(pair, (cst.Tuple, cst.List)):
-                env_target_unknown(target.elements[0].value, env)
+                bind(target.elements[0].value, None, env)
                 if zipped(self, inner, pair, body, env, scope, returns):  # enumerate(zip(...))
                     return
-            items = iteration(self.ev(inner, env, scope))
+            value = self.ev(inner, env, scope)
+            items = loop_items(value)
             if items is not None:
-                for item in items:
-                    env_target_unknown(target.elements[0].value, env)
-                    bind(target.elements[1].value, item, env)
+                exact = isinstance(value, tuple) or isinstance(value, (ListMod, SeqMod)) and plain(value.entries)
+                for k, item in enumerate(items):
+                    bind(target.elements[0].value, k if exact else None, env)  # the position, when it is exact
+                    bind(pair, item, env)
                     if self.run(body, env, scope, returns):
                         return
                 return
         if wrapper == "zip" and isinstance(it, cst.Call) and isinstance(target, (cst.Tuple, cst.List)):
             if zipped(self, it, target, body, env, scope, returns):
                 return
-        items = iteration(self.ev(it, env, scope))
+        items = loop_items(self.ev(it, env, scope))
         if items is not None:
             for item in items:
                 bind(target, item, env)
                 if self.run(body, env, scope, returns):
                     return
             return
-        env_target_unknown(target, env)
+        bind(target, None, env)
         for _ in range(2):
             self.run(body, env, scope, returns)
 
@@ -307,11 +341,15 @@ class Flow:
             base = self.ev(e.value, env, scope)  # type: ignore[attr-defined]
             attr = e.attr.value  # type: ignore[attr-defined]
             if isinstance(base, SelfVal):
+                if attr not in base.scope.attrs:  # a class attribute (``fused_projections = False`` in a base)
+                    return next((s.constants[attr] for s in self.ctx.mro(base.scope) if attr in s.constants), None)
                 value = base.scope.attrs.get(attr)
                 touch(self, value, f"self.{attr}")
                 return value
             if isinstance(base, OutputVal):
                 return base.get(attr)
+            if isinstance(base, Val):
+                return base if attr in _VIEWS else None  # ``x.mT``: the values, transposed; ``x.shape``: not a tensor
             if isinstance(base, DictMod):
                 return base.items.get(attr)
             if isinstance(base, SeqMod) and base.keys and attr in base.keys:
@@ -328,12 +366,14 @@ class Flow:
             if isinstance(e.operator, cst.Not):  # type: ignore[attr-defined]
                 tv = truth(v)
                 return None if tv is None else not tv
+            if isinstance(e.operator, cst.Minus) and isinstance(v, (int, float)) and not isinstance(v, bool):  # type: ignore[attr-defined]
+                return -v
             return v
         if t is cst.Subscript:
             base = self.ev(e.value, env, scope)  # type: ignore[attr-defined]
             if isinstance(base, Val):
                 return base
-            return index(self, base, e, env, scope)  # type: ignore[arg-type]
+            return subscript(self, base, e, env, scope)  # type: ignore[arg-type]
         if t is cst.Tuple or t is cst.List:
             return tuple(self.ev(el.value, env, scope) for el in e.elements)  # type: ignore[attr-defined]
         if t is cst.IfExp:
@@ -362,8 +402,8 @@ class Flow:
             return True if a is True or b is True else (False if a is False and b is False else None)
         if t is cst.Integer or t is cst.Float or t is cst.SimpleString:
             return literal(e)
-        if t is cst.ListComp or t is cst.GeneratorExp:
-            return None
+        if t is cst.ListComp or t is cst.GeneratorExp or t is cst.SetComp:
+            return comprehension(self, e, env, scope)  # type: ignore[arg-type]
         return None
 
     def binary(self, op: cst.BaseBinaryOp | None, a: object, b: object) -> object:
@@ -387,11 +427,7 @@ class Flow:
                 return a.marked(residual=True).union(b.marked(residual=True))  # type: ignore[union-attr]
             return a if va else b
         if isinstance(op, (cst.Multiply, cst.Divide)):
-            if va and vb and (a.opens or a.acts) and (b.opens or b.acts):  # type: ignore[union-attr]
-                return self.out.opaque(a, b, "consumer not visible: multiplied with another branch (gating)")
-            if va and vb:
-                return a.union(b)  # type: ignore[union-attr]
-            return a if va else b
+            return product(self, a, b)
         return self.out.opaque(a, b)
 
     # -- calls -------------------------------------------------------------
@@ -402,8 +438,12 @@ class Flow:
         kwargs = {a.keyword.value: self.ev(a.value, env, scope) for a in e.args if a.keyword is not None}
         first = args[0] if args else next(iter(kwargs.values()), None)
         if isinstance(func, cst.Attribute):
+            if isinstance(func.value, cst.Call) and dotted(func.value.func) == "super" and func.attr.value == "forward":
+                return super_forward(self, scope, args, kwargs)
             recv = self.ev(func.value, env, scope)
             name = func.attr.value
+            if isinstance(recv, (tuple, Val)) and grow(env, func, args):
+                return None
             if isinstance(recv, SelfVal):
                 fn = self.ctx.method(recv.scope, name)
                 if fn is not None and name not in recv.scope.attrs:
@@ -414,15 +454,15 @@ class Flow:
                     return sink(self, mod.kind, args, kwargs)
                 if mod is None and is_attention_call(name):
                     return sink(self, "attention", args, kwargs)
-                if mod is None and name == "processor":
+                if (mod is None or mod is NONE) and name == "processor":  # set later (``set_processor(None)``)
                     proc = processor(self, recv.scope)
                     if proc is not None and self.depth < MAX_DEPTH:
                         return self.call(proc[1], proc[0], args, kwargs)
                 if mod is None:
                     return self.out.opaque(*args, *kwargs.values(), reason=f"consumer not visible: passed to self.{name}", taint=False)
-                return self.apply_mod(mod, first, scope, f"self.{name}")
+                return self.apply_mod(mod, first, scope, f"self.{name}", (args, kwargs))
             if isinstance(recv, Val):
-                return self.tensor_method(recv, name, args, kwargs)
+                return tensor_method(self, recv, name, args, kwargs)
             if isinstance(recv, Mod) and name == "forward":
                 return self.apply_mod(recv, first, scope)
             if isinstance(recv, DictMod) and name in ("items", "values"):
@@ -430,13 +470,16 @@ class Flow:
         callee = self.ev(func, env, scope) if not isinstance(func, cst.Attribute) else None
         if isinstance(callee, SinkMod):
             return sink(self, callee.kind, args, kwargs)
+        if isinstance(callee, LocalFn) and self.depth < MAX_DEPTH and callee.node not in self.fns:
+            return self.call(callee.node, scope, args, kwargs)
         called = dotted(func) or ""
         if is_attention_call(called):
-            return sink(self, "attention", args, kwargs)
+            out = sink(self, "attention", args, kwargs)
+            return out[0] if called.rsplit(".", 1)[-1] in _ONE_TENSOR else out  # type: ignore[index]
         if output_call(self, func, called):
             return OutputVal(tuple(kwargs.items()), tuple(args))
         if isinstance(callee, Mod):
-            return self.apply_mod(callee, first, scope, dotted(func) or "a module")
+            return self.apply_mod(callee, first, scope, dotted(func) or "a module", (args, kwargs))
         q = self.ctx.names.qualify(func)
         if q is not None:
             return self.functional(q, args, kwargs, e)
@@ -447,29 +490,17 @@ class Flow:
                 return self.call(self.ctx.functions[func.value], scope, args, kwargs)
             finally:
                 self.active.pop()
-        if isinstance(func, cst.Name) and func.value in ("super", "len", "isinstance", "range", "getattr", "hasattr", "print", "int", "float"):
-            return None
+        if isinstance(func, cst.Name) and func.value == "sum" and len(args) == 1 and isinstance(args[0], tuple):
+            total: object = None
+            for item in args[0]:  # ``sum(block(x) for block in blocks)``: branches added
+                total = item if total is None else self.binary(cst.Add(), total, item)
+            return total
+        if isinstance(func, cst.Name) and func.value in ("super", "len", "isinstance", "range", "getattr", "hasattr", "print",
+                                                         "int", "float", "sum", "zip", "enumerate", "list", "tuple"):
+            return builtin(func.value, args)
         if isinstance(func, cst.Name) and func.value in self.extra:
             return self.activate(first, func.value)
         return self.out.opaque(*args, *kwargs.values(), reason=f"consumer not visible: passed to {dotted(func) or 'a call'}", taint=False)
-
-    def tensor_method(self, v: Val, name: str, args: list[object], kwargs: dict[str, object]) -> object:
-        base = name.rstrip("_")
-        if name in _QUERIES:
-            return None
-        if base in FUNCTIONAL_ACTIVATIONS:
-            return self.activate(v, FUNCTIONAL_ACTIVATIONS[base], _slope(base, args, kwargs, 0))
-        role = FUNCTIONALS.get(base) or FUNCTIONALS.get(name)
-        if role is not None:
-            return self.role(role, [v] + args)
-        if base in _ELEMENTWISE and len(args) == 1:
-            return self.binary(_ELEMENTWISE[base], v, args[0])  # x.mul_(self.gamma): layer scale
-        bounds = [b for b in list(args) + list(kwargs.values()) if b is not None]
-        if base in ("clip", "clamp") and bounds and all(isinstance(b, (int, float)) and abs(b) >= 1e3 for b in bounds):
-            return v  # clipping to the float16 range (``clip(-65504, 65504)``): the values pass unchanged
-        if name in ("matmul", "mm", "bmm") and args and isinstance(args[0], ParamMod):
-            return self.out.weight_use(args[0].layer, "x@w", v)
-        return self.out.opaque(v, *args, reason=f"consumer not visible: .{name}()")
 
     def functional(self, q: str, args: list[object], kwargs: dict[str, object], call: cst.Call) -> object:
         last = q.rsplit(".", 1)[-1]
@@ -480,15 +511,17 @@ class Flow:
             return first  # a call that hands its argument on (rotary position embeddings rotate, keeping the scale)
         if torchy and base in FUNCTIONAL_ACTIVATIONS and (q.startswith("torch.nn.functional.") or q.count(".") == 1 or q.startswith("torch.special.")):
             return self.activate(first, FUNCTIONAL_ACTIVATIONS[base], _slope(base, args, kwargs, 1))
+        if torchy and last in _FACTORIES:
+            return Val()
         if torchy and last in ATTENTION_FUNCTIONS:
-            return sink(self, "attention", args, kwargs)
+            out = sink(self, "attention", args, kwargs)
+            return out[0] if last in _ONE_TENSOR else out  # type: ignore[index]
         if torchy and last in LOSS_FUNCTIONS:
             return sink(self, "loss", args, kwargs)
         if torchy and (base in MATMULS or base in _CONVS):
             return matmul(self, base, args, kwargs)
         if torchy and (base in FUNCTIONALS or last in FUNCTIONALS):
-            role = FUNCTIONALS.get(base) or FUNCTIONALS[last]
-            return self.role(role, args, call)
+            return role(self, FUNCTIONALS.get(base) or FUNCTIONALS[last], args, call)
         cls = torch_nn_class(q)
         if cls is not None:
             fam = activation_family(cls, self.extra)
@@ -504,22 +537,8 @@ class Flow:
             return self.activate(first, last)
         return self.out.opaque(*args, *kwargs.values(), reason=f"consumer not visible: passed to {q}")
 
-    def role(self, role: str, args: list[object], call: cst.Call | None = None) -> object:
-        first = args[0] if args else None
-        if role == "union":
-            items = first if isinstance(first, tuple) else tuple(args)
-            out = Val()
-            for item in items:
-                if isinstance(item, Val):
-                    out = out.union(item)
-            return out.marked(mixed=True) if len(items) > 1 else out
-        if role == "norm":
-            return as_val(first).marked(normalized=True)
-        if role in ("dropout", "alpha_dropout") and self.stmt is not None and self.scope is not None and call is not None:
-            self.out.dropouts.append(DropoutCall(self.scope, self.stmt, call, role))
-        return first if isinstance(first, Val) else (Val() if first is None else first)
-
-    def apply_mod(self, mod: object, v: object, scope: Scope, text: str = "a module") -> object:
+    def apply_mod(self, mod: object, v: object, scope: Scope, text: str = "a module", more: Call | None = None) -> object:
+        """``mod`` applied to ``v``; ``more``: the call's arguments, when it is called directly with all of them."""
         if isinstance(mod, LayerMod):
             if mod.layer.kind == "embedding":
                 return Val()
@@ -539,21 +558,14 @@ class Flow:
         if isinstance(mod, SinkMod):
             return sink(self, mod.kind, [v], {})
         if isinstance(mod, ChildMod):
-            child = self.ctx.scopes.get(mod.cls)
-            if child is not None and norm_like(child.name, self.ctx.method(child, "forward")):
-                return as_val(v).marked(normalized=True)  # a same-file RMSNorm / LayerNorm (SPEC 8.1)
-            if child is None or self.depth >= MAX_DEPTH:
-                return self.out.opaque(v, reason=f"consumer not visible: passed to {mod.cls}", taint=False)
-            out = self.forward(child, [v], {})
-            if out is None:
-                return self.out.opaque(v, reason=f"consumer not visible: {mod.cls} has no forward in this file", taint=False)
-            return out
+            return child(self, mod, v, more)
         if isinstance(mod, ExtMod):
-            return ext_mod(self, mod, v, text)
+            extras(self, more, f"consumer not visible: passed to {text}")
+            return ext_mod(self, mod, v, text, scope)
         if isinstance(mod, AltMod):
             out: object = None
             for option in mod.options:
-                r = self.apply_mod(option, v, scope, text)
+                r = self.apply_mod(option, v, scope, text, more)
                 out = r if out is None else join(out, r)
             return out
         if isinstance(mod, OpaqueMod):
@@ -574,53 +586,105 @@ class Flow:
         return v
 
 
-def zipped(flow: Flow, it: cst.Call, target: cst.Tuple | cst.List, body: list[Any], env: dict[str, object],
-           scope: Scope, returns: list[object]) -> bool:
-    """``for a, blk in zip(xs, self.blocks)``: the module lists set the steps; any other operand pairs each
-    step with any of its tensors (a tuple built at run time). False when no operand is a module list."""
-    values = [flow.ev(a.value, env, scope) for a in it.args]
-    lists = [iteration(v) for v in values]
-    sizes = {len(mods) for mods in lists if mods is not None}
-    if len(values) != len(target.elements) or len(sizes) != 1 or any(a.star for a in it.args):
-        return False
-    if any(mods is None and not isinstance(v, tuple) for mods, v in zip(lists, values)):
-        return False  # a partner the analysis knows nothing of (not even a tuple of tensors): not followed
-    steps = sizes.pop()
-    columns = [mods if mods is not None else [everything(v if isinstance(v, tuple) else (v,))] * steps
-               for mods, v in zip(lists, values)]
-    for items in zip(*columns):
-        for el, item in zip(target.elements, items):
-            bind(el.value, item, env)
-        if flow.run(body, env, scope, returns):
-            break
-    return True
+def product(flow: Flow, a: object, b: object) -> object:
+    """``a * b`` (or ``/``) with a tensor operand: two branches holding layer outputs or activations gate each
+    other (both unresolved); another file's block output as one of them (an SE gate) hides only its own
+    consumer; else a scaling that passes the tensors on."""
+    if isinstance(a, Val) and isinstance(b, Val):
+        if only_outputs(a) or only_outputs(b):
+            gate, kept = (a, b) if only_outputs(a) else (b, a)
+            flow.out.opaque(gate, reason=_GATING, taint=False)
+            return kept
+        if a.branch() and b.branch():
+            return flow.out.opaque(a, b, reason=_GATING)
+        return a.union(b)
+    return a if isinstance(a, Val) else b
 
 
-def index(flow: Flow, base: object, e: cst.Subscript, env: dict[str, object], scope: Scope) -> object:
-    if len(e.slice) != 1 or not isinstance(e.slice[0].slice, cst.Index):
+def super_forward(flow: Flow, scope: Scope, args: list[object], kwargs: dict[str, object]) -> object:
+    """``super().forward(x)``: the next same-file base's ``forward``, else what its ``torch.nn`` class does."""
+    v = args[0] if args else next(iter(kwargs.values()), None)
+    defining = flow.ctx.scopes.get(flow.ctx.defined_in.get(id(flow.fns[-1]), "")) if flow.fns else None
+    chain = flow.ctx.mro(defining or scope)
+    for base in chain[1:]:
+        fn = base.methods.get("forward")
+        if fn is not None:
+            if base.external or flow.depth >= MAX_DEPTH:
+                break
+            return flow.call(fn, scope, args, kwargs)
+    else:
+        cls = next((s.torch_base for s in chain if s.torch_base), "")
+        if cls in WEIGHT_LAYERS:
+            if WEIGHT_LAYERS[cls].kind != "embedding":
+                flow.out.consume(v, Event("weight"))  # the class is itself a weight layer (``CausalConv3d(nn.Conv3d)``)
+            return DATA
+        if cls in NORMS or cls in PASSES or cls in DROPOUTS:
+            return flow.apply_mod(NormMod(cls) if cls in NORMS else PassMod(cls), v, scope)
+        if cls and activation_family(cls, flow.extra) is not None:
+            return flow.activate(v, cls)
+    return flow.out.opaque(*args, *kwargs.values(), reason="consumer not visible: passed to super().forward", taint=False)
+
+
+def tensor_method(flow: Flow, v: Val, name: str, args: list[object], kwargs: dict[str, object]) -> object:
+    base = name.rstrip("_")
+    if name in _QUERIES:
         return None
-    key = flow.ev(e.slice[0].slice.value, env, scope)
-    if isinstance(base, DictMod) and isinstance(key, str):
-        return base.items.get(key)
-    if isinstance(base, (SeqMod, ListMod)) and isinstance(key, int) and not isinstance(key, bool):
-        if any(isinstance(x, (Repeat, Alt)) for x in base.entries):
-            if len(base.entries) == 1 and isinstance(base.entries[0], Repeat) and len(base.entries[0].entries) == 1:
-                return base.entries[0].entries[0]
-            return None
-        try:
-            return base.entries[key]
-        except IndexError:
-            return None
-    if isinstance(base, tuple) and isinstance(key, int):
-        try:
-            return base[key]
-        except IndexError:
-            return None
-    if isinstance(base, OutputVal):
-        if isinstance(key, str):
-            return base.get(key)
-        return everything(base.values())  # which field ``outputs[0]`` is depends on the class: any of them
-    return None
+    if name in _FACTORIES:
+        return Val()
+    if base in FUNCTIONAL_ACTIVATIONS:
+        return flow.activate(v, FUNCTIONAL_ACTIVATIONS[base], _slope(base, args, kwargs, 0))
+    kind = FUNCTIONALS.get(base) or FUNCTIONALS.get(name)
+    if kind is not None:
+        return role(flow, kind, [v] + args)
+    if base in _ELEMENTWISE and len(args) == 1:
+        return flow.binary(_ELEMENTWISE[base], v, args[0])  # x.mul_(self.gamma): layer scale
+    bounds = [b for b in list(args) + list(kwargs.values()) if b is not None]
+    if base in ("clip", "clamp") and bounds and all(isinstance(b, (int, float)) and abs(b) >= 1e3 for b in bounds):
+        return v  # clipping to the float16 range (``clip(-65504, 65504)``): the values pass unchanged
+    if name in ("matmul", "mm", "bmm") and args and isinstance(args[0], ParamMod):
+        return flow.out.weight_use(args[0].layer, "x@w", v)
+    return flow.out.opaque(v, *args, reason=f"consumer not visible: .{name}()")
+
+
+def role(flow: Flow, kind: str, args: list[object], call: cst.Call | None = None) -> object:
+    """A functional or tensor method between a layer and its consumer (``tables.FUNCTIONALS``): what it hands on."""
+    first = args[0] if args else None
+    if kind == "union":
+        items = first if isinstance(first, tuple) else tuple(args)
+        out = Val()
+        for item in items:
+            if isinstance(item, Val):
+                out = out.union(item)
+        return out.marked(mixed=True) if len(items) > 1 else out
+    if kind == "norm":
+        return as_val(first).marked(normalized=True)
+    if kind in ("dropout", "alpha_dropout") and flow.stmt is not None and flow.scope is not None and call is not None:
+        flow.out.dropouts.append(DropoutCall(flow.scope, flow.stmt, call, kind))
+    return first if isinstance(first, Val) else (Val() if first is None else first)
+
+
+def child(flow: Flow, mod: ChildMod, v: object, more: Call | None) -> object:
+    """A same-file module class applied: its ``forward`` runs on every argument of the call (SPEC 8.13)."""
+    child = flow.ctx.scopes.get(mod.cls)
+    if child is not None and norm_like(child.name, flow.ctx.method(child, "forward")):
+        extras(flow, more, f"consumer not visible: passed to {mod.cls}")
+        return as_val(v).marked(normalized=True)  # a same-file RMSNorm / LayerNorm (SPEC 8.1)
+    if child is None or flow.depth >= MAX_DEPTH:
+        extras(flow, more, f"consumer not visible: passed to {mod.cls}")
+        return flow.out.opaque(v, reason=f"consumer not visible: passed to {mod.cls}", taint=False)
+    out = flow.forward(child, *(more or ([v], {})))
+    if out is None:
+        extras(flow, more, f"consumer not visible: {mod.cls} has no forward in this file")
+        return flow.out.opaque(v, reason=f"consumer not visible: {mod.cls} has no forward in this file", taint=False)
+    return out
+
+
+def extras(flow: Flow, more: Call | None, reason: str) -> None:
+    """The arguments of a module call beyond the input the module's consumer stands for: not followed."""
+    if more is not None:
+        args, kwargs = more
+        rest = list(args[1:]) + list(kwargs.values()) if args else list(kwargs.values())[1:]
+        flow.out.opaque(*rest, reason=reason, taint=False)
 
 
 def matmul(flow: Flow, name: str, args: list[object], kwargs: dict[str, object]) -> object:
@@ -654,7 +718,15 @@ def matmul(flow: Flow, name: str, args: list[object], kwargs: dict[str, object])
         return flow.out.weight_use(x.layer, "w@x", w)
     if name in ("matmul", "mm", "bmm") and isinstance(x, Val) and isinstance(w, Val):
         return attend(flow, x, w)
+    if name in ("linear", "conv1d", "conv2d", "conv3d") and isinstance(x, Val) and not _layer_output(w):
+        flow.out.consume(x, Event("weight"))  # a weight the module computes (``self.weight * self.scale``)
+        return DATA
     return flow.out.opaque(*args, *kwargs.values())
+
+
+def _layer_output(v: object) -> bool:
+    """Whether ``v`` holds a layer's output or an activation's (a kernel made by a layer: dynamic weights)."""
+    return isinstance(v, Val) and bool(v.opens or v.acts) or isinstance(v, tuple) and any(_layer_output(i) for i in v)
 
 
 def touch(flow: Flow, value: object, text: str) -> None:
@@ -663,17 +735,6 @@ def touch(flow: Flow, value: object, text: str) -> None:
         for m in mods_under(value):
             if isinstance(m, (LayerMod, ParamMod)):
                 flow.out.touched.setdefault(m.layer, text)
-
-
-def everything(values: tuple[object, ...]) -> object:
-    """One value standing for any of several (the union of their tensors): for an unknown pick among them."""
-    out: object = None
-    for v in values:
-        if isinstance(v, tuple):
-            v = everything(v)
-        if isinstance(v, Val):
-            out = v if not isinstance(out, Val) else out.union(v)
-    return out
 
 
 def concat(a: object, b: object) -> object:
@@ -688,7 +749,7 @@ def attend(flow: Flow, *operands: object) -> Val:
     attention consumers are ``linear``); the product is a fresh tensor."""
     for v in operands:
         flow.out.consume(v, Event("attention"))
-    return Val()
+    return DATA
 
 
 def sink(flow: Flow, kind: str, args: list[object], kwargs: dict[str, object]) -> object:
@@ -699,7 +760,7 @@ def sink(flow: Flow, kind: str, args: list[object], kwargs: dict[str, object]) -
         return Val()
     tensors = [v for v in list(args) + list(kwargs.values()) if isinstance(v, Val)]
     out = attend(flow, *tensors)
-    return (out, Val())  # nn.MultiheadAttention / attention_interface: (output, weights)
+    return (out, DATA)  # nn.MultiheadAttention / attention_interface: (output, weights)
 
 
 def output_call(flow: Flow, func: cst.BaseExpression, called: str) -> bool:
@@ -731,14 +792,18 @@ def processor(flow: Flow, scope: Scope) -> tuple[Scope, cst.FunctionDef] | None:
             return (proc, fn) if fn is not None else None
     return None
 
-def ext_mod(flow: Flow, mod: ExtMod, v: object, text: str) -> object:
+def ext_mod(flow: Flow, mod: ExtMod, v: object, text: str, scope: Scope) -> object:
     """An instance of another project file's module class: a normalization is followed through; else
-    its Entry (read from its own file) is the consumer, decided once every file is analysed (SPEC 8.32)."""
+    its Entry (read from its own file) is the consumer, decided once every file is analysed (SPEC 8.32).
+    Its output is a stand-in: what consumes it here is the class's exit in ``scope`` (SPEC 8.13)."""
     project = flow.ctx.project
     if project is not None and _norm_class(project, mod.qualified):
         return as_val(v).marked(normalized=True)
     flow.out.consume(v, Event("unresolved", reason=f"consumer not visible: passed to {text}", into=mod.qualified))
-    return Val()
+    key = (scope.name, mod.qualified)
+    if key not in flow.outputs:
+        flow.outputs[key] = Layer("<output>", "output", scope.name, None, None, probe=mod.qualified)
+    return Val(frozenset({Pending(flow.outputs[key])}))
 
 
 def _class_attribute(node: cst.ClassDef, attr: str) -> str | None:
@@ -804,8 +869,10 @@ def join(a: object, b: object) -> object:
         if a.chain != b.chain:  # one branch's value comes from elsewhere: no single path (SPEC 8.34)
             joined = Val(joined.opens, joined.acts, joined.chain | {ELSEWHERE})
         return joined
-    if isinstance(a, tuple) and isinstance(b, tuple) and len(a) == len(b):
-        return tuple(join(x, y) for x, y in zip(a, b))
+    if isinstance(a, tuple) and isinstance(b, tuple):
+        if len(a) == len(b):
+            return tuple(join(x, y) for x, y in zip(a, b))
+        return everything(a + b)  # a list grown on one branch only: any of its tensors
     if isinstance(a, OutputVal) and isinstance(b, (tuple, Val)):  # ``(h,)`` if not return_dict else ``Output(h=h)``:
         return a  # the same tensors; the structured form answers ``.latents`` and ``[0]``
     if isinstance(b, OutputVal) and isinstance(a, (tuple, Val)):
@@ -822,44 +889,4 @@ def join(a: object, b: object) -> object:
         return a
     if isinstance(b, Val):
         return b
-    return None
-
-
-def bind(target: cst.BaseExpression, value: object, env: dict[str, object]) -> None:
-    if isinstance(target, cst.Name):
-        env[target.value] = value
-    elif isinstance(target, (cst.Tuple, cst.List)):
-        n = len(target.elements)
-        for i, el in enumerate(target.elements):
-            if isinstance(value, tuple) and len(value) == n:
-                bind(el.value, value[i], env)
-            elif isinstance(value, Val):
-                bind(el.value, value, env)
-            else:
-                bind(el.value, None, env)
-
-
-def env_target_unknown(target: cst.BaseExpression, env: dict[str, object]) -> None:
-    bind(target, None, env)
-
-
-def iteration(value: object) -> list[object] | None:
-    """The modules a forward loop visits, in order; loop-built entries twice (SPEC 8.16)."""
-    if isinstance(value, (ListMod, SeqMod)):
-        out: list[object] = []
-        for entry in value.entries:
-            if isinstance(entry, Repeat):
-                out += flat(entry.entries) * 2
-            elif isinstance(entry, Alt):
-                return None
-            else:
-                out.append(entry)
-        return out
-    if isinstance(value, DictMod):
-        return list(value.items.values())
-    if isinstance(value, tuple) and value and all(isinstance(v, Mod) for v in value):
-        return list(value)
-    if isinstance(value, tuple) and value and all(isinstance(v, tuple) and len(v) == 2 and isinstance(v[1], Mod)
-                                                  for v in value):
-        return list(value)  # ModuleDict.items(): (name, module) pairs
     return None

@@ -87,7 +87,7 @@ class Interpreter:
         self.stmt: cst.CSTNode | None = None
         self.repeat = 1
         self.returns: list[object] = []
-        self.exits: list[Snapshot] = []  # the states of the branches that returned from the running function
+        self.returned_states: list[Snapshot] = []  # the states of the branches that returned from the running function
         self.current_fn: str | None = None  # the function whose code runs (for notes on init loops)
         self.torch = TorchLibrary(self)
         self.reflect = Reflection(self)
@@ -236,7 +236,7 @@ class Interpreter:
         ret_b = self.run(second, env)
         after_b = snapshot(env, attrs, layers)
         if ret_a != ret_b:  # the returning branch leaves the function with its inits: joined where it exits
-            self.exits.append(after_a if ret_a else after_b)
+            self.returned_states.append(after_a if ret_a else after_b)
         merge(snap, after_a, after_b, env, attrs, ret_a, ret_b)
         return ret_a and ret_b
 
@@ -517,6 +517,8 @@ class Interpreter:
         if isinstance(fn, ClassRef):
             return self.torch.qualified_values(fn.qualified, pos, kw, e)
         if isinstance(fn, LocalClass):
+            self.ctx.constructions.append((self.scope.name, fn.name, tuple(pos), dict(kw)))
+            self.ctx.constructed.add(id(e))
             return ChildMod(fn.name)
         return None
 

@@ -24,7 +24,7 @@ import libcst as cst
 from ... import formulas
 from ...records import Activation, Effect, Entry, InitSpec, LayerRecord
 from ..python.names import Names, dotted
-from ..python.positions import source_lines
+from ..python.positions import code_lines
 from ..python.source import SourceFile
 from ..python.syntax import Enclosing, suite
 from .context import BudgetExceeded, FileContext, Globals, Project
@@ -33,6 +33,7 @@ from .consumers import Event
 from .flow import Flow
 from .interpreter import Interpreter
 from .reflection import ANY_CLASS, Reflection
+from .sizes import Fans, per_container
 from .tables import torch_nn_class
 from .tree import (
     ActMod,
@@ -85,7 +86,7 @@ def analyse(source: SourceFile, project: Project | None = None) -> tuple[list[La
     except RecursionError:
         return _give_up(ctx, "constructs nested too deeply to follow"), [], []
     _notes(ctx)
-    return _assemble(ctx, flow), _effects(ctx), _entries(ctx, flow)
+    return _assemble(ctx, flow, per_container(ctx)), _effects(ctx), _entries(ctx, flow)
 
 
 def _entries(ctx: FileContext, flow: Flow) -> list[Entry]:
@@ -103,6 +104,24 @@ def _entries(ctx: FileContext, flow: Flow) -> list[Entry]:
         activation, normalized, residual, reason = _consumer(probe, flow, ctx.source.settings.activations)
         if activation is not None and not reason:
             out.append(Entry(ctx.qualified(ctx.scopes[name]), activation, normalized, residual))
+    return out + _exits(ctx, flow)
+
+
+def _exits(ctx: FileContext, flow: Flow) -> list[Entry]:
+    """Per other file's module class applied in a class's forward, what consumes the instance's output there
+    (SPEC 8.13); an exit without activation or ``into`` says the container's use is not known. From the main
+    run only, where each class's output reaches the same-file class that uses it (a side run returns it)."""
+    out = []
+    for (name, cls), stand_in in flow.outputs.items():
+        if name not in ctx.scopes:
+            continue  # applied outside a class (a module-level Sequential): no container class to name
+        container = ctx.qualified(ctx.scopes[name])
+        into, provisional, normalized, residual = _into(stand_in, flow)
+        if into:
+            out.append(Entry(cls, provisional, normalized, residual, into, container=container))
+            continue
+        activation, normalized, residual, reason = _consumer(stand_in, flow, ctx.source.settings.activations)
+        out.append(Entry(cls, None if reason else activation, normalized, residual, container=container))
     return out
 
 
@@ -172,7 +191,8 @@ def _inherited_effects(ctx: FileContext, own: list[Scope], holders: dict[str, se
 
 
 def _interpret(ctx: FileContext, module: cst.Module, flow: Flow) -> None:
-    for scope in _build_order(ctx):
+    order = _build_order(ctx)
+    for scope in order:
         _build_class(ctx, scope)
     roots = _build_module(ctx, module)
     classes = [s for s in ctx.scopes.values() if s.is_module and not s.external]
@@ -180,8 +200,8 @@ def _interpret(ctx: FileContext, module: cst.Module, flow: Flow) -> None:
     for scope in classes:
         if scope.name not in built:
             flow.run_root(scope, root=True)
-    for scope in classes:
-        if scope.name not in flow.entered:
+    for scope in reversed(order):  # containers before what they build: a block is entered with its caller's value
+        if scope.is_module and scope.name not in flow.entered:
             flow.run_root(scope, root=False)
     for mod, scope in roots:
         flow.run_module(mod, scope)
@@ -294,6 +314,7 @@ def _scope(ctx: FileContext, node: cst.ClassDef, home: Globals | None = None, ex
         if cls is not None:
             scope.is_module = True
             scope.sequential_base = cls == "Sequential"
+            scope.torch_base = scope.torch_base or cls
             continue
         base = _project_base(ctx, q)
         if base is not None:
@@ -357,7 +378,7 @@ def _relate(ctx: FileContext, module: cst.Module) -> None:
     classes = [s for s in ctx.scopes.values() if s.is_module and not s.external]
     if len(classes) < 2:
         return
-    lines = source_lines(ctx.source.text)
+    lines = code_lines(ctx.source.text)  # names in docstrings and comments build nothing
     spans: dict[str, tuple[int, int]] = {}
     starts = []
     for stmt in module.body:
@@ -443,8 +464,9 @@ def _build_class(ctx: FileContext, scope: Scope) -> None:
     env = builder.inline.bind_params(fn, [], {}, scope)
     builder.inline.stack.append(id(fn))
     builder.run(suite(fn.body), env)
-    for exit_ in builder.exits:
+    for exit_ in builder.returned_states:
         rejoin(exit_)
+    ctx.envs[scope.name] = env
 
 
 def _build_module(ctx: FileContext, module: cst.Module) -> list[tuple[Mod, Scope]]:
@@ -742,7 +764,7 @@ def _placement(layer: Layer, weight: str, state: InitState, where: Enclosing, so
     return weight, f"after the statement that builds it (line {line})"
 
 
-def _assemble(ctx: FileContext, flow: Flow) -> list[LayerRecord]:
+def _assemble(ctx: FileContext, flow: Flow, sizes: dict[int, list[tuple[str, Fans]]]) -> list[LayerRecord]:
     source = ctx.source
     extra = source.settings.activations
     selu_scopes = {s.name for s in ctx.scopes.values() if s.uses_selu} | flow.out.selu_scopes
@@ -809,13 +831,16 @@ def _assemble(ctx: FileContext, flow: Flow) -> list[LayerRecord]:
         if spec is not None and spec.scheme == "uninitialized":
             unresolved = ""  # INIT010 judges it whatever consumes it
         upstream, repeats = _upstream(layer, flow)
+        paths = tuple((c, fi, fo) for c, (fi, fo) in sizes.get(id(layer), ()))
+        if all((fi, fo) == (fan_in, fan_out) for _c, fi, fo in paths):
+            paths = ()  # every container builds it with the class's own sizes
         out.append(LayerRecord(
             name=name, kind=layer.kind if not layer.is_param else "parameter", framework="torch", origin=origin,
             fan_in=fan_in, fan_out=fan_out, init=spec, activation=activation, normalized=normalized,
             residual_end=residual, feeds_zero_layer=feeds_zero, is_weight=is_weight, count=layer.count, scope=scope_name,
             unresolved=unresolved, weight_expr=weight_expr, init_site=init_site, traced=True,
             upstream=source.origin(upstream.stmt, upstream.call) if upstream is not None else None, repeats=repeats,
-            layer_class=layer.cls, **({"into": into, "provisional": provisional} if into and not reason
+            layer_class=layer.cls, container_fans=paths, **({"into": into, "provisional": provisional} if into and not reason
                                       and layer.kind != "embedding" else {}),
         ))
     for drop in flow.out.dropouts:

@@ -371,7 +371,9 @@ class TorchLibrary:
 
     def construct_local(self, name: str, e: cst.Call, env: dict[str, object]) -> object:
         """A same-file module class instantiated: a child module."""
-        self.it.args(e, env)  # arguments may build layers (a block given a layer)
+        pos, kw = self.it.args(e, env)  # arguments may build layers (a block given a layer)
+        self.ctx.constructions.append((self.scope.name, name, tuple(pos), dict(kw)))
+        self.ctx.constructed.add(id(e))
         return ChildMod(name)
 
     def sequential(self, pos: list[object], kw: dict[str, object]) -> SeqMod:

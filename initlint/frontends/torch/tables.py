@@ -94,6 +94,8 @@ FUNCTIONALS: dict[str, Role] = {
         "to", "type_as", "chunk", "split", "unbind", "narrow", "roll", "flip", "expand", "expand_as",
         "repeat", "movedim", "swapaxes", "unflatten", "detach", "double", "bfloat16", "squeeze_",
         "unsqueeze_", "t", "select", "index_select", "gather", "masked_fill", "pool",
+        "repeat_interleave", "tile", "broadcast_to", "tensor_split", "split_with_sizes", "swapdims", "moveaxis",
+        "ravel", "reshape_as", "unfold", "cpu", "cuda", "type",
     )},
     **{name: "norm" for name in (
         "layer_norm", "batch_norm", "group_norm", "instance_norm", "normalize", "rms_norm",

@@ -173,6 +173,7 @@ class Scope:
     seq: SeqMod | None = None  # nn.Sequential subclasses: super().__init__(*modules)
     uses_selu: bool = False
     sequential_base: bool = False  # subclasses nn.Sequential
+    torch_base: str = ""  # the torch.nn class it derives from directly (``Conv3d``, ``GroupNorm``), if any
     is_module: bool = False
     external: str = ""  # a class of another project file (its qualified name): context, not this file's
     class_refs: dict[str, str] = field(default_factory=dict)  # class attributes naming classes, qualified
