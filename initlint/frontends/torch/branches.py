@@ -50,9 +50,12 @@ def restore(snap: Snapshot, env: dict[str, object], attrs: dict[str, object]) ->
 
 def merge(
     base: Snapshot, a: Snapshot, b: Snapshot, env: dict[str, object], attrs: dict[str, object],
-    ret_a: bool, ret_b: bool,
+    ret_a: bool, ret_b: bool, returned: list[Snapshot] | None = None,
 ) -> None:
-    """Set the state to the join of two branches that both started at ``base`` (a branch that returned drops out)."""
+    """Set the state to the join of two branches that both started at ``base``. A branch that returned drops
+    out here; its snapshot goes to ``returned``, joined with the state where the function ends (``rejoin``)."""
+    if ret_a != ret_b and returned is not None:
+        returned.append(a if ret_a else b)
     if ret_a and not ret_b:
         a = b
     elif ret_b and not ret_a:

@@ -82,12 +82,11 @@ class Interpreter:
     """Interprets one scope's constructor (and whatever it reaches) into layers and init states."""
 
     def __init__(self, ctx: FileContext, scope: Scope) -> None:
-        self.ctx = ctx
-        self.scope = scope
+        self.ctx, self.scope = ctx, scope
         self.stmt: cst.CSTNode | None = None
         self.repeat = 1
         self.returns: list[object] = []
-        self.returned_states: list[Snapshot] = []  # the states of the branches that returned from the running function
+        self.returned_states: list[Snapshot] = []  # the branches that returned from the running function
         self.current_fn: str | None = None  # the function whose code runs (for notes on init loops)
         self.torch = TorchLibrary(self)
         self.reflect = Reflection(self)
@@ -235,9 +234,7 @@ class Interpreter:
         restore(snap, env, attrs)
         ret_b = self.run(second, env)
         after_b = snapshot(env, attrs, layers)
-        if ret_a != ret_b:  # the returning branch leaves the function with its inits: joined where it exits
-            self.returned_states.append(after_a if ret_a else after_b)
-        merge(snap, after_a, after_b, env, attrs, ret_a, ret_b)
+        merge(snap, after_a, after_b, env, attrs, ret_a, ret_b, self.returned_states)
         return ret_a and ret_b
 
     def for_(self, stmt: cst.For, env: dict[str, object]) -> None:
