@@ -52,10 +52,15 @@ def merge(
     base: Snapshot, a: Snapshot, b: Snapshot, env: dict[str, object], attrs: dict[str, object],
     ret_a: bool, ret_b: bool, returned: list[Snapshot] | None = None,
 ) -> None:
-    """Set the state to the join of two branches that both started at ``base``. A branch that returned drops
-    out here; its snapshot goes to ``returned``, joined with the state where the function ends (``rejoin``)."""
+    """Set the state to the join of two branches that both started at ``base``.
+
+    A branch that returned drops out of the names and lists the code after the ``if`` sees, but what it did to
+    init states happened on its path: states join both branches, and its snapshot goes to ``returned``, joined
+    again with the state where the function ends (``rejoin``: code after the ``if`` may set the state anew).
+    """
     if ret_a != ret_b and returned is not None:
         returned.append(a if ret_a else b)
+    done_a, done_b = a, b
     if ret_a and not ret_b:
         a = b
     elif ret_b and not ret_a:
@@ -67,8 +72,8 @@ def merge(
     for key in set(a.attrs) | set(b.attrs):
         attrs[key] = join(a.attrs.get(key), b.attrs.get(key), key in a.attrs, key in b.attrs)
     for key, (layer, state0, over0) in base.states.items():
-        sa, oa = a.states[key][1], a.states[key][2]
-        sb, ob = b.states[key][1], b.states[key][2]
+        sa, oa = done_a.states[key][1], done_a.states[key][2]
+        sb, ob = done_b.states[key][1], done_b.states[key][2]
         layer.state = join_state(state0, sa, sb)
         layer.overrides = {
             k: join_state(over0.get(k, InitState(None)), oa.get(k, over0.get(k)), ob.get(k, over0.get(k)))

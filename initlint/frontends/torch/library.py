@@ -34,6 +34,7 @@ from .tables import (
 )
 from .tree import (
     ActMod,
+    AltMod,
     ChildMod,
     DictMod,
     ExtMod,
@@ -482,6 +483,10 @@ class TorchLibrary:
         name = ti.canonical(fn)
         pos, kw = self.it.args(e, env)
         target = pos[0] if pos else kw.get("tensor")
+        if isinstance(target, AltMod):  # ``self.sinks = nn.Parameter(...) if swa else None``: the parameter, where built
+            params = [o for o in target.options if isinstance(o, ParamMod)]
+            if len(params) == 1 and all(isinstance(o, (ParamMod, PassMod)) for o in target.options):
+                target = params[0]
         if isinstance(target, ParamMod):
             target = WeightRef(target.layer)
         call_text = dotted(e.func) or fn
