@@ -264,6 +264,7 @@ class Effect:
     reason: str = ""  # why it is unknown
     via: str = ""  # the init code (``_init_weights``, ``named_apply(init_weights_vit_timm)``)
     path: str = ""  # the container's file
+    attr: str = ""  # the layer's attribute in the target (a base class's layer, built by a statement of another file); "" any
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ from initlint.project.session import Session
 from initlint.records import is_layer
 from initlint.settings import Settings
 
-from .conftest import expected_findings, expected_unresolved
+from .conftest import FIXTURES, expected_findings, expected_unresolved
 
 PROJECTS = Path(__file__).resolve().parent / "projects"
 CASES = sorted(p for p in PROJECTS.rglob("*.py"))
@@ -102,6 +102,42 @@ def test_a_changed_container_changes_the_block_verdict_through_the_cache(tmp_pat
     changed = lint_paths([str(blocks)], settings, cache=Cache(tmp_path / "c", settings))
     codes = {(f.layer, f.code) for f in changed.findings}
     assert ("Bottleneck.conv1", "INIT001") in codes and ("Bottleneck.conv2", "INIT001") in codes
+
+
+def test_a_base_built_only_through_subclasses_follows_their_paths_through_the_cache(tmp_path: Path) -> None:
+    """banks.ExpertBank is built only as moe.Experts, whose container fills it; a one-file run reads moe.py. Once
+    another file builds the base itself, its own path (nothing fills it) counts again, through a warm cache."""
+    project = tmp_path / "vision"
+    shutil.copytree(PROJECTS / "vision", project)
+    settings = Settings()
+    banks = project / "models" / "banks.py"
+    first = lint_paths([str(banks)], settings, cache=Cache(tmp_path / "c", settings))
+    assert {f.layer for f in first.findings} == {"IdleBank.slots"}
+    bank = {r.name: r for r in first.results[0].records}["ExpertBank.bank"]
+    assert bank.init is not None and bank.init.std == 0.02 and "in Moe" in bank.init.note
+    (project / "models" / "plain.py").write_text(
+        "from torch import nn\n\nfrom .banks import ExpertBank\n\n\n"
+        "class Plain(nn.Module):\n    def __init__(self):\n        super().__init__()\n        self.bank = ExpertBank()\n")
+    changed = lint_paths([str(banks)], settings, cache=Cache(tmp_path / "c", settings))
+    assert {(f.layer, f.code) for f in changed.findings} >= {("ExpertBank.bank", "INIT010")}
+
+
+def test_a_same_file_base_built_elsewhere_is_judged_again_through_a_warm_cache(tmp_path: Path) -> None:
+    """The file's analysis drops the records of a base built only through its subclasses; that depends on the
+    other files, so a file that starts building the base changes the cached file's key."""
+    (tmp_path / "pyproject.toml").write_text("")
+    src = (FIXTURES / "torch" / "base_built_by_subclasses.py").read_text()
+    moe = tmp_path / "moe.py"
+    moe.write_text(src)
+    settings = Settings()
+    first = lint_paths([str(moe)], settings, cache=Cache(tmp_path / "c", settings))
+    assert "Proj.up" not in {f.layer for f in first.findings}
+    (tmp_path / "user.py").write_text("from torch import nn\n\nfrom moe import Proj\n\n\n"
+                                      "class User(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+                                      "        self.proj = Proj()\n")
+    warm = Cache(tmp_path / "c", settings)
+    changed = lint_paths([str(moe)], settings, cache=warm)
+    assert warm.misses >= 1 and "Proj.up" in {f.layer for f in changed.findings}
 
 
 def test_the_index_reads_only_files_changed_since_it_was_indexed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

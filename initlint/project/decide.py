@@ -36,15 +36,16 @@ class Effects:
     """Effects of every analysed file, by (container, target class, torch class)."""
 
     def __init__(self, effects: Iterable[Effect]) -> None:
-        self.by_key: dict[tuple[str, str, str], list[Effect]] = {}
+        self.by_key: dict[tuple[str, str, str, str], list[Effect]] = {}
         self.probed: set[tuple[str, str]] = set()
         for e in effects:
             self.probed.add((e.container, e.target))
-            self.by_key.setdefault((e.container, e.target, e.layer_class), []).append(e)
+            self.by_key.setdefault((e.container, e.target, e.layer_class, e.attr), []).append(e)
 
-    def outcome(self, container: str, target: str, layer_class: str) -> Outcome | None:
-        """What the container did to those layers: an Outcome, or None when it left them alone."""
-        found = [e for e in self.by_key.get((container, target, layer_class), []) if e.init is not None or e.reason]
+    def outcome(self, container: str, target: str, layer_class: str, attr: str = "") -> Outcome | None:
+        """What the container did to those layers (``attr``: to the target's layer of that attribute): an Outcome,
+        or None when it left them alone."""
+        found = [e for e in self.by_key.get((container, target, layer_class, attr), []) if e.init is not None or e.reason]
         if not found:
             return None
         short = container.rsplit(".", 1)[-1]
@@ -82,7 +83,13 @@ def decide(records: tuple[LayerRecord, ...], path: str, model: ProjectModel,
             passed = model.consumer_arguments(owner)
             if passed:  # the consumer came from a constructor default that containers replace
                 rec = replace(rec, activation=None, unresolved=f"consumer set by the containers: {', '.join(passed[:3])}")
-        outcomes = _outcomes(owner, rec.layer_class, model, effects)
+        built = model.built_as(owner)
+        if built == [owner]:
+            outcomes = _outcomes(owner, rec.layer_class, model, effects)
+        else:  # a base class built only through other files' subclasses: their paths are its paths
+            attr = rec.name[len(rec.scope):].lstrip(".")
+            outcomes = [o for sub in built for o in _subclass_outcomes(sub, owner, rec.layer_class, attr, model, effects)]
+            outcomes = [] if all(o.spec is None and not o.reason for o in outcomes) else outcomes
         if not outcomes:
             out.append(rec)
             continue
@@ -137,15 +144,45 @@ def _outcomes(owner: str, layer_class: str, model: ProjectModel, effects: Effect
                                         f"({model.linker.resolve(container).summary.path.rsplit('/', 1)[-1]})",  # type: ignore[union-attr]
                                   container.rsplit(".", 1)[-1])
                 break
-        if decided is None and model.any_reinitializes():  # a class on the path also handed to unseen containers
-            handed = next(((c, h) for c in path for h in [model.handed(c)] if h), None)
-            if handed is not None:
-                short = handed[0].rsplit(".", 1)[-1]
-                decided = Outcome(None, f"may be re-initialized by what {short} is handed to ({handed[1]})", short)
-        out.append(decided or Outcome(None))
+        out.append(decided or _handed(path, model) or Outcome(None))
     if all(o.spec is None and not o.reason for o in out):
         return []  # every path keeps the layer's own init
     return out
+
+
+def _subclass_outcomes(sub: str, base: str, layer_class: str, attr: str, model: ProjectModel,
+                       effects: Effects) -> list[Outcome]:
+    """One outcome per construction path of ``sub``, a subclass in another file that builds ``base``'s layer
+    ``attr``: its containers' init code, outermost first, then its own (read from its file's analysis)."""
+    short = sub.rsplit(".", 1)[-1]
+    out: list[Outcome] = []
+    for path in model.paths(sub, MAX_DEPTH, MAX_PATHS):
+        decided: Outcome | None = None
+        for container in reversed(path):
+            name = container.rsplit(".", 1)[-1]
+            if (container, sub) in effects.probed:
+                decided = effects.outcome(container, sub, layer_class, attr) or effects.outcome(container, sub, layer_class)
+            elif container == sub and model.own_init_code(sub, base) or \
+                    container != sub and model.reinitializes(container):
+                found = model.linker.resolve(container)
+                where = f" ({found.summary.path.rsplit('/', 1)[-1]})" if found is not None else ""
+                decided = Outcome(None, f"may be re-initialized by {name}{where}", name)
+            if decided is not None:
+                break
+        out.append(decided or _handed(path, model) or Outcome(None, "", short))
+    return out
+
+
+def _handed(path: list[str], model: ProjectModel) -> Outcome | None:
+    """Unknown when a class on the path is also handed to a function (containers the analysis does not see)
+    and the project re-initializes somewhere."""
+    if not model.any_reinitializes():
+        return None
+    handed = next(((c, h) for c in path for h in [model.handed(c)] if h), None)
+    if handed is None:
+        return None
+    short = handed[0].rsplit(".", 1)[-1]
+    return Outcome(None, f"may be re-initialized by what {short} is handed to ({handed[1]})", short)
 
 
 class Uses:

@@ -59,6 +59,7 @@ class ProjectModel:
         self._handed: dict[str, str] = {}  # module class -> where it is handed as a value to a function
         self._any_reinit: bool | None = None
         self._callers: dict[str, set[str]] | None = None
+        self._used: set[str] | None = None
         self._subclasses: dict[str, tuple[str, ...]] | None = None
         self._named_by: dict[str, set[str]] | None = None
         self.memo: dict[str, object] = {}  # what frontends keep for the project's lifetime (other files' analyses)
@@ -271,6 +272,60 @@ class ProjectModel:
                         index.setdefault(found.qualified, set()).add(summary.module)
             self._callers = index
         return tuple(sorted(self._callers.get(qualified, ())))
+
+    def constructed(self, qualified: str) -> bool:
+        """May the class be built itself somewhere in the project (not only as the base of subclasses)?
+
+        True when a container builds it, it is handed to a function, or a class or function body (its own
+        excepted), a call or an alias of any project file names it; a module-level call without arguments is not seen.
+        """
+        if qualified in self.parents() or qualified in self._handed or qualified in self._call_sites:
+            return True
+        if self._used is None:
+            used: set[str] = set()
+            linker = self.linker
+            for summary in linker.modules.values():
+                for unit in (*summary.classes, *summary.functions):
+                    own = f"{summary.module}.{unit.name}"
+                    for m in unit.mentions:
+                        found = self._found(summary, m)
+                        if found is not None and found != own:
+                            used.add(found)
+                names = [c.callee for c in summary.calls] + [n for c in summary.calls for n in c.names]
+                names += [target for _name, target in summary.aliases]
+                used.update(q for q in (self._found(summary, n) for n in names) if q is not None)
+            self._used = used
+        return qualified in self._used
+
+    def _found(self, summary: Summary, name: str) -> str | None:
+        q = self.linker.local(summary, name)
+        found = self.linker.resolve(q) if q else None
+        return found.qualified if found is not None and found.cls is not None else None
+
+    def built_as(self, qualified: str) -> list[str]:
+        """The classes whose construction builds the class's own layers: the class itself; for a class never
+        constructed itself, its subclasses in other files that are constructed, or that nothing derives from.
+
+        Subclasses in the class's own file are left out: their records judge the layers there.
+        """
+        home = qualified.rpartition(".")[0]
+        if self.constructed(qualified):
+            return [qualified]
+        subs = [q for q in self.subclasses(qualified) if q.rpartition(".")[0] != home]
+        if not subs:
+            return [qualified]
+        return [q for q in subs if self.constructed(q) or
+                not any(s.rpartition(".")[0] != home for s in self.subclasses(q))]
+
+    def own_init_code(self, qualified: str, base: str) -> bool:
+        """Does the class, or a project class between it and ``base``, define ``__init__`` or an init method?"""
+        for q, found in self.linker.mro(qualified):
+            if q == base:
+                return False
+            if found is not None and found.cls is not None and any(
+                    m == "__init__" or "init" in m or "reset" in m for m in found.cls.methods):
+                return True
+        return False
 
     # -- containers ------------------------------------------------------------------
 

@@ -190,12 +190,16 @@ class Session:
                             modules.add(sf.summary.path)
             elif q in linker.modules:
                 modules.add(linker.modules[q].path)
+        built: list[str] = []  # which of its classes are built only as bases (the analysis drops their own records)
         for cls in summary.classes:
-            for _q, anc in linker.mro(f"{summary.module}.{cls.name}"):
+            q = f"{summary.module}.{cls.name}"
+            for _q, anc in linker.mro(q):
                 if anc is not None:
                     modules.add(anc.summary.path)
+            if self.model.is_module_class(q):
+                built.append(f"{cls.name}:{self.model.constructed(q)}:{','.join(sorted(self.model.subclasses(q)))}")
         modules.discard(path)
-        parts = [summary.module] + [f"{m}:{self.semantic(m)}" for m in sorted(modules)]
+        parts = [summary.module] + built + [f"{m}:{self.semantic(m)}" for m in sorted(modules)]
         parts += [f"{c.name} built: {self.model.outside_calls(f'{summary.module}.{c.name}')}"  # sizes per container
                   for c in summary.classes]
         if _keras(summary):
@@ -257,10 +261,12 @@ class Session:
                 continue
             for cls in summary.classes:
                 owner = f"{summary.module}.{cls.name}"
-                for chain in self.model.paths(owner, 10, 64):
-                    for container in chain[1:]:
-                        found = linker.resolve(container)
-                        if found is not None and found.summary.path != path and self.model.reinitializes(container):
-                            wanted.add(found.summary.path)
+                for built in self.model.built_as(owner):
+                    for chain in self.model.paths(built, 10, 64):
+                        for container in chain[1:] if built == owner else chain:  # a subclass: its own init code too
+                            found = linker.resolve(container)
+                            if found is not None and found.summary.path != path and \
+                                    (container == built or self.model.reinitializes(container)):
+                                wanted.add(found.summary.path)
         return sorted(wanted - linted_abs)
 

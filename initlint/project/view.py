@@ -40,6 +40,12 @@ class View:
     def config_default(self, config_class: str, attr: str) -> tuple[object] | None:
         return self.model.config_default(config_class, attr)
 
+    def constructed(self, qualified: str) -> bool:
+        return self.model.constructed(qualified)
+
+    def subclasses(self, qualified: str) -> tuple[str, ...]:
+        return self.model.subclasses(qualified)
+
     def outside_calls(self, qualified: str) -> list[tuple[str, int, tuple[str, ...]]]:
         return self.model.outside_calls(qualified)
 

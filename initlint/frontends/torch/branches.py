@@ -50,13 +50,16 @@ def restore(snap: Snapshot, env: dict[str, object], attrs: dict[str, object]) ->
 
 def merge(
     base: Snapshot, a: Snapshot, b: Snapshot, env: dict[str, object], attrs: dict[str, object],
-    ret_a: bool, ret_b: bool,
+    ret_a: bool, ret_b: bool, returned: list[Snapshot] | None = None,
 ) -> None:
     """Set the state to the join of two branches that both started at ``base``.
 
     A branch that returned drops out of the names and lists the code after the ``if`` sees, but what it did to
-    init states happened on its path: states join both branches.
+    init states happened on its path: states join both branches, and its snapshot goes to ``returned``, joined
+    again with the state where the function ends (``rejoin``: code after the ``if`` may set the state anew).
     """
+    if ret_a != ret_b and returned is not None:
+        returned.append(a if ret_a else b)
     done_a, done_b = a, b
     if ret_a and not ret_b:
         a = b
@@ -85,6 +88,14 @@ def merge(
         eb = b.lists.get(key, (obj, entries))[1][n:]
         merged = list(entries) + ([Alt(tuple(ea), tuple(eb))] if (ea or eb) and ea != eb else list(ea))
         obj.entries = merged if isinstance(obj, ListBuild) else tuple(merged)
+
+
+def rejoin(exit_: Snapshot) -> None:
+    """At a function's end: each weight's init joined with the one it had where a branch returned early."""
+    for layer, state, overrides in exit_.states.values():
+        layer.state = join_state(state, state, layer.state)
+        layer.overrides = {k: join_state(InitState(None), overrides.get(k), layer.overrides.get(k))
+                           for k in set(overrides) | set(layer.overrides)}
 
 
 def join(a: object, b: object, has_a: bool, has_b: bool) -> object:

@@ -59,6 +59,12 @@ class Project(Protocol):
     def config_default(self, config_class: str, attr: str) -> tuple[object] | None:
         """``(value,)``: the literal default of a config class's constructor parameter; None when unknown."""
 
+    def constructed(self, qualified: str) -> bool:
+        """May the class be built itself somewhere in the project (not only as a base of subclasses)?"""
+
+    def subclasses(self, qualified: str) -> tuple[str, ...]:
+        """The project's module classes deriving from the class (directly or not)."""
+
     def outside_calls(self, qualified: str) -> list[tuple[str, int, tuple[str, ...]]]:
         """Its constructions in other project files: ``(where, positional arguments (-1: unknown), keywords)``."""
 
@@ -257,6 +263,7 @@ class Host(Protocol):
     stmt: cst.CSTNode | None
     repeat: int
     returns: list[object]
+    returned_states: list[Any]  # Snapshots of the branches that returned from the running function
     current_fn: str | None
     torch: Any  # the TorchLibrary
     inline: Any  # the Inliner

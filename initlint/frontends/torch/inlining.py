@@ -13,7 +13,7 @@ from typing import Any
 import libcst as cst
 
 from ..python.syntax import suite
-from .branches import join
+from .branches import join, rejoin
 from .context import BudgetExceeded, Host
 from .tree import Scope
 from .values import Func, SelfRef, Sym
@@ -81,11 +81,13 @@ class Inliner:
     def _run(self, fn: Func, pos: list[object], kw: dict[str, object]) -> object:
         it = self.it
         local = self.bind_params(fn.node, pos, kw, fn.bound)
-        saved_returns, saved_stmt, saved_fn = it.returns, it.stmt, it.current_fn
-        it.returns = []
+        saved_returns, saved_stmt, saved_fn, saved_returned = it.returns, it.stmt, it.current_fn, it.returned_states
+        it.returns, it.returned_states = [], []
         it.current_fn = fn.node.name.value
         self.enter(fn.node, lambda: it.run(suite(fn.node.body), local))
-        returns, it.returns, it.stmt, it.current_fn = it.returns, saved_returns, saved_stmt, saved_fn
+        for exit_ in it.returned_states:
+            rejoin(exit_)
+        returns, it.returns, it.stmt, it.current_fn, it.returned_states = it.returns, saved_returns, saved_stmt, saved_fn, saved_returned
         if not returns:
             return None
         value = returns[0]

@@ -24,7 +24,7 @@ from ...rulebook import activation_family, conventions
 from ..python.names import dotted
 from ..python.syntax import arguments, literal, suite
 from . import initializers as ti
-from .branches import join, merge, restore, snapshot
+from .branches import Snapshot, join, merge, restore, snapshot
 from .context import MAX_COUNT, BudgetExceeded, FileContext, check_size, checked, times
 from .inlining import Inliner
 from .library import TorchLibrary, module_slope
@@ -82,11 +82,11 @@ class Interpreter:
     """Interprets one scope's constructor (and whatever it reaches) into layers and init states."""
 
     def __init__(self, ctx: FileContext, scope: Scope) -> None:
-        self.ctx = ctx
-        self.scope = scope
+        self.ctx, self.scope = ctx, scope
         self.stmt: cst.CSTNode | None = None
         self.repeat = 1
         self.returns: list[object] = []
+        self.returned_states: list[Snapshot] = []  # the branches that returned from the running function
         self.current_fn: str | None = None  # the function whose code runs (for notes on init loops)
         self.torch = TorchLibrary(self)
         self.reflect = Reflection(self)
@@ -234,7 +234,7 @@ class Interpreter:
         restore(snap, env, attrs)
         ret_b = self.run(second, env)
         after_b = snapshot(env, attrs, layers)
-        merge(snap, after_a, after_b, env, attrs, ret_a, ret_b)
+        merge(snap, after_a, after_b, env, attrs, ret_a, ret_b, self.returned_states)
         return ret_a and ret_b
 
     def for_(self, stmt: cst.For, env: dict[str, object]) -> None:

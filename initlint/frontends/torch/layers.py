@@ -28,6 +28,7 @@ from ..python.positions import code_lines
 from ..python.source import SourceFile
 from ..python.syntax import Enclosing, suite
 from .context import BudgetExceeded, FileContext, Globals, Project
+from .branches import rejoin
 from .consumers import Event
 from .flow import Flow
 from .interpreter import Interpreter
@@ -167,7 +168,26 @@ def _effects(ctx: FileContext) -> list[Effect]:
                         spec = replace(spec, line=pos.line, column=pos.column)
                     key = (scope.name, cls, probe.cls, spec, reason)
                     out.setdefault(key, Effect(ctx.qualified(scope), cls, probe.cls, spec, reason, via, ctx.source.path))
-    return list(out.values())
+    return list(out.values()) + _inherited_effects(ctx, own, holders)
+
+
+def _inherited_effects(ctx: FileContext, own: list[Scope], holders: dict[str, set[str]]) -> list[Effect]:
+    """The file's classes' layers built by another file's base class (its statements: that file's records), per
+    class that holds them (the class itself first: its own init code): the state each leaves them in."""
+    out: list[Effect] = []
+    for layer in ctx.layers:
+        if layer.stmt is None or not layer.in_class or layer.owner not in holders or layer.is_dropout \
+                or ctx.source.origin(layer.stmt, layer.call).line is not None:
+            continue
+        target = ctx.qualified(ctx.scopes[layer.owner])
+        attr = (layer.path or "").lstrip("~")
+        for scope in own:
+            if layer.owner not in holders[scope.name]:
+                continue
+            state = layer.state if scope.name == layer.owner else layer.overrides.get(scope.name)
+            spec, reason, via = (state.spec, state.reason, state.via) if state is not None else (None, "", "")
+            out.append(Effect(ctx.qualified(scope), target, layer.cls, spec, reason, via, ctx.source.path, attr))
+    return out
 
 
 def _interpret(ctx: FileContext, module: cst.Module, flow: Flow) -> None:
@@ -444,6 +464,8 @@ def _build_class(ctx: FileContext, scope: Scope) -> None:
     env = builder.inline.bind_params(fn, [], {}, scope)
     builder.inline.stack.append(id(fn))
     builder.run(suite(fn.body), env)
+    for exit_ in builder.returned_states:
+        rejoin(exit_)
     ctx.envs[scope.name] = env
 
 
@@ -505,6 +527,47 @@ def _notes(ctx: FileContext) -> None:
             spec = layer.state.spec
             if spec is not None and spec.source == "default" and not layer.note:
                 layer.note = f"{name} is defined but never applied"
+
+
+def _inherited_sites(ctx: FileContext) -> set[tuple[str, int, int]]:
+    """(base class, statement, call) of the layers a base class builds that its same-file subclasses build too,
+    for bases never constructed themselves (SPEC 8.32: their subclasses' construction paths are the only ones).
+
+    A base named anywhere in the file but its own body and its subclasses' headers, built or named in another
+    project file, or with subclasses in other files, keeps its own records.
+    """
+    subclasses: dict[str, list[Scope]] = {}
+    for scope in ctx.scopes.values():
+        if scope.is_module and not scope.external:
+            for base in ctx.mro(scope)[1:]:
+                if not base.external:
+                    subclasses.setdefault(base.name, []).append(scope)
+    out: set[tuple[str, int, int]] = set()
+    for name, subs in subclasses.items():
+        if not _only_a_base(ctx, ctx.scopes[name], subs):
+            continue
+        names = {s.name for s in subs}
+        shared = {(id(layer.stmt), id(layer.call)) for layer in ctx.layers if layer.owner in names}
+        out |= {(name, *site) for site in shared}
+    return out
+
+
+def _only_a_base(ctx: FileContext, base: Scope, subs: list[Scope]) -> bool:
+    """Is the class named in the file only by its own body and its subclasses' headers, and in the project
+    only as the base of this file's classes?"""
+    if base.node is None:
+        return False
+    own = _WORD.findall(cst.Module(body=[]).code_for_node(base.node)).count(base.name)
+    headers = sum(1 for s in subs if s.node is not None for arg in s.node.bases if dotted(arg.value) == base.name)
+    if ctx.mentions[base.name] != own + headers:
+        return False
+    project = ctx.project
+    if project is None:
+        return True
+    qualified = ctx.qualified(base)
+    home = project.module + "."
+    return not project.constructed(qualified) and all(
+        q.startswith(home) and q.count(".") == qualified.count(".") for q in project.subclasses(qualified))
 
 
 def _final_state(layer: Layer) -> InitState:
@@ -707,9 +770,12 @@ def _assemble(ctx: FileContext, flow: Flow, sizes: dict[int, list[tuple[str, Fan
     selu_scopes = {s.name for s in ctx.scopes.values() if s.uses_selu} | flow.out.selu_scopes
     where = Enclosing(source.module)
     out: list[LayerRecord] = []
+    inherited = _inherited_sites(ctx)
     for layer in ctx.layers:
         if layer.foreign or layer.stmt is None:
             continue  # built by another file's code: that file's record
+        if (layer.owner, id(layer.stmt), id(layer.call)) in inherited:
+            continue  # a base class built only through its subclasses: their records judge the site
         origin = source.origin(layer.stmt, layer.call)
         if origin.line is None:
             continue  # built by a statement of another file (a project base class's __init__): that file's record
