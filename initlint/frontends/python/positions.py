@@ -194,14 +194,18 @@ def _child_blocks(
             yield suite(stmt.finalbody.body), node.finalbody
 
 
-def _cst_calls(node: cst.CSTNode) -> Iterator[cst.Call]:
-    """Calls under ``node`` in source order (pre-order, parents before their arguments)."""
+def walk(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
+    """``node`` and every node under it in source order (pre-order), without libcst's visitor machinery."""
     stack: list[cst.CSTNode] = [node]
     while stack:
         current = stack.pop()
-        if isinstance(current, cst.Call):
-            yield current
-        stack.extend(reversed(_child_nodes(current)))
+        yield current
+        stack.extend(reversed(child_nodes(current)))
+
+
+def _cst_calls(node: cst.CSTNode) -> Iterator[cst.Call]:
+    """Calls under ``node`` in source order (pre-order, parents before their arguments)."""
+    return (n for n in walk(node) if isinstance(n, cst.Call))
 
 
 # Fields that hold only tokens and whitespace, never a call.
@@ -216,7 +220,7 @@ _SOURCE_ORDER: dict[type, tuple[str, ...]] = {
 _FIELDS: dict[type, tuple[str, ...]] = {}
 
 
-def _child_nodes(node: cst.CSTNode) -> list[cst.CSTNode]:
+def child_nodes(node: cst.CSTNode) -> list[cst.CSTNode]:
     """The child nodes of ``node`` in source order, read from its fields.
 
     libcst's ``children`` property runs a visitor over the node (about 20x slower);

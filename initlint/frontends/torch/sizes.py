@@ -16,6 +16,7 @@ from dataclasses import replace
 
 import libcst as cst
 
+from ..python.positions import child_nodes, walk
 from ..python.syntax import suite
 from .context import BudgetExceeded, FileContext
 from .interpreter import Interpreter
@@ -119,29 +120,21 @@ def _untaken(ctx: FileContext) -> list[tuple[str, str, tuple[object, ...], dict[
 
 
 def _calls(node: cst.CSTNode) -> list[cst.Call]:
-    found: list[cst.Call] = []
-
-    class Visitor(cst.CSTVisitor):
-        def visit_Call(self, call: cst.Call) -> None:
-            found.append(call)
-
-    node.visit(Visitor())
-    return found
+    return [n for n in walk(node) if isinstance(n, cst.Call)]
 
 
 def _names(node: cst.CSTNode) -> list[str]:
     """The variables an expression reads (``self.dim`` reads ``self``, not ``dim``)."""
     found: list[str] = []
-
-    class Visitor(cst.CSTVisitor):
-        def visit_Name(self, name: cst.Name) -> None:
-            found.append(name.value)
-
-        def visit_Attribute(self, node: cst.Attribute) -> bool:
-            node.value.visit(self)
-            return False
-
-    node.visit(Visitor())
+    stack: list[cst.CSTNode] = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, cst.Name):
+            found.append(current.value)
+        elif isinstance(current, cst.Attribute):
+            stack.append(current.value)
+        else:
+            stack.extend(reversed(child_nodes(current)))
     return found
 
 
@@ -161,25 +154,12 @@ def _reassigned(fn: cst.FunctionDef) -> set[str]:
     seen: dict[str, int] = {p.name.value: 1 for p in [*fn.params.params, *fn.params.kwonly_params, *fn.params.posonly_params]}
     looped: set[str] = set()
 
-    class Visitor(cst.CSTVisitor):
-        def visit_AssignTarget(self, node: cst.AssignTarget) -> None:
+    for node in walk(fn.body):
+        if isinstance(node, (cst.AssignTarget, cst.AnnAssign)):
             for n in _bound(node.target):
                 seen[n] = seen.get(n, 0) + 1
-
-        def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
-            for n in _bound(node.target):
-                seen[n] = seen.get(n, 0) + 1
-
-        def visit_AugAssign(self, node: cst.AugAssign) -> None:
+        elif isinstance(node, (cst.AugAssign, cst.For, cst.CompFor)):
             looped.update(_bound(node.target))
-
-        def visit_For(self, node: cst.For) -> None:
-            looped.update(_bound(node.target))
-
-        def visit_CompFor(self, node: cst.CompFor) -> None:
-            looped.update(_bound(node.target))
-
-    fn.body.visit(Visitor())
     return looped | {n for n, count in seen.items() if count > 1}
 
 
