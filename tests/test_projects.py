@@ -268,3 +268,21 @@ def test_a_template_the_framework_never_runs_is_no_container_even_when_linted(tm
         template = next(r for r in report.results if r.path.endswith("modular_tiny.py"))
         assert not template.findings and [r.unresolved.split(":")[0] for r in template.records if is_layer(r)] == [
             "a template the framework never runs (conventions [not_run])"], paths
+
+
+def test_a_framework_convention_init_gets_no_hint_that_replaces_its_call(tmp_path: Path) -> None:
+    """``super()._init_weights(module)`` into transformers' own base inits every submodule: replacing that call
+    with an init of one weight would drop the rest, so the finding names no replacement (SPEC 6: valid code or nothing)."""
+    (tmp_path / "pyproject.toml").write_text("")
+    (tmp_path / "modeling_tiny.py").write_text(
+        "import torch\nfrom torch import nn\nfrom transformers import PreTrainedModel\n\n\n"
+        "class TinyPreTrainedModel(PreTrainedModel):\n    def _init_weights(self, module):\n"
+        "        super()._init_weights(module)\n\n\n"
+        "class TinyModel(TinyPreTrainedModel):\n    def __init__(self, config):\n        super().__init__(config)\n"
+        "        self.fc = nn.Linear(128, 128)\n        self.head = nn.Linear(128, 2)\n        self.post_init()\n\n"
+        "    def forward(self, x):\n        return self.head(torch.relu(self.fc(x)))\n"
+    )
+    report = lint_paths([str(tmp_path)])
+    found = [f for f in report.findings if f.layer == "TinyModel.fc"]
+    assert [f.code for f in found] == ["INIT006"], [f.message for f in report.findings]
+    assert "replacing the call" not in found[0].message and "kaiming_normal_(module" not in found[0].message

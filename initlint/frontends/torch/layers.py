@@ -749,6 +749,8 @@ def _placement(layer: Layer, weight: str, state: InitState, where: Enclosing, so
             site = ", ".join(part for part in (f"{fn}{inside}".strip(), f"replacing the call at line {line}") if part)
             return tensor, site
         return tensor, f"replacing the call at line {line}"
+    if state.stmt is not None:  # a framework's init method over every submodule: no single call to replace
+        return "", ""
     line = source.line(layer.stmt)
     if _SYMBOLIC_INDEX.search(weight):
         match = re.fullmatch(r"(.+)\[[^\]]+\]\.weight", weight)

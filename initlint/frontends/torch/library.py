@@ -508,9 +508,10 @@ class TorchLibrary:
 
     # -- init states ---------------------------------------------------------
 
-    def set_spec(self, layer: Layer, spec: InitSpec | str, e: cst.Call) -> None:
-        """The weight is initialized by the call ``e`` (or why its init is unknown)."""
-        stmt, call = (None, None) if self.ctx.foreign else (self.it.stmt, e)  # another file's lines are not this file's
+    def set_spec(self, layer: Layer, spec: InitSpec | str, e: cst.Call, replaceable: bool = True) -> None:
+        """The weight is initialized by the call ``e`` (or why its init is unknown); ``replaceable``: ``e`` is an init
+        call on the weight a fix may replace, not a framework's method that inits every submodule."""
+        stmt, call = (None, None) if self.ctx.foreign else (self.it.stmt, e if replaceable else None)
         if isinstance(spec, str):
             self.set_state(layer, InitState(None, spec, stmt, call))
         else:

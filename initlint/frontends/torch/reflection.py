@@ -368,7 +368,7 @@ class Reflection:
         module = pos[0] if pos else kw.get("module")
         spec = self.base_spec(start, base)
         if spec is not None and isinstance(module, LayerMod):
-            self.it.torch.set_spec(module.layer, spec, e)
+            self.it.torch.set_spec(module.layer, spec, e, replaceable=False)
         return None
 
     def base_spec(self, start: Scope, base: ModelBase) -> InitSpec | None:
@@ -391,7 +391,7 @@ class Reflection:
         layers += [m.layer for m in self.modules_of(SelfRef(scope)) if isinstance(m, LayerMod) and m.layer.probe]
         for layer in layers:
             drawn = spec is not None and (layer.cls in ("Linear", "Embedding") or layer.cls.startswith("Conv"))
-            self.it.torch.set_spec(layer, spec if drawn and spec is not None else reason, e)
+            self.it.torch.set_spec(layer, spec if drawn and spec is not None else reason, e, replaceable=False)
 
     def isinstance_(self, e: cst.Call, env: dict[str, object]) -> object:
         """``isinstance(m, kinds)`` for a module value: True, False or unknown."""
