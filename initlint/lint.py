@@ -16,7 +16,6 @@ import tokenize
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
-from fnmatch import fnmatchcase
 from typing import Any
 
 import libcst as cst
@@ -127,7 +126,7 @@ def _lint_source(text: str, path: str, settings: Settings, project: Project | No
         on_parse(module)
     raw, effects, entries = records_for_source(SourceFile(path, text, module, settings, tree), project)
     records = tuple(engine.plausible(r) for r in raw)
-    if _not_run(path, settings):
+    if rulebook.conventions(settings.conventions).never_runs(os.path.abspath(path)):  # a template (modular_*.py)
         records = tuple(replace(r, init=None, activation=None, unresolved=NOT_RUN) if is_layer(r) else r for r in records)
     records, variants = sized(records, {}, settings)
     found = [f for f in judged(records, variants, settings) if not _per_file_ignored(f.code, path, settings)]
@@ -137,12 +136,6 @@ def _lint_source(text: str, path: str, settings: Settings, project: Project | No
 
 
 NOT_RUN = "a template the framework never runs (conventions [not_run]): its classes are judged where they are generated"
-
-
-def _not_run(path: str, settings: Settings) -> bool:
-    """Whether ``path`` is a source template the framework ships but never imports (transformers' modular_*.py)."""
-    full = os.path.abspath(path)
-    return any(fnmatchcase(full, glob) for glob in rulebook.conventions(settings.conventions).not_run)
 
 
 def _reported(path: str, settings: Settings) -> Any:

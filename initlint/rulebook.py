@@ -185,6 +185,10 @@ class Conventions:
     not_run: tuple[str, ...] = ()  # globs of files a framework ships but never imports (source templates)
     _memo: dict[tuple[str, str], Any] = field(default_factory=dict, compare=False, hash=False, repr=False)
 
+    def never_runs(self, path: str) -> bool:
+        """Whether the file at ``path`` (absolute) is a template the framework ships but never imports."""
+        return any(_matches(path, glob) for glob in self.not_run)
+
     @_memoized
     def model_base(self, qualified: str) -> ModelBase | None:
         return next((b for b in self.model_bases if _matches(qualified, b.pattern)), None)

@@ -14,7 +14,6 @@ import hashlib
 import os
 import stat
 import time
-from fnmatch import fnmatchcase
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 
@@ -100,9 +99,9 @@ class Session:
         if root is None:
             return None
         files = []
-        not_run = conventions(settings.conventions).not_run
+        table = conventions(settings.conventions)
         for f in project_files(root, settings.max_file_size):
-            if any(fnmatchcase(f, glob) for glob in not_run):
+            if table.never_runs(f):
                 continue  # a template the framework never imports (its modular_*.py)
             files.append(f)
             if len(files) > MAX_FILES:
@@ -114,7 +113,7 @@ class Session:
                 regular = stat.S_ISREG(os.stat(ap).st_mode) and not os.path.islink(ap)
             except OSError:
                 regular = False
-            if ap not in walked and regular and not any(fnmatchcase(ap, glob) for glob in not_run):
+            if ap not in walked and regular and not table.never_runs(ap):
                 files.append(ap)
         stored = store.load_index(root) if store is not None else {}  # type: ignore[attr-defined]
         entries: dict[str, tuple[str, Summary | None, Stamp | None]] = {}
