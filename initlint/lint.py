@@ -22,6 +22,7 @@ import libcst as cst
 
 from . import config, engine, limits, notebooks, rulebook, suppressions
 from .frontends.keras.context import KerasProject
+from .frontends.keras.tables import may_record
 from .frontends.python.names import mentions_framework
 from .frontends.python.source import SourceFile
 from .frontends.python.syntax import parse_module
@@ -73,9 +74,9 @@ def records_for_source(source: SourceFile, project: Project | None = None
     records: list[LayerRecord] = []
     effects: list[Effect] = []
     entries: list[Entry] = []
-    if "torch" in source.text or project is not None and project.builds_modules:
+    if _torch_analysed(source.text, project):
         records, effects, entries = torch_layers.analyse(source, project)
-    if "keras" in source.text or "tensorflow" in source.text:
+    if may_record(source.text):
         from .frontends.keras import layers as keras_layers  # a run that meets no Keras file does not load it
 
         records += keras_layers.records(source, project if isinstance(project, KerasProject) else None,
@@ -85,16 +86,21 @@ def records_for_source(source: SourceFile, project: Project | None = None
 
 def lint_source(text: str, path: str = "<string>", settings: Settings | None = None,
                 project: Project | None = None, checked: limits.Checked | None = None,
-                on_parse: Callable[[cst.Module], None] | None = None) -> FileResult:
+                on_parse: Callable[[cst.Module, str], None] | None = None) -> FileResult:
     """Lint Python source text. Never imports or executes it; never raises (see :mod:`initlint.limits`).
 
     ``project``: the rest of the project as context (SPEC 8.32); without it the file stands alone.
     ``checked``: (text, ``check_source(text)``) when already computed; used if the text is ``text``.
-    ``on_parse``: called with the file's libcst module as soon as it is parsed.
+    ``on_parse``: called with the file's libcst module (and ``text``) as soon as it is parsed.
     """
     settings = settings or Settings()
     known = checked[1] if checked is not None and checked[0] == text else None
     return limits.guarded(path, settings.timeout, lambda: _lint_source(text, path, settings, project, known, on_parse))
+
+
+def _torch_analysed(text: str, project: Project | None) -> bool:
+    """The torch frontend reads files that name torch, and those defining module classes (through other files)."""
+    return "torch" in text or project is not None and project.builds_modules
 
 
 def analysed(text: str, project: Project | None = None) -> bool:
@@ -107,13 +113,16 @@ def analysed(text: str, project: Project | None = None) -> bool:
 
 def _lint_source(text: str, path: str, settings: Settings, project: Project | None = None,
                  checked: tuple[str | None, ast.Module | None] | None = None,
-                 on_parse: Callable[[cst.Module], None] | None = None) -> FileResult:
+                 on_parse: Callable[[cst.Module, str], None] | None = None) -> FileResult:
     if not analysed(text, project):
         return FileResult(path, skipped=True)
     hazard, tree = checked if checked is not None else limits.check_source(text)
     if hazard:
         return FileResult(path, error=f"{path}: {hazard}")
-    module = parsed(text)
+    if tree is not None and "\0" not in text and not torch_layers.may_record(text, tree, project) and not may_record(text):
+        # CPython reads it (a NUL is an error libcst reports) and no frontend can make a record of it: not parsed
+        return suppressions.apply(FileResult(path), text, _reported(path, settings))
+    module = parsed(text) or (project.own_parse(text) if project is not None else None)
     if module is None:
         try:
             module = parse_module(text)
@@ -123,7 +132,7 @@ def _lint_source(text: str, path: str, settings: Settings, project: Project | No
             return FileResult(path, error=f"{path}: not valid Unicode text: {err.reason}")
         _LAST_PARSE[:] = [text, module]
     if on_parse is not None:
-        on_parse(module)
+        on_parse(module, text)
     raw, effects, entries = records_for_source(SourceFile(path, text, module, settings, tree), project)
     records = tuple(engine.plausible(r) for r in raw)
     if rulebook.conventions(settings.conventions).never_runs(os.path.abspath(path)):  # a template (modular_*.py)
@@ -244,7 +253,7 @@ def lint_file(path: str | os.PathLike[str], settings: Settings | None = None) ->
 
 
 def lint_bytes(name: str, data: bytes, settings: Settings, project: Project | None = None,
-               checked: limits.Checked | None = None, on_parse: Callable[[cst.Module], None] | None = None) -> FileResult:
+               checked: limits.Checked | None = None, on_parse: Callable[[cst.Module, str], None] | None = None) -> FileResult:
     """Lint the bytes of one ``.py`` (or ``.ipynb``) file already read (the cache keys on them)."""
     if settings.max_file_size and len(data) > settings.max_file_size:
         return FileResult(name, error=f"{name}: {limits.too_large(len(data), settings.max_file_size)}")

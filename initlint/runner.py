@@ -248,10 +248,10 @@ class _Memory:
         if self.enabled:
             gc.enable()
 
-    def keeping(self, into: list[cst.Module]) -> Callable[[cst.Module], None]:
-        """What to do with a file's parse: put it ``into`` the list, out of the collector's reach."""
-        def keep(module: cst.Module) -> None:
-            into.append(module)
+    def keeping(self, into: list[tuple[cst.Module, str]]) -> Callable[[cst.Module, str], None]:
+        """What to do with a file's parse (and its text): put it ``into`` the list, out of the collector's reach."""
+        def keep(module: cst.Module, text: str) -> None:
+            into.append((module, text))
             if self.mine:
                 gc.freeze()
         return keep
@@ -301,7 +301,7 @@ def _run_here(tasks: list[Task], settings: Settings, session: Session | None,
     for i in _imported_first(tasks, model):
         task = tasks[i]
         ready = _read(task, settings)
-        parse: list[cst.Module] = []
+        parse: list[tuple[cst.Module, str]] = []
         if isinstance(ready, FileResult):
             done[i] = (task, Linted(ready))
         elif _costly(ready, session):
@@ -309,7 +309,7 @@ def _run_here(tasks: list[Task], settings: Settings, session: Session | None,
         else:
             done[i] = (ready, _lint(ready, settings, session, memory.keeping(parse)))
         if model is not None and task.path.endswith(".py"):
-            model.linted(os.path.abspath(task.path), parse[0] if parse else None)
+            model.linted(os.path.abspath(task.path), *(parse[0] if parse else (None, "")))
     out = [done[i] for i in sorted(done)]
     if costly:
         with Workers(1, settings, session) as workers:
@@ -494,7 +494,7 @@ def _context() -> BaseContext:
 
 
 def _lint(task: Task, settings: Settings, session: Session | None = None,
-          on_parse: Callable[[cst.Module], None] | None = None) -> Linted:
+          on_parse: Callable[[cst.Module, str], None] | None = None) -> Linted:
     """Lint one file (in a worker or here) and, when the task asks, annotate it on the parse just made
     (``on_parse``: called with the file's parse)."""
     with _collected_after():
@@ -502,7 +502,7 @@ def _lint(task: Task, settings: Settings, session: Session | None = None,
 
 
 def _lint_one(task: Task, settings: Settings, session: Session | None,
-              on_parse: Callable[[cst.Module], None] | None) -> Linted:
+              on_parse: Callable[[cst.Module, str], None] | None) -> Linted:
     if task.path.endswith(".onnx"):
         return Linted(lint_file(task.path, settings))
     data = task.data if task.data is not None else limits.read_source(task.path, settings.max_file_size)

@@ -128,8 +128,9 @@ def test_parser_killers_are_one_line_each_with_one_and_two_jobs(tmp_path: Path) 
 
 
 def _slow_valid_source(statements: int = 30) -> str:
-    """Valid code under every limit that libcst's native parser still needs seconds for (~0.3 s a statement)."""
-    return "import torch\n" + "".join(f"x{i} = a" + ".b" * 900 + "\n" for i in range(statements))
+    """Valid code under every limit that libcst's native parser still needs seconds for (~0.3 s a statement);
+    it names a layer class, so that the lint must parse it."""
+    return "import torch.nn as nn\nLAYER = nn.Linear\n" + "".join(f"x{i} = a" + ".b" * 900 + "\n" for i in range(statements))
 
 
 @pytest.mark.parametrize("jobs", ["1", "2"])

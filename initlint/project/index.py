@@ -14,12 +14,13 @@ import ast
 import io
 import tokenize
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ..frontends.python.names import absolute
 from ..frontends.python.syntax import sized
+from ..limits import check_source
 
-FORMAT = 4  # bump when a summary's (or an index entry's) layout changes
+FORMAT = 5  # bump when a summary's (or an index entry's) layout changes
 
 # Calls and attribute uses that run init code over submodules (the containers of SPEC 8.32).
 _REINIT_METHODS = frozenset({"apply", "modules", "named_modules", "children", "named_children", "parameters",
@@ -82,6 +83,8 @@ class Summary:
     calls: tuple[CallSite, ...]
     mentions_torch: bool
     registries: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = ()  # string-keyed: name -> (key, class text)
+    size: int = 0  # characters of the text summarised
+    hazard: str | None = None  # why libcst must not parse the text (:func:`initlint.limits.parse_hazard`)
 
     def cls(self, name: str) -> ClassInfo | None:
         return next((c for c in self.classes if c.name == name), None)
@@ -99,9 +102,14 @@ def decoded(data: bytes) -> str | None:
         return None
 
 
-def summarise(path: str, text: str, module: str, is_package: bool, tree: ast.Module | None = None) -> Summary | None:
-    """The file's summary; None when it does not parse (the lint reports that, not the index)."""
-    if tree is None:
+def summarise(path: str, text: str, module: str, is_package: bool,
+              checked: tuple[str | None, ast.Module | None] | None = None) -> Summary | None:
+    """The file's summary; None when it does not parse (the lint reports that, not the index).
+
+    ``checked``: :func:`initlint.limits.check_source` of ``text``, when already made.
+    """
+    hazard, tree = checked if checked is not None else check_source(text)
+    if tree is None or "\0" in text:  # a syntax error, nesting libcst refuses (CPython may read it), or NUL
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
@@ -109,7 +117,7 @@ def summarise(path: str, text: str, module: str, is_package: bool, tree: ast.Mod
         except (SyntaxError, ValueError, RecursionError, MemoryError):
             return None
     try:
-        return _summary(path, text, module, is_package, tree)
+        return replace(_summary(path, text, module, is_package, tree), size=len(text), hazard=hazard)
     except (RecursionError, MemoryError, ValueError):  # a tree too deep to walk, a number too long to print
         return None
 

@@ -24,13 +24,17 @@ from .link import Found, Linker
 _CONSUMER_WORDS = frozenset({"act", "norm", "nonlin", "nonlinearity", "activation", "normalization", "gate"})
 _SETTING_WORDS = frozenset({"eps", "epsilon", "groups", "momentum", "affine", "dim", "channels", "size"})  # norm_groups
 MAX_PARSED = 48  # files of context kept parsed per process
+MAX_AHEAD = 4 * 1024 * 1024  # characters of source parsed as context and kept for the files' own lint (~30x in memory)
 MAX_SUBTREE = 200  # project classes followed into one module's subtree
 
 
 class Parsed:
-    """A context file parsed once: its top-level definitions and its globals."""
+    """A context file parsed once: its text and tree, its top-level definitions and its globals."""
 
-    def __init__(self, summary: Summary, module: cst.Module) -> None:
+    def __init__(self, summary: Summary, module: cst.Module, text: str) -> None:
+        self.path = summary.path
+        self.module = module
+        self.text = text
         names = Names().scan(module.body).absolutize(summary.package)
         self.defs: dict[str, cst.ClassDef | cst.FunctionDef] = {}
         for stmt in module.body:
@@ -48,8 +52,12 @@ class ProjectModel:
         self.linker = Linker(summaries)
         self.conventions = conventions
         self._parsed: OrderedDict[str, Parsed | None] = OrderedDict()
-        self._kept: dict[str, Parsed | cst.Module] = {}  # linted files' own parses, for the files still to lint that import them
+        self._kept: dict[str, Parsed | tuple[cst.Module, str]] = {}  # linted files' parses and texts, for the files
+        # still to lint that import them
         self._waiting: dict[str, set[str]] = {}  # file -> files still to lint (in this process) that import from it
+        self._to_lint: set[str] = set()  # files still to lint in this process
+        self._ahead: OrderedDict[str, Parsed] = OrderedDict()  # their parses made as context, for their own lint
+        self._ahead_size = 0  # characters of source in ``_ahead``
         self._sources: dict[str, set[str]] = {}
         self._subtrees: dict[str, tuple[tuple[str, tuple[str, ...]], ...]] = {}
         self._module_class: dict[str, bool] = {}
@@ -67,10 +75,12 @@ class ProjectModel:
     # -- reading other files ------------------------------------------------------
 
     def parsed(self, summary: Summary) -> Parsed | None:
-        kept = self._kept.get(summary.path)
+        """A project file parsed as context (once per process while it is kept; a file still to lint keeps it
+        for its own lint, see :meth:`take`)."""
+        kept = self._kept.get(summary.path) or self._ahead.get(summary.path)
         if kept is not None:
-            if isinstance(kept, cst.Module):
-                kept = self._kept[summary.path] = Parsed(summary, kept)  # read when first asked for
+            if isinstance(kept, tuple):
+                kept = self._kept[summary.path] = Parsed(summary, *kept)  # read when first asked for
             return kept
         if summary.path in self._parsed:
             self._parsed.move_to_end(summary.path)
@@ -78,27 +88,47 @@ class ProjectModel:
         data = read_source(summary.path, 0)
         text = decoded(data) if isinstance(data, bytes) else None
         parsed: Parsed | None = None
-        # The gate linted files pass: libcst's native parser crashes on nesting it refuses.
-        if text is not None and parse_hazard(text) is None:
+        # The gate linted files pass (the index's verdict on this text): libcst's parser crashes on nesting it refuses.
+        if text is not None and (summary.hazard if len(text) == summary.size else parse_hazard(text)) is None:
             try:
-                parsed = Parsed(summary, parse_module(text))
-            except (cst.ParserSyntaxError, RecursionError):
+                parsed = Parsed(summary, parse_module(text), text)
+            except (cst.ParserSyntaxError, RecursionError, UnicodeEncodeError):
                 parsed = None
+        if parsed is not None and summary.path in self._to_lint:
+            self._ahead[summary.path] = parsed
+            self._ahead_size += len(text or "")
+            while self._ahead_size > MAX_AHEAD:
+                self._ahead_size -= len(self._ahead.popitem(last=False)[1].text)
+            return parsed
         self._parsed[summary.path] = parsed
         if len(self._parsed) > MAX_PARSED:
             self._parsed.popitem(last=False)
         return parsed
 
+    def take(self, path: str, text: str) -> cst.Module | None:
+        """The parse of ``text`` made when the file ``path`` was read as context before its lint, if kept."""
+        found = self._ahead.pop(path, None)
+        if found is None:
+            return None
+        self._ahead_size -= len(found.text)
+        return found.module if found.text == text else None
+
     def expect(self, paths: Iterable[str]) -> None:
         """These files are linted next in this process: the files they import from keep their own lint's parse
-        until then (a whole-project run parses each file once, not again as context)."""
+        until then, and their parses made as context are kept for their own lint (a whole-project run parses each
+        file once, not again as context)."""
         for path in paths:
+            self._to_lint.add(path)
             for source in self.imports_from(path):
                 self._waiting.setdefault(source, set()).add(path)
 
-    def linted(self, path: str, module: cst.Module | None) -> None:
-        """``path`` was linted (``module``: its parse, None when it was not parsed): kept for the files still to
-        lint that import from it; the parses no file waits for any more are dropped."""
+    def linted(self, path: str, module: cst.Module | None, text: str = "") -> None:
+        """``path`` was linted (``module``: its parse of ``text``, None when it was not parsed): kept for the files
+        still to lint that import from it; the parses no file waits for any more are dropped."""
+        self._to_lint.discard(path)
+        ahead = self._ahead.pop(path, None)
+        if ahead is not None:
+            self._ahead_size -= len(ahead.text)
         for source in self.imports_from(path):
             waiting = self._waiting.get(source)
             if waiting is not None:
@@ -107,7 +137,7 @@ class ProjectModel:
                     del self._waiting[source]
                     self._kept.pop(source, None)
         if module is not None and path in self.linker.by_path and self._waiting.get(path):
-            self._kept[path] = module
+            self._kept[path] = (module, text)
 
     def imports_from(self, path: str) -> set[str]:
         """The other project files the file imports names (or modules) from."""
@@ -249,12 +279,10 @@ class ProjectModel:
                 return value
         return None
 
-    def source(self, module: str) -> tuple[str, str] | None:
-        """``(path, text)`` of a project module."""
+    def module_parse(self, module: str) -> Parsed | None:
+        """A project module parsed (:meth:`parsed`), or None."""
         summary = self.linker.modules.get(module)
-        data = read_source(summary.path, 0) if summary is not None else None
-        text = decoded(data) if isinstance(data, bytes) else None
-        return (summary.path, text) if summary is not None and text is not None else None
+        return self.parsed(summary) if summary is not None else None
 
     def callers(self, qualified: str) -> tuple[str, ...]:
         """The other modules that import, call or name the project definition ``qualified``."""

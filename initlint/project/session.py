@@ -60,7 +60,7 @@ def _digest(data: bytes) -> str:
 
 def _semantic(summary: Summary) -> str:
     """A summary's digest without positions (an edit that only moves lines changes nothing downstream)."""
-    plain = replace(summary, classes=tuple(replace(c, line=0) for c in summary.classes),
+    plain = replace(summary, size=0, classes=tuple(replace(c, line=0) for c in summary.classes),
                     functions=tuple(replace(f, line=0) for f in summary.functions),
                     calls=tuple(replace(c, line=0) for c in summary.calls))
     return _digest(repr(plain).encode())  # repr, not pickle: pickle bytes depend on object sharing
@@ -140,13 +140,14 @@ class Session:
                 continue
             changed = True
             text = decoded(data)
-            tree = None
-            if text is not None and path in linted and len(data) <= budget:  # one ast parse for the index and the lint
-                hazard, tree, cost = inspect_source(text)
-                checks[path] = ((text, (hazard, tree)), cost)
-                budget -= len(data)
-                tree = tree if "\0" not in text else None  # the index does not read text with NUL
-            entries[path] = (digest, summarise(path, text, module, is_package, tree) if text is not None else None, stamp)
+            summary = None
+            if text is not None:
+                hazard, tree, cost = inspect_source(text)  # one ast parse for the index and the lint
+                if path in linted and len(data) <= budget:
+                    checks[path] = ((text, (hazard, tree)), cost)
+                    budget -= len(data)
+                summary = summarise(path, text, module, is_package, (hazard, tree))
+            entries[path] = (digest, summary, stamp)
         if store is not None and (changed or len(entries) != len(stored)):
             store.save_index(root, entries)  # type: ignore[attr-defined]
         summaries = [s for _d, s, _stamp in entries.values() if s is not None]

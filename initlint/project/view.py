@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import libcst as cst
+
 from ..frontends.torch.context import Definition
 from .index import Summary
 from .model import ProjectModel
@@ -64,8 +66,13 @@ class View:
         assert found.function is not None
         return "function", found.summary.module, found.function.name
 
-    def source(self, module: str) -> tuple[str, str] | None:
-        return self.model.source(module)
+    def parse(self, module: str) -> tuple[str, str, cst.Module] | None:
+        parsed = self.model.module_parse(module)
+        return (parsed.path, parsed.text, parsed.module) if parsed is not None else None
+
+    def own_parse(self, text: str) -> cst.Module | None:
+        """This file's parse made as context before its lint, if it was kept and is a parse of ``text``."""
+        return self.model.take(self.summary.path, text)
 
     def callers(self, qualified: str) -> tuple[str, ...]:
         return self.model.callers(qualified)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    import libcst as cst
 
 
 @runtime_checkable
@@ -16,8 +19,8 @@ class KerasProject(Protocol):
     def find(self, qualified: str) -> tuple[str, str, str] | None:
         """``(kind, module, name)`` of the project's class or function of that name (re-exports followed), or None."""
 
-    def source(self, module: str) -> tuple[str, str] | None:
-        """``(path, text)`` of a project module, or None when it cannot be read."""
+    def parse(self, module: str) -> tuple[str, str, cst.Module] | None:
+        """``(path, text, parse)`` of a project module (parsed once per run), or None when it cannot be read."""
 
     def callers(self, qualified: str) -> tuple[str, ...]:
         """The other project modules that may call or construct ``qualified`` (they import or name it)."""

@@ -32,13 +32,10 @@ from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 
-import libcst as cst
 
-from ...limits import parse_hazard
 from ...records import Activation, InitSpec, LayerRecord, Origin
 from ...settings import Settings
 from ..python.source import SourceFile
-from ..python.syntax import parse_module
 from .context import KerasProject
 from .consumers import Consumer, Consumers, alternatives, combine
 from .dims import dimensional_init
@@ -46,7 +43,7 @@ from .flow import read
 from .graph import Application, Graph, Layer, Sym
 from .paths import Decision, Paths
 from .program import Program, TopLevel
-from .tables import DROPOUT_LAYERS
+from .tables import DROPOUT_LAYERS, may_record
 
 
 Agreement = Callable[[Sequence[LayerRecord], Settings], bool]  # whether the rules say the same of each record
@@ -58,8 +55,7 @@ def records(source: SourceFile, project: KerasProject | None = None, agree: Agre
     ``agree`` (the engine's :func:`~initlint.engine.same_judgement`): a layer whose output reaches
     consumers of different activations is judged when the rules say the same whichever is taken.
     """
-    text = source.text
-    if "keras" not in text and "tensorflow" not in text:
+    if not may_record(source.text):
         return []
     return KerasFile(source, project, agree).records()
 
@@ -74,15 +70,19 @@ class KerasFile:
         self.source = source
         self.agree = agree
         opener = (lambda module: other_program(project, source.settings, module)) if project is not None else None
-        self.top = TopLevel.scan(source, project, opener)
-        self.program = read(self.top)
-        if project is not None:  # the other files of the project read this one from here on
-            memo = project.memo.setdefault("keras-programs", OrderedDict())
-            assert isinstance(memo, OrderedDict)
-            if memo.get(self.top.module) is None:
-                memo[self.top.module] = self.program
-                if len(memo) > MAX_OPEN:
-                    memo.popitem(last=False)
+        memo = project.memo.setdefault("keras-programs", OrderedDict()) if project is not None else OrderedDict()
+        assert isinstance(memo, OrderedDict)
+        read_before = memo.get(project.module) if project is not None else None
+        if read_before is not None and read_before.top is not None and read_before.top.source.module is source.module:
+            self.program = read_before  # read from this very parse as another file's context: read once
+            self.top = read_before.top
+        else:
+            self.top = TopLevel.scan(source, project, opener)
+            self.program = read(self.top)
+        if project is not None and memo.get(self.top.module) is None:  # the other files read this one from here on
+            memo[self.top.module] = self.program
+            if len(memo) > MAX_OPEN:
+                memo.popitem(last=False)
         self.paths = Paths(self.program, self.top.module, project, opener)
         self.consumers = Consumers(self.paths)
 
@@ -207,16 +207,11 @@ def other_program(project: KerasProject, settings: Settings, module: str) -> Pro
         return memo[module]  # type: ignore[no-any-return]
     memo[module] = None  # a cycle of files reading each other ends here
     view = project.other(module)
-    found = project.source(module) if view is not None else None
+    found = project.parse(module) if view is not None else None
     program = None
-    if view is not None and found is not None and parse_hazard(found[1]) is None:
-        path, text = found
-        try:
-            source = SourceFile(path, text, parse_module(text), settings)
-        except (cst.ParserSyntaxError, RecursionError, UnicodeEncodeError):
-            source = None
-        if source is not None:
-            program = read(TopLevel.scan(source, view, lambda m: other_program(project, settings, m)))
+    if view is not None and found is not None:
+        source = SourceFile(*found, settings)
+        program = read(TopLevel.scan(source, view, lambda m: other_program(project, settings, m)))
     memo[module] = program
     if len(memo) > MAX_OPEN:
         memo.popitem(last=False)

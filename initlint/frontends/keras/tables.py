@@ -105,6 +105,16 @@ DROPOUT_LAYERS: dict[str, str] = {
     "SpatialDropout3D": "dropout", "AlphaDropout": "alpha_dropout",
 }
 
+
+
+def may_record(text: str) -> bool:
+    """Whether a source may hold a Keras record: it names Keras and a layer class that makes one (substrings,
+    no parse: a file that fails this is not read by the frontend)."""
+    return ("keras" in text or "tensorflow" in text) and any(name in text for name in _RECORDED)
+
+
+_RECORDED = (*WEIGHT_LAYERS, *DROPOUT_LAYERS)
+
 ADD_LAYERS = frozenset({"Add"})
 MODEL_CALLS = frozenset({"Model", "Functional"})
 

@@ -44,6 +44,9 @@ class Project(Protocol):
     def definition(self, qualified: str) -> Definition | None:
         """The project's class or function of that name (re-exports followed), or None."""
 
+    def own_parse(self, text: str) -> cst.Module | None:
+        """The linted file's parse made when another file read it as context, if kept and a parse of ``text``."""
+
     def is_module_class(self, qualified: str) -> bool:
         """A project class deriving (through the project) from ``torch.nn.Module`` or a framework model base."""
 

@@ -15,6 +15,8 @@ Never imports torch; anything it cannot resolve becomes ``unresolved``.
 
 from __future__ import annotations
 
+import ast
+
 import re
 from collections import Counter
 from dataclasses import replace
@@ -66,7 +68,7 @@ def analyse(source: SourceFile, project: Project | None = None) -> tuple[list[La
     """
     module = source.module
     related = project is not None and project.builds_modules
-    if "nn" not in source.text and "Parameter" not in source.text and not related:
+    if not related and not _names_modules(source.text):
         return [], [], []
     names = Names().scan(module.body)
     if project is not None:
@@ -251,6 +253,23 @@ def _give_up(ctx: FileContext, reason: str) -> list[LayerRecord]:
 def member(owner: str, path: str) -> str:
     """``Net.fc1``, and ``Head[2]`` for an entry of a Sequential subclass (its path is ``[2]``)."""
     return f"{owner}{path}" if path.startswith("[") else f"{owner}.{path}"
+
+
+def may_record(text: str, tree: ast.Module, project: Project | None) -> bool:
+    """Whether :func:`analyse` may find anything in a file, told from its text and CPython's tree without the
+    libcst parse: it defines module classes (through other files), or it names torch and modules, and it
+    names a layer class or defines a class with a base (which may be a module)."""
+    if project is not None and project.builds_modules:
+        return True
+    if "torch" not in text or not _names_modules(text):
+        return False
+    return _mentions_layers(text) or any(
+        isinstance(s, ast.ClassDef) and any(not (isinstance(b, ast.Name) and b.id == "object") for b in s.bases)
+        for s in tree.body)
+
+
+def _names_modules(text: str) -> bool:
+    return "nn" in text or "Parameter" in text
 
 
 def _mentions_layers(text: str) -> bool:
