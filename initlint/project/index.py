@@ -14,6 +14,8 @@ import ast
 import io
 import tokenize
 import warnings
+from collections import deque
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 
 from ..frontends.python.names import absolute
@@ -190,7 +192,7 @@ def _keyed_dict(e: ast.expr) -> tuple[tuple[str, str], ...]:
 def _keyed_returns(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> tuple[tuple[str, str], ...]:
     """``if name == "gc": cls = GlobalContext`` / ``return GlobalContext``: a function choosing a class by a string."""
     out = []
-    for node in ast.walk(fn):
+    for node in _statements(fn):
         if not isinstance(node, ast.If) or not isinstance(node.test, ast.Compare) or len(node.test.ops) != 1:
             continue
         test = node.test
@@ -205,6 +207,22 @@ def _keyed_returns(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> tuple[tuple[st
             text = _class_text(value) if value is not None and not isinstance(value, ast.Constant) else None
             out += [(k, text) for k in keys if text]
     return tuple(out)
+
+
+def _statements(root: ast.AST) -> Iterator[ast.AST]:
+    """The statements under ``root`` (with the handlers and cases between them) in ``ast.walk``'s order,
+    without walking expressions, which hold no statement."""
+    todo: deque[ast.AST] = deque([root])
+    while todo:
+        node = todo.popleft()
+        yield node
+        for field in node._fields:
+            value = getattr(node, field, None)
+            if type(value) is list and value and isinstance(value[0], _BLOCK_ITEMS):
+                todo.extend(value)
+
+
+_BLOCK_ITEMS = (ast.stmt, ast.excepthandler, ast.match_case)
 
 
 def _import_nodes(body: list[ast.stmt]) -> list[ast.Import | ast.ImportFrom]:

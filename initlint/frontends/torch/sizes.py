@@ -97,8 +97,8 @@ def _untaken(ctx: FileContext) -> list[tuple[str, str, tuple[object, ...], dict[
     for name in sorted(classes):
         fn = ctx.scopes[name].methods.get("__init__")
         env = ctx.envs.get(name)
-        if fn is None or env is None:
-            continue
+        if fn is None or env is None or not ctx.children.get(name):
+            continue  # (a class that names no other same-file class builds none)
         calls = [c for c in _calls(fn) if isinstance(c.func, cst.Name) and c.func.value in classes - {name}
                  and id(c) not in ctx.constructed]
         if not calls:
@@ -120,7 +120,7 @@ def _untaken(ctx: FileContext) -> list[tuple[str, str, tuple[object, ...], dict[
 
 
 def _calls(node: cst.CSTNode) -> list[cst.Call]:
-    return [n for n in walk(node) if isinstance(n, cst.Call)]
+    return [n for n in walk(node) if type(n) is cst.Call]  # exact type: isinstance on libcst's ABCs is slow
 
 
 def _names(node: cst.CSTNode) -> list[str]:
