@@ -122,10 +122,11 @@ def _lint_source(text: str, path: str, settings: Settings, project: Project | No
     if tree is not None and "\0" not in text and not torch_layers.may_record(text, tree, project) and not may_record(text):
         # CPython reads it (a NUL is an error libcst reports) and no frontend can make a record of it: not parsed
         return suppressions.apply(FileResult(path), text, _reported(path, settings))
-    module = parsed(text) or (project.own_parse(text) if project is not None else None)
+    module = parsed(text)
     if module is None:
+        module = project.own_parse(text) if project is not None else None  # made when another file read it
         try:
-            module = parse_module(text)
+            module = module or parse_module(text)
         except cst.ParserSyntaxError as err:
             return FileResult(path, error=parse_error(path, err))
         except UnicodeEncodeError as err:  # lone surrogates in a str handed to the API

@@ -8,11 +8,13 @@ edit one file; they are applied together.
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 import libcst as cst
+from libcst._nodes.internal import CodegenState  # what Module.code_for_node renders with, given an indentation
 from libcst.metadata import (
     CodeRange,
     MetadataWrapper,
@@ -23,6 +25,8 @@ from libcst.metadata import (
 from ..frontends.python.names import dotted
 from ..frontends.python.positions import Locator
 from ..frontends.python.syntax import parse_module, suite
+
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")  # where CPython's line numbers change
 
 
 @dataclass(frozen=True)
@@ -177,6 +181,43 @@ class Tree:
         """The top-level statement holding a statement, or a call found by :meth:`call_at` (None: not known)."""
         owner = self._owner.get(id(node))
         return self._top.get(id(owner[0] if owner else node))
+
+    def splice_lines(self, text: str, edits: Sequence[Edit]) -> str | None:
+        """``text`` (the source of the tree) with the edits of calls made, only the statement lines holding them
+        regenerated and put where their old code is; None when an edit is not a call's, or a line's old code is
+        not exactly the lines its statement spans (the caller then regenerates whole statements)."""
+        lines: dict[int, tuple[cst.SimpleStatementLine, list[Edit]]] = {}
+        for edit in edits:
+            owner = self._owner.get(id(edit.call)) if isinstance(edit, (ReplaceCall, SetKeyword)) else None
+            if owner is None:
+                return None
+            lines.setdefault(id(owner[0]), (owner[0], []))[1].append(edit)
+        starts = [0] + [m.end() for m in _LINE_BREAK.finditer(text)]
+        spliced: list[tuple[int, int, str]] = []
+        for line, its in lines.values():
+            spans = [self._locator.span(small) for small in line.body]
+            if not spans or any(span is None for span in spans):
+                return None
+            first, last = spans[0][0], spans[-1][1]  # type: ignore[index]
+            if not 0 < first <= last < len(starts):
+                return None
+            region = text[starts[first - 1]:starts[last]]
+            indent = region[:len(region) - len(region.lstrip(" \t"))]  # its block's, for its continuation lines too
+            if self._code(line.with_changes(leading_lines=()), indent) != region:
+                return None
+            spliced.append((starts[first - 1], starts[last], self._code(line.visit(_Apply(its)).with_changes(leading_lines=()), indent)))
+        out = text
+        for start, end, code in sorted(spliced, reverse=True):  # distinct statements: disjoint line ranges
+            out = out[:start] + code + out[end:]
+        return out
+
+    def _code(self, node: cst.CSTNode, indent: str) -> str:
+        """The code of a statement of a block indented by ``indent`` (:meth:`cst.Module.code_for_node` with that
+        block's indentation, which its first line and its continuation lines carry)."""
+        state = CodegenState(self.module.default_indent, self.module.default_newline,
+                             indent_tokens=[indent] if indent else [])
+        node._codegen(state)
+        return "".join(state.tokens)
 
     def holding(self, edits: Iterable[Edit]) -> set[int] | None:
         """Ids of the statements that hold the edited nodes, from each one's own up to the top level
@@ -458,7 +499,8 @@ def spliced(tree: Tree, edits: Iterable[Edit], text: str) -> tuple[str, cst.Modu
         return None
     transformer = _Apply(edits, tree.holding(edits))
     new = {key: stmt.visit(transformer) for key, stmt in touched.items()}
-    new_text = _splice(tree.module, text, touched, new)
+    new_text = tree.splice_lines(text, edits)
+    new_text = new_text if new_text is not None else _splice(tree.module, text, touched, new)
     if new_text is None:
         return None
     return new_text, tree.module.with_changes(body=[new.get(id(stmt), stmt) for stmt in tree.module.body])

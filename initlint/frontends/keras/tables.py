@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Literal
+
+from ..python.positions import code_lines
 
 KERAS_ROOTS = frozenset({"keras", "tensorflow", "tf_keras"})
 
@@ -107,10 +110,14 @@ DROPOUT_LAYERS: dict[str, str] = {
 
 
 
+@lru_cache(maxsize=4)  # asked by the lint, the frontend's dispatch and the frontend itself of the same text
 def may_record(text: str) -> bool:
-    """Whether a source may hold a Keras record: it names Keras and a layer class that makes one (substrings,
-    no parse: a file that fails this is not read by the frontend)."""
-    return ("keras" in text or "tensorflow" in text) and any(name in text for name in _RECORDED)
+    """Whether a source may hold a Keras record: it names Keras, and its code (not its strings and comments)
+    names a layer class that makes one. No parse: a file that fails this is not read by the frontend."""
+    if not ("keras" in text or "tensorflow" in text) or not any(name in text for name in _RECORDED):
+        return False
+    code = "\n".join(code_lines(text))
+    return any(name in code for name in _RECORDED)
 
 
 _RECORDED = (*WEIGHT_LAYERS, *DROPOUT_LAYERS)
