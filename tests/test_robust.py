@@ -384,8 +384,14 @@ def test_fix_on_deeply_nested_code_is_declined_not_crashed(tmp_path: Path) -> No
     assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr[-2000:]
     assert "fixed 1 finding in 1 file" in proc.stderr
     assert model.read_text() == BAD.replace("nn.init.ones_(self.fc.weight)", 'nn.init.kaiming_normal_(self.fc.weight, nonlinearity="relu")') + f"\nTOTAL = {deep}\n"
-    # The statement to edit nests too deeply itself: declined with the reason, the file left alone.
-    inside = BAD.replace("        nn.init.ones_(self.fc.weight)\n", f"        nn.init.ones_(self.fc.weight)\n        self.total = {deep}\n")
+    # Nor when it is in the same class: only the edited statement line is written anew.
+    beside = BAD.replace("        nn.init.ones_(self.fc.weight)\n", f"        nn.init.ones_(self.fc.weight)\n        self.total = {deep}\n")
+    model.write_text(beside)
+    proc = cli(str(model), "--fix", cwd=tmp_path)
+    assert proc.returncode == 0 and "fixed 1 finding in 1 file" in proc.stderr, proc.stderr[-2000:]
+    assert model.read_text() == beside.replace("nn.init.ones_(self.fc.weight)", 'nn.init.kaiming_normal_(self.fc.weight, nonlinearity="relu")')
+    # The statement line to edit nests too deeply itself: declined with the reason, the file left alone.
+    inside = BAD.replace("        nn.init.ones_(self.fc.weight)\n", f"        nn.init.ones_(self.fc.weight); self.total = {deep}\n")
     model.write_text(inside)
     proc = cli(str(model), "--fix", cwd=tmp_path)
     assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr[-2000:]

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ast
 import io
+import math
 import tokenize
 import warnings
 from collections import deque
@@ -289,8 +290,14 @@ def _source(e: ast.expr) -> str:
     if dotted is not None:
         return dotted
     try:
-        if isinstance(e, ast.Constant) and (e.value is None or type(e.value) in (bool, int)):
-            return repr(e.value)
+        if isinstance(e, ast.Constant):
+            value = e.value
+            if value is None or type(value) in (bool, int) or type(value) is float and math.isfinite(value):
+                return repr(value)
+            if type(value) is str:
+                written = repr(value)
+                if "\\" not in written:  # no escape: the quotes ``ast.unparse`` would choose too
+                    return written
         return ast.unparse(e)
     except Exception:  # noqa: BLE001 - exotic nodes: an unknown default
         return "?"
