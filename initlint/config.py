@@ -285,7 +285,7 @@ def parse(table: Mapping[str, Any], path: str, root: str | None = None) -> dict[
 
 
 _CONVENTION_TABLES = ("model_bases", "init_functions", "apply_functions", "activation_registries", "identity",
-                      "never_initialize", "not_run")
+                      "never_initialize", "not_run", "loss_calls", "passing_methods")
 
 
 def _extra_rule_file(name: str, config: str) -> tuple[dict[str, str], str]:

@@ -155,6 +155,7 @@ class ModelBase:
     module: bool = True  # False: a config or pipeline mixin, not an nn.Module
     tied_output: str = ""  # method returning the output layer tied to the input embedding (SPEC 8.38)
     tie_attribute: str = ""  # config attribute that unties it when false
+    tied_keys: str = ""  # class attribute naming tied parameters (``{"lm_head.weight": ...}``), same condition
 
 
 def _memoized(method: Callable[[Conventions, str], Any]) -> Callable[[Conventions, str], Any]:
@@ -183,6 +184,8 @@ class Conventions:
     identity: tuple[str, ...]
     never_initialize: tuple[str, ...]
     not_run: tuple[str, ...] = ()  # globs of files a framework ships but never imports (source templates)
+    loss_calls: tuple[str, ...] = ()  # calls computing a loss of their first tensor: it is a head's output
+    passing_methods: tuple[str, ...] = ()  # methods handing their tensor arguments back (a KV cache's ``update``)
     _memo: dict[tuple[str, str], Any] = field(default_factory=dict, compare=False, hash=False, repr=False)
 
     def never_runs(self, path: str) -> bool:
@@ -210,6 +213,14 @@ class Conventions:
         return any(_matches(qualified, p) for p in self.identity)
 
     @_memoized
+    def is_loss_call(self, name: str) -> bool:
+        """``name``: a qualified function, or the name of a method as written (``loss_function``)."""
+        return any(_matches(name, p) for p in self.loss_calls)
+
+    def passes_arguments(self, method: str) -> bool:
+        return method in self.passing_methods
+
+    @_memoized
     def never_initializes(self, qualified: str) -> bool:
         return any(_matches(qualified, p) for p in self.never_initialize)
 
@@ -231,10 +242,10 @@ def read_conventions(data: dict[str, Any], into: dict[str, Any] | None = None) -
     """Merge one conventions table (``rules/conventions.toml`` or an extra rule file) into ``into``."""
     out = into if into is not None else {"model_bases": {}, "init_functions": {}, "apply_functions": {},
                                          "activation_registries": {}, "identity": [], "never_initialize": [],
-                                         "not_run": []}
+                                         "not_run": [], "loss_calls": [], "passing_methods": []}
     for key in ("model_bases", "init_functions", "apply_functions", "activation_registries"):
         out[key].update(data.get(key, {}))
-    for key in ("identity", "never_initialize", "not_run"):
+    for key in ("identity", "never_initialize", "not_run", "loss_calls", "passing_methods"):
         out[key] += list(data.get(key, {}).get("names", []))
     return out
 
@@ -243,14 +254,16 @@ def build_conventions(merged: dict[str, Any]) -> Conventions:
     bases = tuple(
         ModelBase(pattern, tuple(v.get("init_methods", ())), v.get("apply", ""), v.get("base_init", "none"),
                   v.get("std_attribute", ""), v.get("std_default"), v.get("config_class_attribute", ""),
-                  bool(v.get("module", True)), v.get("tied_output", ""), v.get("tie_attribute", ""))
+                  bool(v.get("module", True)), v.get("tied_output", ""), v.get("tie_attribute", ""),
+                  v.get("tied_keys", ""))
         for pattern, v in merged["model_bases"].items()
     )
     applies = tuple((p, int(v.get("fn", 0)), int(v.get("module", 1)), bool(v.get("named", False)))
                     for p, v in merged["apply_functions"].items())
     return Conventions(bases, tuple(merged["init_functions"].items()), applies,
                        tuple(merged["activation_registries"].items()), tuple(merged["identity"]),
-                       tuple(merged["never_initialize"]), tuple(merged["not_run"]))
+                       tuple(merged["never_initialize"]), tuple(merged["not_run"]), tuple(merged["loss_calls"]),
+                       tuple(merged["passing_methods"]))
 
 
 @lru_cache(maxsize=None)

@@ -231,6 +231,44 @@ def test_extra_rule_files_add_framework_conventions(tmp_path: Path) -> None:
     assert found == {("Net.fc", "INIT002", "error"), ("Net.out", "INIT002", "error")}
 
 
+CACHED_HEAD = '''import torch.nn as nn
+import torch.nn.functional as F
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.k = nn.Linear(64, 64)
+        self.head = nn.Linear(64, 10)
+        for m in (self.k, self.head):
+            nn.init.normal_(m.weight)
+
+    def forward(self, x, memory, labels):
+        keys, = memory.push(self.k(x))
+        logits = self.head(F.scaled_dot_product_attention(x, keys, keys))
+        return self.criterion_of(logits, labels)
+'''
+
+
+def test_extra_rule_files_add_passing_methods_and_loss_calls(tmp_path: Path) -> None:
+    """``memory.push(k)`` hands ``k`` back and ``self.criterion_of(logits, ...)`` is a loss, once a rule file says so."""
+    from click.testing import CliRunner
+
+    from initlint.cli import main
+
+    (tmp_path / "model.py").write_text(CACHED_HEAD)
+    (tmp_path / "pyproject.toml").write_text("[tool.initlint]\n")
+    plain = CliRunner().invoke(main, [str(tmp_path), "--no-cache", "--show-unresolved"])
+    assert "Net.k: consumer not visible: .push()" in plain.output, plain.output
+    assert "Net.head: consumer not visible: passed to self.criterion_of" in plain.output, plain.output
+    (tmp_path / "conventions.toml").write_text(
+        '[passing_methods]\nnames = ["push"]\n\n[loss_calls]\nnames = ["criterion_of"]\n')
+    (tmp_path / "pyproject.toml").write_text('[tool.initlint]\nextra-rule-files = ["conventions.toml"]\n')
+    judged = CliRunner().invoke(main, [str(tmp_path), "--no-cache", "--show-unresolved"])
+    assert "2 layers (2 resolved, 0 unresolved)" in judged.output, judged.output
+    assert "Net.k: " in judged.output and "Net.head: " in judged.output and "INIT002" in judged.output
+
+
 def test_a_bad_conventions_table_is_one_line(tmp_path: Path) -> None:
     from click.testing import CliRunner
 
@@ -286,3 +324,19 @@ def test_a_framework_convention_init_gets_no_hint_that_replaces_its_call(tmp_pat
     found = [f for f in report.findings if f.layer == "TinyModel.fc"]
     assert [f.code for f in found] == ["INIT006"], [f.message for f in report.findings]
     assert "replacing the call" not in found[0].message and "kaiming_normal_(module" not in found[0].message
+
+
+def test_a_head_named_in_tied_weights_keys_is_tied_unless_the_config_unties_it(tmp_path: Path) -> None:
+    """transformers 5: ``_tied_weights_keys = {"lm_head.weight": ...}`` ties the head when ``tie_word_embeddings``
+    defaults to true (SPEC 8.38: exempt, and said so); the fixture's config sets it false (judged: INIT002)."""
+    from click.testing import CliRunner
+
+    from initlint.cli import main
+
+    project = tmp_path / "vision"
+    shutil.copytree(PROJECTS / "vision", project)
+    lm = project / "hf" / "modeling_tiny_lm.py"
+    lm.write_text(lm.read_text().replace("tie_word_embeddings: bool = False", "tie_word_embeddings: bool = True"))
+    result = CliRunner().invoke(main, [str(project), "--no-cache", "--show-unresolved"])
+    assert "TinyForCausalLM.lm_head: weight tied to the input embedding (_tied_weights_keys" in result.output, result.output
+    assert "INIT002 [error] TinyForCausalLM.lm_head" not in result.output

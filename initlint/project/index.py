@@ -23,7 +23,7 @@ from ..frontends.python.names import absolute
 from ..frontends.python.syntax import sized
 from ..limits import check_source
 
-FORMAT = 5  # bump when a summary's (or an index entry's) layout changes
+FORMAT = 6  # bump when a summary's (or an index entry's) layout changes
 
 # Calls and attribute uses that run init code over submodules (the containers of SPEC 8.32).
 _REINIT_METHODS = frozenset({"apply", "modules", "named_modules", "children", "named_children", "parameters",
@@ -45,6 +45,7 @@ class ClassInfo:
     mentions: tuple[str, ...]  # every name the class body refers to (root names of dotted chains too)
     reinit: bool  # a method iterates or applies over submodules, or calls an init helper on them
     method_facts: tuple[tuple[str, bool, tuple[str, ...]], ...] = ()  # method, re-initializes itself, self/super methods it calls
+    post_assigned: tuple[str, ...] = ()  # ``self.<x> = ...`` in ``__post_init__`` (a dataclass field it may change)
 
 
 @dataclass(frozen=True)
@@ -247,12 +248,17 @@ def _params(args: ast.arguments) -> list[ast.arg]:
 def _class(node: ast.ClassDef, walk: _Walker) -> ClassInfo:
     bases = tuple(b for b in (_dotted(x) for x in node.bases) if b)
     methods, params, attrs, facts = [], [], [], []
+    post: tuple[str, ...] = ()
     reinit = False
     for stmt in node.body:
         if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
             methods.append(stmt.name)
             if stmt.name == "__init__":
                 params = _defaults(stmt.args)
+            elif stmt.name == "__post_init__":
+                post = tuple(sorted({t.attr for n in ast.walk(stmt) if isinstance(n, (ast.Assign, ast.AugAssign, ast.AnnAssign))
+                                     for t in (n.targets if isinstance(n, ast.Assign) else [n.target])
+                                     if isinstance(t, ast.Attribute) and isinstance(t.value, ast.Name) and t.value.id == "self"}))
             calls = walk.nodes(stmt).calls
             direct = stmt.name != "forward" and _reinit(calls)
             reinit = reinit or direct
@@ -262,7 +268,7 @@ def _class(node: ast.ClassDef, walk: _Walker) -> ClassInfo:
         elif isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name) and stmt.value is not None:
             attrs.append((stmt.target.id, _source(stmt.value)))
     return ClassInfo(node.name, node.lineno, bases, tuple(methods), tuple(params), tuple(attrs),
-                     _mentions(node.body, walk), reinit, tuple(facts))
+                     _mentions(node.body, walk), reinit, tuple(facts), post)
 
 
 def _self_calls(calls: list[ast.Call]) -> tuple[str, ...]:

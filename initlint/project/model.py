@@ -559,10 +559,32 @@ def _number(text: str) -> bool:
 
 
 def _param_default(cls: ClassInfo, attr: str) -> tuple[object] | None:
+    """``(value,)``: the literal default of a constructor parameter; for a class without ``__init__`` (a dataclass,
+    transformers 5's configs), of a class-level field ``__post_init__`` does not assign."""
     for name, default in cls.params:
         if name == attr and default:
-            try:
-                return (ast.literal_eval(default),)
-            except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
-                return None
-    return None
+            return _literal(default)
+    if "__init__" in cls.methods or attr in cls.post_assigned:
+        return None
+    return next((_field_default(value) for name, value in cls.attrs if name == attr), None)
+
+
+def _field_default(text: str) -> tuple[object] | None:
+    """A field's default: a literal, or the literal ``default=`` of a call (``field(default=0.02)``, a validated
+    field ``interval(min=0.0, max=1.0)(default=0.02)``)."""
+    found = _literal(text)
+    if found is not None:
+        return found
+    try:
+        node = ast.parse(text, mode="eval").body
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+    default = next((k.value for k in node.keywords if k.arg == "default"), None) if isinstance(node, ast.Call) else None
+    return _literal(ast.unparse(default)) if default is not None else None
+
+
+def _literal(text: str) -> tuple[object] | None:
+    try:
+        return (ast.literal_eval(text),)
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        return None

@@ -176,17 +176,20 @@ class FileContext:
         return found
 
     def config_of(self, scope: Scope) -> Any:
-        """The model's config (``self.config``): the config class named by its ``config_class`` attribute."""
+        """The model's config (``self.config``): the config class named by its ``config_class`` attribute, or
+        by the annotation ``config: LlamaConfig`` (transformers 5)."""
         from .values import ConfigRef
 
         base = self.model_base(scope)
-        attr = (base.config_class_attribute if base is not None else "") or "config_class"
-        for s in self.mro(scope):
-            if attr in s.class_refs:
-                return ConfigRef(s.class_refs[attr])
-        for s in self.scopes.values():  # a block of a model file: the file's model config
-            if not s.external and attr in s.class_refs:
-                return ConfigRef(s.class_refs[attr])
+        attrs = ((base.config_class_attribute if base is not None else "") or "config_class", "config")
+        for attr in attrs:
+            for s in self.mro(scope):
+                if attr in s.class_refs:
+                    return ConfigRef(s.class_refs[attr])
+        for attr in attrs:
+            for s in self.scopes.values():  # a block of a model file: the file's model config
+                if not s.external and attr in s.class_refs:
+                    return ConfigRef(s.class_refs[attr])
         return None
 
     def config_value(self, ref: Any, attr: str) -> object:

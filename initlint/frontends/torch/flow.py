@@ -454,6 +454,8 @@ class Flow:
                     return sink(self, mod.kind, args, kwargs)
                 if mod is None and is_attention_call(name):
                     return sink(self, "attention", args, kwargs)
+                if mod is None and conventions(self.ctx.source.settings.conventions).is_loss_call(name):
+                    return sink(self, "loss", args, kwargs)
                 if (mod is None or mod is NONE) and name == "processor":  # set later (``set_processor(None)``)
                     proc = processor(self, recv.scope)
                     if proc is not None and self.depth < MAX_DEPTH:
@@ -461,6 +463,9 @@ class Flow:
                 if mod is None:
                     return self.out.opaque(*args, *kwargs.values(), reason=f"consumer not visible: passed to self.{name}", taint=False)
                 return self.apply_mod(mod, first, scope, f"self.{name}", (args, kwargs))
+            if conventions(self.ctx.source.settings.conventions).passes_arguments(name) and any(isinstance(a, Val) for a in args):
+                handed = tuple(a for a in args if isinstance(a, Val))  # ``cache.update(k, v, i)``: (k, v) back
+                return handed if len(handed) > 1 else handed[0]
             if isinstance(recv, Val):
                 return tensor_method(self, recv, name, args, kwargs)
             if isinstance(recv, Mod) and name == "forward":
@@ -516,7 +521,7 @@ class Flow:
         if torchy and last in ATTENTION_FUNCTIONS:
             out = sink(self, "attention", args, kwargs)
             return out[0] if last in _ONE_TENSOR else out  # type: ignore[index]
-        if torchy and last in LOSS_FUNCTIONS:
+        if torchy and last in LOSS_FUNCTIONS or not torchy and conventions(self.ctx.source.settings.conventions).is_loss_call(q):
             return sink(self, "loss", args, kwargs)
         if torchy and (base in MATMULS or base in _CONVS):
             return matmul(self, base, args, kwargs)
@@ -755,7 +760,7 @@ def attend(flow: Flow, *operands: object) -> Val:
 def sink(flow: Flow, kind: str, args: list[object], kwargs: dict[str, object]) -> object:
     """Attention (q, k, v consumed linearly) or a loss (its input is the model's output, a head)."""
     if kind == "loss":
-        first = args[0] if args else kwargs.get("input")
+        first = args[0] if args else kwargs.get("input", kwargs.get("logits"))
         flow.out.consume(first, Event("head"))
         return Val()
     tensors = [v for v in list(args) + list(kwargs.values()) if isinstance(v, Val)]
@@ -769,7 +774,9 @@ def output_call(flow: Flow, func: cst.BaseExpression, called: str) -> bool:
     if scope is not None:
         return is_output_class(scope.node, scope.foreign_bases) or (not scope.is_module and is_output_name(called))
     q = flow.ctx.names.qualify(func)
-    return q is not None and not q.startswith("torch.") and is_output_name(q)
+    project = flow.ctx.project
+    return q is not None and not q.startswith("torch.") and is_output_name(q) and (
+        project is None or not project.is_module_class(q))  # another file's ``BertSelfOutput`` is a module
 
 
 _ELEMENTWISE: dict[str, cst.BaseBinaryOp] = {

@@ -31,7 +31,7 @@ LOSS_FUNCTIONS = frozenset({
     "multilabel_soft_margin_loss", "multi_margin_loss", "hinge_embedding_loss", "ctc_loss", "margin_ranking_loss",
     "cosine_embedding_loss", "triplet_margin_loss", "multilabel_margin_loss",
 })
-_OUTPUT_NAME = re.compile(r"[A-Za-z0-9]*(Output|Outputs|OutputWithPast|ModelOutput)$")
+_OUTPUT_NAME = re.compile(r"[A-Za-z0-9]*(Output|Outputs)(With[A-Za-z0-9]+)?$")  # BaseModelOutputWithPooling
 _OUTPUT_BASES = frozenset({"ModelOutput", "BaseOutput", "NamedTuple", "namedtuple"})
 
 
@@ -47,7 +47,8 @@ def is_loss_module(cls: str) -> bool:
 
 
 def is_output_name(name: str) -> bool:
-    """An output container class by name (``BaseModelOutputWithPooling``, ``GoogLeNetOutputs``, ``DecoderOutput``)."""
+    """An output container class by name (``BaseModelOutputWithPooling``, ``GoogLeNetOutputs``, ``DecoderOutput``);
+    a module class named so (BERT's ``BertSelfOutput``) is told apart by what it derives from."""
     return bool(_OUTPUT_NAME.fullmatch(name.rsplit(".", 1)[-1]))
 
 

@@ -224,16 +224,36 @@ def _ties(ctx: FileContext) -> None:
             continue
         if base.tie_attribute and ctx.config_value(ctx.config_of(scope), base.tie_attribute) is False:
             continue
+        tied: dict[str, str] = {name: base.tied_keys for name in _tied_keys(scope, base.tied_keys)}
         fn = ctx.method(scope, base.tied_output)
-        body = suite(fn.body) if fn is not None else []
-        for stmt in body[:3]:
+        for stmt in (suite(fn.body) if fn is not None else [])[:3]:
             small = stmt.body[0] if isinstance(stmt, cst.SimpleStatementLine) and stmt.body else None
             if isinstance(small, cst.Return) and small.value is not None:
                 text = dotted(small.value) or ""
                 if text.startswith("self.") and text.count(".") == 1:
-                    mod = scope.attrs.get(text[5:])
-                    if isinstance(mod, LayerMod):
-                        mod.layer.tied = f"weight tied to the input embedding ({base.tied_output}, {base.tie_attribute})"
+                    tied[text[5:]] = base.tied_output
+        for name, how in tied.items():
+            mod = scope.attrs.get(name)
+            if isinstance(mod, LayerMod):
+                mod.layer.tied = f"weight tied to the input embedding ({how}, {base.tie_attribute})"
+
+
+def _tied_keys(scope: Scope, attribute: str) -> list[str]:
+    """The layers a class attribute names as tied (``_tied_weights_keys = {"lm_head.weight": ...}``)."""
+    if not attribute or scope.node is None:
+        return []
+    out = []
+    for stmt in suite(scope.node.body):
+        small = stmt.body[0] if isinstance(stmt, cst.SimpleStatementLine) and stmt.body else None
+        if isinstance(small, cst.Assign) and len(small.targets) == 1 and dotted(small.targets[0].target) == attribute:
+            value = small.value
+            items = [e.key for e in value.elements if isinstance(e, cst.DictElement)] if isinstance(value, cst.Dict) \
+                else [e.value for e in value.elements] if isinstance(value, (cst.List, cst.Tuple)) else []
+            for item in items:
+                text = item.evaluated_value if isinstance(item, cst.SimpleString) else None
+                if isinstance(text, str) and text.endswith(".weight") and text.count(".") == 1:
+                    out.append(text[:-len(".weight")])
+    return out
 
 
 def _give_up(ctx: FileContext, reason: str) -> list[LayerRecord]:
@@ -360,6 +380,11 @@ def _scope(ctx: FileContext, node: cst.ClassDef, home: Globals | None = None, ex
                         ref = _qualify_ref(ctx, small.value, names, home)
                         if ref:
                             scope.class_refs[attr] = ref
+                elif (isinstance(small, cst.AnnAssign) and small.value is None and isinstance(small.target, cst.Name)
+                      and ctx.project is not None and dotted(small.annotation.annotation) is not None):
+                    ref = _qualify_ref(ctx, small.annotation.annotation, names, home)  # ``config: LlamaConfig``
+                    if ref:
+                        scope.class_refs[small.target.value] = ref
     return scope
 
 
