@@ -870,6 +870,8 @@ def _assemble(ctx: FileContext, flow: Flow, sizes: dict[int, list[tuple[str, Fan
                 spec = replace(spec, note=f"set by {state.via}")
         if layer.tied:
             spec, reason = None, layer.tied  # SPEC 8.38: the embedding's weight, exempt like the embedding
+        elif spec is not None and spec.scheme == "uninitialized" and any(type(d) is int and d == 0 for d in layer.shape or ()):
+            spec, reason = None, "no elements as built by default (a dimension is 0): nothing to fill"
         unresolved = reason or act_reason
         placed = not unresolved or (into and not reason)  # a consumer decided with the project: placed already
         weight_expr, init_site = _placement(layer, weight_expr, state, where, source) if placed else ("", "")
