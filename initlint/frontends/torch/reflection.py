@@ -120,7 +120,7 @@ class Reflection:
         if method in ("parameters", "named_parameters"):
             return Candidates(tuple(self.parameters_of(mod)), named=method == "named_parameters")
         if method == "apply" and e.args:
-            self.apply(self.it.ev(e.args[0].value, env), self.modules_of(mod), e)
+            self.apply(self.it.ev(e.args[0].value, env), self.modules_of(mod, post_order=True), e)
             return mod
         if method == "reset_parameters":
             if isinstance(mod, LayerMod):
@@ -177,8 +177,10 @@ class Reflection:
 
     # -- what a module holds ----------------------------------------------------
 
-    def modules_of(self, root: object) -> list[object]:
-        """``root.modules()``: the module, its submodules, and those of same-file child classes."""
+    def modules_of(self, root: object, post_order: bool = False) -> list[object]:
+        """``root.modules()``: the module, its submodules, and those of same-file child classes; each module before
+        its submodules, or (``post_order``, as ``Module.apply`` visits them) after them, so that a parent's init
+        of its child's weight comes last."""
         out: list[object] = []
         seen: set[str] = set()
 
@@ -193,14 +195,18 @@ class Reflection:
             for m in mods_under(value):
                 if isinstance(m, ParamMod):
                     continue
-                out.append(m)
+                if not post_order:
+                    out.append(m)
                 if isinstance(m, ChildMod) and m.cls not in seen and m.cls in self.ctx.scopes:
                     visit(SelfRef(self.ctx.scopes[m.cls]))
                 elif isinstance(m, ExtMod):
                     out.extend(self.probe_mods(m))
+                if post_order:
+                    out.append(m)
 
-        if not isinstance(root, SelfRef):
-            out.append(root) if not isinstance(root, (SeqMod, ListMod, DictMod)) else None
+        own = not isinstance(root, (SelfRef, SeqMod, ListMod, DictMod))
+        if own and not post_order:
+            out.append(root)
         visit(root)
         if isinstance(root, SelfRef) and self.ctx.project is not None and not root.scope.external:
             # a module of any other project class this one may hold (a block class passed as a parameter):
@@ -219,8 +225,13 @@ class Reflection:
             for child in self.ctx.descendants(name):
                 if child.name not in seen:
                     seen.add(child.name)
-                    out.append(ChildMod(child.name))
+                    if not post_order:
+                        out.append(ChildMod(child.name))
                     visit(SelfRef(child))
+                    if post_order:
+                        out.append(ChildMod(child.name))
+        if own and post_order:
+            out.append(root)
         unique: list[object] = []
         ids: set[int] = set()
         for m in out:
@@ -242,7 +253,7 @@ class Reflection:
     def with_root(self, scope: Scope) -> list[object]:
         """What ``self.apply(fn)`` visits: every submodule, then the module itself (as torch does)."""
         root = [ChildMod(scope.name)] if not scope.external else []
-        return self.modules_of(SelfRef(scope)) + root
+        return self.modules_of(SelfRef(scope), post_order=True) + root
 
     @staticmethod
     def make_probes(ctx: FileContext, mod: ExtMod) -> None:
@@ -327,7 +338,7 @@ class Reflection:
     def apply_named(self, fn: object, mod: object, named: bool, helper: str, e: cst.Call) -> None:
         """A library's apply function (timm's ``named_apply(fn, module)``) per the conventions table."""
         if isinstance(mod, SelfRef) or isinstance(mod, Mod):
-            cands = self.modules_of(mod)
+            cands = self.modules_of(mod, post_order=True)
             if isinstance(fn, (Func, Partial)):
                 self.apply(fn, cands, e, via=f"{helper}({_fn_name(fn)})", named=named)
                 return
