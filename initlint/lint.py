@@ -74,7 +74,7 @@ def records_for_source(source: SourceFile, project: Project | None = None
     records: list[LayerRecord] = []
     effects: list[Effect] = []
     entries: list[Entry] = []
-    if _torch_analysed(source.text, project):
+    if torch_layers.reads(source.text, project):
         records, effects, entries = torch_layers.analyse(source, project)
     if may_record(source.text):
         from .frontends.keras import layers as keras_layers  # a run that meets no Keras file does not load it
@@ -96,11 +96,6 @@ def lint_source(text: str, path: str = "<string>", settings: Settings | None = N
     settings = settings or Settings()
     known = checked[1] if checked is not None and checked[0] == text else None
     return limits.guarded(path, settings.timeout, lambda: _lint_source(text, path, settings, project, known, on_parse))
-
-
-def _torch_analysed(text: str, project: Project | None) -> bool:
-    """The torch frontend reads files that name torch, and those defining module classes (through other files)."""
-    return "torch" in text or project is not None and project.builds_modules
 
 
 def analysed(text: str, project: Project | None = None) -> bool:

@@ -70,19 +70,16 @@ class KerasFile:
         self.source = source
         self.agree = agree
         opener = (lambda module: other_program(project, source.settings, module)) if project is not None else None
-        memo = project.memo.setdefault("keras-programs", OrderedDict()) if project is not None else OrderedDict()
-        assert isinstance(memo, OrderedDict)
-        read_before = memo.get(project.module) if project is not None else None
+        memo = _programs(project) if project is not None else None
+        read_before = memo.get(project.module) if memo is not None and project is not None else None
         if read_before is not None and read_before.top is not None and read_before.top.source.module is source.module:
             self.program = read_before  # read from this very parse as another file's context: read once
             self.top = read_before.top
         else:
             self.top = TopLevel.scan(source, project, opener)
             self.program = read(self.top)
-        if project is not None and memo.get(self.top.module) is None:  # the other files read this one from here on
-            memo[self.top.module] = self.program
-            if len(memo) > MAX_OPEN:
-                memo.popitem(last=False)
+        if memo is not None and memo.get(self.top.module) is None:  # the other files read this one from here on
+            _keep(memo, self.top.module, self.program)
         self.paths = Paths(self.program, self.top.module, project, opener)
         self.consumers = Consumers(self.paths)
 
@@ -200,8 +197,7 @@ MAX_OPEN = 128  # other files' programs kept read per project
 
 def other_program(project: KerasProject, settings: Settings, module: str) -> Program | None:
     """Another project module read into its graphs (once per project; None while it is being read, or unreadable)."""
-    memo = project.memo.setdefault("keras-programs", OrderedDict())
-    assert isinstance(memo, OrderedDict)
+    memo = _programs(project)
     if module in memo:
         memo.move_to_end(module)
         return memo[module]  # type: ignore[no-any-return]
@@ -212,10 +208,21 @@ def other_program(project: KerasProject, settings: Settings, module: str) -> Pro
     if view is not None and found is not None:
         source = SourceFile(*found, settings)
         program = read(TopLevel.scan(source, view, lambda m: other_program(project, settings, m)))
+    _keep(memo, module, program)
+    return program
+
+
+def _programs(project: KerasProject) -> OrderedDict[str, Program | None]:
+    """The programs of the project's modules read so far (the most recently used last)."""
+    memo = project.memo.setdefault("keras-programs", OrderedDict())
+    assert isinstance(memo, OrderedDict)
+    return memo
+
+
+def _keep(memo: OrderedDict[str, Program | None], module: str, program: Program | None) -> None:
     memo[module] = program
     if len(memo) > MAX_OPEN:
         memo.popitem(last=False)
-    return program
 
 
 def _dedupe(items: list[LayerRecord], agree: Callable[[Sequence[LayerRecord]], bool] | None = None) -> list[LayerRecord]:

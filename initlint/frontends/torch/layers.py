@@ -275,13 +275,20 @@ def member(owner: str, path: str) -> str:
     return f"{owner}{path}" if path.startswith("[") else f"{owner}.{path}"
 
 
+def reads(text: str, project: Project | None) -> bool:
+    """The files the frontend reads: those that name torch, and those defining module classes (through other files)."""
+    return "torch" in text or project is not None and project.builds_modules
+
+
 def may_record(text: str, tree: ast.Module, project: Project | None) -> bool:
     """Whether :func:`analyse` may find anything in a file, told from its text and CPython's tree without the
     libcst parse: it defines module classes (through other files), or it names torch and modules, and it
     names a layer class or defines a class with a base (which may be a module)."""
+    if not reads(text, project):
+        return False
     if project is not None and project.builds_modules:
         return True
-    if "torch" not in text or not _names_modules(text):
+    if not _names_modules(text):
         return False
     return _mentions_layers(text) or any(
         isinstance(s, ast.ClassDef) and any(not (isinstance(b, ast.Name) and b.id == "object") for b in s.bases)
