@@ -20,6 +20,9 @@ from functools import lru_cache
 
 import libcst as cst
 
+from ..python.names import dotted
+from ..python.syntax import suite
+
 ATTENTION_FUNCTIONS = frozenset({"scaled_dot_product_attention", "multi_head_attention_forward"})
 # Callables (local names or attributes) that run attention over (module, q, k, v, ...) or (q, k, v, ...).
 _ATTENTION_NAME = re.compile(
@@ -96,3 +99,21 @@ def norm_like(name: str, fn: cst.FunctionDef | None) -> bool:
     stats = re.search(r"\b(mean|var|std)\s*\(|\.pow\(\s*2|\*\*\s*2|\bsquare\s*\(", code) is not None
     root = re.search(r"\b(rsqrt|sqrt|std|norm)\s*\(", code) is not None
     return stats and root
+
+
+def tied_keys(node: cst.ClassDef | None, attribute: str) -> list[str]:
+    """The layers a class attribute names as tied (``_tied_weights_keys = {"lm_head.weight": ...}``)."""
+    if not attribute or node is None:
+        return []
+    out = []
+    for stmt in suite(node.body):
+        small = stmt.body[0] if isinstance(stmt, cst.SimpleStatementLine) and stmt.body else None
+        if isinstance(small, cst.Assign) and len(small.targets) == 1 and dotted(small.targets[0].target) == attribute:
+            value = small.value
+            items = [e.key for e in value.elements if isinstance(e, cst.DictElement)] if isinstance(value, cst.Dict) \
+                else [e.value for e in value.elements] if isinstance(value, (cst.List, cst.Tuple)) else []
+            for item in items:
+                text = item.evaluated_value if isinstance(item, cst.SimpleString) else None
+                if isinstance(text, str) and text.endswith(".weight") and text.count(".") == 1:
+                    out.append(text[:-len(".weight")])
+    return out

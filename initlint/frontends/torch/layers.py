@@ -16,7 +16,6 @@ Never imports torch; anything it cannot resolve becomes ``unresolved``.
 from __future__ import annotations
 
 import ast
-
 import re
 from collections import Counter
 from dataclasses import replace
@@ -33,6 +32,7 @@ from .context import BudgetExceeded, FileContext, Globals, Project
 from .branches import rejoin
 from .consumers import Event
 from .flow import Flow
+from .forms import tied_keys
 from .interpreter import Interpreter
 from .reflection import ANY_CLASS, Reflection
 from .sizes import Fans, per_container
@@ -224,7 +224,7 @@ def _ties(ctx: FileContext) -> None:
             continue
         if base.tie_attribute and ctx.config_value(ctx.config_of(scope), base.tie_attribute) is False:
             continue
-        tied: dict[str, str] = {name: base.tied_keys for name in _tied_keys(scope, base.tied_keys)}
+        tied: dict[str, str] = {name: base.tied_keys for name in tied_keys(scope.node, base.tied_keys)}
         fn = ctx.method(scope, base.tied_output)
         for stmt in (suite(fn.body) if fn is not None else [])[:3]:
             small = stmt.body[0] if isinstance(stmt, cst.SimpleStatementLine) and stmt.body else None
@@ -236,24 +236,6 @@ def _ties(ctx: FileContext) -> None:
             mod = scope.attrs.get(name)
             if isinstance(mod, LayerMod):
                 mod.layer.tied = f"weight tied to the input embedding ({how}, {base.tie_attribute})"
-
-
-def _tied_keys(scope: Scope, attribute: str) -> list[str]:
-    """The layers a class attribute names as tied (``_tied_weights_keys = {"lm_head.weight": ...}``)."""
-    if not attribute or scope.node is None:
-        return []
-    out = []
-    for stmt in suite(scope.node.body):
-        small = stmt.body[0] if isinstance(stmt, cst.SimpleStatementLine) and stmt.body else None
-        if isinstance(small, cst.Assign) and len(small.targets) == 1 and dotted(small.targets[0].target) == attribute:
-            value = small.value
-            items = [e.key for e in value.elements if isinstance(e, cst.DictElement)] if isinstance(value, cst.Dict) \
-                else [e.value for e in value.elements] if isinstance(value, (cst.List, cst.Tuple)) else []
-            for item in items:
-                text = item.evaluated_value if isinstance(item, cst.SimpleString) else None
-                if isinstance(text, str) and text.endswith(".weight") and text.count(".") == 1:
-                    out.append(text[:-len(".weight")])
-    return out
 
 
 def _give_up(ctx: FileContext, reason: str) -> list[LayerRecord]:
